@@ -1,0 +1,45 @@
+package matcher
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// MatchOptions are per-request settings of Engine.Match.
+type MatchOptions struct {
+	// Count caps the number of matches returned; 0 means the engine default (10).
+	Count int
+	// OnlyCertain keeps only certain matches, and returns none when more than
+	// one certain match exists (IHE PDQm ITI-119: more than one person could
+	// be meant).
+	OnlyCertain bool
+	// MinGrade drops matches below this grade; the zero value keeps
+	// everything graded possible or better.
+	MinGrade scoring.Grade
+	// Explain attaches the per-comparison levels and weights to each match.
+	Explain bool
+}
+
+// Match is one ranked answer of Engine.Match.
+type Match struct {
+	ID string
+	// Resource is the stored FHIR Patient JSON.
+	Resource json.RawMessage
+	// Probability is the posterior match probability in [0,1].
+	Probability float64
+	// Weight is the total log2 likelihood ratio (match weight).
+	Weight float64
+	Grade  scoring.Grade
+	// Explanation is set when MatchOptions.Explain is true.
+	Explanation []scoring.ComparisonResult
+}
+
+// StoredPatient is a patient as the store holds it.
+type StoredPatient struct {
+	ID          string
+	Resource    json.RawMessage // FHIR Patient JSON with meta.versionId and meta.lastUpdated set
+	VersionID   uint64
+	LastUpdated time.Time
+}
