@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 )
 
 // newFlagSet returns a flag set that reports errors instead of exiting and
@@ -38,12 +37,4 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		args = args[1:]
 	}
 	return fs.Parse(append([]string{"--"}, positional...))
-}
-
-// dataDir is the --data flag's default: $PATIENTMATCH_DATA or ./data.
-func dataDir(env *cliEnv) string {
-	if d := strings.TrimSpace(env.getenv("PATIENTMATCH_DATA")); d != "" {
-		return d
-	}
-	return "./data"
 }

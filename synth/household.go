@@ -1,0 +1,412 @@
+package synth
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// asOfYear is the "current" year of every data set, fixed so output does not
+// depend on the clock.
+const asOfYear = 2025
+
+// date is a calendar date.
+type date struct{ y, m, d int }
+
+func (d date) String() string {
+	var b [10]byte
+	b[0] = byte('0' + d.y/1000%10)
+	b[1] = byte('0' + d.y/100%10)
+	b[2] = byte('0' + d.y/10%10)
+	b[3] = byte('0' + d.y%10)
+	b[4] = '-'
+	b[5] = byte('0' + d.m/10)
+	b[6] = byte('0' + d.m%10)
+	b[7] = '-'
+	b[8] = byte('0' + d.d/10%10)
+	b[9] = byte('0' + d.d%10)
+	return string(b[:])
+}
+
+// address is a US postal address, kept in parts so duplicates can format it
+// differently.
+type address struct {
+	number     int
+	street     int // index into tables.streets
+	streetType int // index into streetTypes
+	streetTypo int // 0, or 1 + the typoKind misspelling the street name
+	unitKind   int // 0: none; index into unitKinds otherwise
+	unit       string
+	city       int // index into tables.cities
+	zip        string
+}
+
+var streetTypes = [][3]string{ // full, abbreviation, abbreviation with period
+	{"Street", "St", "St."}, {"Avenue", "Ave", "Ave."}, {"Road", "Rd", "Rd."},
+	{"Drive", "Dr", "Dr."}, {"Lane", "Ln", "Ln."}, {"Boulevard", "Blvd", "Blvd."},
+	{"Court", "Ct", "Ct."}, {"Way", "Way", "Way"}, {"Place", "Pl", "Pl."},
+	{"Circle", "Cir", "Cir."}, {"Terrace", "Ter", "Ter."}, {"Parkway", "Pkwy", "Pkwy."},
+}
+
+var unitKinds = []string{"", "Apt", "#", "Unit", "Suite"}
+
+// person is the truth about one entity; records are views of it.
+type person struct {
+	entity    int
+	household int
+	sex       byte // 'M' or 'F'
+	given     string
+	middle    string // "" when none
+	family    string
+	suffix    string // "Jr", "Sr", "II" or ""
+	maiden    string // family name before marriage, "" when unchanged
+	birth     date
+	addr      address
+	prevAddr  address // address before marriage (with maiden)
+	phone     string  // 10 digits
+	prevPhone string
+	email     string
+	ssn       string // 9 digits or ""
+	mrn       string
+	dl        string
+	passport  string
+	hazards   Hazard
+}
+
+// household generates one household's people into g.people.
+func (g *Generator) household(r *rand.Rand, hh int) {
+	g.people = g.people[:0]
+	home := g.newAddress(r, -1)
+	landline := ""
+	if r.Float64() < 0.45 {
+		landline = g.newPhone(r, home.city)
+	}
+	u := r.Float64()
+	switch {
+	case u < 0.30: // one adult
+		a := g.adult(r, hh, 0, home, landline, 0)
+		if a.sex == 'F' && age(a.birth) > 28 && r.Float64() < 0.3 {
+			g.marry(r, a, g.surname(r)) // divorced or widowed, kept the married name
+		}
+	case u < 0.55: // couple
+		g.couple(r, hh, home, landline)
+	case u < 0.85: // couple with children
+		dad, mum := g.couple(r, hh, home, landline)
+		g.children(r, hh, home, landline, dad, mum)
+	case u < 0.95: // single parent with children
+		p := g.adult(r, hh, 0, home, landline, 20)
+		var dad, mum *person
+		if p.sex == 'M' {
+			dad = p
+		} else {
+			mum = p
+		}
+		g.children(r, hh, home, landline, dad, mum)
+	default: // adult siblings sharing a home
+		first := g.adult(r, hh, 0, home, landline, 0)
+		first.hazards |= HazSibling
+		for range 1 + r.IntN(2) {
+			s := g.adult(r, hh, 0, home, landline, 0)
+			s.family = first.family
+			s.birth = randomDate(r, min(asOfYear-18, first.birth.y+1+r.IntN(8)))
+			s.hazards |= HazSibling
+			g.setEmail(r, s, "")
+		}
+	}
+}
+
+// adult adds an adult at least minAge years old, of the given sex ('M', 'F',
+// or 0 for either).
+func (g *Generator) adult(r *rand.Rand, hh int, sex byte, home address, landline string, minAge int) *person {
+	if sex == 0 {
+		sex = 'M'
+		if r.IntN(2) == 0 {
+			sex = 'F'
+		}
+	}
+	a := 18 + int(r.NormFloat64()*16+27)
+	if a < 18 {
+		a = 18 + r.IntN(10)
+	}
+	if a > 95 {
+		a = 95 - r.IntN(10)
+	}
+	if a < minAge {
+		a = minAge + r.IntN(20)
+	}
+	family := g.surname(r)
+	if r.Float64() < 0.03 { // a double surname, Hispanic style or hyphenated
+		sep := " "
+		if r.IntN(2) == 0 {
+			sep = "-"
+		}
+		family += sep + g.surname(r)
+	}
+	p := g.newPerson(r, hh, sex, family, randomDate(r, asOfYear-a))
+	p.addr = home
+	p.phone = landline
+	if landline == "" || r.Float64() < 0.5 {
+		p.phone = g.newPhone(r, home.city)
+	}
+	g.setEmail(r, p, "")
+	return p
+}
+
+// newPerson adds a person to the household. g.people never grows past its
+// capacity (maxHousehold), so pointers into it stay valid for the household.
+func (g *Generator) newPerson(r *rand.Rand, hh int, sex byte, family string, birth date) *person {
+	if len(g.people) == cap(g.people) {
+		panic("synth: household larger than maxHousehold")
+	}
+	g.people = append(g.people, person{})
+	p := &g.people[len(g.people)-1]
+	g.entities++
+	p.entity = g.entities
+	p.household = hh
+	p.sex = sex
+	p.family = family
+	if strings.ContainsAny(family, " -") {
+		p.hazards |= HazHyphenated
+	}
+	p.given = g.givenName(r, sex)
+	if r.Float64() < 0.65 {
+		for p.middle = g.givenName(r, sex); p.middle == p.given; {
+			p.middle = g.givenName(r, sex)
+		}
+	}
+	p.birth = birth
+	if r.Float64() < 0.4 {
+		p.ssn = g.ssn()
+	}
+	p.mrn = g.mrn()
+	if age(birth) >= 16 && r.Float64() < 0.25 {
+		p.dl = g.driversLicense(r)
+	}
+	if r.Float64() < 0.06 {
+		p.passport = g.passport()
+	}
+	return p
+}
+
+// couple adds two adults sharing home; the second often takes the first's
+// family name (and then has a maiden name and a pre-marriage address).
+func (g *Generator) couple(r *rand.Rand, hh int, home address, landline string) (dad, mum *person) {
+	a := g.adult(r, hh, 'M', home, landline, 20)
+	b := g.adult(r, hh, 'F', home, landline, 0)
+	b.birth = randomDate(r, min(asOfYear-18, a.birth.y+r.IntN(7)-2))
+	a.hazards |= HazSpouse
+	b.hazards |= HazSpouse
+	switch u := r.Float64(); {
+	case u < 0.72:
+		g.marry(r, b, a.family)
+	case u < 0.80:
+		g.marry(r, b, b.family+"-"+a.family)
+		b.hazards |= HazHyphenated
+	}
+	// Spouses sometimes share an email domain of their own, sometimes one
+	// address outright.
+	switch u := r.Float64(); {
+	case u < 0.12 && a.email != "":
+		b.email = a.email
+	case u < 0.30:
+		dom := lowerAlpha(a.family) + strconv.Itoa(r.IntN(100)) + ".net"
+		g.setEmail(r, a, dom)
+		g.setEmail(r, b, dom)
+	}
+	return a, b
+}
+
+// marry gives p a new family name, keeping the old one as maiden name and
+// inventing the pre-marriage address and phone.
+func (g *Generator) marry(r *rand.Rand, p *person, newFamily string) {
+	p.maiden = p.family
+	p.family = newFamily
+	p.hazards |= HazMaiden
+	city := p.addr.city
+	if r.Float64() < 0.5 {
+		city = -1
+	}
+	p.prevAddr = g.newAddress(r, city)
+	p.prevPhone = g.newPhone(r, p.prevAddr.city)
+	if r.Float64() < 0.5 {
+		g.setEmail(r, p, "")
+	}
+}
+
+// children adds 1–4 children of dad and/or mum (either may be nil), with the
+// occasional pair of twins and a first son named after his father.
+func (g *Generator) children(r *rand.Rand, hh int, home address, landline string, dad, mum *person) {
+	parent := mum
+	if parent == nil {
+		parent = dad
+	}
+	n := 1
+	switch u := r.Float64(); {
+	case u < 0.35:
+	case u < 0.75:
+		n = 2
+	case u < 0.92:
+		n = 3
+	default:
+		n = 4
+	}
+	twinAt := -1
+	if r.Float64() < 0.08 { // twins are ~3% of US births; oversampled for tests
+		twinAt = r.IntN(n)
+	}
+	first := parent.birth.y + 18 + r.IntN(10)
+	for k := 0; k < n; k++ {
+		y := min(asOfYear, first+2*k+r.IntN(2))
+		fam := parent.family
+		if dad != nil {
+			fam = dad.family
+			if mum != nil && mum.hazards&HazHyphenated != 0 && r.Float64() < 0.5 {
+				fam = mum.family
+			}
+		}
+		births := 1
+		if k == twinAt {
+			births = 2
+		}
+		bd := randomDate(r, y)
+		var twin *person
+		for range births {
+			sex := byte('M')
+			if r.IntN(2) == 0 {
+				sex = 'F'
+			}
+			c := g.newPerson(r, hh, sex, fam, bd)
+			c.addr = home
+			c.hazards |= HazChild
+			if n > 1 {
+				c.hazards |= HazSibling
+			}
+			if twin != nil {
+				for c.given == twin.given {
+					c.given = g.givenName(r, c.sex)
+				}
+				c.hazards |= HazTwin
+				twin.hazards |= HazTwin
+			}
+			c.phone = parent.phone
+			if age(bd) >= 14 && landline == "" && r.Float64() < 0.7 {
+				c.phone = g.newPhone(r, home.city)
+			}
+			if age(bd) >= 13 && r.Float64() < 0.7 {
+				g.setEmail(r, c, "")
+			} else if r.Float64() < 0.3 {
+				c.email = parent.email // the family's shared address
+			}
+			// A first son may be named after his father, 20–40 years younger.
+			if dad != nil && k == 0 && twinAt != 0 && c.sex == 'M' && r.Float64() < 0.25 {
+				if gap := c.birth.y - dad.birth.y; gap < 20 || gap > 40 {
+					c.birth = randomDate(r, min(asOfYear, dad.birth.y+20+r.IntN(21)))
+				}
+				c.given, c.middle, c.family = dad.given, dad.middle, dad.family
+				c.suffix = "Jr"
+				if r.Float64() < 0.08 {
+					c.suffix = "II"
+				}
+				c.hazards |= HazJunior
+				dad.suffix = "Sr"
+				dad.hazards |= HazSenior
+			}
+			twin = c
+		}
+	}
+}
+
+func age(d date) int { return asOfYear - d.y }
+
+// randomDate returns a uniformly random day of year y.
+func randomDate(r *rand.Rand, y int) date {
+	days := 365
+	if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 366
+	}
+	t := time.Date(y, 1, 1+r.IntN(days), 0, 0, 0, 0, time.UTC)
+	return date{t.Year(), int(t.Month()), t.Day()}
+}
+
+// newAddress invents a home; in city when city >= 0.
+func (g *Generator) newAddress(r *rand.Rand, city int) address {
+	if city < 0 {
+		city = g.t.cityWeight.pick(r.Float64())
+	}
+	a := address{
+		number:     1 + int(logUniform(r, 1, 9999)),
+		street:     r.IntN(len(g.t.streets)),
+		streetType: r.IntN(len(streetTypes)),
+		city:       city,
+		zip:        g.t.cities[city].Zip3 + fmt.Sprintf("%02d", 1+r.IntN(98)),
+	}
+	if r.Float64() < 0.18 {
+		a.unitKind = 1 + r.IntN(len(unitKinds)-1)
+		a.unit = strconv.Itoa(1 + r.IntN(30))
+		if r.IntN(3) == 0 {
+			a.unit += string(rune('A' + r.IntN(6)))
+		}
+	}
+	return a
+}
+
+// newPhone invents a 10-digit phone number, usually in the city's area code.
+func (g *Generator) newPhone(r *rand.Rand, city int) string {
+	area := g.t.cities[city].Area
+	if r.Float64() < 0.25 { // mobiles keep the area code of where they were bought
+		area = g.t.cities[g.t.cityWeight.pick(r.Float64())].Area
+	}
+	return fmt.Sprintf("%s%d%02d%04d", area, 2+r.IntN(8), r.IntN(100), r.IntN(10000))
+}
+
+var emailDomains = []string{"gmail.com", "gmail.com", "gmail.com", "yahoo.com", "yahoo.com",
+	"outlook.com", "hotmail.com", "aol.com", "icloud.com", "comcast.net", "att.net", "msn.com"}
+
+// setEmail gives p an email made from the name, at domain when not empty.
+// About a quarter of people have none.
+func (g *Generator) setEmail(r *rand.Rand, p *person, domain string) {
+	if domain == "" {
+		if r.Float64() < 0.25 {
+			p.email = ""
+			return
+		}
+		domain = emailDomains[r.IntN(len(emailDomains))]
+	}
+	gv, fm := lowerAlpha(p.given), lowerAlpha(p.family)
+	var local string
+	switch r.IntN(6) {
+	case 0:
+		local = gv + "." + fm
+	case 1:
+		local = gv[:1] + fm
+	case 2:
+		local = gv + fm + strconv.Itoa(r.IntN(100))
+	case 3:
+		local = gv + "_" + fm + strconv.Itoa(p.birth.y%100)
+	case 4:
+		local = fm + gv[:1] + strconv.Itoa(1+r.IntN(999))
+	default:
+		local = gv + strconv.Itoa(p.birth.y)
+	}
+	p.email = local + "@" + domain
+}
+
+// lowerAlpha keeps the letters of s, lower-cased ("O'Brien-Li" → "obrienli").
+func lowerAlpha(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			b = append(b, c)
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		}
+	}
+	if len(b) == 0 {
+		return "x"
+	}
+	return string(b)
+}

@@ -1,0 +1,154 @@
+// Package synth generates synthetic US-style patients with the hazards that
+// make patient matching hard: households (spouses, siblings, twins, juniors),
+// common names that collide across households, and duplicate records of one
+// person carrying realistic errors (typos, nicknames, phonetic spellings,
+// married-name changes, transposed or mistyped birth dates, moves, missing
+// fields, placeholders).
+//
+// Output is deterministic: the same Options give byte-identical output, so a
+// benchmark can name its data set by its seed. Generation streams: memory is
+// bounded by one household plus the shuffle window (see shuffleWindow), not by
+// N.
+package synth
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalid is returned (wrapped) for invalid Options or formats.
+var ErrInvalid = errors.New("synth: invalid options")
+
+// DefaultDupRate is the fraction of people given extra records when the
+// caller has no better figure (the command's --dup-rate default).
+const DefaultDupRate = 0.2
+
+// Options configure a Generator.
+type Options struct {
+	// N is the number of records to write. Required, > 0.
+	N int
+	// Seed selects the data set; the same seed gives the same bytes.
+	// Zero is a valid seed.
+	Seed uint64
+	// DupRate is the fraction of people (entities) that get 1–3 extra
+	// records, in [0, 1]. Zero means no duplicates; callers wanting the usual
+	// mix pass DefaultDupRate.
+	DupRate float64
+}
+
+// Validate reports every problem with o at once.
+func (o Options) Validate() error {
+	var errs []error
+	if o.N <= 0 {
+		errs = append(errs, fmt.Errorf("%w: N must be > 0, got %d", ErrInvalid, o.N))
+	}
+	if !(o.DupRate >= 0 && o.DupRate <= 1) { // also rejects NaN
+		errs = append(errs, fmt.Errorf("%w: DupRate must be in [0,1], got %v", ErrInvalid, o.DupRate))
+	}
+	return errors.Join(errs...)
+}
+
+// Column indexes of Row.Cols, in canonical CSV order.
+const (
+	ColID = iota
+	ColFamily
+	ColGiven
+	ColMiddle
+	ColSuffix
+	ColBirthDate
+	ColSex
+	ColAddressLine
+	ColCity
+	ColState
+	ColPostalCode
+	ColCountry
+	ColPhone
+	ColEmail
+	ColSSN
+	ColNationalID
+	ColMRN
+	ColDriversLicense
+	ColPassport
+	NumCols
+)
+
+// Header returns the canonical CSV columns (CONTRACT.md), in Row.Cols order.
+func Header() []string {
+	return []string{"id", "family", "given", "middle", "suffix", "birth_date", "sex",
+		"address_line", "city", "state", "postal_code", "country", "phone", "email",
+		"ssn", "national_id", "mrn", "drivers_license", "passport"}
+}
+
+// Row is one generated record.
+type Row struct {
+	Cols [NumCols]string
+	// Entity identifies the person; records with the same Entity are
+	// duplicates of each other.
+	Entity int
+	// Household identifies the household the person was generated in.
+	Household int
+	// Hazards says what makes this record hard: the person's relations
+	// (twin, junior, ...) and, for duplicate records, the errors applied.
+	Hazards Hazard
+}
+
+// ID returns the record id.
+func (r *Row) ID() string { return r.Cols[ColID] }
+
+// Hazard is a set of hazard kinds.
+type Hazard uint32
+
+// Hazard kinds. The first group describes the person, the second the errors
+// of a duplicate record.
+const (
+	HazSpouse     Hazard = 1 << iota // lives with a spouse (shared address, phone)
+	HazChild                         // a child in a household with parent(s)
+	HazSibling                       // shares a household with a sibling
+	HazTwin                          // has a twin: same birth date, address, family
+	HazJunior                        // son named after his father (father gets HazSenior)
+	HazSenior                        // father of a junior
+	HazHyphenated                    // hyphenated or double family name
+	HazMaiden                        // changed family name on marriage
+
+	HazDuplicate    // record is an extra record of its entity
+	HazTypo         // insert/delete/substitute/transpose in a name or street
+	HazNickname     // given name replaced by a nickname
+	HazPhonetic     // name respelled as it sounds
+	HazNameChange   // maiden name with the pre-marriage address
+	HazDayMonth     // birth day and month transposed
+	HazDateDigit    // one digit of the birth date off
+	HazMoved        // different address
+	HazPhoneChange  // different phone
+	HazMissing      // fields left empty
+	HazHyphenDrop   // one part of a hyphenated/double family name dropped
+	HazSwapped      // given and family swapped
+	HazPlaceholder  // a placeholder value (0000000000, 1900-01-01, unknown@)
+	HazFormatChange // same data in a different format (case, ZIP+4, phone)
+	hazEnd
+)
+
+var hazardNames = [...]string{"spouse", "child", "sibling", "twin", "junior", "senior",
+	"hyphenated", "maiden", "duplicate", "typo", "nickname", "phonetic", "name_change",
+	"day_month", "date_digit", "moved", "phone_change", "missing", "hyphen_drop",
+	"swapped", "placeholder", "format_change"}
+
+// String lists the kinds in h, joined by "|".
+func (h Hazard) String() string {
+	var parts []string
+	for i, n := range hazardNames {
+		if h&(1<<i) != 0 {
+			parts = append(parts, n)
+		}
+	}
+	return strings.Join(parts, "|")
+}
+
+// HazardKinds returns every single hazard kind, in order.
+func HazardKinds() []Hazard {
+	var out []Hazard
+	for h := Hazard(1); h < hazEnd; h <<= 1 {
+		out = append(out, h)
+	}
+	return out
+}
