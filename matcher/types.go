@@ -42,4 +42,16 @@ type StoredPatient struct {
 	Resource    json.RawMessage // FHIR Patient JSON with meta.versionId and meta.lastUpdated set
 	VersionID   uint64
 	LastUpdated time.Time
+	// Outcome is set by Upsert and UpsertBatch (zero for reads).
+	Outcome Outcome
 }
+
+// Outcome is what a write did.
+type Outcome uint8
+
+// Outcomes of Upsert.
+const (
+	Unchanged Outcome = iota // identical to the stored version; nothing written
+	Created
+	Updated
+)

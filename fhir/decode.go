@@ -1,0 +1,242 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// maxCount bounds the count parameter: asking for more is not an error (FHIR
+// lets a server return fewer), the answer is just capped here.
+const maxCount = 200
+
+// readBody checks the request's media type and reads its body, at most limit
+// bytes. A missing Content-Type is taken as JSON (curl without -H); any
+// other type than FHIR JSON or JSON is 415, a longer body 413.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return nil, badRequest(http.StatusUnsupportedMediaType, fm.IssueTypeNotSupported,
+				"Content-Type %q cannot be parsed; send application/fhir+json", ct)
+		}
+		switch mt {
+		case "application/fhir+json", "application/json", "application/json+fhir":
+		default:
+			return nil, badRequest(http.StatusUnsupportedMediaType, fm.IssueTypeNotSupported,
+				"Content-Type %s is not supported; send application/fhir+json or application/json", mt)
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, badRequest(http.StatusRequestEntityTooLarge, fm.IssueTypeTooLong,
+				"request body is larger than %d bytes", mbe.Limit)
+		}
+		return nil, invalid(fm.IssueTypeStructure, "request body could not be read")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, invalid(fm.IssueTypeRequired, "request body is empty; send a FHIR resource as JSON")
+	}
+	return body, nil
+}
+
+// resourceType returns the resourceType of a JSON resource, failing with a
+// structure error when data is not a JSON object and with a required error
+// when the resourceType is absent.
+func resourceType(data []byte) (string, error) {
+	var head struct {
+		ResourceType *string `json:"resourceType"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return "", invalid(fm.IssueTypeStructure, "malformed JSON: %s", jsonErrorText(err))
+	}
+	if head.ResourceType == nil || *head.ResourceType == "" {
+		return "", invalid(fm.IssueTypeRequired, "resourceType is missing; a FHIR resource must name its type")
+	}
+	return *head.ResourceType, nil
+}
+
+// jsonErrorText describes a JSON decoding error without quoting the input:
+// syntax errors give their offset, type errors the field path.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte offset %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("field %q must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		}
+		return fmt.Sprintf("expected a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	default:
+		// samply's code types reject unknown codes with messages naming
+		// the code type; those hold no patient data beyond a code.
+		return err.Error()
+	}
+}
+
+// jsonKind names a Go kind as a JSON type.
+func jsonKind(k string) string {
+	switch {
+	case k == "struct" || k == "map":
+		return "object"
+	case k == "slice" || k == "array":
+		return "array"
+	case k == "bool":
+		return "boolean"
+	case strings.HasPrefix(k, "int") || strings.HasPrefix(k, "uint") || strings.HasPrefix(k, "float"):
+		return "number"
+	default:
+		return k
+	}
+}
+
+// decodePatient decodes a Patient resource, checking its resourceType.
+func decodePatient(data []byte) (*fm.Patient, error) {
+	rt, err := resourceType(data)
+	if err != nil {
+		return nil, err
+	}
+	if rt != "Patient" {
+		return nil, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Patient", truncate(rt, 64))
+	}
+	p, err := fm.UnmarshalPatient(data)
+	if err != nil {
+		return nil, invalid(fm.IssueTypeStructure, "Patient does not follow the FHIR R4 JSON format: %s", jsonErrorText(err))
+	}
+	return &p, nil
+}
+
+// idPattern is FHIR R4's id datatype.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// validID reports whether id is a valid FHIR logical id.
+func validID(id string) bool { return idPattern.MatchString(id) }
+
+// truncate shortens s for diagnostics.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// matchRequest is a decoded $match or $idi-match request.
+type matchRequest struct {
+	Patient *fm.Patient
+	// OnlyCertain, OnlySingle and Count are the IHE PDQm ITI-119 parameters
+	// onlyCertainMatches, onlySingleMatch and count (0 when absent).
+	OnlyCertain bool
+	OnlySingle  bool
+	Count       int
+	// Explain asks for the match-explanation extension on each entry.
+	Explain bool
+}
+
+// matchParams are the Parameters names a $match request may carry. An
+// unknown name is rejected rather than ignored: a misspelt
+// onlyCertainMatches silently ignored would hand out uncertain matches to a
+// caller who asked for certain ones.
+const matchParams = "resource, IDIPatient, patient, onlyCertainMatches, onlySingleMatch, count, explain"
+
+// decodeMatchRequest decodes the body of POST Patient/$match: a Parameters
+// resource or a bare Patient. Every error is an *Error wrapping ErrBadRequest.
+func decodeMatchRequest(data []byte) (matchRequest, error) {
+	var req matchRequest
+	rt, err := resourceType(data)
+	if err != nil {
+		return req, err
+	}
+	switch rt {
+	case "Patient":
+		p, err := decodePatient(data)
+		if err != nil {
+			return req, err
+		}
+		req.Patient = p
+		return req, nil
+	case "Parameters":
+	default:
+		return req, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Parameters or Patient", truncate(rt, 64))
+	}
+	params, err := fm.UnmarshalParameters(data)
+	if err != nil {
+		return req, invalid(fm.IssueTypeStructure, "Parameters does not follow the FHIR R4 JSON format: %s", jsonErrorText(err))
+	}
+	seen := make(map[string]bool, len(params.Parameter))
+	for i, p := range params.Parameter {
+		name := p.Name
+		key := name
+		if name == "resource" || name == "IDIPatient" || name == "patient" {
+			key = "resource"
+		}
+		if seen[key] {
+			return req, invalid(fm.IssueTypeInvalid, "parameter %q is given more than once; send one", truncate(name, 64))
+		}
+		seen[key] = true
+		switch name {
+		case "resource", "IDIPatient", "patient":
+			if len(p.Resource) == 0 || bytes.Equal(bytes.TrimSpace(p.Resource), []byte("null")) {
+				return req, invalid(fm.IssueTypeRequired, "parameter %q (parameter[%d]) has no resource; put the Patient in parameter.resource", name, i)
+			}
+			pat, err := decodePatient(p.Resource)
+			if err != nil {
+				var fe *Error
+				if errors.As(err, &fe) {
+					fe.Diagnostics = fmt.Sprintf("parameter %q: %s", name, fe.Diagnostics)
+				}
+				return req, err
+			}
+			req.Patient = pat
+		case "onlyCertainMatches", "onlySingleMatch", "explain":
+			if p.ValueBoolean == nil {
+				return req, invalid(fm.IssueTypeInvalid, "parameter %q needs a valueBoolean", name)
+			}
+			switch name {
+			case "onlyCertainMatches":
+				req.OnlyCertain = *p.ValueBoolean
+			case "onlySingleMatch":
+				req.OnlySingle = *p.ValueBoolean
+			default:
+				req.Explain = *p.ValueBoolean
+			}
+		case "count":
+			var n *int
+			switch {
+			case p.ValueInteger != nil:
+				n = p.ValueInteger
+			case p.ValuePositiveInt != nil:
+				n = p.ValuePositiveInt
+			case p.ValueUnsignedInt != nil:
+				n = p.ValueUnsignedInt
+			}
+			if n == nil {
+				return req, invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer (valueInteger or valuePositiveInt)")
+			}
+			if *n < 1 {
+				return req, invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer, got %d", *n)
+			}
+			req.Count = min(*n, maxCount)
+		default:
+			return req, badRequest(http.StatusBadRequest, fm.IssueTypeNotSupported,
+				"unknown parameter %q; supported: %s", truncate(name, 64), matchParams)
+		}
+	}
+	if req.Patient == nil {
+		return req, invalid(fm.IssueTypeRequired, "Parameters has no \"resource\" parameter; put the Patient to match in parameter[name=resource].resource")
+	}
+	return req, nil
+}

@@ -1,0 +1,72 @@
+package fhir
+
+import (
+	"net/http"
+	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// handleMetadata serves GET /fhir/metadata: the CapabilityStatement of what
+// this server does.
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	writeResource(w, http.StatusOK, s.capabilityStatement(r))
+}
+
+func (s *Server) capabilityStatement(r *http.Request) fm.CapabilityStatement {
+	str := func(v string) *string { return &v }
+	t := true
+	base := s.baseURL(r) + "/fhir"
+	versioning := fm.ResourceVersionPolicyVersioned
+	interactions := []fm.TypeRestfulInteraction{
+		fm.TypeRestfulInteractionRead,
+		fm.TypeRestfulInteractionUpdate,
+		fm.TypeRestfulInteractionDelete,
+		fm.TypeRestfulInteractionCreate,
+	}
+	patient := fm.CapabilityStatementRestResource{
+		Type:         fm.ResourceTypePatient,
+		Profile:      str("http://hl7.org/fhir/StructureDefinition/Patient"),
+		Versioning:   &versioning,
+		UpdateCreate: &t,
+		SupportedProfile: []string{
+			ProfileIDIPatient, ProfileIDIPatientL0, ProfileIDIPatientL1,
+		},
+		Operation: []fm.CapabilityStatementRestResourceOperation{
+			{
+				Name:          "match",
+				Definition:    "http://hl7.org/fhir/OperationDefinition/Patient-match",
+				Documentation: str("FHIR R4 Patient/$match and IHE PDQm ITI-119: onlyCertainMatches, onlySingleMatch, count; explain (valueBoolean) or ?_explain=true adds " + MatchExplanationURL + "."),
+			},
+			{
+				Name:          "idi-match",
+				Definition:    "http://hl7.org/fhir/us/identity-matching/OperationDefinition/IDI-match",
+				Documentation: str("HL7 Identity Matching IG: checks the asserted IDI-Patient, -L0 (weight >= 9) or -L1 (weight >= 10) profile."),
+			},
+		},
+	}
+	for _, c := range interactions {
+		patient.Interaction = append(patient.Interaction, fm.CapabilityStatementRestResourceInteraction{Code: c})
+	}
+	return fm.CapabilityStatement{
+		Status:    fm.PublicationStatusActive,
+		Date:      s.now().UTC().Format(time.RFC3339),
+		Publisher: str("patientmatch"),
+		Kind:      fm.CapabilityStatementKindInstance,
+		Software:  &fm.CapabilityStatementSoftware{Name: "patientmatch", Version: str(s.opts.Version)},
+		Implementation: &fm.CapabilityStatementImplementation{
+			Description: "patientmatch patient identity matching engine",
+			Url:         &base,
+		},
+		FhirVersion: fm.FHIRVersion4_0_1,
+		Format:      []string{"application/fhir+json", "json"},
+		Rest: []fm.CapabilityStatementRest{{
+			Mode:     fm.RestfulCapabilityModeServer,
+			Resource: []fm.CapabilityStatementRestResource{patient},
+			Interaction: []fm.CapabilityStatementRestInteraction{
+				{Code: fm.SystemRestfulInteractionBatch},
+				{Code: fm.SystemRestfulInteractionTransaction},
+			},
+		}},
+	}
+}
