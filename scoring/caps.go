@@ -1,0 +1,134 @@
+package scoring
+
+// Grade caps: hard rules for the patterns where a Fellegi–Sunter score is
+// known to mislead (MATCHING-NOTES.md). Households share address, phone and
+// family name; twins also share a birth date; a junior shares his father's
+// whole name. A model with strong name, date and household weights can give
+// such pairs a posterior near 1, so the grade is capped whatever the
+// probability. Caps only ever lower a grade.
+//
+// The rules, in the order they are checked:
+//
+//   - CapSiblings: given name and birth date both disagree (given level
+//     jw>=0.80 or else; birth date year_month or worse) → possible at most,
+//     probable if an identifier agrees (exact or one off). Siblings,
+//     spouses, parent and child share a household and a family name, never
+//     an identifier.
+//   - CapTwins: birth date agrees (exact, transposed or one digit) but the
+//     given names differ, and no identifier agrees (exact or one off) →
+//     possible at most when the given names are unalike (level else),
+//     probable at most when they are somewhat alike (jw>=0.80: a twin
+//     pair, or a badly mistyped name). Twins share birth date, household
+//     and family name.
+//   - CapJunior: suffixes conflict (jr vs sr), or the birth dates disagree
+//     (level else) with birth years ten or more apart → possible at most,
+//     probable if an identifier agrees. Birth years ten or more apart that
+//     are one digit off (1955 vs 1985, same day and month: more likely a
+//     typo) → probable at most. A suffix on one side only with a birth date
+//     that is not exact → probable at most. Juniors share name and
+//     household; the suffix is often not recorded.
+//   - CapCorroboration: nothing but name and birth date agrees — no
+//     identifier agreement (exact or one off) and no address, phone or email
+//     agreement → probable at most. A namesake elsewhere, or the same person
+//     who moved; a reviewer must decide (the HL7 Identity Matching IG scores
+//     name + birth date alone as 0.6).
+//   - CapConflict: identifiers of the same type disagree, or sex disagrees →
+//     probable at most.
+//   - CapWeakAgreement: certain needs the given name exact, a nickname or
+//     swapped, the family name at least jw>=0.92 (a married name is a
+//     reviewer's call), and the birth date exact, transposed or one digit
+//     off — unless an identifier agrees exactly → probable at most.
+
+// Cap names the hazard rule that lowered a grade.
+type Cap uint8
+
+// Caps; the rules are described at the top of this file.
+const (
+	CapNone Cap = iota
+	CapSiblings
+	CapTwins
+	CapJunior
+	CapCorroboration
+	CapConflict
+	CapWeakAgreement
+)
+
+// String returns the rule's name.
+func (c Cap) String() string {
+	switch c {
+	case CapSiblings:
+		return "siblings"
+	case CapTwins:
+		return "twins"
+	case CapJunior:
+		return "junior"
+	case CapCorroboration:
+		return "no_corroboration"
+	case CapConflict:
+		return "conflict"
+	case CapWeakAgreement:
+		return "weak_agreement"
+	}
+	return "none"
+}
+
+// applyCaps lowers g by the hazard rules and reports the first rule that
+// set the final grade.
+func applyCaps(cmp *Comparison, g Grade) (Grade, Cap) {
+	if g == GradeNone {
+		return g, CapNone
+	}
+	lv := &cmp.Levels
+	given, fam, birth := lv[CompGivenName], lv[CompFamilyName], lv[CompBirthDate]
+	id, house := lv[CompIdentifier], lv[CompHousehold]
+
+	givenDiffers := given == GivenJW80 || given == GivenElse
+	birthAgrees := birth == BirthExact || birth == BirthTransposed || birth == BirthOneDigit
+	birthDiffers := birth == BirthYearMonth || birth == BirthYearNear || birth == BirthElse
+	idExact := id == IDExact
+	idAgrees := id == IDExact || id == IDOneOff
+
+	out, why := g, CapNone
+	limit := func(max Grade, c Cap) {
+		if out > max {
+			out, why = max, c
+		}
+	}
+	// Relatives never share an identifier: its agreement lifts the family caps
+	// from possible to probable.
+	family := GradePossible
+	if idAgrees {
+		family = GradeProbable
+	}
+	if givenDiffers && birthDiffers {
+		limit(family, CapSiblings)
+	}
+	if givenDiffers && birthAgrees && !idAgrees {
+		if given == GivenElse {
+			limit(GradePossible, CapTwins)
+		} else {
+			limit(GradeProbable, CapTwins)
+		}
+	}
+	farApart := cmp.YearsApart >= 10
+	if cmp.Suffix == SuffixConflict || (farApart && birth == BirthElse) {
+		limit(family, CapJunior)
+	}
+	if (farApart && birth != BirthElse) || (cmp.Suffix == SuffixOneSided && birth != BirthExact) {
+		limit(GradeProbable, CapJunior)
+	}
+	if !idAgrees && house != HouseAddressContact && house != HouseAddress && house != HouseContact {
+		limit(GradeProbable, CapCorroboration)
+	}
+	if id == IDDisagree || lv[CompSex] == SexDisagree {
+		limit(GradeProbable, CapConflict)
+	}
+	if !idExact {
+		strongGiven := given == GivenExact || given == GivenNickname || given == GivenSwapped
+		strongFamily := fam <= FamilyJW92
+		if !strongGiven || !strongFamily || !birthAgrees {
+			limit(GradeProbable, CapWeakAgreement)
+		}
+	}
+	return out, why
+}

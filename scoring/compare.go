@@ -1,0 +1,374 @@
+package scoring
+
+import "github.com/patientmatch/patientmatch/record"
+
+// The comparisons of the model, in the order of Comparison.Levels. Each is
+// coded here (the comparator is code); a model only carries their m and u.
+const (
+	CompGivenName = iota
+	CompFamilyName
+	CompBirthDate
+	CompSex
+	// CompHousehold is the joint comparison of address, postal code, city,
+	// phone and email. Households share all of them, so they are one piece
+	// of evidence with ordered joint levels, not five independent ones.
+	CompHousehold
+	CompIdentifier
+	// NumComparisons is the number of comparisons; Comparison.Levels has
+	// this many entries.
+	NumComparisons
+)
+
+// MaxLevels bounds the levels of one comparison, the missing level included.
+const MaxLevels = 8
+
+// Level indices of each comparison, strongest agreement first. The last
+// level of every comparison is "missing" (a value absent on either side):
+// it is neutral, with weight 0, and carries no m or u.
+const (
+	GivenExact = iota
+	GivenNickname
+	GivenSwapped
+	GivenPhonetic
+	GivenJW92
+	GivenJW80
+	GivenElse
+	GivenMissing
+)
+
+// Family name levels.
+const (
+	FamilyExact = iota
+	FamilySwapped
+	FamilyPart // one part of a compound or hyphenated name agrees
+	FamilyPhonetic
+	FamilyJW92
+	FamilyJW80
+	FamilyElse
+	FamilyMissing
+)
+
+// Birth date levels.
+const (
+	BirthExact      = iota
+	BirthTransposed // day and month swapped
+	BirthOneDigit   // one digit changed, or two adjacent digits swapped
+	BirthYearMonth  // same year and month (or only those known)
+	BirthYearNear   // years at most one apart
+	BirthElse
+	BirthMissing
+)
+
+// Sex levels.
+const (
+	SexAgree = iota
+	SexDisagree
+	SexMissing
+)
+
+// Household (joint address/contact) levels.
+const (
+	HouseAddressContact = iota // full address and (phone or email) agree
+	HouseAddress               // full address agrees
+	HouseContact               // phone or email agrees
+	HousePostal                // postal code agrees
+	HouseCityPostal3           // city or first three characters of postal code agree
+	HouseDisagree              // something present on both sides, nothing agrees
+	HouseMissing
+)
+
+// Identifier levels (identifiers of the same type, and same issuing system
+// where both give one).
+const (
+	IDExact  = iota
+	IDOneOff // one character changed, added, dropped, or two adjacent swapped
+	IDDisagree
+	IDMissing
+)
+
+// comparisonSpec names a comparison and its levels; the missing level is
+// implicit and always last.
+type comparisonSpec struct {
+	name   string
+	levels []string // agreement levels, strongest first, without "missing"
+}
+
+// specs describes the coded comparisons. Read only.
+var specs = [NumComparisons]comparisonSpec{
+	CompGivenName:  {"given_name", []string{"exact", "nickname", "swapped", "phonetic", "jw>=0.92", "jw>=0.80", "else"}},
+	CompFamilyName: {"family_name", []string{"exact", "swapped", "compound_part", "phonetic", "jw>=0.92", "jw>=0.80", "else"}},
+	CompBirthDate:  {"birth_date", []string{"exact", "transposed", "one_digit", "year_month", "year_within_one", "else"}},
+	CompSex:        {"sex", []string{"agree", "disagree"}},
+	CompHousehold:  {"household", []string{"address+contact", "address", "contact", "postal_code", "city_or_postal3", "disagree"}},
+	CompIdentifier: {"identifier", []string{"exact", "one_off", "disagree"}},
+}
+
+// SuffixRelation says how the generational suffixes of two records relate.
+type SuffixRelation uint8
+
+// Suffix relations.
+const (
+	SuffixSame     SuffixRelation = iota // both absent, or equal
+	SuffixOneSided                       // one record has a suffix, the other none
+	SuffixConflict                       // both have one and they differ (jr vs sr)
+)
+
+// Comparison is the outcome of comparing two prepared records: the level
+// reached in each comparison, plus the facts the grade caps need.
+type Comparison struct {
+	Levels [NumComparisons]uint8
+	// YearsApart is the absolute difference of the birth years, or -1 when
+	// either is unknown.
+	YearsApart int
+	Suffix     SuffixRelation
+}
+
+// Thresholds of the fuzzy string levels.
+const (
+	jwStrong      = 0.92 // jw>=0.92
+	jwWeak        = 0.80 // jw>=0.80
+	jwPhoneticMin = 0.70 // phonetic codes agree only count when spelling is this close
+	jwStreet      = 0.88 // street names agree
+	jwCity        = 0.92 // city names agree
+)
+
+// Compare compares two prepared records, filling out. It allocates nothing
+// and is symmetric: Compare(a, b) and Compare(b, a) give the same result.
+func Compare(a, b *Prepared, out *Comparison) {
+	out.Levels[CompGivenName] = compareGiven(a, b)
+	out.Levels[CompFamilyName] = compareFamily(a, b)
+	out.Levels[CompBirthDate] = compareBirth(a, b)
+	out.Levels[CompSex] = compareSex(a, b)
+	out.Levels[CompHousehold] = compareHousehold(a, b)
+	out.Levels[CompIdentifier] = compareIdentifiers(a, b)
+
+	out.YearsApart = -1
+	if a.birth.Year != 0 && b.birth.Year != 0 {
+		d := a.birth.Year - b.birth.Year
+		if d < 0 {
+			d = -d
+		}
+		out.YearsApart = d
+	}
+	sa, sb := a.Rec.Suffix, b.Rec.Suffix
+	switch {
+	case sa == sb:
+		out.Suffix = SuffixSame
+	case sa == "" || sb == "":
+		out.Suffix = SuffixOneSided
+	default:
+		out.Suffix = SuffixConflict
+	}
+}
+
+// swappedNames reports whether a's given and family names are b's family
+// and given names (exactly, or both within Jaro–Winkler 0.92).
+func swappedNames(a, b *Prepared) bool {
+	if a.given == "" || a.family == "" || b.given == "" || b.family == "" {
+		return false
+	}
+	if a.given == b.family && a.family == b.given {
+		return true
+	}
+	if a.given[0] != b.family[0] || a.family[0] != b.given[0] {
+		return false
+	}
+	return JaroWinkler(a.given, b.family) >= jwStrong && JaroWinkler(a.family, b.given) >= jwStrong
+}
+
+// phoneticAgree reports whether two names share a Double Metaphone code, or
+// their NYSIIS codes agree. Soundex codes are kept for blocking but do not
+// count here: four characters of a name are too coarse to tell a sound-alike
+// from a typo.
+func phoneticAgree(dm1a, dm2a, nya, dm1b, dm2b, nyb string) bool {
+	if dm1a != "" && (dm1a == dm1b || dm1a == dm2b) {
+		return true
+	}
+	if dm2a != "" && (dm2a == dm1b || dm2a == dm2b) {
+		return true
+	}
+	return nya != "" && nya == nyb
+}
+
+func compareGiven(a, b *Prepared) uint8 {
+	if a.given == "" || b.given == "" {
+		return GivenMissing
+	}
+	if a.given == b.given {
+		return GivenExact
+	}
+	if sharesGroup(&a.givenNick, &b.givenNick) {
+		return GivenNickname
+	}
+	if swappedNames(a, b) {
+		return GivenSwapped
+	}
+	jw := JaroWinkler(a.given, b.given)
+	if jw >= jwPhoneticMin && phoneticAgree(a.GivenDM1, a.GivenDM2, a.GivenNYSIIS,
+		b.GivenDM1, b.GivenDM2, b.GivenNYSIIS) {
+		return GivenPhonetic
+	}
+	switch {
+	case jw >= jwStrong:
+		return GivenJW92
+	case jw >= jwWeak:
+		return GivenJW80
+	}
+	return GivenElse
+}
+
+func compareFamily(a, b *Prepared) uint8 {
+	if a.family == "" || b.family == "" {
+		return FamilyMissing
+	}
+	if a.family == b.family {
+		return FamilyExact
+	}
+	if swappedNames(a, b) {
+		return FamilySwapped
+	}
+	if familyPartAgrees(a, b) {
+		return FamilyPart
+	}
+	jw := JaroWinkler(a.family, b.family)
+	if jw >= jwPhoneticMin && phoneticAgree(a.FamilyDM1, a.FamilyDM2, a.FamilyNYSIIS,
+		b.FamilyDM1, b.FamilyDM2, b.FamilyNYSIIS) {
+		return FamilyPhonetic
+	}
+	switch {
+	case jw >= jwStrong:
+		return FamilyJW92
+	case jw >= jwWeak:
+		return FamilyJW80
+	}
+	return FamilyElse
+}
+
+// familyPartAgrees reports whether a part of one compound family name
+// equals a part of the other (garcia lopez vs garcia; smith jones vs jones).
+func familyPartAgrees(a, b *Prepared) bool {
+	if len(a.familyParts) == 0 && len(b.familyParts) == 0 {
+		return false
+	}
+	pa, pb := a.familyParts, b.familyParts
+	one := [1]string{}
+	if len(pa) == 0 {
+		one[0] = a.family
+		pa = one[:]
+	} else if len(pb) == 0 {
+		one[0] = b.family
+		pb = one[:]
+	}
+	for _, x := range pa {
+		if len(x) < 2 {
+			continue
+		}
+		for _, y := range pb {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func compareBirth(a, b *Prepared) uint8 {
+	da, db := a.birth, b.birth
+	if da.Year == 0 || db.Year == 0 {
+		// Unparseable dates kept as text still count when they are equal.
+		if da.Year == 0 && db.Year == 0 && da.Text != "" && da.Text == db.Text {
+			return BirthExact
+		}
+		return BirthMissing
+	}
+	if a.birthDigits != "" && b.birthDigits != "" {
+		if a.birthDigits == b.birthDigits {
+			return BirthExact
+		}
+		if da.Year == db.Year && da.Month == db.Day && da.Day == db.Month {
+			return BirthTransposed
+		}
+		if withinOneEdit(a.birthDigits, b.birthDigits) {
+			return BirthOneDigit
+		}
+	}
+	if da.Month != 0 && db.Month != 0 && da.Year == db.Year && da.Month == db.Month {
+		return BirthYearMonth
+	}
+	if d := da.Year - db.Year; d >= -1 && d <= 1 {
+		return BirthYearNear
+	}
+	return BirthElse
+}
+
+func compareSex(a, b *Prepared) uint8 {
+	sa, sb := a.Rec.Sex, b.Rec.Sex
+	if sa == record.SexUnknown || sb == record.SexUnknown {
+		return SexMissing
+	}
+	if sa == sb {
+		return SexAgree
+	}
+	return SexDisagree
+}
+
+func compareHousehold(a, b *Prepared) uint8 {
+	streets := a.street != "" && b.street != ""
+	phones := a.phone != "" && b.phone != ""
+	emails := a.email != "" && b.email != ""
+	postals := a.postal != "" && b.postal != ""
+	cities := a.city != "" && b.city != ""
+	if !streets && !phones && !emails && !postals && !cities {
+		return HouseMissing
+	}
+	postal3 := postals && a.postal[:3] == b.postal[:3]
+	city := cities && (a.city == b.city || JaroWinkler(a.city, b.city) >= jwCity)
+	address := streets && a.number == b.number &&
+		(a.street == b.street || JaroWinkler(a.street, b.street) >= jwStreet) &&
+		(!postals || postal3 || city)
+	contact := (phones && (a.phone == b.phone || a.phone7 == b.phone7)) ||
+		(emails && a.email == b.email)
+	switch {
+	case address && contact:
+		return HouseAddressContact
+	case address:
+		return HouseAddress
+	case contact:
+		return HouseContact
+	case postals && a.postal == b.postal:
+		return HousePostal
+	case city || postal3:
+		return HouseCityPostal3
+	}
+	return HouseDisagree
+}
+
+func compareIdentifiers(a, b *Prepared) uint8 {
+	best := uint8(IDMissing)
+	for i := range a.ids {
+		x := &a.ids[i]
+		for j := range b.ids {
+			y := &b.ids[j]
+			if x.Type != y.Type || (x.System != "" && y.System != "" && x.System != y.System) {
+				continue
+			}
+			if x.Type == record.IDMRN && (x.System == "") != (y.System == "") {
+				// An MRN is unique only within its issuing system.
+				continue
+			}
+			var l uint8
+			switch {
+			case x.Value == y.Value:
+				return IDExact
+			case withinOneEdit(x.Value, y.Value):
+				l = IDOneOff
+			default:
+				l = IDDisagree
+			}
+			if l < best {
+				best = l
+			}
+		}
+	}
+	return best
+}

@@ -1,0 +1,321 @@
+package scoring
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// ModelVersion is the version of the model JSON this package reads and writes.
+const ModelVersion = 1
+
+// ErrInvalidModel is wrapped by every model validation and loading error.
+var ErrInvalidModel = errors.New("scoring: invalid model")
+
+// Model is a Fellegi–Sunter model over the coded comparisons: for each
+// comparison, the probability m of each level among true matches and u
+// among non-matches; the prior λ that a random pair of records is a match;
+// and the probability thresholds of the grades. Its JSON form is the
+// model.json the engine and the train command use.
+type Model struct {
+	Version int `json:"version"`
+	// Description says where the numbers come from.
+	Description string `json:"description,omitempty"`
+	// Prior is λ, the probability that two records drawn at random are the
+	// same person; the match weight starts at log2(λ/(1−λ)).
+	Prior float64 `json:"prior"`
+	// Thresholds are the posterior probabilities at which each grade starts.
+	Thresholds Thresholds `json:"thresholds"`
+	// Comparisons, in the order of the Comp* constants.
+	Comparisons []ComparisonModel `json:"comparisons"`
+	// TermFrequencies, when present, turn on the term-frequency adjustment
+	// for comparisons whose TF settings enable it. The engine may instead
+	// build them from its store (Scorer.WithTermFrequencies).
+	TermFrequencies *TermFrequencies `json:"term_frequencies,omitempty"`
+	// Training records how the model was estimated; nil for DefaultModel.
+	Training *TrainingInfo `json:"training,omitempty"`
+}
+
+// Thresholds are grade boundaries on the posterior match probability. The
+// grade caps (see Cap) can only lower a grade these give.
+type Thresholds struct {
+	Certain  float64 `json:"certain"`
+	Probable float64 `json:"probable"`
+	Possible float64 `json:"possible"`
+}
+
+// ComparisonModel holds one comparison's levels. The implicit last level,
+// "missing", has no m or u and weight 0.
+type ComparisonModel struct {
+	Name   string      `json:"name"`
+	TF     *TFSettings `json:"tf,omitempty"`
+	Levels []Level     `json:"levels"`
+}
+
+// Level is one agreement level of a comparison.
+type Level struct {
+	Label string  `json:"label"`
+	M     float64 `json:"m"`
+	U     float64 `json:"u"`
+}
+
+// Weight is log2(m/u), the level's contribution to the match weight.
+func (l Level) Weight() float64 { return math.Log2(l.M / l.U) }
+
+// TFSettings configure the term-frequency adjustment of a name comparison's
+// exact level: u becomes max(frequency of the value, MinU).
+type TFSettings struct {
+	Enabled bool `json:"enabled"`
+	// MinU floors the adjusted u so that agreeing on a value seen once does
+	// not outweigh everything else (default 1e-4).
+	MinU float64 `json:"min_u"`
+}
+
+// TrainingInfo summarises the estimation of a trained model.
+type TrainingInfo struct {
+	Records int         `json:"records"`
+	UPairs  int         `json:"u_pairs"`
+	Passes  []PassStats `json:"passes"`
+	// Warnings say the model may be wrong (EM learned households, a pass
+	// did not converge); Notes say what training adjusted.
+	Warnings []string `json:"warnings,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+}
+
+// PassStats describes one EM training pass.
+type PassStats struct {
+	Name       string   `json:"name"`
+	Pairs      int      `json:"pairs"`
+	Excluded   []string `json:"excluded,omitempty"`
+	Iterations int      `json:"iterations"`
+	Converged  bool     `json:"converged"`
+	// Lambda is the share of matches EM found among the pass's pairs.
+	Lambda float64 `json:"lambda"`
+	// Matches is the expected number of matching pairs among them.
+	Matches float64 `json:"matches"`
+}
+
+// DefaultModel returns the built-in model, usable without training. Its m
+// and u are round figures from general record-linkage experience with
+// person registries (name, date-of-birth and address error rates reported
+// in the linkage literature, first-name and surname frequency in English-
+// speaking populations, one birthday in ~25,000 across ages); they are not
+// estimated from, or tuned to, any dataset shipped with patientmatch.
+// Training (Train) replaces them with estimates from the data.
+func DefaultModel() *Model {
+	return &Model{
+		Version:     ModelVersion,
+		Description: "built-in default: m and u from general record-linkage experience, not trained",
+		Prior:       1e-4,
+		Thresholds:  DefaultThresholds(),
+		Comparisons: []ComparisonModel{
+			{Name: "given_name", TF: &TFSettings{Enabled: true, MinU: 1e-4}, Levels: []Level{
+				{"exact", 0.85, 0.01},
+				{"nickname", 0.03, 0.002},
+				{"swapped", 0.005, 0.0001},
+				{"phonetic", 0.03, 0.005},
+				{"jw>=0.92", 0.04, 0.004},
+				{"jw>=0.80", 0.02, 0.03},
+				{"else", 0.025, 0.9489},
+			}},
+			{Name: "family_name", TF: &TFSettings{Enabled: true, MinU: 1e-4}, Levels: []Level{
+				{"exact", 0.85, 0.003},
+				{"swapped", 0.005, 0.0001},
+				{"compound_part", 0.02, 0.0005},
+				{"phonetic", 0.03, 0.002},
+				{"jw>=0.92", 0.04, 0.003},
+				{"jw>=0.80", 0.02, 0.02},
+				{"else", 0.035, 0.9714},
+			}},
+			{Name: "birth_date", Levels: []Level{
+				{"exact", 0.88, 0.00004},
+				{"transposed", 0.01, 0.00002},
+				{"one_digit", 0.05, 0.0008},
+				{"year_month", 0.01, 0.0012},
+				{"year_within_one", 0.02, 0.04},
+				{"else", 0.03, 0.95794},
+			}},
+			{Name: "sex", Levels: []Level{
+				{"agree", 0.98, 0.5},
+				{"disagree", 0.02, 0.5},
+			}},
+			{Name: "household", Levels: []Level{
+				{"address+contact", 0.35, 0.000005},
+				{"address", 0.30, 0.00002},
+				{"contact", 0.08, 0.00001},
+				{"postal_code", 0.07, 0.002},
+				{"city_or_postal3", 0.05, 0.02},
+				{"disagree", 0.15, 0.977965},
+			}},
+			{Name: "identifier", Levels: []Level{
+				{"exact", 0.90, 0.000001},
+				{"one_off", 0.05, 0.00001},
+				{"disagree", 0.05, 0.999989},
+			}},
+		},
+	}
+}
+
+// DefaultThresholds are the grade boundaries of DefaultModel. certain starts
+// at a posterior of 0.99999 — and the grade caps also require identifier or
+// address/contact corroboration and no hazard pattern — so that certain is
+// what a reviewer would accept without looking; probable at 0.95; possible
+// at 0.5 (more likely than not).
+func DefaultThresholds() Thresholds {
+	return Thresholds{Certain: 0.99999, Probable: 0.95, Possible: 0.5}
+}
+
+// Clone returns a deep copy of m (term frequencies are shared: they are
+// read-only once built).
+func (m *Model) Clone() *Model {
+	c := *m
+	c.Comparisons = make([]ComparisonModel, len(m.Comparisons))
+	for i, cm := range m.Comparisons {
+		c.Comparisons[i] = cm
+		c.Comparisons[i].Levels = append([]Level(nil), cm.Levels...)
+		if cm.TF != nil {
+			tf := *cm.TF
+			c.Comparisons[i].TF = &tf
+		}
+	}
+	if m.Training != nil {
+		t := *m.Training
+		t.Passes = append([]PassStats(nil), t.Passes...)
+		t.Warnings = append([]string(nil), t.Warnings...)
+		t.Notes = append([]string(nil), t.Notes...)
+		c.Training = &t
+	}
+	return &c
+}
+
+// Validate reports every problem of the model at once, each wrapping
+// ErrInvalidModel.
+func (m *Model) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidModel}, args...)...))
+	}
+	if m.Version != ModelVersion {
+		bad("version %d, want %d", m.Version, ModelVersion)
+	}
+	if !(m.Prior > 0 && m.Prior < 1) {
+		bad("prior %v not in (0,1)", m.Prior)
+	}
+	t := m.Thresholds
+	for _, x := range []float64{t.Certain, t.Probable, t.Possible} {
+		if !(x > 0 && x < 1) {
+			bad("threshold %v not in (0,1)", x)
+		}
+	}
+	if !(t.Possible <= t.Probable && t.Probable <= t.Certain) {
+		bad("thresholds must satisfy possible <= probable <= certain")
+	}
+	if len(m.Comparisons) != NumComparisons {
+		bad("%d comparisons, want %d", len(m.Comparisons), NumComparisons)
+	}
+	for i := 0; i < len(m.Comparisons) && i < NumComparisons; i++ {
+		c, spec := m.Comparisons[i], specs[i]
+		if c.Name != spec.name {
+			bad("comparison %d is %q, want %q", i, c.Name, spec.name)
+			continue
+		}
+		if len(c.Levels) != len(spec.levels) {
+			bad("%s: %d levels, want %d", c.Name, len(c.Levels), len(spec.levels))
+			continue
+		}
+		var sm, su float64
+		for j, l := range c.Levels {
+			if l.Label != spec.levels[j] {
+				bad("%s level %d is %q, want %q", c.Name, j, l.Label, spec.levels[j])
+			}
+			if !(l.M > 0 && l.M <= 1) || !(l.U > 0 && l.U <= 1) {
+				bad("%s %s: m=%v u=%v, both must be in (0,1]", c.Name, l.Label, l.M, l.U)
+			}
+			sm += l.M
+			su += l.U
+		}
+		if math.Abs(sm-1) > 1e-3 || math.Abs(su-1) > 1e-3 {
+			bad("%s: m sums to %v and u to %v, want 1", c.Name, sm, su)
+		}
+		if c.TF != nil {
+			if i != CompGivenName && i != CompFamilyName {
+				bad("%s: term-frequency adjustment applies only to names", c.Name)
+			}
+			if !(c.TF.MinU > 0 && c.TF.MinU < 1) {
+				bad("%s: tf min_u %v not in (0,1)", c.Name, c.TF.MinU)
+			}
+		}
+	}
+	if tf := m.TermFrequencies; tf != nil && tf.Records < 0 {
+		bad("term_frequencies: negative record count")
+	}
+	return errors.Join(errs...)
+}
+
+// LoadModel reads and validates a model JSON.
+func LoadModel(r io.Reader) (*Model, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var m Model
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidModel, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// WriteJSON writes the model as indented JSON. Writing a loaded model gives
+// back the same bytes.
+func (m *Model) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("scoring: encode model: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// Table prints the levels with their m, u and weight, one comparison after
+// another, for people (patientmatch train).
+func (m *Model) Table(w io.Writer) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "comparison\tlevel\tm\tu\tweight\t\n")
+	for _, c := range m.Comparisons {
+		for _, l := range c.Levels {
+			tfNote := ""
+			if c.TF != nil && c.TF.Enabled && l.Label == "exact" {
+				tfNote = " (tf)"
+			}
+			fmt.Fprintf(tw, "%s\t%s%s\t%.6f\t%.6g\t%+.2f\t\n", c.Name, l.Label, tfNote, l.M, l.U, l.Weight())
+		}
+		fmt.Fprintf(tw, "%s\tmissing\t-\t-\t%+.2f\t\n", c.Name, 0.0)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(&buf, "prior λ = %.4g (weight %+.2f); thresholds: certain ≥ %g, probable ≥ %g, possible ≥ %g\n",
+		m.Prior, math.Log2(m.Prior/(1-m.Prior)), m.Thresholds.Certain, m.Thresholds.Probable, m.Thresholds.Possible)
+	if t := m.Training; t != nil {
+		fmt.Fprintf(&buf, "trained on %d records, u from %d random pairs\n", t.Records, t.UPairs)
+		for _, p := range t.Passes {
+			fmt.Fprintf(&buf, "  pass %-20s pairs=%d iterations=%d converged=%v λ_pass=%.4g matches≈%.0f excluded=%v\n",
+				p.Name, p.Pairs, p.Iterations, p.Converged, p.Lambda, p.Matches, p.Excluded)
+		}
+		for _, n := range t.Notes {
+			fmt.Fprintf(&buf, "note: %s\n", n)
+		}
+		for _, wmsg := range t.Warnings {
+			fmt.Fprintf(&buf, "WARNING: %s\n", wmsg)
+		}
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}

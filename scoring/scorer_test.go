@@ -1,0 +1,311 @@
+package scoring
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+const household = "number=12;street=main;type=st;city=canberra;postal=2600;phone=0262771234"
+
+// TestHazards: relatives and namesakes must never be certain under the
+// default model; true duplicates with ordinary errors must be at least
+// probable.
+func TestHazards(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	base := "given=robert;family=smith;birth=1970-05-12;sex=male;email=rsmith@mail.com;" + household
+	cases := []struct {
+		name     string
+		a, b     string
+		min, max Grade
+	}{
+		{"twins", base,
+			"given=richard;family=smith;birth=1970-05-12;sex=male;" + household, GradeNone, GradeProbable},
+		{"twins sound-alike names", "given=john;family=smith;birth=1970-05-12;sex=male;" + household,
+			"given=joan;family=smith;birth=1970-05-12;sex=female;" + household, GradeNone, GradeProbable},
+		{"twins sound-alike, sex unknown", "given=daniel;family=smith;birth=1970-05-12;" + household,
+			"given=danielle;family=smith;birth=1970-05-12;" + household, GradeNone, GradeProbable},
+		{"junior with suffix", "suffix=jr;" + strings.Replace(base, "1970-05-12", "1995-02-03", 1),
+			"suffix=sr;" + base, GradeNone, GradePossible},
+		{"junior without suffix", strings.Replace(base, "1970-05-12", "1995-02-03", 1),
+			base, GradeNone, GradePossible},
+		{"junior one-sided suffix", "suffix=jr;" + strings.Replace(base, "1970-05-12", "1995-02-03", 1),
+			base, GradeNone, GradePossible},
+		{"siblings", base,
+			"given=susan;family=smith;birth=1972-01-03;sex=female;" + household, GradeNone, GradePossible},
+		{"brothers close in age", base,
+			"given=roberto;family=smith;birth=1971-08-30;sex=male;" + household, GradeNone, GradeProbable},
+		{"spouse", base,
+			"given=mary;family=smith;birth=1971-09-23;sex=female;email=msmith@mail.com;" + household, GradeNone, GradePossible},
+		{"namesake", base,
+			"given=robert;family=smith;birth=1970-05-12;sex=male;number=7;street=ocean;type=rd;city=perth;postal=6000;phone=0893334444",
+			GradeNone, GradeProbable},
+		{"namesake without contact data", "given=robert;family=smith;birth=1970-05-12",
+			"given=robert;family=smith;birth=1970-05-12", GradeNone, GradeProbable},
+		{"namesake different ssn", base + ";ssn=4227775", "given=robert;family=smith;birth=1970-05-12;ssn=9967942",
+			GradeNone, GradeProbable},
+
+		{"identical", base, base, GradeCertain, GradeCertain},
+		{"identical with ssn", base + ";ssn=4227775", base + ";ssn=4227775", GradeCertain, GradeCertain},
+		{"typo in family name", base,
+			"given=robert;family=smtih;birth=1970-05-12;sex=male;" + household, GradeProbable, GradeCertain},
+		{"nickname", base,
+			"given=bob;family=smith;birth=1970-05-12;sex=male;" + household, GradeCertain, GradeCertain},
+		{"moved, same phone", base,
+			"given=robert;family=smith;birth=1970-05-12;sex=male;number=7;street=ocean;type=rd;city=perth;postal=6000;phone=0262771234",
+			GradeProbable, GradeCertain},
+		{"moved, nothing else", base,
+			"given=robert;family=smith;birth=1970-05-12;sex=male;number=7;street=ocean;type=rd;city=perth;postal=6000",
+			GradeProbable, GradeProbable},
+		{"day and month transposed", base,
+			"given=robert;family=smith;birth=1970-12-05;sex=male;" + household, GradeProbable, GradeCertain},
+		{"married name, moved, same email", "given=mary;family=jones;birth=1975-02-11;sex=female;email=mary.j@mail.com;number=3;street=high;type=st;city=sydney;postal=2000",
+			"given=mary;family=smith;birth=1975-02-11;sex=female;email=mary.j@mail.com;" + household, GradeProbable, GradeProbable},
+		{"swapped names", base,
+			"given=smith;family=robert;birth=1970-05-12;sex=male;" + household, GradeProbable, GradeCertain},
+		{"compound surname part dropped", "given=maria;family=garcia lopez;birth=1980-03-04;sex=female;" + household,
+			"given=maria;family=garcia;birth=1980-03-04;sex=female;" + household, GradeProbable, GradeCertain},
+		{"placeholder phone only", "given=robert;family=smith;birth=1970-05-12;phone=0000000000",
+			"given=robert;family=smith;birth=1970-05-12;phone=0000000000", GradeNone, GradeProbable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			if r.Grade < tc.min || r.Grade > tc.max {
+				t.Errorf("grade %v (cap %v, p=%.6f, w=%.2f), want %v..%v; %s", r.Grade, r.Cap, r.Probability, r.Weight,
+					tc.min, tc.max, explainString(s.Explain(a, b)))
+			}
+			if r2 := s.Score(b, a); r2 != r {
+				t.Errorf("not symmetric: %+v vs %+v", r, r2)
+			}
+		})
+	}
+}
+
+func explainString(e []ComparisonResult) string {
+	var sb strings.Builder
+	for _, c := range e {
+		sb.WriteString(c.Comparison + "=" + c.Level + " ")
+	}
+	return sb.String()
+}
+
+// TestExplainAddsUp: the explanation's weights plus the prior give Weight.
+func TestExplainAddsUp(t *testing.T) {
+	m := DefaultModel()
+	s := MustScorer(m)
+	a := s.Prepare(mustRecord(t, "given=bob;family=smith;birth=1970-05-12;sex=male;"+household))
+	b := s.Prepare(mustRecord(t, "given=robert;family=smyth;birth=1970-12-05;"+household))
+	r := s.Score(a, b)
+	sum := math.Log2(m.Prior / (1 - m.Prior))
+	e := s.Explain(a, b)
+	if len(e) != NumComparisons {
+		t.Fatalf("%d explanations", len(e))
+	}
+	for c, x := range e {
+		sum += x.Weight
+		if x.LevelIndex != int(r.Levels[c]) || x.Level != LevelLabel(c, x.LevelIndex) {
+			t.Errorf("%s: level %d %q, result says %d", x.Comparison, x.LevelIndex, x.Level, r.Levels[c])
+		}
+	}
+	if math.Abs(sum-r.Weight) > 1e-9 {
+		t.Errorf("explanation sums to %v, weight %v", sum, r.Weight)
+	}
+	if e[CompSex].Level != "missing" || e[CompSex].Weight != 0 {
+		t.Errorf("missing sex: %+v, want neutral", e[CompSex])
+	}
+}
+
+// TestTermFrequencies: exact agreement on a common surname weighs less than
+// on a rare one, and only when the scorer has frequencies.
+func TestTermFrequencies(t *testing.T) {
+	var recs []*Prepared
+	for i := 0; i < 200; i++ {
+		recs = append(recs, Prepare(mustRecord(t, "given=john;family=smith")))
+	}
+	recs = append(recs, Prepare(mustRecord(t, "given=zebedee;family=quartermaine")))
+	tf := BuildTermFrequencies(recs)
+	if got := tf.FamilyFrequency("smith"); math.Abs(got-200.0/201) > 1e-12 {
+		t.Fatalf("smith frequency %v", got)
+	}
+	tf.Compact()
+	if _, ok := tf.Family["quartermaine"]; ok {
+		t.Fatalf("Compact kept a value seen once")
+	}
+	if got := tf.FamilyFrequency("quartermaine"); got != 1.0/201 {
+		t.Fatalf("unseen value frequency %v, want 1/201", got)
+	}
+	plain := MustScorer(DefaultModel())
+	s := plain.WithTermFrequencies(tf)
+	common := func(sc *Scorer) float64 {
+		a, b := sc.Prepare(mustRecord(t, "given=john;family=smith")), sc.Prepare(mustRecord(t, "given=john;family=smith"))
+		return sc.Explain(a, b)[CompFamilyName].Weight
+	}
+	rare := func(sc *Scorer) (float64, bool) {
+		a := sc.Prepare(mustRecord(t, "given=zebedee;family=quartermaine"))
+		e := sc.Explain(a, a)[CompFamilyName]
+		return e.Weight, e.TFAdjusted
+	}
+	if common(s) >= common(plain) {
+		t.Errorf("smith with TF %v, without %v: a common name should weigh less", common(s), common(plain))
+	}
+	rw, adj := rare(s)
+	if !adj || rw <= common(s) {
+		t.Errorf("rare name weight %v (adjusted %v) not above common %v", rw, adj, common(s))
+	}
+	if w, _ := rare(plain); w != DefaultModel().Comparisons[CompFamilyName].Levels[0].Weight() {
+		t.Errorf("no TF: weight %v, want the level weight", w)
+	}
+	// MinU bounds the adjustment.
+	min := DefaultModel().Comparisons[CompFamilyName].TF.MinU
+	if want := math.Log2(0.85 / math.Max(1.0/201, min)); math.Abs(rw-want) > 1e-9 {
+		t.Errorf("rare weight %v, want %v", rw, want)
+	}
+}
+
+// TestScoreSymmetricRandom: Score(a,b) == Score(b,a) and weights are finite
+// on random records built from a small vocabulary (so that levels vary).
+func TestScoreSymmetricRandom(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	r := rand.New(rand.NewPCG(7, 8))
+	givens := []string{"robert", "bob", "roberta", "rob", "susan", "sue", "john", "jon", "joan", "", "unknown"}
+	families := []string{"smith", "smyth", "smith jones", "jones", "garcia lopez", "garcia", ""}
+	dates := []string{"1970-05-12", "1970-12-05", "1970-05-13", "1970-05", "1971", "1995-02-03", "", "1900-01-01"}
+	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
+	mk := func() *Prepared {
+		spec := "given=" + pick(givens) + ";family=" + pick(families) + ";birth=" + pick(dates) +
+			";sex=" + pick([]string{"male", "female", ""}) +
+			";suffix=" + pick([]string{"", "", "jr", "sr"}) +
+			";number=" + pick([]string{"12", "14", ""}) + ";street=" + pick([]string{"main", "mian", ""}) +
+			";postal=" + pick([]string{"2600", "2609", ""}) + ";phone=" + pick([]string{"0262771234", "0362771234", ""}) +
+			";ssn=" + pick([]string{"4227775", "4227757", "", "9967942"})
+		return s.Prepare(mustRecord(t, spec))
+	}
+	for i := 0; i < 3000; i++ {
+		a, b := mk(), mk()
+		ab, ba := s.Score(a, b), s.Score(b, a)
+		if ab != ba {
+			t.Fatalf("not symmetric: %+v vs %+v", ab, ba)
+		}
+		if math.IsNaN(ab.Weight) || math.IsInf(ab.Weight, 0) {
+			t.Fatalf("weight %v", ab.Weight)
+		}
+	}
+}
+
+func TestScorePairAllocatesNothing(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	a := s.Prepare(mustRecord(t, "given=robert;family=smith jones;birth=1970-05-12;sex=male;ssn=4227775;email=r@x.com;"+household))
+	b := s.Prepare(mustRecord(t, "given=bob;family=smyth;birth=1970-12-05;sex=male;ssn=4227757;number=14;street=mian;type=st;postal=2609;phone=0262771235"))
+	if n := testing.AllocsPerRun(100, func() { s.Score(a, b) }); n != 0 {
+		t.Errorf("Score allocates %v times per pair", n)
+	}
+}
+
+func TestModelJSONRoundTrip(t *testing.T) {
+	m := DefaultModel()
+	recs := []*Prepared{Prepare(mustRecord(t, "given=john;family=smith")), Prepare(mustRecord(t, "given=john;family=smith"))}
+	m.TermFrequencies = BuildTermFrequencies(recs)
+	m.Training = &TrainingInfo{Records: 2, Passes: []PassStats{{Name: "p", Pairs: 1, Lambda: 0.5}}, Warnings: []string{"w"}}
+	var first bytes.Buffer
+	if err := m.WriteJSON(&first); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadModel(bytes.NewReader(first.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second bytes.Buffer
+	if err := loaded.WriteJSON(&second); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first.Bytes(), second.Bytes()) {
+		t.Fatalf("round trip changed the JSON:\n%s\n---\n%s", first.String(), second.String())
+	}
+	s1, s2 := MustScorer(m), MustScorer(loaded)
+	a := s1.Prepare(mustRecord(t, "given=john;family=smith;birth=1970-05-12;"+household))
+	b := s1.Prepare(mustRecord(t, "given=jon;family=smith;birth=1970-05-13"))
+	a2 := s2.Prepare(mustRecord(t, "given=john;family=smith;birth=1970-05-12;"+household))
+	b2 := s2.Prepare(mustRecord(t, "given=jon;family=smith;birth=1970-05-13"))
+	if s1.Score(a, b) != s2.Score(a2, b2) || s1.Score(a, a) != s2.Score(a2, a2) {
+		t.Fatalf("scores differ after round trip")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := DefaultModel().Validate(); err != nil {
+		t.Fatalf("default model invalid: %v", err)
+	}
+	cases := map[string]func(m *Model){
+		"prior":          func(m *Model) { m.Prior = 0 },
+		"thresholds":     func(m *Model) { m.Thresholds.Certain = 0.5 },
+		"missing comp":   func(m *Model) { m.Comparisons = m.Comparisons[:3] },
+		"renamed":        func(m *Model) { m.Comparisons[1].Name = "surname" },
+		"level label":    func(m *Model) { m.Comparisons[0].Levels[1].Label = "nick" },
+		"zero u":         func(m *Model) { m.Comparisons[2].Levels[0].U = 0 },
+		"m sum":          func(m *Model) { m.Comparisons[3].Levels[0].M = 0.5 },
+		"tf on birth":    func(m *Model) { m.Comparisons[2].TF = &TFSettings{Enabled: true, MinU: 1e-4} },
+		"tf min_u":       func(m *Model) { m.Comparisons[0].TF.MinU = 0 },
+		"version":        func(m *Model) { m.Version = 99 },
+		"levels dropped": func(m *Model) { m.Comparisons[4].Levels = m.Comparisons[4].Levels[:2] },
+	}
+	for name, breakIt := range cases {
+		m := DefaultModel()
+		breakIt(m)
+		err := m.Validate()
+		if !errors.Is(err, ErrInvalidModel) {
+			t.Errorf("%s: Validate = %v, want ErrInvalidModel", name, err)
+		}
+		if _, err := NewScorer(m); err == nil {
+			t.Errorf("%s: NewScorer accepted an invalid model", name)
+		}
+	}
+	if _, err := LoadModel(strings.NewReader(`{"version":1,"bogus":true}`)); !errors.Is(err, ErrInvalidModel) {
+		t.Errorf("unknown field: %v", err)
+	}
+}
+
+func TestTable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := DefaultModel().Table(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for c := 0; c < NumComparisons; c++ {
+		for l := 0; l < NumLevels(c); l++ {
+			if !strings.Contains(out, LevelLabel(c, l)) {
+				t.Errorf("table lacks %s %s", ComparisonName(c), LevelLabel(c, l))
+			}
+		}
+	}
+	if !strings.Contains(out, "+6.41") { // given_name exact: log2(0.85/0.01)
+		t.Errorf("table lacks the given exact weight:\n%s", out)
+	}
+}
+
+func TestNicknamesParse(t *testing.T) {
+	nt := defaultNicknames()
+	if len(nt.formal) < 200 {
+		t.Errorf("only %d nickname groups", len(nt.formal))
+	}
+	var a, b [maxNickGroups]uint16
+	nt.lookup("peggy", &a)
+	nt.lookup("margaret", &b)
+	if !sharesGroup(&a, &b) {
+		t.Errorf("peggy and margaret not equivalent")
+	}
+	nt.lookup("susan", &b)
+	if sharesGroup(&a, &b) {
+		t.Errorf("peggy and susan equivalent")
+	}
+	if _, err := parseNicknames("Bad: x"); err == nil {
+		t.Errorf("accepted upper case")
+	}
+	if _, err := parseNicknames("no colon here"); err == nil {
+		t.Errorf("accepted a line without a colon")
+	}
+}

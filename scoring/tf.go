@@ -1,0 +1,81 @@
+package scoring
+
+// TermFrequencies counts given and family names among a set of records, for
+// the term-frequency adjustment of exact name agreement (as Splink does):
+// two records agreeing on "smith" are weaker evidence than two agreeing on a
+// rare name, because a random pair agrees on a value with probability about
+// its frequency, not the average u of the exact level.
+//
+// The engine builds it from its store (Add each prepared record) or the
+// model JSON carries it. It is not safe for concurrent mutation; build it,
+// then share it read-only.
+type TermFrequencies struct {
+	// Records is the number of records counted.
+	Records int `json:"records"`
+	// Given and Family count each comparison-ready (placeholder-free) value.
+	// Values counted once may be dropped (see Compact): an unseen value is
+	// treated as seen once.
+	Given  map[string]uint32 `json:"given,omitempty"`
+	Family map[string]uint32 `json:"family,omitempty"`
+}
+
+// NewTermFrequencies returns an empty table.
+func NewTermFrequencies() *TermFrequencies {
+	return &TermFrequencies{Given: map[string]uint32{}, Family: map[string]uint32{}}
+}
+
+// BuildTermFrequencies counts the names of records.
+func BuildTermFrequencies(records []*Prepared) *TermFrequencies {
+	t := NewTermFrequencies()
+	for _, p := range records {
+		t.Add(p)
+	}
+	return t
+}
+
+// Add counts one record.
+func (t *TermFrequencies) Add(p *Prepared) {
+	if t.Given == nil {
+		t.Given = map[string]uint32{}
+	}
+	if t.Family == nil {
+		t.Family = map[string]uint32{}
+	}
+	t.Records++
+	if p.given != "" {
+		t.Given[p.given]++
+	}
+	if p.family != "" {
+		t.Family[p.family]++
+	}
+}
+
+// Compact drops values counted at most once; frequencies are unchanged,
+// since an unseen value counts as seen once. It keeps model files small.
+func (t *TermFrequencies) Compact() {
+	for _, m := range []map[string]uint32{t.Given, t.Family} {
+		for k, n := range m {
+			if n <= 1 {
+				delete(m, k)
+			}
+		}
+	}
+}
+
+// GivenFrequency is the relative frequency of a given name (at least
+// 1/Records), or 0 when the table is empty or v is.
+func (t *TermFrequencies) GivenFrequency(v string) float64 { return t.freq(t.Given, v) }
+
+// FamilyFrequency is the relative frequency of a family name.
+func (t *TermFrequencies) FamilyFrequency(v string) float64 { return t.freq(t.Family, v) }
+
+func (t *TermFrequencies) freq(m map[string]uint32, v string) float64 {
+	if t == nil || t.Records == 0 || v == "" {
+		return 0
+	}
+	n := m[v]
+	if n == 0 {
+		n = 1
+	}
+	return float64(n) / float64(t.Records)
+}

@@ -1,0 +1,447 @@
+package scoring
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// ErrTraining is wrapped by training errors.
+var ErrTraining = errors.New("scoring: training")
+
+// TrainingPass is one EM pass: candidate pairs from one blocking rule, and
+// the comparisons that rule blocked on. Those are left out of the pass,
+// because among pairs that were made to agree on them their levels say
+// nothing about matching (Splink's approach); their m comes from the other
+// passes.
+type TrainingPass struct {
+	Name string
+	// Pairs index the records slice given to EstimateM or Train.
+	Pairs [][2]int32
+	// Exclude names the comparisons the pairs were blocked on
+	// ("family_name", "birth_date", ...). Excluding "household" also
+	// excludes "family_name" (see EstimateM).
+	Exclude []string
+	// Recall is the share of all true matches the blocking rule keeps, used
+	// to turn the matches EM finds in this pass into the prior λ. Zero means
+	// estimate it as the product, over the excluded comparisons, of m at
+	// their exact level — right for blocking on exact values, an
+	// underestimate (so λ is overestimated) for looser keys such as a
+	// phonetic code.
+	Recall float64
+}
+
+// EstimateU estimates u, the level probabilities among non-matches, from
+// nPairs pairs of records drawn at random with rng (all pairs when there
+// are no more than nPairs). Random pairs are almost all non-matches. It also
+// returns how many pairs were compared and how many reached each level; a
+// comparison missing from every pair keeps no estimate (its row is zero).
+func EstimateU(records []*Prepared, nPairs int, rng *rand.Rand) (u Probabilities, pairs int, counts LevelCounts) {
+	n := len(records)
+	if n < 2 || nPairs <= 0 {
+		return u, 0, counts
+	}
+	var cmp Comparison
+	add := func(i, j int) {
+		Compare(records[i], records[j], &cmp)
+		for c := 0; c < NumComparisons; c++ {
+			counts[c][cmp.Levels[c]]++
+		}
+		pairs++
+	}
+	if all := n * (n - 1) / 2; all <= nPairs {
+		for i := 0; i < n; i++ {
+			for j := i + 1; j < n; j++ {
+				add(i, j)
+			}
+		}
+	} else {
+		for pairs < nPairs {
+			i, j := rng.IntN(n), rng.IntN(n)
+			if i != j {
+				add(i, j)
+			}
+		}
+	}
+	for c := 0; c < NumComparisons; c++ {
+		L := len(specs[c].levels)
+		var tot float64
+		for l := 0; l < L; l++ {
+			tot += float64(counts[c][l])
+		}
+		if tot == 0 {
+			continue
+		}
+		// Add half a pair to every level so that a level never seen among
+		// random pairs (swapped names, identifier exact) gets a small u,
+		// not zero.
+		for l := 0; l < L; l++ {
+			u[c][l] = (float64(counts[c][l]) + 0.5) / (tot + 0.5*float64(L))
+		}
+	}
+	return u, pairs, counts
+}
+
+// LevelCounts counts pairs per level of each comparison.
+type LevelCounts [NumComparisons][MaxLevels]int
+
+// MEstimate is the outcome of EstimateM.
+type MEstimate struct {
+	// M combines the passes: each comparison's m is the average of the
+	// passes that did not exclude it, weighted by the matches each found.
+	// A comparison every pass excluded keeps the starting m.
+	M Probabilities
+	// Lambda is the prior: expected matches over all pairs of records (the
+	// median of the passes' estimates).
+	Lambda float64
+	Passes []PassStats
+	// Counts are the pairs at each level, over the passes that did not
+	// exclude the comparison.
+	Counts LevelCounts
+}
+
+// EstimateM estimates m by EM over each pass's pairs with u held fixed,
+// starting from m0, and combines the passes. lambda0 starts each pass (0.1
+// when not in (0,1)).
+func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, lambda0 float64, opt EMOptions) (MEstimate, error) {
+	if !(lambda0 > 0 && lambda0 < 1) {
+		lambda0 = 0.1
+	}
+	var out MEstimate
+	if len(passes) == 0 {
+		return out, fmt.Errorf("%w: no training passes", ErrTraining)
+	}
+	type passResult struct {
+		exclude [NumComparisons]bool
+		res     EMResult
+		recall  float64
+		pairs   int
+	}
+	var results []passResult
+	for _, p := range passes {
+		var pr passResult
+		for _, name := range p.Exclude {
+			c := comparisonByName(name)
+			if c < 0 {
+				return out, fmt.Errorf("%w: pass %q excludes unknown comparison %q", ErrTraining, p.Name, name)
+			}
+			pr.exclude[c] = true
+		}
+		if pr.exclude[CompHousehold] {
+			// Pairs blocked on a household field (postal code, address,
+			// phone) are mostly household members, who share the family
+			// name: within such a block family-name agreement is common
+			// among non-matches, far more than u from random pairs says, and
+			// EM would take households for persons.
+			pr.exclude[CompFamilyName] = true
+		}
+		vectors := make([]LevelVector, 0, len(p.Pairs))
+		var cmp Comparison
+		for _, ij := range p.Pairs {
+			i, j := int(ij[0]), int(ij[1])
+			if i < 0 || j < 0 || i >= len(records) || j >= len(records) {
+				return out, fmt.Errorf("%w: pass %q: pair (%d,%d) outside %d records", ErrTraining, p.Name, i, j, len(records))
+			}
+			if i == j {
+				continue
+			}
+			Compare(records[i], records[j], &cmp)
+			vectors = append(vectors, cmp.Levels)
+			for c := 0; c < NumComparisons; c++ {
+				if !pr.exclude[c] {
+					out.Counts[c][cmp.Levels[c]]++
+				}
+			}
+		}
+		pr.res = RunEM(vectors, pr.exclude, m0, u, lambda0, opt)
+		pr.recall = p.Recall
+		pr.pairs = len(vectors)
+		results = append(results, pr)
+		out.Passes = append(out.Passes, PassStats{
+			Name: p.Name, Pairs: len(vectors), Excluded: excludedNames(pr.exclude),
+			Iterations: pr.res.Iterations, Converged: pr.res.Converged,
+			Lambda: pr.res.Lambda, Matches: pr.res.Matches,
+		})
+	}
+
+	out.M = m0
+	for c := 0; c < NumComparisons; c++ {
+		var sum [MaxLevels]float64
+		var weight float64
+		for _, r := range results {
+			if r.exclude[c] || r.res.Matches <= 0 {
+				continue
+			}
+			for l := range sum {
+				sum[l] += r.res.Matches * r.res.M[c][l]
+			}
+			weight += r.res.Matches
+		}
+		if weight > 0 {
+			for l := range sum {
+				out.M[c][l] = sum[l] / weight
+			}
+		}
+	}
+
+	n := float64(len(records))
+	allPairs := n * (n - 1) / 2
+	var lambdas []float64
+	for _, r := range results {
+		recall := r.recall
+		if recall <= 0 {
+			recall = 1
+			for c := 0; c < NumComparisons; c++ {
+				if r.exclude[c] {
+					recall *= out.M[c][0]
+				}
+			}
+		}
+		if recall > 0 && allPairs > 0 {
+			lambdas = append(lambdas, math.Min(r.res.Matches/recall/allPairs, 0.5))
+		}
+	}
+	if len(lambdas) > 0 {
+		slices.Sort(lambdas)
+		out.Lambda = lambdas[len(lambdas)/2]
+		if len(lambdas)%2 == 0 {
+			out.Lambda = (lambdas[len(lambdas)/2-1] + out.Lambda) / 2
+		}
+	}
+	return out, nil
+}
+
+func excludedNames(ex [NumComparisons]bool) []string {
+	var names []string
+	for c, x := range ex {
+		if x {
+			names = append(names, specs[c].name)
+		}
+	}
+	return names
+}
+
+func comparisonByName(name string) int {
+	for c := 0; c < NumComparisons; c++ {
+		if specs[c].name == name {
+			return c
+		}
+	}
+	return -1
+}
+
+// TrainOptions tune Train.
+type TrainOptions struct {
+	// UPairs is the number of random pairs u is estimated from (default
+	// 1,000,000; all pairs when there are fewer).
+	UPairs int
+	// Seed seeds the random pair sampler (default 1), so training is
+	// reproducible.
+	Seed uint64
+	// EM tunes the EM core.
+	EM EMOptions
+	// Base supplies the starting m, the thresholds, TF settings, and the
+	// u of comparisons no random pair could estimate (default DefaultModel).
+	Base *Model
+	// NoTermFrequencies leaves the trained model without term frequencies
+	// (the engine then builds them from its store, or TF stays off).
+	NoTermFrequencies bool
+	// ActiveHousehold lets the household comparison vote in EM's E step.
+	// By default it is passive (see EMOptions.Passive): on household-rich
+	// data an active household comparison makes EM learn households.
+	ActiveHousehold bool
+}
+
+// Train estimates a model from unlabelled records: u from random pairs, m
+// and λ by EM over the passes' candidate pairs, term frequencies from the
+// records. Household-learning symptoms are reported in
+// Model.Training.Warnings (see HouseholdWarnings).
+func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model, error) {
+	if len(records) < 2 {
+		return nil, fmt.Errorf("%w: need at least 2 records, have %d", ErrTraining, len(records))
+	}
+	base := opt.Base
+	if base == nil {
+		base = DefaultModel()
+	}
+	if err := base.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: base model: %w", ErrTraining, err)
+	}
+	if opt.UPairs <= 0 {
+		opt.UPairs = 1_000_000
+	}
+	if opt.Seed == 0 {
+		opt.Seed = 1
+	}
+	em := opt.EM.withDefaults()
+	if !opt.ActiveHousehold {
+		em.Passive[CompHousehold] = true
+	}
+	m0, u0 := ModelProbabilities(base)
+	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))
+	u, nPairs, uCounts := EstimateU(records, opt.UPairs, rng)
+	for c := 0; c < NumComparisons; c++ {
+		if u[c][0] == 0 { // no pair had the value on both sides
+			u[c] = u0[c]
+		} else {
+			normalise(u[c][:len(specs[c].levels)], em.MinProbability)
+		}
+	}
+	est, err := EstimateM(records, passes, m0, u, 0.1, em)
+	if err != nil {
+		return nil, err
+	}
+
+	m := base.Clone()
+	m.Description = "trained: u from random pairs, m and prior by EM over blocked pairs"
+	if est.Lambda > 0 {
+		m.Prior = math.Min(math.Max(est.Lambda, 1e-12), 0.5)
+	}
+	for c := range m.Comparisons {
+		for l := range m.Comparisons[c].Levels {
+			m.Comparisons[c].Levels[l].M = est.M[c][l]
+			m.Comparisons[c].Levels[l].U = u[c][l]
+		}
+	}
+	var seen [NumComparisons][MaxLevels]bool
+	for c := range seen {
+		for l := range seen[c] {
+			seen[c][l] = uCounts[c][l] > 0 || est.Counts[c][l] > 0
+		}
+	}
+	notes := constrainWeights(m, &seen)
+	if !opt.NoTermFrequencies {
+		tf := BuildTermFrequencies(records)
+		tf.Compact()
+		m.TermFrequencies = tf
+	}
+	m.Training = &TrainingInfo{Records: len(records), UPairs: nPairs, Passes: est.Passes}
+	m.Training.Notes = notes
+	m.Training.Warnings = HouseholdWarnings(m)
+	for _, p := range est.Passes {
+		if !p.Converged {
+			m.Training.Warnings = append(m.Training.Warnings,
+				fmt.Sprintf("pass %q did not converge in %d iterations", p.Name, p.Iterations))
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: estimated model: %w", ErrTraining, err)
+	}
+	return m, nil
+}
+
+// householdMaxElse is the largest m a trained model may give "given name
+// else" or "birth date else" before HouseholdWarnings complains. True
+// duplicates rarely have entirely different given names or birth dates (a
+// few percent in poor data); when EM says a fifth of matches do, the
+// "matches" it found are households, not people.
+const householdMaxElse = 0.2
+
+// HouseholdWarnings checks a model for the signs that EM has learned
+// households instead of persons: a large m for a disagreeing given name or
+// birth date, or disagreement weights that are not negative.
+func HouseholdWarnings(m *Model) []string {
+	var w []string
+	check := func(c, l int) {
+		if c >= len(m.Comparisons) || l >= len(m.Comparisons[c].Levels) {
+			return
+		}
+		lv := m.Comparisons[c].Levels[l]
+		if lv.M > householdMaxElse {
+			w = append(w, fmt.Sprintf("m(%s %s) = %.3f > %.2f: EM may have learned households, not persons; check blocking and passes",
+				m.Comparisons[c].Name, lv.Label, lv.M, householdMaxElse))
+		} else if lv.Weight() >= 0 {
+			w = append(w, fmt.Sprintf("%s %s has weight %+.2f: disagreement should count against a match",
+				m.Comparisons[c].Name, lv.Label, lv.Weight()))
+		}
+	}
+	check(CompGivenName, GivenElse)
+	check(CompBirthDate, BirthElse)
+	return w
+}
+
+// constrainWeights applies the constraints EM alone does not know, and
+// returns notes on what it changed:
+//
+//   - a comparison no pair had on both sides keeps the base model's m and u;
+//   - a level no pair reached (in the random sample or in any pass) has no
+//     estimate: it is made neutral, weight 0, as Splink does;
+//   - no agreement level weighs less than the comparison's disagreement
+//     level (its last): agreeing partly is never worse evidence than
+//     disagreeing, even when the data held too few such pairs for EM (a
+//     level EM drives to its floor otherwise gets a large negative weight);
+//   - household "address+contact" weighs at least as much as "address",
+//     since it is that and more.
+//
+// Weights are set through m (m = u·2^w); the comparison's other levels are
+// then rescaled so that m sums to 1 again.
+func constrainWeights(m *Model, seen *[NumComparisons][MaxLevels]bool) []string {
+	var notes []string
+	for c := range m.Comparisons {
+		lv := m.Comparisons[c].Levels
+		last := len(lv) - 1
+		any := false
+		for l := range lv {
+			any = any || seen[c][l]
+		}
+		if !any {
+			notes = append(notes, fmt.Sprintf("%s: never present on both sides; kept the base model's m and u", m.Comparisons[c].Name))
+			continue
+		}
+		var fixed [MaxLevels]bool
+		setW := func(l int, w float64) {
+			// Never give one level all the mass: past that the constraint
+			// cannot hold with the estimated u, and the estimate stands.
+			lv[l].M = min(lv[l].U*math.Exp2(w), 0.5)
+			fixed[l] = true
+		}
+		for l := range lv {
+			if !seen[c][l] {
+				setW(l, 0)
+				notes = append(notes, fmt.Sprintf("%s %s: no pair in the data reached this level; weight set to 0",
+					m.Comparisons[c].Name, lv[l].Label))
+			}
+		}
+		// Rescaling the free levels moves the disagreement weight a little,
+		// so apply the rules until they hold.
+		for iter := 0; iter < 20; iter++ {
+			violated := false
+			floor := lv[last].Weight()
+			for l := 0; l < last; l++ {
+				if lv[l].Weight() < floor-1e-12 {
+					setW(l, floor)
+					violated = true
+				}
+			}
+			if c == CompHousehold {
+				if w := lv[HouseAddress].Weight(); lv[HouseAddressContact].Weight() < w-1e-12 {
+					setW(HouseAddressContact, w)
+					violated = true
+				}
+			}
+			// Rescale the levels not set so that m sums to 1 again.
+			var setSum, freeSum float64
+			for l := range lv {
+				if fixed[l] {
+					setSum += lv[l].M
+				} else {
+					freeSum += lv[l].M
+				}
+			}
+			if freeSum > 0 && setSum < 1 {
+				k := (1 - setSum) / freeSum
+				for l := range lv {
+					if !fixed[l] {
+						lv[l].M *= k
+					}
+				}
+			}
+			if !violated {
+				break
+			}
+		}
+	}
+	return notes
+}
