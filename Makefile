@@ -6,6 +6,8 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 GOBIN_DIR     := $(CURDIR)/.tools
 export CGO_ENABLED ?= 0
 
+include proto.mk
+
 .PHONY: build run test test-short bench lint fmt vet tools clean
 
 build:

@@ -10,6 +10,7 @@ import (
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // Extension URLs of a $match answer.
@@ -72,7 +73,7 @@ func (s *Server) match(r *http.Request, req matchRequest) (fm.Bundle, error) {
 		// The second best is needed to tell whether the best is unique.
 		opts.Count = 2
 	}
-	ms, err := s.eng.Match(r.Context(), toRecord(req.Patient), opts)
+	ms, err := s.eng.Match(r.Context(), record.FromFHIR(req.Patient), opts)
 	if err != nil {
 		return fm.Bundle{}, engineError(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // Format is an output format.
@@ -49,10 +51,9 @@ func (g *Generator) Write(ctx context.Context, w io.Writer, f Format, truth io.W
 		}
 		enc = func(row *Row) error { return cw.Write(row.Cols[:]) }
 	case FormatNDJSON:
-		// The engine's own CSV-columns → Patient conversion,
-		// record.PatientFromColumns, goes here once it lands, so NDJSON and
+		// The engine's own CSV-columns → Patient conversion, so NDJSON and
 		// CSV output describe exactly the same patients.
-		return Stats{}, fmt.Errorf("%w: ndjson output needs record.PatientFromColumns, not available yet", ErrInvalid)
+		enc = ndjsonEncoder(bw, record.PatientFromColumns)
 	default:
 		return Stats{}, fmt.Errorf("%w: unknown format %q", ErrInvalid, f)
 	}
