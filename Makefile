@@ -6,8 +6,6 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 GOBIN_DIR     := $(CURDIR)/.tools
 export CGO_ENABLED ?= 0
 
-include proto.mk
-
 .PHONY: build run test test-short bench lint fmt vet tools clean
 
 build:
@@ -47,3 +45,6 @@ fmt:
 
 clean:
 	rm -rf bin .tools
+
+# make proto / make proto-check: the gRPC code generation.
+include proto.mk
