@@ -1,0 +1,168 @@
+package blocking
+
+import (
+	"strings"
+
+	"github.com/patientmatch/patientmatch/record"
+)
+
+// Field extraction for keys. Placeholder values are shared by unrelated
+// patients; as keys they would build one giant block of strangers, so each
+// helper returns "" for them. The checks mirror the scoring package's
+// (which keeps its own unexported), kept deliberately small: the block-size
+// cap in Pairs and the index's IDF ranking absorb what slips through.
+
+// birthYear returns "YYYY", or "" when the year is missing or a placeholder.
+func birthYear(d record.Date) string {
+	if !plausibleYear(d) {
+		return ""
+	}
+	var b [4]byte
+	putDigits(b[:], d.Year)
+	return string(b[:])
+}
+
+// birthMonth returns "YYYYMM", or "" without a month.
+func birthMonth(d record.Date) string {
+	if !plausibleYear(d) || d.Month <= 0 || d.Month > 99 {
+		return ""
+	}
+	var b [6]byte
+	putDigits(b[:4], d.Year)
+	putDigits(b[4:], d.Month)
+	return string(b[:])
+}
+
+// birthDay returns the full date as "YYYY" followed by month and day in
+// ascending order, so that a day/month transposition (03-04 vs 04-03)
+// shares the key; "" for partial dates. Dates that are not on the calendar
+// (1985-02-30) are kept: corrupt data must still meet its duplicate.
+func birthDay(d record.Date) string {
+	if !plausibleYear(d) || d.Month <= 0 || d.Day <= 0 || d.Month > 99 || d.Day > 99 {
+		return ""
+	}
+	if d.Year == 1900 || d.Year == 1901 {
+		if d.Month == 1 && d.Day == 1 {
+			return "" // system default, not a birth date
+		}
+	}
+	lo, hi := d.Month, d.Day
+	if hi < lo {
+		lo, hi = hi, lo
+	}
+	var b [8]byte
+	putDigits(b[:4], d.Year)
+	putDigits(b[4:6], lo)
+	putDigits(b[6:], hi)
+	return string(b[:])
+}
+
+// plausibleYear rejects stand-in years (0001, 9999).
+func plausibleYear(d record.Date) bool {
+	return d.Year >= 1850 && d.Year <= 2199
+}
+
+func putDigits(b []byte, v int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
+
+// postal returns a usable postal code: at least three characters, not one
+// repeated character (00000, xxxxx).
+func postal(pc string) string {
+	if len(pc) < 3 || allSame(pc) {
+		return ""
+	}
+	return pc
+}
+
+// locality returns "p" + the postal code, or "c" + the city when there is
+// no usable postal code, or "": the place part of keys that need one.
+func locality(a *record.Address) string {
+	if pc := postal(a.PostalCode); pc != "" {
+		return "p" + pc
+	}
+	if a.City != "" {
+		return "c" + a.City
+	}
+	return ""
+}
+
+// phone7 returns the last seven digits of a phone number, or "" for fewer
+// digits or a placeholder (0000000, 1234567).
+func phone7(ph string) string {
+	var b [7]byte
+	n := 0
+	for i := len(ph) - 1; i >= 0 && n < 7; i-- {
+		if c := ph[i]; c >= '0' && c <= '9' {
+			n++
+			b[7-n] = c
+		}
+	}
+	if n < 7 || isPlaceholderDigits(string(b[:]), 7) {
+		return ""
+	}
+	return string(b[:])
+}
+
+func allSame(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i] != s[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// isPlaceholderDigits reports values too short to identify anyone, one
+// repeated character, or a run up or down (123456789).
+func isPlaceholderDigits(s string, minLen int) bool {
+	if len(s) < minLen {
+		return true
+	}
+	same, up, down := true, true, true
+	for i := 1; i < len(s); i++ {
+		if s[i] != s[0] {
+			same = false
+		}
+		if s[i] != s[i-1]+1 && !(s[i-1] == '9' && s[i] == '0') {
+			up = false
+		}
+		if s[i] != s[i-1]-1 && !(s[i-1] == '0' && s[i] == '9') {
+			down = false
+		}
+	}
+	return same || up || down
+}
+
+// isPlaceholderEmail reports e-mail addresses that are nobody's: missing,
+// malformed, or a well-known stand-in local part or domain.
+func isPlaceholderEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || !strings.Contains(domain, ".") {
+		return true
+	}
+	switch local {
+	case "unknown", "none", "noemail", "no", "na", "test", "noreply", "no-reply",
+		"donotreply", "nomail", "null", "email", "declined", "refused", "nobody", "x":
+		return true
+	}
+	switch domain {
+	case "example.com", "example.org", "example.net", "test.com", "none.com",
+		"noemail.com", "unknown.com", "email.com", "na.com":
+		return true
+	}
+	return false
+}
+
+// isPlaceholderStreet reports street names that are no address.
+func isPlaceholderStreet(s string) bool {
+	switch s {
+	case "unknown", "none", "homeless", "na", "no fixed abode", "nfa",
+		"no address", "general delivery", "xxx", "x":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,367 @@
+// Package blocking computes the blocking keys of a patient record and the
+// candidate pairs they imply.
+//
+// Comparing every record with every other is quadratic: at a million
+// patients that is 5·10¹¹ comparisons. Blocking keeps only the pairs that
+// share at least one key, and the same keys feed both the candidate index
+// (package index, one query per incoming record) and the batch jobs
+// (dedupe, link, EM training), so that what the server can find and what
+// the batch jobs compare are one and the same.
+//
+// Each key is a compound of fields, prefixed by its rule, chosen to be
+// selective (a common surname alone would put 1% of all patients in one
+// block) while tolerating the errors registration data really has: every
+// rule is built so that a true duplicate missed by one rule because of a
+// typo in one field is still caught by another rule that does not use that
+// field. A field that is missing or a placeholder yields no key for the
+// rules that need it, never a shared "empty" key.
+package blocking
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// Rule is one blocking rule: a recipe that turns a record into zero or more
+// keys. Rules are numbered in the order Keys emits them.
+type Rule uint8
+
+// The blocking rules. The comment of each says what it keys on and which
+// error it is there to survive.
+const (
+	// RuleName: Double Metaphone of given name and of family name, the two
+	// codes in sorted order so that a given/family swap still shares the key;
+	// a second key from the alternate codes when they differ. Survives any
+	// error outside the names and phonetic-preserving typos in them.
+	RuleName Rule = iota
+	// RuleFamilyYear: NYSIIS of the family name + birth year. Survives a
+	// different or nicknamed given name (Robert/Bob) and moves.
+	RuleFamilyYear
+	// RuleGivenBirth: Double Metaphone of the given name + full birth date.
+	// Survives a changed family name (marriage) or a badly typed one.
+	RuleGivenBirth
+	// RuleBirthInitial: full birth date + first letter of a name, one key
+	// for the given and one for the family name, not saying which, so a
+	// given/family swap still meets. Survives phonetic-breaking typos in
+	// both names, nicknames, a missing or changed family name.
+	RuleBirthInitial
+	// RuleMonthInitials: birth year and month + the initials of both names
+	// (sorted, for swaps). Survives a wrong birth day together with
+	// phonetic-breaking typos in both names; the second initial keeps the
+	// blocks small (a year-month and one initial would hold ~0.3% of all
+	// patients at a million).
+	RuleMonthInitials
+	// RuleBirthLocality: full birth date + postal code (the city when there
+	// is no postal code). Survives errors in both names at once (a married
+	// name with a typo in the given name).
+	RuleBirthLocality
+	// RuleLocalityFamily: postal code (the city when there is no postal
+	// code) + Double Metaphone of the family name. Survives a wrong birth
+	// date and a different given name.
+	RuleLocalityFamily
+	// RuleLocalityGiven: postal code (or city) + Double Metaphone of the
+	// given name. Survives a married name together with a wrong birth date.
+	RuleLocalityGiven
+	// RulePhone: last seven digits of the phone number (area codes are
+	// often dropped or mistyped). Survives errors in all demographics.
+	RulePhone
+	// RuleEmail: the whole e-mail address.
+	RuleEmail
+	// RuleIdentifier: each identifier as type + value; an MRN (or an
+	// untyped identifier) also carries its issuing system, since it is only
+	// unique within it.
+	RuleIdentifier
+	// RuleAddress: house number + street name + postal code (the city when
+	// there is no postal code). Survives errors in all person fields.
+	RuleAddress
+
+	numRules
+)
+
+// Comparison names of the scoring model (see scoring.Model), used to say
+// which comparisons a rule fixes.
+const (
+	CompGivenName  = "given_name"
+	CompFamilyName = "family_name"
+	CompBirthDate  = "birth_date"
+	CompHousehold  = "household"
+	CompIdentifier = "identifier"
+	CompSex        = "sex"
+)
+
+type ruleInfo struct {
+	name   string
+	prefix string
+	fixes  []string
+}
+
+var rules = [numRules]ruleInfo{
+	RuleName:           {"name", "n:", []string{CompGivenName, CompFamilyName}},
+	RuleFamilyYear:     {"family_year", "fy:", []string{CompFamilyName, CompBirthDate}},
+	RuleGivenBirth:     {"given_birth", "gb:", []string{CompGivenName, CompBirthDate}},
+	RuleBirthInitial:   {"birth_initial", "bi:", []string{CompBirthDate, CompGivenName, CompFamilyName}},
+	RuleBirthLocality:  {"birth_locality", "bl:", []string{CompBirthDate, CompHousehold}},
+	RuleMonthInitials:  {"month_initials", "mi:", []string{CompBirthDate, CompGivenName, CompFamilyName}},
+	RuleLocalityFamily: {"locality_family", "lf:", []string{CompHousehold, CompFamilyName}},
+	RuleLocalityGiven:  {"locality_given", "lg:", []string{CompHousehold, CompGivenName}},
+	RulePhone:          {"phone", "ph:", []string{CompHousehold}},
+	RuleEmail:          {"email", "em:", []string{CompHousehold}},
+	RuleIdentifier:     {"identifier", "id:", []string{CompIdentifier}},
+	RuleAddress:        {"address", "ad:", []string{CompHousehold}},
+}
+
+// Rules returns every blocking rule, in the order Keys applies them.
+func Rules() []Rule {
+	out := make([]Rule, numRules)
+	for i := range out {
+		out[i] = Rule(i)
+	}
+	return out
+}
+
+// String returns the rule's name, e.g. "family_year".
+func (r Rule) String() string {
+	if r >= numRules {
+		return "rule(" + strconv.Itoa(int(r)) + ")"
+	}
+	return rules[r].name
+}
+
+// Prefix returns the prefix that starts every key of the rule, e.g. "fy:".
+func (r Rule) Prefix() string {
+	if r >= numRules {
+		return ""
+	}
+	return rules[r].prefix
+}
+
+// Fixes returns the names of the scoring comparisons the rule blocks on.
+// Pairs blocked on a rule agree (exactly or nearly) on these comparisons by
+// construction, so an EM training pass over them must leave them out, as
+// Splink does. The slice is a copy.
+func (r Rule) Fixes() []string {
+	if r >= numRules {
+		return nil
+	}
+	return append([]string(nil), rules[r].fixes...)
+}
+
+// RuleOf returns the rule a key was made by, and false for a string that
+// is not a blocking key.
+func RuleOf(key string) (Rule, bool) {
+	for i, ri := range rules {
+		if strings.HasPrefix(key, ri.prefix) {
+			return Rule(i), true
+		}
+	}
+	return 0, false
+}
+
+// ParseRule returns the rule with the given name (see Rule.String).
+func ParseRule(name string) (Rule, bool) {
+	for i, ri := range rules {
+		if ri.name == name {
+			return Rule(i), true
+		}
+	}
+	return 0, false
+}
+
+// Keys appends the blocking keys of p under every rule to dst and returns
+// the extended slice. A record with nothing usable has no keys.
+func Keys(p *scoring.Prepared, dst []string) []string {
+	var kb keyBuilder
+	for r := Rule(0); r < numRules; r++ {
+		dst = kb.appendRule(p, r, dst)
+	}
+	return dst
+}
+
+// RuleKeys appends the keys of p under one rule to dst.
+func RuleKeys(p *scoring.Prepared, r Rule, dst []string) []string {
+	var kb keyBuilder
+	return kb.appendRule(p, r, dst)
+}
+
+// keyBuilder reuses one byte buffer across the keys of a record.
+type keyBuilder struct {
+	buf []byte
+}
+
+func (kb *keyBuilder) start(r Rule) {
+	kb.buf = append(kb.buf[:0], rules[r].prefix...)
+}
+
+func (kb *keyBuilder) add(parts ...string) {
+	for i, s := range parts {
+		if i > 0 {
+			kb.buf = append(kb.buf, '|')
+		}
+		kb.buf = append(kb.buf, s...)
+	}
+}
+
+func (kb *keyBuilder) key() string { return string(kb.buf) }
+
+func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []string {
+	rec := &p.Rec
+	switch r {
+	case RuleName:
+		if p.GivenDM1 == "" || p.FamilyDM1 == "" {
+			return dst
+		}
+		first := namePair(p.GivenDM1, p.FamilyDM1)
+		kb.start(r)
+		kb.add(first[0], first[1])
+		dst = append(dst, kb.key())
+		alt := namePair(orElse(p.GivenDM2, p.GivenDM1), orElse(p.FamilyDM2, p.FamilyDM1))
+		if alt != first {
+			kb.start(r)
+			kb.add(alt[0], alt[1])
+			dst = append(dst, kb.key())
+		}
+	case RuleFamilyYear:
+		y := birthYear(rec.BirthDate)
+		if p.FamilyNYSIIS == "" || y == "" {
+			return dst
+		}
+		kb.start(r)
+		kb.add(p.FamilyNYSIIS, y)
+		dst = append(dst, kb.key())
+	case RuleGivenBirth:
+		d := birthDay(rec.BirthDate)
+		if p.GivenDM1 == "" || d == "" {
+			return dst
+		}
+		kb.start(r)
+		kb.add(p.GivenDM1, d)
+		dst = append(dst, kb.key())
+	case RuleBirthInitial:
+		d := birthDay(rec.BirthDate)
+		if d == "" {
+			return dst
+		}
+		gi, fi := "", ""
+		if p.GivenDM1 != "" {
+			gi = rec.Given[:1]
+		}
+		if p.FamilyDM1 != "" {
+			fi = rec.Family[:1]
+		}
+		if gi != "" {
+			kb.start(r)
+			kb.add(d, gi)
+			dst = append(dst, kb.key())
+		}
+		if fi != "" && fi != gi {
+			kb.start(r)
+			kb.add(d, fi)
+			dst = append(dst, kb.key())
+		}
+	case RuleBirthLocality:
+		d := birthDay(rec.BirthDate)
+		loc := locality(&rec.Address)
+		if d == "" || loc == "" {
+			return dst
+		}
+		kb.start(r)
+		kb.add(d, loc)
+		dst = append(dst, kb.key())
+	case RuleMonthInitials:
+		m := birthMonth(rec.BirthDate)
+		if p.FamilyDM1 == "" || m == "" {
+			return dst
+		}
+		if p.GivenDM1 == "" {
+			return dst
+		}
+		kb.start(r)
+		kb.add(m, initials(rec.Given[:1], rec.Family[:1]))
+		dst = append(dst, kb.key())
+	case RuleLocalityFamily:
+		pc := locality(&rec.Address)
+		if pc == "" || p.FamilyDM1 == "" {
+			return dst
+		}
+		kb.start(r)
+		kb.add(pc, p.FamilyDM1)
+		dst = append(dst, kb.key())
+	case RuleLocalityGiven:
+		pc := locality(&rec.Address)
+		if pc == "" || p.GivenDM1 == "" {
+			return dst
+		}
+		kb.start(r)
+		kb.add(pc, p.GivenDM1)
+		dst = append(dst, kb.key())
+	case RulePhone:
+		ph := phone7(rec.Phone)
+		if ph == "" {
+			return dst
+		}
+		kb.start(r)
+		kb.add(ph)
+		dst = append(dst, kb.key())
+	case RuleEmail:
+		if isPlaceholderEmail(rec.Email) {
+			return dst
+		}
+		kb.start(r)
+		kb.add(rec.Email)
+		dst = append(dst, kb.key())
+	case RuleIdentifier:
+		for _, id := range rec.Identifiers {
+			if isPlaceholderDigits(id.Value, 4) {
+				continue
+			}
+			kb.start(r)
+			kb.add(id.Type.String())
+			if id.Type == record.IDMRN || id.Type == record.IDOther {
+				kb.add("", id.System)
+			}
+			kb.add("", id.Value)
+			dst = append(dst, kb.key())
+		}
+	case RuleAddress:
+		a := &rec.Address
+		if a.Number == "" || a.Street == "" || isPlaceholderStreet(a.Street) {
+			return dst
+		}
+		kb.start(r)
+		loc := locality(a)
+		if loc == "" {
+			return dst
+		}
+		kb.add(a.Number, a.Street, loc)
+		dst = append(dst, kb.key())
+	}
+	return dst
+}
+
+// namePair orders two phonetic codes so that a given/family swap yields
+// the same pair.
+func namePair(a, b string) [2]string {
+	if b < a {
+		a, b = b, a
+	}
+	return [2]string{a, b}
+}
+
+// initials returns the two initials in sorted order, so that a given/family
+// swap keeps them.
+func initials(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return a + b
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

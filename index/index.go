@@ -1,0 +1,510 @@
+package index
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// keyField is the one field of an index document: the patient's blocking
+// keys, each one term (keyword analyzer), indexed only — nothing stored,
+// no term vectors, no doc values, no composite _all field.
+const keyField = "k"
+
+// checkpointKey is the bleve internal key holding the store sequence
+// number the index reflects.
+var checkpointKey = []byte("pm.seq")
+
+// Defaults of IndexOptions.
+const (
+	DefaultCandidateLimit = 64
+	DefaultBatchSize      = 1000
+)
+
+// IndexOptions configure OpenIndex. The zero value is valid.
+type IndexOptions struct {
+	// InMemory keeps the index in memory and ignores dir (tests).
+	// Default false.
+	InMemory bool
+	// Logger receives notices (rebuilding a damaged index). Default:
+	// discarded.
+	Logger *slog.Logger
+	// CandidateLimit is the number of candidates Candidates returns when
+	// called with limit <= 0. Default DefaultCandidateLimit.
+	CandidateLimit int
+	// BatchSize is the number of documents per bleve batch in Sync.
+	// Default DefaultBatchSize.
+	BatchSize int
+}
+
+// Validate reports every problem with o at once.
+func (o IndexOptions) Validate() error {
+	var errs []error
+	if o.CandidateLimit < 0 {
+		errs = append(errs, fmt.Errorf("%w: CandidateLimit must be >= 0, got %d", ErrInvalid, o.CandidateLimit))
+	}
+	if o.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("%w: BatchSize must be >= 0, got %d", ErrInvalid, o.BatchSize))
+	}
+	return errors.Join(errs...)
+}
+
+func (o *IndexOptions) ensureDefaults() {
+	if o.CandidateLimit == 0 {
+		o.CandidateLimit = DefaultCandidateLimit
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Index is the bleve candidate index: one document per live patient,
+// holding its blocking keys. It is derived from the Store and records in
+// itself (atomically with the documents) the store sequence number it
+// reflects, so Sync can catch up after a crash. It is safe for concurrent
+// use; updates are serialised.
+type Index struct {
+	dir      string
+	opts     IndexOptions
+	analyzer analysis.Analyzer
+
+	// mu serialises updates (Sync, Apply, Rebuild) and guards idx
+	// replacement; searches hold it shared.
+	mu     sync.RWMutex
+	idx    bleve.Index
+	closed bool
+	// rebuilt reports that OpenIndex found the folder damaged and
+	// started over.
+	rebuilt bool
+}
+
+// newMapping is the index mapping: documents are written with
+// IndexAdvanced (bypassing the mapping), but the mapping still describes
+// them for anyone opening the folder, and supplies the analyzer.
+func newMapping() *mapping.IndexMappingImpl {
+	im := bleve.NewIndexMapping()
+	im.DefaultAnalyzer = keyword.Name
+	im.IndexDynamic = false
+	im.StoreDynamic = false
+	im.DocValuesDynamic = false
+	dm := bleve.NewDocumentStaticMapping()
+	fm := bleve.NewKeywordFieldMapping()
+	fm.Store = false
+	fm.IncludeTermVectors = false
+	fm.IncludeInAll = false
+	fm.DocValues = false
+	dm.AddFieldMappingsAt(keyField, fm)
+	im.DefaultMapping = dm
+	return im
+}
+
+// OpenIndex opens the index in dir, creating it when missing. A folder
+// that does not open (damaged, half-written, another format) is removed
+// and created afresh; Rebuilt then reports true and the next Sync fills
+// it from the store.
+func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.ensureDefaults()
+	ix := &Index{dir: dir, opts: opts}
+	im := newMapping()
+	ix.analyzer = im.AnalyzerNamed(keyword.Name)
+	if ix.analyzer == nil {
+		return nil, errors.New("index: keyword analyzer not registered")
+	}
+	idx, err := ix.open(im)
+	if err != nil {
+		return nil, err
+	}
+	ix.idx = idx
+	return ix, nil
+}
+
+func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
+	if ix.opts.InMemory {
+		idx, err := bleve.NewUsing("", im, scorch.Name, scorch.Name, nil)
+		if err != nil {
+			return nil, fmt.Errorf("index: create in-memory index: %w", err)
+		}
+		return idx, nil
+	}
+	if _, err := os.Stat(ix.dir); err == nil {
+		idx, err := bleve.Open(ix.dir)
+		if err == nil {
+			return idx, nil
+		}
+		ix.opts.Logger.Warn("index: cannot open candidate index, rebuilding it from the store", "dir", ix.dir, "err", err)
+		if err := os.RemoveAll(ix.dir); err != nil {
+			return nil, fmt.Errorf("index: remove damaged index: %w", err)
+		}
+		ix.rebuilt = true
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	idx, err := bleve.NewUsing(ix.dir, im, scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("index: create index %s: %w", ix.dir, err)
+	}
+	return idx, nil
+}
+
+// Rebuilt reports whether OpenIndex had to discard a damaged folder.
+func (ix *Index) Rebuilt() bool { return ix.rebuilt }
+
+// Close closes the index; it is idempotent.
+func (ix *Index) Close() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return nil
+	}
+	ix.closed = true
+	if err := ix.idx.Close(); err != nil {
+		return fmt.Errorf("index: close index: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint returns the store sequence number the index reflects.
+func (ix *Index) Checkpoint() (uint64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return 0, ErrClosed
+	}
+	return ix.checkpointLocked()
+}
+
+func (ix *Index) checkpointLocked() (uint64, error) {
+	v, err := ix.idx.GetInternal(checkpointKey)
+	if err != nil {
+		return 0, fmt.Errorf("index: read checkpoint: %w", err)
+	}
+	if len(v) == 0 {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("index: corrupt checkpoint %x", v)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// DocCount returns the number of indexed patients.
+func (ix *Index) DocCount() (uint64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return 0, ErrClosed
+	}
+	return ix.idx.DocCount()
+}
+
+// document builds the index document of a record.
+func (ix *Index) document(id string, r *record.Record, keys []string) (*document.Document, []string) {
+	keys = blocking.Keys(scoring.Prepare(*r), keys[:0])
+	doc := document.NewDocument(id)
+	for _, k := range keys {
+		doc.AddField(document.NewTextFieldCustom(keyField, nil, []byte(k), bindex.IndexField, ix.analyzer))
+	}
+	return doc, keys
+}
+
+// Change is one patient write to apply to the index: Record nil means
+// the patient is gone.
+type Change struct {
+	Seq    uint64
+	ID     string
+	Record *record.Record
+}
+
+// Apply indexes changes directly (the engine's write path, after the store
+// committed them). The checkpoint advances to the last change only when
+// the changes continue it without a gap (Seq = checkpoint+1, +2, ...);
+// otherwise the documents are still updated and a later Sync replays the
+// changelog from the old checkpoint, which is harmless since applying a
+// change twice gives the same document. Changes at or below the checkpoint
+// are skipped (the index already holds that patient's state or a newer
+// one).
+func (ix *Index) Apply(ctx context.Context, changes []Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return ErrClosed
+	}
+	cp, err := ix.checkpointLocked()
+	if err != nil {
+		return err
+	}
+	b := ix.idx.NewBatch()
+	var keys []string
+	contiguous := true
+	next := cp + 1
+	applied := uint64(0)
+	for _, c := range changes {
+		if c.Seq != 0 && c.Seq <= cp {
+			continue // already reflected, maybe in a newer state
+		}
+		if c.Seq != next {
+			contiguous = false
+		}
+		next++
+		applied = c.Seq
+		if c.Record == nil {
+			b.Delete(c.ID)
+			continue
+		}
+		var doc *document.Document
+		doc, keys = ix.document(c.ID, c.Record, keys)
+		if err := b.IndexAdvanced(doc); err != nil {
+			return fmt.Errorf("index: %q: %w", c.ID, err)
+		}
+	}
+	if contiguous && applied > 0 {
+		b.SetInternal(checkpointKey, seqBytes(applied))
+	}
+	if err := ix.idx.Batch(b); err != nil {
+		return fmt.Errorf("index: apply: %w", err)
+	}
+	return nil
+}
+
+func seqBytes(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// Source is what Sync needs of the store (implemented by *Store).
+type Source interface {
+	LastSeq() uint64
+	Changes(ctx context.Context, afterSeq uint64, fn func(seq uint64, id string, deleted bool) error) error
+	Get(ctx context.Context, id string) (Entry, error)
+	ScanRecords(ctx context.Context, fn func(Entry) error) error
+}
+
+// Sync brings the index up to the store: it replays the changelog after
+// the index's checkpoint, or rebuilds the index from a full scan of the
+// store when the index is empty (new or discarded folder) or ahead of the
+// store (a different store). progress, when not nil, is called with the
+// work done and the total (changes replayed, or patients indexed for a
+// rebuild, whose total is an estimate: the store's sequence number).
+func (ix *Index) Sync(ctx context.Context, src Source, progress func(done, total int)) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return ErrClosed
+	}
+	cp, err := ix.checkpointLocked()
+	if err != nil {
+		return err
+	}
+	last := src.LastSeq()
+	switch {
+	case cp == last:
+		return nil
+	case cp > last, cp == 0:
+		return ix.rebuildLocked(ctx, src, progress)
+	}
+	return ix.replayLocked(ctx, src, cp, last, progress)
+}
+
+// Rebuild discards the index's documents and indexes every live patient
+// of the store.
+func (ix *Index) Rebuild(ctx context.Context, src Source, progress func(done, total int)) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return ErrClosed
+	}
+	return ix.rebuildLocked(ctx, src, progress)
+}
+
+func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(done, total int)) error {
+	// Start from an empty index, so no document of a deleted patient
+	// survives.
+	if n, err := ix.idx.DocCount(); err != nil || n > 0 {
+		if err := ix.resetLocked(); err != nil {
+			return err
+		}
+	}
+	// The sequence number is read before the scan: writes racing with
+	// the scan are replayed by the next Sync (applying twice is harmless).
+	last := src.LastSeq()
+	total := int(last)
+	b := ix.idx.NewBatch()
+	var keys []string
+	done := 0
+	flush := func(final bool) error {
+		if final {
+			b.SetInternal(checkpointKey, seqBytes(last))
+		}
+		if err := ix.idx.Batch(b); err != nil {
+			return fmt.Errorf("index: rebuild: %w", err)
+		}
+		b.Reset()
+		if progress != nil {
+			progress(done, max(total, done))
+		}
+		return nil
+	}
+	err := src.ScanRecords(ctx, func(e Entry) error {
+		var doc *document.Document
+		doc, keys = ix.document(e.ID, &e.Record, keys)
+		if err := b.IndexAdvanced(doc); err != nil {
+			return err
+		}
+		done++
+		if b.Size() >= ix.opts.BatchSize {
+			return flush(false)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index: rebuild: %w", err)
+	}
+	return flush(true)
+}
+
+// resetLocked replaces the bleve index with an empty one.
+func (ix *Index) resetLocked() error {
+	if err := ix.idx.Close(); err != nil {
+		return fmt.Errorf("index: close for reset: %w", err)
+	}
+	if !ix.opts.InMemory {
+		if err := os.RemoveAll(ix.dir); err != nil {
+			return fmt.Errorf("index: reset: %w", err)
+		}
+	}
+	idx, err := ix.open(newMapping())
+	if err != nil {
+		ix.closed = true
+		return err
+	}
+	ix.idx = idx
+	return nil
+}
+
+func (ix *Index) replayLocked(ctx context.Context, src Source, cp, last uint64, progress func(done, total int)) error {
+	// Collect the changed ids first: a patient written many times is
+	// indexed once, in its current state.
+	type change struct {
+		seq     uint64
+		deleted bool
+	}
+	latest := map[string]change{}
+	var order []string
+	err := src.Changes(ctx, cp, func(seq uint64, id string, deleted bool) error {
+		if seq > last {
+			return errStop
+		}
+		if _, ok := latest[id]; !ok {
+			order = append(order, id)
+		}
+		latest[id] = change{seq, deleted}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("index: read changelog: %w", err)
+	}
+	b := ix.idx.NewBatch()
+	var keys []string
+	total := len(order)
+	for i, id := range order {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e, err := src.Get(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			b.Delete(id)
+		case err != nil:
+			return fmt.Errorf("index: replay %q: %w", id, err)
+		default:
+			var doc *document.Document
+			doc, keys = ix.document(id, &e.Record, keys)
+			if err := b.IndexAdvanced(doc); err != nil {
+				return err
+			}
+		}
+		final := i == len(order)-1
+		if final {
+			b.SetInternal(checkpointKey, seqBytes(last))
+		}
+		if final || b.Size() >= ix.opts.BatchSize {
+			if err := ix.idx.Batch(b); err != nil {
+				return fmt.Errorf("index: replay: %w", err)
+			}
+			b.Reset()
+			if progress != nil {
+				progress(i+1, total)
+			}
+		}
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+// Candidates returns the ids of the patients sharing the most selective
+// of the given blocking keys, best first, at most limit (the configured
+// default when limit <= 0). The query is a disjunction of exact term
+// queries on the key field; bleve's TF-IDF ranking puts patients sharing
+// rare keys (a phone, an identifier, a rare name with a birth date) and
+// sharing more keys ahead of those sharing only common ones.
+func (ix *Index) Candidates(ctx context.Context, keys []string, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = ix.opts.CandidateLimit
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	qs := make([]query.Query, len(keys))
+	for i, k := range keys {
+		tq := query.NewTermQuery(k)
+		tq.SetField(keyField)
+		qs[i] = tq
+	}
+	req := bleve.NewSearchRequestOptions(query.NewDisjunctionQuery(qs), limit, 0, false)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return nil, ErrClosed
+	}
+	res, err := ix.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("index: search: %w", err)
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	return ids, nil
+}
+
+// CandidatesFor is Candidates for a record: its blocking keys computed
+// the same way as the indexed ones.
+func (ix *Index) CandidatesFor(ctx context.Context, p *scoring.Prepared, limit int) ([]string, error) {
+	return ix.Candidates(ctx, blocking.Keys(p, nil), limit)
+}

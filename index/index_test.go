@@ -1,0 +1,451 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+func newMemIndex(t testing.TB) *Index {
+	t.Helper()
+	ix, err := OpenIndex("", IndexOptions{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix
+}
+
+// load puts generated records into the store and returns them.
+func load(t testing.TB, s *Store, n int, seed uint64) []genRecord {
+	t.Helper()
+	recs := generate(n, seed)
+	entries := make([]Entry, len(recs))
+	for i, g := range recs {
+		entries[i] = entryOf(g.Rec)
+	}
+	if _, err := s.PutMany(context.Background(), entries, nil); err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func candidatesOf(t testing.TB, ix *Index, r record.Record, limit int) []string {
+	t.Helper()
+	ids, err := ix.CandidatesFor(context.Background(), scoring.Prepare(r), limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestIndexCandidatesTypo(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore(t, StoreOptions{})
+	ix := newMemIndex(t)
+	load(t, s, 500, 21)
+	target := record.Record{ID: "target", Given: "katherine", Family: "oyelaran",
+		BirthDate: record.Date{Year: 1971, Month: 7, Day: 19, Valid: true},
+		Address:   record.Address{Number: "9", Street: "lark", PostalCode: "55555"}}
+	if _, err := s.Put(ctx, []Entry{entryOf(target)}); err != nil {
+		t.Fatal(err)
+	}
+	var calls int
+	if err := ix.Sync(ctx, s, func(done, total int) { calls++ }); err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 {
+		t.Error("no progress reported")
+	}
+	if n, _ := ix.DocCount(); n != 501 {
+		t.Errorf("DocCount = %d, want 501", n)
+	}
+	for _, q := range []record.Record{
+		{Given: "katherine", Family: "oyelaren", BirthDate: target.BirthDate},                      // family typo
+		{Given: "kathy", Family: "oyelaran", BirthDate: record.Date{Year: 1971, Month: 7, Day: 1}}, // nickname, wrong day
+		{Given: "oyelaran", Family: "katherine"},                                                   // swapped, no date
+		{Given: "katherin", Family: "smith", Address: target.Address, BirthDate: target.BirthDate}, // married, typo
+	} {
+		ids := candidatesOf(t, ix, q, 10)
+		if len(ids) == 0 || ids[0] != "target" {
+			t.Errorf("query %+v: candidates %v, want target first", q, ids)
+		}
+	}
+	if ids, _ := ix.Candidates(ctx, nil, 10); len(ids) != 0 {
+		t.Errorf("no keys gave %v", ids)
+	}
+	if ids := candidatesOf(t, ix, record.Record{Given: "zzyzx", Family: "qwerty"}, 10); len(ids) != 0 {
+		t.Errorf("stranger gave %v", ids)
+	}
+}
+
+// TestIndexCatchUpAfterCrash: writes reach the store but not the index
+// (the process dies in between); on reopen the index replays them.
+func TestIndexCatchUpAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenStore(filepath.Join(dir, "store"), StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := OpenIndex(filepath.Join(dir, "index"), IndexOptions{BatchSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := load(t, s, 300, 22)
+	if err := ix.Sync(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := ix.Checkpoint(); cp != s.LastSeq() {
+		t.Fatalf("checkpoint %d after sync, store at %d", cp, s.LastSeq())
+	}
+	// Writes the index never sees before the "crash".
+	moved := recs[0].Rec
+	moved.Family, moved.Given = "zanzibar", "quentin"
+	if _, err := s.Put(ctx, []Entry{entryOf(moved)}); err != nil {
+		t.Fatal(err)
+	}
+	gone := recs[1].Rec
+	if _, err := s.Delete(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	fresh := record.Record{ID: "fresh", Given: "ulysses", Family: "brightwater", BirthDate: record.Date{Year: 1990, Month: 1, Day: 2}}
+	if _, err := s.Put(ctx, []Entry{entryOf(fresh)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ix.Close()
+
+	s, err = OpenStore(filepath.Join(dir, "store"), StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ix, err = OpenIndex(filepath.Join(dir, "index"), IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if ix.Rebuilt() {
+		t.Error("healthy index reported as rebuilt")
+	}
+	cp, _ := ix.Checkpoint()
+	if cp != s.LastSeq()-3 {
+		t.Fatalf("checkpoint %d, store %d: expected 3 unapplied writes", cp, s.LastSeq())
+	}
+	var last [2]int
+	if err := ix.Sync(ctx, s, func(done, total int) { last = [2]int{done, total} }); err != nil {
+		t.Fatal(err)
+	}
+	if last != [2]int{3, 3} {
+		t.Errorf("progress %v, want 3 of 3", last)
+	}
+	if cp, _ := ix.Checkpoint(); cp != s.LastSeq() {
+		t.Errorf("checkpoint %d after catch-up, store %d", cp, s.LastSeq())
+	}
+	if ids := candidatesOf(t, ix, moved, 5); !slices.Contains(ids, moved.ID) {
+		t.Errorf("updated patient not found under new name: %v", ids)
+	}
+	if ids := candidatesOf(t, ix, fresh, 5); !slices.Contains(ids, "fresh") {
+		t.Errorf("new patient not found: %v", ids)
+	}
+	if ids := candidatesOf(t, ix, gone, 100); slices.Contains(ids, gone.ID) {
+		t.Errorf("deleted patient still a candidate")
+	}
+	if n, _ := ix.DocCount(); n != 300 {
+		t.Errorf("DocCount %d, want 300", n)
+	}
+}
+
+// TestIndexRebuild: a deleted or damaged index folder is rebuilt from the
+// store.
+func TestIndexRebuild(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := newMemStore(t, StoreOptions{})
+	recs := load(t, s, 400, 23)
+	if _, err := s.Delete(ctx, recs[5].Rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	idxDir := filepath.Join(dir, "index")
+	check := func(ix *Index) {
+		t.Helper()
+		if n, _ := ix.DocCount(); n != 399 {
+			t.Errorf("DocCount %d, want 399", n)
+		}
+		if ids := candidatesOf(t, ix, recs[7].Rec, 5); !slices.Contains(ids, recs[7].Rec.ID) {
+			t.Errorf("record not its own candidate after rebuild: %v", ids)
+		}
+	}
+	for _, damage := range []string{"missing", "garbage"} {
+		t.Run(damage, func(t *testing.T) {
+			if err := os.RemoveAll(idxDir); err != nil {
+				t.Fatal(err)
+			}
+			if damage == "garbage" {
+				if err := os.MkdirAll(idxDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(idxDir, "index_meta.json"), []byte("{not json"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ix, err := OpenIndex(idxDir, IndexOptions{BatchSize: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			if got, want := ix.Rebuilt(), damage == "garbage"; got != want {
+				t.Errorf("Rebuilt = %v, want %v", got, want)
+			}
+			var calls, done int
+			if err := ix.Sync(ctx, s, func(d, total int) { calls++; done = d }); err != nil {
+				t.Fatal(err)
+			}
+			if calls < 4 || done != 399 {
+				t.Errorf("progress: %d calls, done %d", calls, done)
+			}
+			check(ix)
+		})
+	}
+	// An explicit Rebuild over a populated index drops stale documents.
+	ix := newMemIndex(t)
+	if err := ix.Sync(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	stale := record.Record{Given: "stale", Family: "ghost", BirthDate: record.Date{Year: 1950, Month: 1, Day: 1}}
+	if err := ix.Apply(ctx, []Change{{ID: "ghost", Record: &stale}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Rebuild(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ids := candidatesOf(t, ix, stale, 5); len(ids) != 0 {
+		t.Errorf("stale document survived Rebuild: %v", ids)
+	}
+	check(ix)
+}
+
+func TestIndexApplyCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	ix := newMemIndex(t)
+	r := record.Record{Given: "ann", Family: "lee", BirthDate: record.Date{Year: 1970, Month: 1, Day: 2}}
+	if err := ix.Apply(ctx, []Change{{Seq: 1, ID: "a", Record: &r}, {Seq: 2, ID: "b", Record: &r}}); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := ix.Checkpoint(); cp != 2 {
+		t.Errorf("contiguous apply: checkpoint %d, want 2", cp)
+	}
+	// A gap (seq 3 missing) must not move the checkpoint.
+	if err := ix.Apply(ctx, []Change{{Seq: 4, ID: "c", Record: &r}}); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := ix.Checkpoint(); cp != 2 {
+		t.Errorf("gap: checkpoint %d, want 2", cp)
+	}
+	if err := ix.Apply(ctx, []Change{{Seq: 3, ID: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := ix.Checkpoint(); cp != 3 {
+		t.Errorf("delete: checkpoint %d, want 3", cp)
+	}
+	// Stale changes (at or below the checkpoint) are ignored.
+	if err := ix.Apply(ctx, []Change{{Seq: 1, ID: "a", Record: &r}}); err != nil {
+		t.Fatal(err)
+	}
+	ids := candidatesOf(t, ix, r, 10)
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"b", "c"}) {
+		t.Errorf("candidates %v, want [b c]", ids)
+	}
+	ix.Close()
+	if _, err := ix.Candidates(ctx, []string{"x"}, 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestIndexOptionsValidate(t *testing.T) {
+	if err := (IndexOptions{CandidateLimit: -1, BatchSize: -1}).Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Validate = %v", err)
+	}
+	if _, err := OpenIndex("", IndexOptions{InMemory: true, BatchSize: -1}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("OpenIndex with bad options: %v", err)
+	}
+}
+
+// TestIndexVersusBruteForce runs every 25th record of a generated set
+// (with households and typo'd duplicates) as a query and compares the index's
+// candidates with two brute-force oracles over all records:
+//   - keys: every record sharing a blocking key with the query (what the
+//     index could return without a limit);
+//   - score: every record the default scoring model grades possible or
+//     better against the query (what the engine would want).
+//
+// It reports the loss of each, and of the true duplicates, at the default
+// candidate limit, and fails if more than 1% of the true duplicates that
+// share a key are lost.
+func TestIndexVersusBruteForce(t *testing.T) {
+	n := 5000
+	if testing.Short() {
+		n = 1500
+	}
+	ctx := context.Background()
+	s := newMemStore(t, StoreOptions{})
+	ix := newMemIndex(t)
+	recs := load(t, s, n, 24)
+	start := time.Now()
+	if err := ix.Sync(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("indexed %d records in %v", n, time.Since(start).Round(time.Millisecond))
+
+	scorer, err := scoring.NewScorer(scoring.DefaultModel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared := make([]*scoring.Prepared, n)
+	keys := make([][]string, n)
+	pos := map[string]int{}
+	for i, g := range recs {
+		prepared[i] = scorer.Prepare(g.Rec)
+		keys[i] = blocking.Keys(prepared[i], nil)
+		pos[g.Rec.ID] = i
+	}
+	var keyOracle, keyFound, scoreOracle, scoreFound, scoreNoKey, dupOracle, dupFound, dupTotal int
+	start = time.Now()
+	limit := DefaultCandidateLimit
+	queries := 0
+	for q := 0; q < n; q += 25 {
+		queries++
+		ids, err := ix.Candidates(ctx, keys[q], limit+1) // the query itself is indexed
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(map[int]bool, len(ids))
+		for _, id := range ids {
+			got[pos[id]] = true
+		}
+		for j := range recs {
+			if j == q {
+				continue
+			}
+			share := shareKey(keys[q], keys[j])
+			dup := recs[j].Entity == recs[q].Entity
+			good := scorer.Score(prepared[q], prepared[j]).Grade >= scoring.GradePossible
+			if dup {
+				dupTotal++
+			}
+			if share {
+				keyOracle++
+				if got[j] {
+					keyFound++
+				}
+				if dup {
+					dupOracle++
+					if got[j] {
+						dupFound++
+					}
+				}
+			}
+			if good {
+				scoreOracle++
+				if got[j] {
+					scoreFound++
+				}
+				if !share {
+					scoreNoKey++
+				}
+			}
+		}
+	}
+	t.Logf("%d queries in %v, limit %d", queries, time.Since(start).Round(time.Millisecond), limit)
+	ratio := func(a, b int) float64 {
+		if b == 0 {
+			return 1
+		}
+		return float64(a) / float64(b)
+	}
+	t.Logf("oracle keys : %7d pairs, index found %7d (%.4f)", keyOracle, keyFound, ratio(keyFound, keyOracle))
+	t.Logf("oracle score: %7d pairs graded >= possible, index found %7d (%.4f); %d share no key", scoreOracle, scoreFound, ratio(scoreFound, scoreOracle), scoreNoKey)
+	t.Logf("duplicates  : %7d true pairs, %d share a key (%.4f), index found %d (%.4f of those sharing a key)",
+		dupTotal, dupOracle, ratio(dupOracle, dupTotal), dupFound, ratio(dupFound, dupOracle))
+	if r := ratio(dupFound, dupOracle); r < 0.99 {
+		t.Errorf("index lost %.2f%% of true duplicates sharing a key", 100*(1-r))
+	}
+}
+
+func shareKey(a, b []string) bool {
+	for _, k := range a {
+		if slices.Contains(b, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// BenchmarkIndexBatch: documents indexed per second through Sync's
+// rebuild path (blocking keys + bleve batches), 10k records in memory.
+func BenchmarkIndexBatch(b *testing.B) {
+	s := newMemStore(b, StoreOptions{})
+	load(b, s, 10_000, 31)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		ix, err := OpenIndex("", IndexOptions{InMemory: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := ix.Sync(ctx, s, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		ix.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(10_000*b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkCandidates: one candidate query against 100k documents (on
+// disk, as served), keys of generated records.
+func BenchmarkCandidates(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	s := newMemStore(b, StoreOptions{})
+	recs := load(b, s, n, 32)
+	ix, err := OpenIndex(filepath.Join(b.TempDir(), "index"), IndexOptions{BatchSize: 5000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	start := time.Now()
+	if err := ix.Sync(ctx, s, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %d docs in %v", n, time.Since(start).Round(time.Millisecond))
+	queries := make([][]string, 1000)
+	for i := range queries {
+		queries[i] = blocking.Keys(scoring.Prepare(recs[(i*97)%n].Rec), nil)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if _, err := ix.Candidates(ctx, queries[i%len(queries)], DefaultCandidateLimit); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -1,0 +1,671 @@
+package index
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/patientmatch/patientmatch/record"
+)
+
+// Key layout in badger. One byte of namespace, then:
+//
+//	p<id>                      patient value (see encodePatient)
+//	s<seq: 8 bytes big-endian> changelog: flags byte + id
+//	k<namespace>\x00<key>      KV namespaces of other packages
+//
+// Big-endian sequence numbers sort numerically, so the changelog is read
+// in order by a plain prefix iteration.
+const (
+	prefixPatient = 'p'
+	prefixSeq     = 's'
+	prefixKV      = 'k'
+)
+
+// MaxIDLen bounds patient ids (FHIR allows 64 characters; some sources
+// use longer ones, but a key of kilobytes is a mistake).
+const MaxIDLen = 1024
+
+// DefaultChunkSize is PutMany's default number of entries per commit.
+const DefaultChunkSize = 1000
+
+// StoreOptions configure OpenStore. The zero value is valid.
+type StoreOptions struct {
+	// InMemory keeps everything in memory and ignores dir (tests).
+	// Default false.
+	InMemory bool
+	// Logger receives badger's warnings and errors (its info chatter is
+	// dropped). Default: discarded.
+	Logger *slog.Logger
+	// ChunkSize is the number of entries PutMany commits at once; each
+	// chunk is one transaction and one fsync. Default DefaultChunkSize.
+	ChunkSize int
+	// MemTableSize is badger's memtable size in bytes; it also bounds the
+	// size of one transaction (about 15% of it). Default 64 MiB on disk,
+	// 16 MiB in memory.
+	MemTableSize int64
+	// Now is the clock stamping LastUpdated. Default time.Now.
+	Now func() time.Time
+	// Stamp, when set, rewrites a resource before it is stored, knowing
+	// its assigned version (to set meta.versionId and meta.lastUpdated).
+	// It runs inside the write transaction. Default: stored as given.
+	Stamp func(resource json.RawMessage, v Version) (json.RawMessage, error)
+
+	// noSync turns off fsync on commit; only benchmarks measuring the
+	// cost of durability set it.
+	noSync bool
+}
+
+// Validate reports every problem with o at once.
+func (o StoreOptions) Validate() error {
+	var errs []error
+	if o.ChunkSize < 0 {
+		errs = append(errs, fmt.Errorf("%w: ChunkSize must be >= 0, got %d", ErrInvalid, o.ChunkSize))
+	}
+	if o.MemTableSize < 0 || (o.MemTableSize > 0 && o.MemTableSize < 1<<20) {
+		errs = append(errs, fmt.Errorf("%w: MemTableSize must be 0 or >= 1 MiB, got %d", ErrInvalid, o.MemTableSize))
+	}
+	return errors.Join(errs...)
+}
+
+func (o *StoreOptions) ensureDefaults() {
+	if o.ChunkSize == 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
+		if o.InMemory {
+			o.MemTableSize = 16 << 20
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Entry is one patient as stored.
+type Entry struct {
+	ID string
+	// Resource is the FHIR Patient JSON.
+	Resource json.RawMessage
+	// Record is the normalized record; its ID equals ID.
+	Record record.Record
+	// VersionID is 1 on create and grows by one with every update and
+	// delete; a re-created patient continues the count. Set by the store.
+	VersionID uint64
+	// LastUpdated is the time of the last write. Set by the store.
+	LastUpdated time.Time
+	// Deleted is true for a tombstone (only seen by Changes' callers via
+	// the flag, never returned by Get or Scan).
+	Deleted bool
+}
+
+// Version is what a write did.
+type Version struct {
+	ID          string
+	VersionID   uint64
+	LastUpdated time.Time
+	// Seq is the changelog sequence number of the write.
+	Seq uint64
+	// Created is true when no live patient had the id before.
+	Created bool
+}
+
+// Store is the badger-backed source of truth. It is safe for concurrent
+// use. Writes are serialised (one writer at a time) so that changelog
+// sequence numbers are committed in order: a reader that has seen
+// sequence n has seen every write before it.
+type Store struct {
+	db   *badger.DB
+	opts StoreOptions
+
+	lastSeq atomic.Uint64
+
+	// writeMu serialises writes (see Store).
+	writeMu sync.Mutex
+	// closing is held shared by every operation using db and exclusively
+	// by Close, so db is never closed under a running operation.
+	closing sync.RWMutex
+	closed  atomic.Bool
+}
+
+// OpenStore opens (creating if needed) the store in dir.
+func OpenStore(dir string, opts StoreOptions) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.ensureDefaults()
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(opts.InMemory).
+		WithSyncWrites(!opts.noSync && !opts.InMemory).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithMemTableSize(opts.MemTableSize).
+		WithBlockCacheSize(64 << 20).
+		WithIndexCacheSize(32 << 20).
+		WithNumVersionsToKeep(1).
+		// Patients (a few KB) stay in the LSM tree, next to their keys,
+		// which makes Scan a sequential read; rare huge resources go to
+		// the value log.
+		WithValueThreshold(64 << 10).
+		WithMetricsEnabled(false)
+	if opts.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+		bo = bo.WithBlockCacheSize(8 << 20).WithIndexCacheSize(0).WithNumMemtables(2)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("index: open store %s: %w", dir, err)
+	}
+	s := &Store{db: db, opts: opts}
+	last, err := s.readLastSeq()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.lastSeq.Store(last)
+	return s, nil
+}
+
+// readLastSeq finds the highest changelog sequence number.
+func (s *Store) readLastSeq() (uint64, error) {
+	var last uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{prefixSeq}})
+		defer it.Close()
+		it.Seek([]byte{prefixSeq, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		if it.Valid() {
+			k := it.Item().Key()
+			if len(k) != 9 {
+				return fmt.Errorf("index: corrupt changelog key %x", k)
+			}
+			last = binary.BigEndian.Uint64(k[1:])
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("index: read changelog: %w", err)
+	}
+	return last, nil
+}
+
+// Close closes the store. It is idempotent; later calls return nil.
+func (s *Store) Close() error {
+	s.closing.Lock()
+	defer s.closing.Unlock()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("index: close store: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in a read transaction unless the store is closed.
+func (s *Store) read(fn func(txn *badger.Txn) error) error {
+	s.closing.RLock()
+	defer s.closing.RUnlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+// write runs fn holding the write lock unless the store is closed.
+func (s *Store) write(fn func() error) error {
+	s.closing.RLock()
+	defer s.closing.RUnlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return fn()
+}
+
+// LastSeq returns the sequence number of the last committed write (0 for
+// an empty store).
+func (s *Store) LastSeq() uint64 { return s.lastSeq.Load() }
+
+// Put writes the entries in one transaction: all are committed (and
+// synced to disk) or none. An entry's Resource, Record and ID are used;
+// VersionID, LastUpdated and Deleted are set by the store. An id may occur
+// more than once; later entries win and each gets its own version.
+// A batch too large for one transaction fails with ErrBatchTooBig.
+func (s *Store) Put(ctx context.Context, entries []Entry) ([]Version, error) {
+	for i := range entries {
+		if err := checkEntry(&entries[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var vs []Version
+	err := s.write(func() (err error) {
+		vs, err = s.putLocked(entries)
+		return err
+	})
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return nil, fmt.Errorf("%w: %d entries", ErrBatchTooBig, len(entries))
+	}
+	return vs, err
+}
+
+// PutMany is Put for bulk loads: it commits in chunks of
+// StoreOptions.ChunkSize entries (smaller when a chunk would not fit in a
+// transaction), each chunk atomic and synced. On error the versions of the
+// chunks already committed are returned with it; those writes are durable.
+// progress, when not nil, is called after each chunk.
+func (s *Store) PutMany(ctx context.Context, entries []Entry, progress func(done, total int)) ([]Version, error) {
+	for i := range entries {
+		if err := checkEntry(&entries[i]); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Version, 0, len(entries))
+	for done := 0; done < len(entries); {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		n := min(s.opts.ChunkSize, len(entries)-done)
+		var vs []Version
+		var err error
+		for {
+			vs, err = s.putChunk(entries[done : done+n])
+			if !errors.Is(err, badger.ErrTxnTooBig) || n == 1 {
+				break
+			}
+			n /= 2
+		}
+		if err != nil {
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				err = fmt.Errorf("%w: entry %q alone", ErrBatchTooBig, entries[done].ID)
+			}
+			return out, err
+		}
+		out = append(out, vs...)
+		done += n
+		if progress != nil {
+			progress(done, len(entries))
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) putChunk(entries []Entry) (vs []Version, err error) {
+	err = s.write(func() (err error) {
+		vs, err = s.putLocked(entries)
+		return err
+	})
+	return vs, err
+}
+
+func checkEntry(e *Entry) error {
+	switch {
+	case e.ID == "":
+		return fmt.Errorf("%w: entry without id", ErrInvalid)
+	case len(e.ID) > MaxIDLen:
+		return fmt.Errorf("%w: id longer than %d bytes", ErrInvalid, MaxIDLen)
+	case e.Record.ID != "" && e.Record.ID != e.ID:
+		return fmt.Errorf("%w: record id %q differs from entry id %q", ErrInvalid, e.Record.ID, e.ID)
+	}
+	return nil
+}
+
+// putLocked writes entries in one transaction; s.writeMu is held.
+func (s *Store) putLocked(entries []Entry) ([]Version, error) {
+	now := s.opts.Now().UTC()
+	seq := s.lastSeq.Load()
+	vs := make([]Version, 0, len(entries))
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	for i := range entries {
+		e := &entries[i]
+		prev, exists, err := getMeta(txn, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		seq++
+		v := Version{ID: e.ID, VersionID: prev.version + 1, LastUpdated: now, Seq: seq, Created: !exists || prev.deleted}
+		res := e.Resource
+		if s.opts.Stamp != nil {
+			if res, err = s.opts.Stamp(res, v); err != nil {
+				return nil, fmt.Errorf("index: stamp %q: %w", e.ID, err)
+			}
+		}
+		rec := e.Record
+		rec.ID = e.ID
+		// badger keeps the value slice until commit: a fresh one each time.
+		val := encodePatient(nil, patientMeta{version: v.VersionID, updated: now, seq: seq}, &rec, res)
+		if err := txn.Set(patientKey(e.ID), val); err != nil {
+			return nil, err
+		}
+		if err := txn.Set(seqKey(seq), changeValue(e.ID, false)); err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("index: commit: %w", err)
+	}
+	s.lastSeq.Store(seq)
+	return vs, nil
+}
+
+// Delete marks the patient deleted: a tombstone keeps its version so a
+// later re-create continues the count. Deleting an absent or deleted
+// patient fails with ErrNotFound.
+func (s *Store) Delete(ctx context.Context, id string) (Version, error) {
+	if err := ctx.Err(); err != nil {
+		return Version{}, err
+	}
+	var v Version
+	err := s.write(func() (err error) {
+		v, err = s.deleteLocked(id)
+		return err
+	})
+	return v, err
+}
+
+func (s *Store) deleteLocked(id string) (Version, error) {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	prev, exists, err := getMeta(txn, id)
+	if err != nil {
+		return Version{}, err
+	}
+	if !exists || prev.deleted {
+		return Version{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	now := s.opts.Now().UTC()
+	seq := s.lastSeq.Load() + 1
+	m := patientMeta{version: prev.version + 1, updated: now, seq: seq, deleted: true}
+	if err := txn.Set(patientKey(id), encodePatient(nil, m, nil, nil)); err != nil {
+		return Version{}, err
+	}
+	if err := txn.Set(seqKey(seq), changeValue(id, true)); err != nil {
+		return Version{}, err
+	}
+	if err := txn.Commit(); err != nil {
+		return Version{}, fmt.Errorf("index: commit: %w", err)
+	}
+	s.lastSeq.Store(seq)
+	return Version{ID: id, VersionID: m.version, LastUpdated: now, Seq: seq}, nil
+}
+
+// Get returns the live patient with the id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, err
+	}
+	var e Entry
+	err := s.read(func(txn *badger.Txn) error {
+		item, err := txn.Get(patientKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: %q", ErrNotFound, id)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			var err error
+			e, err = decodePatient(id, v, true)
+			return err
+		})
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	if e.Deleted {
+		return Entry{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return e, nil
+}
+
+// Scan calls fn with every live patient, in id order, stopping at the
+// first error fn returns (which Scan returns). The Entry's memory is fn's
+// to keep.
+func (s *Store) Scan(ctx context.Context, fn func(Entry) error) error {
+	return s.scan(ctx, true, fn)
+}
+
+// ScanRecords is Scan without the FHIR resources (Resource is nil): what
+// the engine needs at start to build its table of prepared records, at
+// less than half the copying.
+func (s *Store) ScanRecords(ctx context.Context, fn func(Entry) error) error {
+	return s.scan(ctx, false, fn)
+}
+
+func (s *Store) scan(ctx context.Context, withResource bool, fn func(Entry) error) error {
+	return s.read(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte{prefixPatient}
+		opts.PrefetchSize = 256
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			id := string(item.Key()[1:])
+			var e Entry
+			err := item.Value(func(v []byte) error {
+				var err error
+				e, err = decodePatient(id, v, withResource)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if e.Deleted {
+				continue
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Changes calls fn for every write with a sequence number above afterSeq,
+// in order: the patient id and whether the write deleted it. Only the
+// last write of a patient shows its current state; callers re-read the
+// patient (Get) to apply a change.
+func (s *Store) Changes(ctx context.Context, afterSeq uint64, fn func(seq uint64, id string, deleted bool) error) error {
+	return s.read(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte{prefixSeq}
+		opts.PrefetchSize = 1024
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(seqKey(afterSeq + 1)); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			k := item.Key()
+			if len(k) != 9 {
+				return fmt.Errorf("index: corrupt changelog key %x", k)
+			}
+			seq := binary.BigEndian.Uint64(k[1:])
+			var id string
+			var deleted bool
+			err := item.Value(func(v []byte) error {
+				if len(v) < 1 {
+					return fmt.Errorf("index: corrupt changelog entry %d", seq)
+				}
+				deleted = v[0]&flagDeleted != 0
+				id = string(v[1:])
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := fn(seq, id, deleted); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// patientMeta is the fixed part of a stored patient.
+type patientMeta struct {
+	version uint64
+	updated time.Time
+	seq     uint64
+	deleted bool
+}
+
+const (
+	patientFormat = 1
+	flagDeleted   = 1
+)
+
+func patientKey(id string) []byte {
+	k := make([]byte, 1+len(id))
+	k[0] = prefixPatient
+	copy(k[1:], id)
+	return k
+}
+
+func seqKey(seq uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixSeq
+	binary.BigEndian.PutUint64(k[1:], seq)
+	return k
+}
+
+func changeValue(id string, deleted bool) []byte {
+	v := make([]byte, 1+len(id))
+	if deleted {
+		v[0] = flagDeleted
+	}
+	copy(v[1:], id)
+	return v
+}
+
+// encodePatient lays out a patient value: format, flags, version, time,
+// seq, record (length-prefixed), then the resource to the end.
+func encodePatient(b []byte, m patientMeta, r *record.Record, resource []byte) []byte {
+	b = append(b, patientFormat)
+	var flags byte
+	if m.deleted {
+		flags |= flagDeleted
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, m.version)
+	b = binary.AppendVarint(b, m.updated.UnixNano())
+	b = binary.AppendUvarint(b, m.seq)
+	if r == nil {
+		return binary.AppendUvarint(b, 0)
+	}
+	rec := appendRecord(make([]byte, 0, 256), r)
+	b = binary.AppendUvarint(b, uint64(len(rec)))
+	b = append(b, rec...)
+	return append(b, resource...)
+}
+
+// readMeta decodes the fixed part of a patient value and returns the rest.
+func readMeta(v []byte) (patientMeta, []byte, error) {
+	var m patientMeta
+	if len(v) < 2 || v[0] != patientFormat {
+		return m, nil, fmt.Errorf("%w: unknown patient format", errCorrupt)
+	}
+	m.deleted = v[1]&flagDeleted != 0
+	v = v[2:]
+	var n int
+	if m.version, n = binary.Uvarint(v); n <= 0 {
+		return m, nil, fmt.Errorf("%w: version", errCorrupt)
+	}
+	v = v[n:]
+	ns, n := binary.Varint(v)
+	if n <= 0 {
+		return m, nil, fmt.Errorf("%w: time", errCorrupt)
+	}
+	m.updated = time.Unix(0, ns).UTC()
+	v = v[n:]
+	if m.seq, n = binary.Uvarint(v); n <= 0 {
+		return m, nil, fmt.Errorf("%w: seq", errCorrupt)
+	}
+	return m, v[n:], nil
+}
+
+func decodePatient(id string, v []byte, withResource bool) (Entry, error) {
+	m, rest, err := readMeta(v)
+	if err != nil {
+		return Entry{}, fmt.Errorf("patient %q: %w", id, err)
+	}
+	e := Entry{ID: id, VersionID: m.version, LastUpdated: m.updated, Deleted: m.deleted}
+	if m.deleted {
+		return e, nil
+	}
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)-k) {
+		return Entry{}, fmt.Errorf("patient %q: %w: record length", id, errCorrupt)
+	}
+	rest = rest[k:]
+	if err := decodeRecord(rest[:n], &e.Record); err != nil {
+		return Entry{}, fmt.Errorf("patient %q: %w", id, err)
+	}
+	if withResource {
+		e.Resource = append(json.RawMessage(nil), rest[n:]...)
+	}
+	return e, nil
+}
+
+// getMeta reads the fixed part of the stored patient, if any, in txn.
+func getMeta(txn *badger.Txn, id string) (patientMeta, bool, error) {
+	item, err := txn.Get(patientKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return patientMeta{}, false, nil
+	}
+	if err != nil {
+		return patientMeta{}, false, err
+	}
+	var m patientMeta
+	err = item.Value(func(v []byte) error {
+		var err error
+		m, _, err = readMeta(v)
+		return err
+	})
+	return m, err == nil, err
+}
+
+// badgerLogger sends badger's warnings and errors to slog and drops its
+// informational chatter (compactions, value log GC, startup banners).
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
+
+func trimNL(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
