@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 )
 
 // newFlagSet returns a flag set that reports errors instead of exiting and
@@ -37,4 +38,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		args = args[1:]
 	}
 	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+// dataDir is the --data flag's default: $PATIENTMATCH_DATA or ./data.
+func dataDir(env *cliEnv) string {
+	if d := strings.TrimSpace(env.getenv("PATIENTMATCH_DATA")); d != "" {
+		return d
+	}
+	return "./data"
 }

@@ -46,6 +46,10 @@ func usageErrorf(format string, a ...any) error {
 func commands() map[string]command {
 	return map[string]command{
 		"generate": {"generate synthetic patients with realistic errors and a truth file", runGenerate},
+		"load":     {"load patients (NDJSON, Bundle JSON, CSV) into the data folder", runLoad},
+		"match":    {"match one Patient or Parameters resource; prints the $match Bundle", runMatch},
+		"serve":    {"serve FHIR REST (HTTP) and gRPC", runServe},
+		"train":    {"estimate the scoring model from unlabelled records (EM)", runTrain},
 		"version":  {"print the version", runVersion},
 	}
 }

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
+)
+
+// loadChunk is how many patients one atomic store commit holds during a
+// bulk load: large enough to amortise the commit's fsync, small enough to
+// stay far below badger's transaction size limit.
+const loadChunk = 1000
+
+func runLoad(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "load", "FILE...")
+	data := fs.String("data", dataDir(env), "data folder (env PATIENTMATCH_DATA)")
+	in := addInputFlags(fs)
+	strict := fs.Bool("strict", false, "fail on the first bad record, before anything is written")
+	progress := fs.Bool("progress", env.progress, "show progress on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageErrorf("no input files (use - for stdin with --format)")
+	}
+	if err := in.validate(fs.Args()); err != nil {
+		return err
+	}
+	if *strict {
+		// Read everything once first: a strict load writes nothing unless
+		// every record is good.
+		n := 0
+		err := in.each(env, fs.Args(), func(it inputItem) error {
+			if it.Err == nil {
+				it.Err = matcher.ValidatePatient(it.Patient)
+			}
+			if it.Err != nil {
+				return fmt.Errorf("%s:%d: %w", it.source, it.Line, it.Err)
+			}
+			n++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errors.New("no records in the input")
+		}
+	}
+
+	eng, err := matcher.Open(*data, matcher.Options{Progress: progressFunc(env, *progress)})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	sum, err := loadInto(ctx, env, eng, in, fs.Args(), *progress)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "loaded %d records (%d created, %d updated, %d unchanged), %d bad skipped, in %.1fs (%.0f records/s); %d patients stored\n",
+		sum.loaded, sum.created, sum.updated, sum.loaded-sum.created-sum.updated, sum.bad, sum.secs, float64(sum.loaded)/max(sum.secs, 1e-9), eng.Len())
+	return nil
+}
+
+// loadSummary counts what a load did.
+type loadSummary struct {
+	loaded, created, updated, bad int
+	secs                          float64
+}
+
+// loadInto upserts every good record of paths into eng in atomic chunks,
+// reporting bad records on stderr and skipping them.
+func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFlags, paths []string, progress bool) (loadSummary, error) {
+	start := time.Now()
+	var (
+		sum      loadSummary
+		batch    []*fm.Patient
+		chunks   int
+		lastDraw time.Time
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := eng.UpsertBatch(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("storing records: %w", err)
+		}
+		for _, r := range res {
+			switch r.Outcome {
+			case matcher.Created:
+				sum.created++
+			case matcher.Updated:
+				sum.updated++
+			}
+		}
+		sum.loaded += len(batch)
+		chunks++
+		batch = batch[:0]
+		if progress && time.Since(lastDraw) > 200*time.Millisecond {
+			lastDraw = time.Now()
+			fmt.Fprintf(env.stderr, "\rloaded %d records (%d bad)", sum.loaded, sum.bad)
+		}
+		return nil
+	}
+	seen := map[string]bool{}
+	err := in.each(env, paths, func(it inputItem) error {
+		if it.Err == nil {
+			it.Err = matcher.ValidatePatient(it.Patient)
+		}
+		if it.Err != nil {
+			sum.bad++
+			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
+			return nil
+		}
+		// One atomic chunk must not hold the same id twice: flush first, so
+		// the later record wins, as it would loading one by one.
+		if seen[*it.Patient.Id] {
+			if err := flush(); err != nil {
+				return err
+			}
+			clear(seen)
+		}
+		seen[*it.Patient.Id] = true
+		batch = append(batch, it.Patient)
+		if len(batch) >= loadChunk {
+			clear(seen)
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if progress && chunks > 0 {
+		fmt.Fprintln(env.stderr)
+	}
+	sum.secs = time.Since(start).Seconds()
+	return sum, err
+}
+
+// loadFile loads one file whose format follows from its extension (serve
+// --demo).
+func loadFile(ctx context.Context, env *cliEnv, eng *matcher.Engine, path string) (int, error) {
+	empty := ""
+	sum, err := loadInto(ctx, env, eng, &inputFlags{format: &empty, columns: &empty}, []string{path}, false)
+	return sum.loaded, err
+}
+
+// inputFlags are the flags shared by every command that reads patient files.
+type inputFlags struct {
+	format  *string
+	columns *string
+}
+
+func addInputFlags(fs interface {
+	String(name, value, usage string) *string
+}) *inputFlags {
+	return &inputFlags{
+		format:  fs.String("format", "", "input format when reading stdin (-) or overriding the extension: ndjson, json, csv"),
+		columns: fs.String("columns", "", "CSV column renames: canonical=source,..."),
+	}
+}
+
+func (in *inputFlags) validate(paths []string) error {
+	if *in.format != "" {
+		if _, err := record.ParseFormat(*in.format); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	for _, p := range paths {
+		if p == "-" && *in.format == "" {
+			return usageErrorf("reading stdin needs --format")
+		}
+	}
+	if _, err := parseColumns(*in.columns); err != nil {
+		return usageErrorf("%v", err)
+	}
+	return nil
+}
+
+// inputItem is one record read from an input file, with where it came from.
+type inputItem struct {
+	record.Item
+	source string
+}
+
+// each reads every record of every path in order and calls fn. A bad record
+// is passed to fn with Err set; only I/O errors and fn's errors stop it.
+func (in *inputFlags) each(env *cliEnv, paths []string, fn func(inputItem) error) error {
+	cols, _ := parseColumns(*in.columns)
+	for _, p := range paths {
+		if err := in.readOne(env, p, cols, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *inputFlags) readOne(env *cliEnv, path string, cols map[string]string, fn func(inputItem) error) error {
+	var (
+		f   record.Format
+		err error
+		r   io.Reader
+	)
+	if *in.format != "" {
+		f, err = record.ParseFormat(*in.format)
+	} else {
+		f, err = record.FormatFromPath(path)
+	}
+	if err != nil {
+		return usageErrorf("%s: %v", path, err)
+	}
+	if path == "-" {
+		r = env.stdin
+	} else {
+		file, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		r = file
+	}
+	rd, err := record.NewReader(r, f, record.ReaderOptions{Columns: cols})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for {
+		it, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := fn(inputItem{Item: it, source: path}); err != nil {
+			return err
+		}
+	}
+}
+
+// parseColumns parses --columns "canonical=source,...".
+func parseColumns(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("--columns: %q is not canonical=source", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// progressFunc draws engine start-up progress (index rebuilds) on stderr.
+func progressFunc(env *cliEnv, on bool) func(stage string, done, total int) {
+	if !on {
+		return nil
+	}
+	return func(stage string, done, total int) {
+		fmt.Fprintf(env.stderr, "\r%s: %d/%d", stage, done, total)
+		if done >= total {
+			fmt.Fprintln(env.stderr)
+		}
+	}
+}

@@ -1,0 +1,539 @@
+// Package matcher is patientmatch's engine: the one matching path every API
+// (CLI, FHIR REST, OIDC claims, gRPC, batch) goes through.
+//
+// A match is normalize → blocking keys → candidates from the index → score
+// each candidate with the Fellegi–Sunter model → rank → grade → top N.
+// The badger store is the source of truth; the bleve index and the in-memory
+// table of prepared records are derived from it and rebuilt or caught up on
+// Open.
+package matcher
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/index"
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// Options configure an Engine. The zero value is usable.
+type Options struct {
+	// CandidateLimit caps the candidates fetched from the index per match,
+	// best first. Default 64.
+	CandidateLimit int
+	// Model is the scoring model. Default: DIR/model.json when it exists,
+	// else scoring.DefaultModel().
+	Model *scoring.Model
+	// InMemory keeps store and index in memory (tests). dir is ignored.
+	InMemory bool
+	// Logger receives operational logs (never demographics). Default: discard.
+	Logger *slog.Logger
+	// Progress, when set, is told how start-up work (index rebuild or
+	// catch-up) advances.
+	Progress func(stage string, done, total int)
+}
+
+// Validate reports every problem with o at once.
+func (o Options) Validate() error {
+	var errs []error
+	if o.CandidateLimit < 0 {
+		errs = append(errs, fmt.Errorf("CandidateLimit %d is negative", o.CandidateLimit))
+	}
+	if o.Model != nil {
+		if err := o.Model.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (o *Options) ensureDefaults() {
+	if o.CandidateLimit == 0 {
+		o.CandidateLimit = 64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine stores patients and matches demographics against them. It is safe
+// for concurrent use.
+type Engine struct {
+	opts   Options
+	store  *index.Store
+	idx    *index.Index
+	scorer *scoring.Scorer
+
+	// writeMu serialises writes so that versions are assigned in order and
+	// the store, the index and the table change together.
+	writeMu sync.Mutex
+
+	mu struct {
+		sync.RWMutex
+		closed bool
+		// table holds the prepared form of every live patient, so scoring a
+		// candidate never touches the disk.
+		table map[string]*scoring.Prepared
+	}
+}
+
+// Open opens (creating when needed) the engine's data folder: DIR/store is
+// the badger store, DIR/index the bleve index, DIR/model.json the model.
+func Open(dir string, opts Options) (*Engine, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
+	opts.ensureDefaults()
+	model := opts.Model
+	if model == nil {
+		m, err := loadModel(dir, opts.InMemory)
+		if err != nil {
+			return nil, err
+		}
+		model = m
+	}
+	scorer, err := scoring.NewScorer(model)
+	if err != nil {
+		return nil, fmt.Errorf("matcher: model: %w", err)
+	}
+	if !opts.InMemory {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("matcher: %w", err)
+		}
+	}
+	store, err := index.OpenStore(filepath.Join(dir, "store"), index.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta})
+	if err != nil {
+		return nil, fmt.Errorf("matcher: opening store: %w", err)
+	}
+	e := &Engine{opts: opts, store: store}
+	if err := e.loadTable(context.Background(), scorer); err != nil {
+		store.Close()
+		return nil, err
+	}
+	idx, err := index.OpenIndex(filepath.Join(dir, "index"), index.IndexOptions{InMemory: opts.InMemory, Logger: opts.Logger, CandidateLimit: opts.CandidateLimit})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("matcher: opening index: %w", err)
+	}
+	e.idx = idx
+	var progress func(done, total int)
+	if opts.Progress != nil {
+		progress = func(done, total int) { opts.Progress("indexing", done, total) }
+	}
+	if err := idx.Sync(context.Background(), store, progress); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("matcher: catching the index up with the store: %w", err)
+	}
+	return e, nil
+}
+
+// loadModel reads DIR/model.json, or returns the built-in model when absent.
+func loadModel(dir string, inMemory bool) (*scoring.Model, error) {
+	if inMemory {
+		return scoring.DefaultModel(), nil
+	}
+	f, err := os.Open(filepath.Join(dir, "model.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return scoring.DefaultModel(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
+	defer f.Close()
+	m, err := scoring.LoadModel(f)
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %s: %w", f.Name(), err)
+	}
+	return m, nil
+}
+
+// loadTable prepares every live record of the store, with name frequencies
+// taken from the stored data for the term-frequency adjustment.
+func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
+	var recs []record.Record
+	err := e.store.ScanRecords(ctx, func(en index.Entry) error {
+		recs = append(recs, en.Record)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("matcher: reading the store: %w", err)
+	}
+	tf := scoring.NewTermFrequencies()
+	prepared := make([]scoring.Prepared, len(recs))
+	for i := range recs {
+		scoring.PrepareInto(&prepared[i], recs[i])
+		tf.Add(&prepared[i])
+	}
+	e.scorer = base.WithTermFrequencies(tf)
+	table := make(map[string]*scoring.Prepared, len(recs))
+	for i := range prepared {
+		e.scorer.PrepareInto(&prepared[i], recs[i])
+		table[recs[i].ID] = &prepared[i]
+	}
+	e.mu.table = table
+	return nil
+}
+
+// Close releases the store and the index. It is safe to call more than once.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.closed = true
+	e.mu.table = nil
+	e.mu.Unlock()
+	var errs []error
+	if e.idx != nil {
+		errs = append(errs, e.idx.Close())
+	}
+	errs = append(errs, e.store.Close())
+	return errors.Join(errs...)
+}
+
+// Len is the number of live patients.
+func (e *Engine) Len() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.mu.table)
+}
+
+// KV returns a durable key-value namespace kept with the patients (OIDC
+// identity links live there).
+func (e *Engine) KV(namespace string) (*index.KV, error) { return e.store.KV(namespace) }
+
+// Ping reports whether the engine is open (GET /readyz).
+func (e *Engine) Ping(context.Context) error {
+	if e.isClosed() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Scorer returns the scorer the engine uses (model plus the term
+// frequencies of the stored data). Batch jobs share it.
+func (e *Engine) Scorer() *scoring.Scorer {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.scorer
+}
+
+// ValidatePatient checks that p can be stored: it needs an id that FHIR
+// accepts (1–64 of A–Z a–z 0–9 - .).
+func ValidatePatient(p *fm.Patient) error {
+	if p == nil {
+		return fmt.Errorf("%w: no patient", ErrInvalid)
+	}
+	if p.Id == nil || *p.Id == "" {
+		return fmt.Errorf("%w: patient has no id", ErrInvalid)
+	}
+	if !validID(*p.Id) {
+		return fmt.Errorf("%w: id %q is not a FHIR id (1-64 of A-Z a-z 0-9 - .)", ErrInvalid, *p.Id)
+	}
+	return nil
+}
+
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// Upsert stores p (create or update by id). Storing a patient identical to
+// the stored one (apart from meta) changes nothing and keeps its version.
+// The write is acknowledged only after the store has committed it.
+func (e *Engine) Upsert(ctx context.Context, p *fm.Patient) (StoredPatient, bool, error) {
+	res, err := e.UpsertBatch(ctx, []*fm.Patient{p})
+	if err != nil {
+		return StoredPatient{}, false, err
+	}
+	return res[0], res[0].Outcome == Created, nil
+}
+
+// UpsertBatch stores every patient of ps, all or nothing, in one commit.
+func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPatient, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(ps))
+	for i, p := range ps {
+		if err := ValidatePatient(p); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i, err)
+		}
+		if seen[*p.Id] {
+			return nil, fmt.Errorf("%w: entry %d: id %q appears twice in one batch", ErrInvalid, i, *p.Id)
+		}
+		seen[*p.Id] = true
+	}
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	if e.isClosed() {
+		return nil, ErrClosed
+	}
+	out := make([]StoredPatient, len(ps))
+	entries := make([]index.Entry, 0, len(ps))
+	slot := make([]int, 0, len(ps)) // out index of each entry
+	for i, p := range ps {
+		prev, err := e.store.Get(ctx, *p.Id)
+		if err != nil && !errors.Is(err, index.ErrNotFound) {
+			return nil, fmt.Errorf("matcher: %w", err)
+		}
+		if err == nil && sameContent(prev.Resource, p) {
+			out[i] = storedOf(prev, Unchanged)
+			continue
+		}
+		doc, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: entry %d: %v", ErrInvalid, i, err)
+		}
+		entries = append(entries, index.Entry{ID: *p.Id, Resource: doc, Record: record.FromFHIR(p)})
+		slot = append(slot, i)
+	}
+	if len(entries) == 0 {
+		return out, nil
+	}
+	vs, err := e.store.Put(ctx, entries)
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
+	// The store has committed: from here on the write is durable. The index
+	// and the table follow; should the process die in between, Open catches
+	// the index up from the store's changelog.
+	changes := make([]index.Change, len(entries))
+	for k, v := range vs {
+		i := slot[k]
+		outcome := Updated
+		if v.Created {
+			outcome = Created
+		}
+		res, err := stampMeta(entries[k].Resource, v)
+		if err != nil {
+			return nil, fmt.Errorf("matcher: %w", err)
+		}
+		out[i] = StoredPatient{ID: v.ID, Resource: res, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
+		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
+	}
+	e.apply(ctx, changes)
+	return out, nil
+}
+
+// apply brings the table and the index in line with committed changes.
+func (e *Engine) apply(ctx context.Context, changes []index.Change) {
+	prepared := make([]scoring.Prepared, len(changes))
+	e.mu.Lock()
+	for i, c := range changes {
+		if c.Record == nil {
+			delete(e.mu.table, c.ID)
+			continue
+		}
+		e.scorer.PrepareInto(&prepared[i], *c.Record)
+		e.mu.table[c.ID] = &prepared[i]
+	}
+	e.mu.Unlock()
+	if err := e.idx.Apply(ctx, changes); err != nil {
+		// The store is right and the index lags; Sync on the next Open
+		// replays the changelog. Until then these patients match only
+		// through candidates the index still finds.
+		e.opts.Logger.Error("index update failed; it catches up on restart", "err", err)
+	}
+}
+
+// Delete removes the patient with id: it stops matching at once. Deleting an
+// absent patient is ErrNotFound.
+func (e *Engine) Delete(ctx context.Context, id string) error {
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	if e.isClosed() {
+		return ErrClosed
+	}
+	v, err := e.store.Delete(ctx, id)
+	if err != nil {
+		if errors.Is(err, index.ErrNotFound) {
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return fmt.Errorf("matcher: %w", err)
+	}
+	e.apply(ctx, []index.Change{{Seq: v.Seq, ID: id}})
+	return nil
+}
+
+// Get returns the live patient with id, or ErrNotFound.
+func (e *Engine) Get(ctx context.Context, id string) (StoredPatient, error) {
+	if e.isClosed() {
+		return StoredPatient{}, ErrClosed
+	}
+	en, err := e.store.Get(ctx, id)
+	if errors.Is(err, index.ErrNotFound) {
+		return StoredPatient{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return StoredPatient{}, fmt.Errorf("matcher: %w", err)
+	}
+	return storedOf(en, 0), nil
+}
+
+func (e *Engine) isClosed() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.mu.closed
+}
+
+func storedOf(en index.Entry, o Outcome) StoredPatient {
+	return StoredPatient{ID: en.ID, Resource: en.Resource, VersionID: en.VersionID, LastUpdated: en.LastUpdated, Outcome: o}
+}
+
+// stampMeta sets meta.versionId and meta.lastUpdated of a Patient's JSON
+// to the version the store assigned (the store calls it inside the write
+// transaction, so the stored resource always carries its own version).
+func stampMeta(resource json.RawMessage, v index.Version) (json.RawMessage, error) {
+	p, err := fm.UnmarshalPatient(resource)
+	if err != nil {
+		return nil, err
+	}
+	return withMeta(&p, strconv.FormatUint(v.VersionID, 10), v.LastUpdated.UTC().Format(time.RFC3339Nano))
+}
+
+// withMeta returns p's JSON with meta.versionId and meta.lastUpdated set.
+func withMeta(p *fm.Patient, version, lastUpdated string) (json.RawMessage, error) {
+	q := *p
+	var meta fm.Meta
+	if p.Meta != nil {
+		meta = *p.Meta
+	}
+	meta.VersionId, meta.LastUpdated = &version, &lastUpdated
+	q.Meta = &meta
+	return json.Marshal(q)
+}
+
+// sameContent reports whether stored JSON and p are the same patient apart
+// from meta.versionId and meta.lastUpdated.
+func sameContent(stored json.RawMessage, p *fm.Patient) bool {
+	var old fm.Patient
+	if err := json.Unmarshal(stored, &old); err != nil {
+		return false
+	}
+	a, err1 := withMeta(&old, "", "")
+	b, err2 := withMeta(p, "", "")
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+}
+
+// Match finds the stored patients that q could be, most likely first.
+func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) ([]Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if isEmptyQuery(q) {
+		return nil, fmt.Errorf("%w: nothing to match on (no name, birth date, contact or identifier)", ErrInvalid)
+	}
+	e.mu.RLock()
+	if e.mu.closed {
+		e.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	scorer := e.scorer
+	e.mu.RUnlock()
+
+	qp := scorer.Prepare(q)
+	keys := blocking.Keys(qp, nil)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	ids, err := e.idx.Candidates(ctx, keys, e.opts.CandidateLimit)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("matcher: candidates: %w", err)
+	}
+	minGrade := max(opts.MinGrade, scoring.GradePossible)
+	type scored struct {
+		id  string
+		p   *scoring.Prepared
+		res scoring.Result
+	}
+	hits := make([]scored, 0, 16)
+	e.mu.RLock()
+	for _, id := range ids {
+		p := e.mu.table[id]
+		if p == nil {
+			continue // deleted since the index was read
+		}
+		res := scorer.Score(qp, p)
+		if res.Grade >= minGrade {
+			hits = append(hits, scored{id, p, res})
+		}
+	}
+	e.mu.RUnlock()
+	slices.SortFunc(hits, func(a, b scored) int {
+		if c := cmp.Compare(b.res.Weight, a.res.Weight); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	if opts.OnlyCertain {
+		n := 0
+		for _, h := range hits {
+			if h.res.Grade == scoring.GradeCertain {
+				n++
+			}
+		}
+		if n != 1 {
+			// None, or more than one person could be meant (ITI-119).
+			return nil, nil
+		}
+		hits = hits[:1]
+	}
+	count := opts.Count
+	if count <= 0 {
+		count = 10
+	}
+	if len(hits) > count {
+		hits = hits[:count]
+	}
+	out := make([]Match, 0, len(hits))
+	for _, h := range hits {
+		en, err := e.store.Get(ctx, h.id)
+		if errors.Is(err, index.ErrNotFound) {
+			continue // deleted while we scored
+		}
+		if err != nil {
+			return nil, fmt.Errorf("matcher: %w", err)
+		}
+		m := Match{ID: h.id, Resource: en.Resource, Probability: h.res.Probability, Weight: h.res.Weight, Grade: h.res.Grade}
+		if opts.Explain {
+			m.Explanation = scorer.Explain(qp, h.p)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// isEmptyQuery reports whether q has nothing a comparison could use.
+func isEmptyQuery(q record.Record) bool {
+	return q.Family == "" && q.Given == "" && q.BirthDate.IsZero() && q.Phone == "" &&
+		q.Email == "" && len(q.Identifiers) == 0 && q.Address.IsZero()
+}

@@ -1,0 +1,231 @@
+package matcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// testPatient builds a FHIR Patient with the given id, names and birth date.
+func testPatient(id, family, given, birth string) *fm.Patient {
+	return &fm.Patient{Id: &id, Name: []fm.HumanName{{Family: &family, Given: []string{given}}}, BirthDate: &birth}
+}
+
+// withContact adds a home address, phone and SSN, the corroboration a
+// certain match needs.
+func withContact(p *fm.Patient, line, city, postal, phone, ssn string) *fm.Patient {
+	ph, sys := fm.ContactPointSystemPhone, "http://hl7.org/fhir/sid/us-ssn"
+	p.Address = []fm.Address{{Line: []string{line}, City: &city, PostalCode: &postal}}
+	p.Telecom = []fm.ContactPoint{{System: &ph, Value: &phone}}
+	p.Identifier = []fm.Identifier{{System: &sys, Value: &ssn}}
+	return p
+}
+
+func openMem(t *testing.T) *Engine {
+	t.Helper()
+	e, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func query(p *fm.Patient) record.Record { return record.FromFHIR(p) }
+
+func TestUpsertGetVersions(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t)
+	p := testPatient("a1", "Okafor", "Chidi", "1980-03-04")
+	sp, created, err := e.Upsert(ctx, p)
+	if err != nil || !created || sp.VersionID != 1 {
+		t.Fatalf("create: %+v created=%v err=%v", sp, created, err)
+	}
+	var meta struct {
+		Meta struct{ VersionID string `json:"versionId"` } `json:"meta"`
+	}
+	if err := json.Unmarshal(sp.Resource, &meta); err != nil || meta.Meta.VersionID != "1" {
+		t.Fatalf("stored resource meta.versionId = %q (%v)", meta.Meta.VersionID, err)
+	}
+	// Same content again: nothing changes.
+	sp, created, err = e.Upsert(ctx, testPatient("a1", "Okafor", "Chidi", "1980-03-04"))
+	if err != nil || created || sp.VersionID != 1 || sp.Outcome != Unchanged {
+		t.Fatalf("identical upsert: %+v created=%v err=%v", sp, created, err)
+	}
+	sp, _, err = e.Upsert(ctx, testPatient("a1", "Okafor", "Chidi", "1980-03-05"))
+	if err != nil || sp.VersionID != 2 || sp.Outcome != Updated {
+		t.Fatalf("update: %+v err=%v", sp, err)
+	}
+	got, err := e.Get(ctx, "a1")
+	if err != nil || got.VersionID != 2 {
+		t.Fatalf("get: %+v err=%v", got, err)
+	}
+	if e.Len() != 1 {
+		t.Fatalf("Len = %d", e.Len())
+	}
+}
+
+func TestInvalidInput(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t)
+	for _, p := range []*fm.Patient{nil, {}, testPatient("bad id!", "X", "Y", "2000")} {
+		if _, _, err := e.Upsert(ctx, p); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Upsert(%v) err = %v, want ErrInvalid", p, err)
+		}
+	}
+	if _, err := e.Match(ctx, record.Record{}, MatchOptions{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty query err = %v, want ErrInvalid", err)
+	}
+	if _, err := e.Get(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(absent) err = %v", err)
+	}
+	if err := e.Delete(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Delete(absent) err = %v", err)
+	}
+	// A batch is all or nothing: one bad entry stores nothing.
+	_, err := e.UpsertBatch(ctx, []*fm.Patient{testPatient("ok1", "A", "B", "1990"), {}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("batch err = %v", err)
+	}
+	if _, err := e.Get(ctx, "ok1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("half a batch was stored: %v", err)
+	}
+}
+
+func TestMatchRanksAndGrades(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t)
+	pats := []*fm.Patient{
+		withContact(testPatient("m1", "Hernandez", "Robert", "1975-06-12"), "12 Oak St", "Austin", "78701", "5125550101", "412-58-7730"),
+		withContact(testPatient("m2", "Hernandez", "Lucia", "1977-02-01"), "12 Oak St", "Austin", "78701", "5125550101", "987-65-4321"),
+		withContact(testPatient("m3", "Nguyen", "Thi", "1990-11-30"), "4 Elm Ave", "Dallas", "75201", "2145550199", "555-12-3456"),
+	}
+	if _, err := e.UpsertBatch(ctx, pats); err != nil {
+		t.Fatal(err)
+	}
+	// Nickname + typo in the family name, same birth date, address, SSN.
+	q := withContact(testPatient("", "Hernandes", "Bob", "1975-06-12"), "12 Oak St", "Austin", "78701", "5125550101", "412-58-7730")
+	ms, err := e.Match(ctx, query(q), MatchOptions{Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].ID != "m1" {
+		t.Fatalf("best match = %v, want m1 first", ids(ms))
+	}
+	if ms[0].Grade < scoring.GradeProbable || len(ms[0].Explanation) == 0 {
+		t.Fatalf("m1 grade %v explanation %d", ms[0].Grade, len(ms[0].Explanation))
+	}
+	for _, m := range ms[1:] {
+		if m.Grade == scoring.GradeCertain {
+			t.Fatalf("spouse %s graded certain", m.ID)
+		}
+	}
+	// Deleting stops matching at once.
+	if err := e.Delete(ctx, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	ms, err = e.Match(ctx, query(q), MatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.ID == "m1" {
+			t.Fatal("deleted patient still matches")
+		}
+	}
+}
+
+func TestOnlyCertainTwins(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t)
+	// Two identical stored records of one person under two ids (a duplicate
+	// registration): two certain candidates, so OnlyCertain returns none.
+	a := withContact(testPatient("d1", "Kowalski", "Anna", "1988-08-08"), "7 Pine Rd", "Boston", "02110", "6175550123", "111-22-3333")
+	b := withContact(testPatient("d2", "Kowalski", "Anna", "1988-08-08"), "7 Pine Rd", "Boston", "02110", "6175550123", "111-22-3333")
+	if _, err := e.UpsertBatch(ctx, []*fm.Patient{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := e.Match(ctx, query(a), MatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].Grade != scoring.GradeCertain || all[1].Grade != scoring.GradeCertain {
+		t.Fatalf("want two certain matches, got %d (%v)", len(all), ids(all))
+	}
+	ms, err := e.Match(ctx, query(a), MatchOptions{OnlyCertain: true})
+	if err != nil || len(ms) != 0 {
+		t.Fatalf("OnlyCertain with two certain = %v (%v), want none", ids(ms), err)
+	}
+	if err := e.Delete(ctx, "d2"); err != nil {
+		t.Fatal(err)
+	}
+	ms, err = e.Match(ctx, query(a), MatchOptions{OnlyCertain: true})
+	if err != nil || len(ms) != 1 || ms[0].ID != "d1" {
+		t.Fatalf("OnlyCertain with one certain = %v (%v)", ids(ms), err)
+	}
+}
+
+func TestReopenAndRebuild(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := withContact(testPatient("r1", "Lindqvist", "Sven", "1961-01-15"), "3 Birch Ln", "Duluth", "55802", "2185550111", "222-33-4444")
+	if _, _, err := e.Upsert(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	// Deleting the index folder: Open rebuilds it from the store.
+	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	var stages []string
+	e, err = Open(dir, Options{Progress: func(stage string, done, total int) { stages = append(stages, stage) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if len(stages) == 0 {
+		t.Error("rebuild reported no progress")
+	}
+	ms, err := e.Match(ctx, query(p), MatchOptions{})
+	if err != nil || len(ms) != 1 || ms[0].ID != "r1" {
+		t.Fatalf("after rebuild: %v (%v)", ids(ms), err)
+	}
+	if _, err := e.Match(ctx, query(p), MatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClosedEngine(t *testing.T) {
+	e, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	ctx := context.Background()
+	if _, err := e.Match(ctx, query(testPatient("", "A", "B", "2000-01-01")), MatchOptions{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Match after Close: %v", err)
+	}
+	if _, _, err := e.Upsert(ctx, testPatient("x", "A", "B", "2000")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Upsert after Close: %v", err)
+	}
+	if err := e.Ping(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("Ping after Close: %v", err)
+	}
+}
