@@ -50,7 +50,9 @@ func TestUpsertGetVersions(t *testing.T) {
 		t.Fatalf("create: %+v created=%v err=%v", sp, created, err)
 	}
 	var meta struct {
-		Meta struct{ VersionID string `json:"versionId"` } `json:"meta"`
+		Meta struct {
+			VersionID string `json:"versionId"`
+		} `json:"meta"`
 	}
 	if err := json.Unmarshal(sp.Resource, &meta); err != nil || meta.Meta.VersionID != "1" {
 		t.Fatalf("stored resource meta.versionId = %q (%v)", meta.Meta.VersionID, err)
