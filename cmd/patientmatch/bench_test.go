@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// benchData writes a small generated data set and its truth file.
+func benchData(t *testing.T) (data, truth string) {
+	t.Helper()
+	dir := t.TempDir()
+	data, truth = filepath.Join(dir, "g.csv"), filepath.Join(dir, "g.truth.csv")
+	env, _, errb := testEnv()
+	if err := runGenerate(context.Background(), env, []string{"--n", "400", "--seed", "3", "--out", data, "--truth", truth}); err != nil {
+		t.Fatalf("generate: %v\n%s", err, errb.String())
+	}
+	return data, truth
+}
+
+func TestBenchAccuracyCommand(t *testing.T) {
+	data, truth := benchData(t)
+	report := filepath.Join(t.TempDir(), "r.html")
+
+	env, out, errb := testEnv()
+	err := runBench(context.Background(), env, []string{"accuracy", "--truth", truth, "--report", report, data})
+	if err != nil {
+		t.Fatalf("bench accuracy: %v\n%s", err, errb.String())
+	}
+	for _, want := range []string{"accuracy of dedupe", "certain+", "possible+", "best sweep", "B-cubed", "pairs completeness"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(errb.String(), "bench accuracy: 400 records") {
+		t.Errorf("no summary line on stderr: %q", errb.String())
+	}
+	page, err := os.ReadFile(report)
+	if err != nil || !strings.Contains(string(page), "<svg") {
+		t.Errorf("report %s: %v", report, err)
+	}
+
+	env, out, _ = testEnv()
+	if err := runBench(context.Background(), env, []string{"accuracy", "--json", "--truth", truth, data}); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Records int `json:"records"`
+		Grades  []struct {
+			Grade string `json:"grade"`
+		} `json:"grades"`
+		Best struct {
+			F1 float64 `json:"f1"`
+		} `json:"best"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out.String())
+	}
+	if got.Records != 400 || len(got.Grades) != 4 || got.Best.F1 <= 0 {
+		t.Errorf("--json: %+v", got)
+	}
+
+	// Link: the same file on both sides links every record to itself.
+	env, out, errb = testEnv()
+	if err := runBench(context.Background(), env, []string{"accuracy", "--truth", truth, data, data}); err != nil {
+		t.Fatalf("link: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "accuracy of link") || !strings.Contains(out.String(), "400 × 400") {
+		t.Errorf("link output:\n%s", out.String())
+	}
+}
+
+func TestBenchUsageErrors(t *testing.T) {
+	data, truth := benchData(t)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no subcommand", nil},
+		{"unknown subcommand", []string{"speed"}},
+		{"accuracy without truth", []string{"accuracy", data}},
+		{"accuracy without input", []string{"accuracy", "--truth", truth}},
+		{"accuracy with three inputs", []string{"accuracy", "--truth", truth, data, data, data}},
+		{"accuracy bad threshold", []string{"accuracy", "--truth", truth, "--threshold", "2", data}},
+		{"load without queries", []string{"load", "--rate", "10"}},
+		{"load without rate or max", []string{"load", "--queries", data}},
+		{"load bad flag", []string{"load", "--rattle", "1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env, _, _ := testEnv()
+			err := runBench(context.Background(), env, tc.args)
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Errorf("err = %v, want a usage error", err)
+			}
+		})
+	}
+	env, _, _ := testEnv()
+	if err := runBench(context.Background(), env, []string{"accuracy", "--truth", "/nonexistent.csv", data}); err == nil {
+		t.Error("missing truth file: no error")
+	}
+}
+
+func TestBenchLoadCommand(t *testing.T) {
+	var hits atomic.Int64
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		auth.Store(r.Header.Get("Authorization"))
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"resourceType":"Bundle","type":"searchset"}`)
+	}))
+	defer srv.Close()
+	q := filepath.Join(t.TempDir(), "q.ndjson")
+	if err := os.WriteFile(q, []byte(`{"resourceType":"Patient","name":[{"family":"Doe"}]}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	env, out, errb := testEnv()
+	err := runBench(context.Background(), env, []string{"load", "--url", srv.URL, "--queries", q,
+		"--rate", "50", "--duration", "300ms", "--header", "Authorization: Bearer t0k"})
+	if err != nil {
+		t.Fatalf("bench load: %v\n%s", err, errb.String())
+	}
+	for _, want := range []string{"open-loop", "intended start", "p99.9", "errors: none"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	if hits.Load() != 15 || auth.Load() != "Bearer t0k" {
+		t.Errorf("server saw %d requests (want 15 = 50/s × 0.3s), auth %q", hits.Load(), auth.Load())
+	}
+
+	env, out, _ = testEnv()
+	if err := runBench(context.Background(), env, []string{"load", "--url", srv.URL, "--queries", q,
+		"--max", "--concurrency", "2", "--duration", "200ms", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Mode string `json:"mode"`
+		OK   int64  `json:"ok"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Mode != "closed-loop" || res.OK == 0 {
+		t.Errorf("--max --json: %+v, %v\n%s", res, err, out.String())
+	}
+}

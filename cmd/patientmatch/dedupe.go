@@ -1,0 +1,433 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patientmatch/patientmatch/batch"
+	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// runDedupe finds the duplicates within the union of its inputs: pairs at
+// or above the threshold to --pairs, and optionally every record's cluster
+// to --clusters. The work is in package batch; this parses flags, opens
+// files and reports.
+func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "dedupe", "FILE...")
+	bf := addBatchFlags(fs, env)
+	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
+	clustersOut := fs.String("clusters", "", "optional output CSV mapping every record to its cluster")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() == 0:
+		return usageErrorf("no input files (use - for stdin with --format)")
+	case *pairsOut == "":
+		return usageErrorf("--pairs is required")
+	case *pairsOut == "-" && *clustersOut == "-":
+		return usageErrorf("--pairs and --clusters cannot both be stdout")
+	}
+	job, err := bf.setup(fs.Args())
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	recs, err := job.read(ctx, env, fs.Args())
+	if err != nil {
+		return err
+	}
+	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, recs)
+	if err != nil {
+		return err
+	}
+
+	pw, err := createOutput(env, *pairsOut)
+	if err != nil {
+		return err
+	}
+	defer pw.abort()
+	w := newPairWriter(pw)
+	var edges batch.EdgeList
+	progress := job.progress(env, "scoring")
+	st, err := batch.Dedupe(ctx, recs, job.options(scorer, progress), func(p batch.Pair) error {
+		if *clustersOut != "" {
+			edges.Add(p)
+		}
+		return w.write(recs[p.Left].Rec.ID, recs[p.Right].Rec.ID, p)
+	})
+	progress.done()
+	if err == nil {
+		err = w.flush()
+	}
+	if err != nil {
+		return err
+	}
+	if err := pw.commit(); err != nil {
+		return err
+	}
+
+	clusters, multi := 0, 0
+	if *clustersOut != "" {
+		c := batch.ClusterEdges(len(recs), &edges, batch.ClusterOptions{
+			Threshold:  job.threshold,
+			Thresholds: job.model.Thresholds,
+			Score: func(i, j int32) batch.Pair {
+				r := scorer.Score(recs[i], recs[j])
+				return batch.Pair{Left: i, Right: j, Weight: r.Weight, Probability: r.Probability, Grade: r.Grade}
+			},
+		})
+		clusters, multi = countClusters(c)
+		if err := writeClusters(env, *clustersOut, recs, c); err != nil {
+			return err
+		}
+	}
+
+	clusterNote := ""
+	if *clustersOut != "" {
+		clusterNote = fmt.Sprintf(", %d clusters (%d of two or more records)", clusters, multi)
+	}
+	fmt.Fprintf(env.stderr, "dedupe: %d records (%d bad skipped), %d pairs compared, %d pairs written%s, in %.1fs, peak memory %s%s\n",
+		len(recs), job.bad, st.CandidatePairs, st.Emitted, clusterNote, time.Since(start).Seconds(), peakMemory(), skippedNote(st.Blocking))
+	return nil
+}
+
+// batchFlags are the flags dedupe and link share.
+type batchFlags struct {
+	model     *string
+	threshold *string
+	format    *string
+	columns   *string
+	workers   *int
+	maxBlock  *int
+	progress  *bool
+}
+
+func addBatchFlags(fs interface {
+	String(name, value, usage string) *string
+	Int(name string, value int, usage string) *int
+	Bool(name string, value bool, usage string) *bool
+}, env *cliEnv) *batchFlags {
+	return &batchFlags{
+		model:     fs.String("model", "", "scoring model JSON (default: the built-in model)"),
+		threshold: fs.String("threshold", "possible", "probability threshold in [0,1], or a grade: certain, probable, possible (the model's threshold for it)"),
+		format:    fs.String("format", "", "input format when reading stdin (-) or overriding the extension: ndjson, json, csv"),
+		columns:   fs.String("columns", "", "CSV column renames: canonical=source,..."),
+		workers:   fs.Int("workers", 0, "scoring goroutines (default: all cores)"),
+		maxBlock:  fs.Int("max-block", blocking.DefaultMaxBlock, "skip blocks larger than this many records"),
+		progress:  fs.Bool("progress", env.progress, "show progress on stderr"),
+	}
+}
+
+// batchJob is what the flags resolve to.
+type batchJob struct {
+	flags     *batchFlags
+	model     *scoring.Model
+	scorer    *scoring.Scorer
+	threshold float64
+	read      func(ctx context.Context, env *cliEnv, paths []string) ([]*scoring.Prepared, error)
+	bad       int
+}
+
+// setup checks the flags and the input paths and loads the model.
+func (bf *batchFlags) setup(paths []string) (*batchJob, error) {
+	var format record.Format
+	if *bf.format != "" {
+		f, err := record.ParseFormat(*bf.format)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		format = f
+	}
+	stdin := 0
+	for _, p := range paths {
+		if p == "-" {
+			stdin++
+			if format == 0 {
+				return nil, usageErrorf("reading stdin needs --format")
+			}
+		}
+	}
+	if stdin > 1 {
+		return nil, usageErrorf("stdin (-) can be read only once")
+	}
+	cols, err := parseColumnRenames(*bf.columns)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	if *bf.workers < 0 || *bf.maxBlock < 0 {
+		return nil, usageErrorf("--workers and --max-block must be >= 0")
+	}
+	model := scoring.DefaultModel()
+	if *bf.model != "" {
+		f, err := os.Open(*bf.model)
+		if err != nil {
+			return nil, err
+		}
+		model, err = scoring.LoadModel(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--model %s: %w", *bf.model, err)
+		}
+	}
+	scorer, err := scoring.NewScorer(model)
+	if err != nil {
+		return nil, err
+	}
+	threshold, err := parseThreshold(*bf.threshold, model.Thresholds)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	job := &batchJob{flags: bf, model: model, scorer: scorer, threshold: threshold}
+	job.read = func(ctx context.Context, env *cliEnv, paths []string) ([]*scoring.Prepared, error) {
+		return batch.ReadFiles(ctx, paths, batch.ReadOptions{
+			Format:  format,
+			Columns: cols,
+			Scorer:  scorer,
+			Stdin:   env.stdin,
+			Workers: *bf.workers,
+			Report: func(src string, line int, err error) {
+				job.bad++
+				fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", src, line, err)
+			},
+		})
+	}
+	return job, nil
+}
+
+func (j *batchJob) options(s *scoring.Scorer, p *progressLine) batch.Options {
+	o := batch.Options{Scorer: s, Threshold: j.threshold, Workers: *j.flags.workers, MaxBlock: *j.flags.maxBlock}
+	if p != nil {
+		o.Progress = p.update
+	}
+	return o
+}
+
+// parseThreshold reads --threshold: a probability, or a grade name standing
+// for the model's threshold of that grade.
+func parseThreshold(s string, t scoring.Thresholds) (float64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "certain":
+		return t.Certain, nil
+	case "probable":
+		return t.Probable, nil
+	case "possible":
+		return t.Possible, nil
+	}
+	p, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(p >= 0 && p <= 1) {
+		return 0, fmt.Errorf("--threshold %q: want a probability in [0,1] or certain, probable, possible", s)
+	}
+	return p, nil
+}
+
+// parseColumnRenames parses --columns "canonical=source,...".
+//
+// TODO(lead): this duplicates parseColumns of the shared input flags
+// (load.go); fold it into that once it lands in this package.
+func parseColumnRenames(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("--columns: %q is not canonical=source", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// progressLine draws "stage: done/total pairs (P%)" on stderr, at most five
+// times a second; nil when progress is off.
+type progressLine struct {
+	w     io.Writer
+	stage string
+	last  time.Time
+	drawn bool
+}
+
+func (j *batchJob) progress(env *cliEnv, stage string) *progressLine {
+	if !*j.flags.progress {
+		return nil
+	}
+	return &progressLine{w: env.stderr, stage: stage}
+}
+
+func (p *progressLine) update(done, total int64) {
+	if time.Since(p.last) < 200*time.Millisecond && done < total {
+		return
+	}
+	p.last = time.Now()
+	p.drawn = true
+	pct := 100.0
+	if total > 0 {
+		pct = 100 * float64(done) / float64(total)
+	}
+	fmt.Fprintf(p.w, "\r%s: %d/%d pairs (%.0f%%)", p.stage, done, total, pct)
+}
+
+func (p *progressLine) done() {
+	if p != nil && p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// output is a file written under a temporary name and renamed on commit,
+// so a failed run never leaves a half-written result; or stdout for "-".
+type output struct {
+	io.Writer
+	file      *os.File
+	path, tmp string
+}
+
+func createOutput(env *cliEnv, path string) (*output, error) {
+	if path == "-" {
+		return &output{Writer: env.stdout}, nil
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, err
+	}
+	return &output{Writer: f, file: f, path: path, tmp: tmp}, nil
+}
+
+func (o *output) commit() error {
+	if o.file == nil {
+		return nil
+	}
+	err := o.file.Close()
+	o.file = nil
+	if err != nil {
+		os.Remove(o.tmp)
+		return err
+	}
+	return os.Rename(o.tmp, o.path)
+}
+
+// abort removes the temporary file unless commit ran; safe after commit.
+func (o *output) abort() {
+	if o.file != nil {
+		o.file.Close()
+		os.Remove(o.tmp)
+		o.file = nil
+	}
+}
+
+// pairWriter writes the pairs CSV of CONTRACT.md.
+type pairWriter struct {
+	bw  *bufio.Writer
+	cw  *csv.Writer
+	row [4]string
+	err error
+}
+
+func newPairWriter(w io.Writer) *pairWriter {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	pw := &pairWriter{bw: bw, cw: csv.NewWriter(bw)}
+	pw.err = pw.cw.Write([]string{"left_id", "right_id", "probability", "grade"})
+	return pw
+}
+
+func (w *pairWriter) write(left, right string, p batch.Pair) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.row = [4]string{left, right, formatProbability(p.Probability), p.Grade.String()}
+	w.err = w.cw.Write(w.row[:])
+	return w.err
+}
+
+func (w *pairWriter) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.cw.Flush()
+	if err := w.cw.Error(); err != nil {
+		return err
+	}
+	return w.bw.Flush()
+}
+
+// formatProbability writes a probability with eight significant digits:
+// enough to tell 0.99999 (certain's default) from 0.999989.
+func formatProbability(p float64) string { return strconv.FormatFloat(p, 'g', 8, 64) }
+
+// writeClusters writes the clusters CSV: every record once, in input order,
+// with its cluster number.
+func writeClusters(env *cliEnv, path string, recs []*scoring.Prepared, c []int32) error {
+	out, err := createOutput(env, path)
+	if err != nil {
+		return err
+	}
+	defer out.abort()
+	bw := bufio.NewWriterSize(out, 256<<10)
+	cw := csv.NewWriter(bw)
+	err = cw.Write([]string{"id", "cluster_id"})
+	for i := 0; i < len(recs) && err == nil; i++ {
+		err = cw.Write([]string{recs[i].Rec.ID, strconv.Itoa(int(c[i]))})
+	}
+	cw.Flush()
+	err = errors.Join(err, cw.Error(), bw.Flush())
+	if err != nil {
+		return err
+	}
+	return out.commit()
+}
+
+// countClusters counts the clusters and those of two or more records.
+func countClusters(c []int32) (clusters, multi int) {
+	size := map[int32]int{}
+	for _, k := range c {
+		size[k]++
+	}
+	for _, n := range size {
+		if n > 1 {
+			multi++
+		}
+	}
+	return len(size), multi
+}
+
+// skippedNote says how many blocks were too large to compare, if any.
+func skippedNote(b blocking.Stats) string {
+	if b.SkippedBlocks == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d blocks over --max-block skipped, %d records in them)", b.SkippedBlocks, b.SkippedRecords)
+}
+
+// peakMemory is the process's peak resident memory (VmHWM) where /proc
+// tells it, else the memory the Go runtime obtained from the system.
+func peakMemory() string {
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				f := strings.Fields(rest)
+				if len(f) == 2 && f[1] == "kB" {
+					if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+						return fmt.Sprintf("%d MiB", kb>>10)
+					}
+				}
+			}
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return fmt.Sprintf("%d MiB (Go runtime)", ms.Sys>>20)
+}

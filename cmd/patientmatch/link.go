@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/patientmatch/patientmatch/batch"
+)
+
+// runLink links the records of LEFT to those of RIGHT: pairs at or above the
+// threshold to --pairs; with --one-to-one each record appears in at most
+// one pair, best first.
+func runLink(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "link", "LEFT RIGHT")
+	bf := addBatchFlags(fs, env)
+	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
+	oneToOne := fs.Bool("one-to-one", false, "keep each record in at most one pair, strongest first")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() != 2:
+		return usageErrorf("want two inputs, LEFT and RIGHT; got %d", fs.NArg())
+	case *pairsOut == "":
+		return usageErrorf("--pairs is required")
+	}
+	job, err := bf.setup(fs.Args())
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	left, err := job.read(ctx, env, fs.Args()[:1])
+	if err != nil {
+		return err
+	}
+	right, err := job.read(ctx, env, fs.Args()[1:])
+	if err != nil {
+		return err
+	}
+	// Names are weighed by their frequency in both files together.
+	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, left, right)
+	if err != nil {
+		return err
+	}
+
+	pw, err := createOutput(env, *pairsOut)
+	if err != nil {
+		return err
+	}
+	defer pw.abort()
+	w := newPairWriter(pw)
+	write := func(p batch.Pair) error { return w.write(left[p.Left].Rec.ID, right[p.Right].Rec.ID, p) }
+	var kept []batch.Pair
+	emit := write
+	if *oneToOne {
+		// The assignment needs every pair first; only those at or above
+		// the threshold are kept.
+		emit = func(p batch.Pair) error {
+			kept = append(kept, p)
+			return nil
+		}
+	}
+	progress := job.progress(env, "scoring")
+	st, err := batch.Link(ctx, left, right, job.options(scorer, progress), emit)
+	progress.done()
+	written := st.Emitted
+	if err == nil && *oneToOne {
+		one := batch.OneToOne(kept)
+		written = int64(len(one))
+		for _, p := range one {
+			if err = write(p); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = w.flush()
+	}
+	if err == nil {
+		err = pw.commit()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "link: %d left and %d right records (%d bad skipped), %d pairs compared, %d pairs written, in %.1fs, peak memory %s%s\n",
+		len(left), len(right), job.bad, st.CandidatePairs, written, time.Since(start).Seconds(), peakMemory(), skippedNote(st.Blocking))
+	return nil
+}

@@ -1,0 +1,125 @@
+package matcher
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/synth"
+)
+
+// synthPatients generates n synthetic patients (seeded) as FHIR resources.
+func synthPatients(tb testing.TB, n int, seed uint64) []*fm.Patient {
+	tb.Helper()
+	g, err := synth.New(synth.Options{N: n, Seed: seed, DupRate: 0.2})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	header := synth.Header()
+	out := make([]*fm.Patient, 0, n)
+	_, err = g.Each(context.Background(), func(row *synth.Row) error {
+		cols := make(map[string]string, len(header))
+		for i, h := range header {
+			cols[h] = row.Cols[i]
+		}
+		p, err := record.PatientFromColumns(cols)
+		if err != nil {
+			return err
+		}
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// benchN is the store size of the scale benchmarks: PATIENTMATCH_BENCH_N, or
+// def. The bench/ harness runs them at 10k, 100k and 1M.
+func benchN(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("PATIENTMATCH_BENCH_N")); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkLoad measures bulk loading through UpsertBatch in chunks of 1000
+// into an on-disk engine (synced commits), reported as patients/s.
+func BenchmarkLoad(b *testing.B) {
+	pats := synthPatients(b, benchN(10000), 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e, err := Open(b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for j := 0; j < len(pats); j += 1000 {
+			if _, err := e.UpsertBatch(context.Background(), pats[j:min(j+1000, len(pats))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		e.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(pats)*b.N)/b.Elapsed().Seconds(), "patients/s")
+}
+
+// BenchmarkMatch measures one in-process Match against a store of N
+// synthetic patients, querying with stored patients' demographics.
+func BenchmarkMatch(b *testing.B) {
+	n := benchN(10000)
+	pats := synthPatients(b, n, 1)
+	e, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	for j := 0; j < len(pats); j += 1000 {
+		if _, err := e.UpsertBatch(context.Background(), pats[j:min(j+1000, len(pats))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	queries := make([]record.Record, 0, 1000)
+	for i := 0; i < len(pats) && len(queries) < cap(queries); i += max(1, len(pats)/1000) {
+		queries = append(queries, record.FromFHIR(pats[i]))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Match(context.Background(), queries[i%len(queries)], MatchOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n), "patients")
+}
+
+func ExampleEngine_Match() {
+	e, err := Open("", Options{InMemory: true})
+	if err != nil {
+		panic(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	id, family, birth := "ex1", "Garcia", "1970-05-06"
+	_, _, err = e.Upsert(ctx, &fm.Patient{Id: &id, Name: []fm.HumanName{{Family: &family, Given: []string{"Maria"}}}, BirthDate: &birth})
+	if err != nil {
+		panic(err)
+	}
+	q := record.Normalize("", record.Raw{Family: "Garcia", Given: []string{"Maria"}, BirthDate: "1970-05-06"})
+	ms, err := e.Match(ctx, q, MatchOptions{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ms[0].ID, ms[0].Grade)
+	// Output: ex1 probable
+}
