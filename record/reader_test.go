@@ -251,7 +251,7 @@ func TestCSVColumns(t *testing.T) {
 // The shared labelled datasets and the demo data must read and normalize
 // without a bad record.
 func TestReadDatasets(t *testing.T) {
-	paths := []string{moduleRoot(t) + "/testdata/demo/patients.csv"}
+	paths := []string{moduleRoot(t) + "/testdata/demo/patients.ndjson"}
 	for _, name := range []string{"febrl1.csv", "febrl3.csv", "opencr_uganda.csv", "splink_fake_1000.csv"} {
 		paths = append(paths, datasetPath(t, name))
 	}
@@ -260,7 +260,11 @@ func TestReadDatasets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := NewReader(f, FormatCSV, ReaderOptions{})
+		format, err := FormatFromPath(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewReader(f, format, ReaderOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
