@@ -67,6 +67,10 @@ func BenchmarkLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		// The load is done when the index holds every patient too.
+		if err := e.WaitIndexed(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 		b.StopTimer()
 		e.Close()
 		b.StartTimer()

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -75,10 +76,20 @@ func (o *Options) ensureDefaults() {
 // Engine stores patients and matches demographics against them. It is safe
 // for concurrent use.
 type Engine struct {
-	opts   Options
-	store  *index.Store
-	idx    *index.Index
-	scorer *scoring.Scorer
+	opts  Options
+	store *index.Store
+	idx   *index.Index
+	// indexQ carries committed changes to the indexer goroutine, so that
+	// indexing one chunk overlaps with storing the next (both cores busy
+	// during a bulk load). It is bounded: a writer that outruns the index
+	// waits. indexed is how far the indexer has got; Match waits for it to
+	// reach every change queued before the query, so a patient is matchable
+	// as soon as its write has been acknowledged.
+	indexQ   chan []index.Change
+	queued   atomic.Uint64
+	indexed  seqWatch
+	indexerG sync.WaitGroup
+	scorer   *scoring.Scorer
 
 	// writeMu serialises writes so that versions are assigned in order and
 	// the store, the index and the table change together.
@@ -137,10 +148,70 @@ func Open(dir string, opts Options) (*Engine, error) {
 		progress = func(done, total int) { opts.Progress("indexing", done, total) }
 	}
 	if err := idx.Sync(context.Background(), store, progress); err != nil {
-		e.Close()
+		idx.Close()
+		store.Close()
 		return nil, fmt.Errorf("matcher: catching the index up with the store: %w", err)
 	}
+	e.indexQ = make(chan []index.Change, 2)
+	e.indexed.init()
+	e.indexerG.Add(1)
+	go e.indexer()
 	return e, nil
+}
+
+// indexer applies committed changes to the index in commit order until
+// indexQ is closed (by Close).
+func (e *Engine) indexer() {
+	defer e.indexerG.Done()
+	for changes := range e.indexQ {
+		if err := e.idx.Apply(context.Background(), changes); err != nil {
+			// The store is right and the index lags; Sync on the next Open
+			// replays the changelog from the index's checkpoint. Until then
+			// these patients match only through candidates it still finds.
+			e.opts.Logger.Error("index update failed; it catches up on restart", "err", err)
+		}
+		e.indexed.advance(changes[len(changes)-1].Seq)
+	}
+}
+
+// WaitIndexed blocks until every write acknowledged so far is in the
+// candidate index (bulk loads call it before reporting their time).
+func (e *Engine) WaitIndexed(ctx context.Context) error {
+	return e.indexed.wait(ctx, e.queued.Load())
+}
+
+// seqWatch is a sequence number that goroutines can wait on.
+type seqWatch struct {
+	mu      sync.Mutex
+	seq     uint64
+	changed chan struct{} // closed and replaced at every advance
+}
+
+func (w *seqWatch) init() { w.changed = make(chan struct{}) }
+
+func (w *seqWatch) advance(seq uint64) {
+	w.mu.Lock()
+	w.seq = seq
+	close(w.changed)
+	w.changed = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// wait returns once the sequence number reaches target, or ctx is done.
+func (w *seqWatch) wait(ctx context.Context, target uint64) error {
+	for {
+		w.mu.Lock()
+		seq, ch := w.seq, w.changed
+		w.mu.Unlock()
+		if seq >= target {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // loadModel reads DIR/model.json, or returns the built-in model when absent.
@@ -190,8 +261,13 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	return nil
 }
 
-// Close releases the store and the index. It is safe to call more than once.
+// Close finishes indexing what was written, then releases the store and
+// the index. It is safe to call more than once.
 func (e *Engine) Close() error {
+	// Holding writeMu, no write is between its commit and its hand-over to
+	// the indexer, so closing indexQ loses nothing.
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
 	e.mu.Lock()
 	if e.mu.closed {
 		e.mu.Unlock()
@@ -200,6 +276,8 @@ func (e *Engine) Close() error {
 	e.mu.closed = true
 	e.mu.table = nil
 	e.mu.Unlock()
+	close(e.indexQ)
+	e.indexerG.Wait()
 	var errs []error
 	if e.idx != nil {
 		errs = append(errs, e.idx.Close())
@@ -306,7 +384,7 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 			out[i] = storedOf(prev, Unchanged)
 			continue
 		}
-		doc, err := json.Marshal(p)
+		doc, err := marshalForStore(p)
 		if err != nil {
 			return nil, fmt.Errorf("%w: entry %d: %v", ErrInvalid, i, err)
 		}
@@ -337,12 +415,12 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 		out[i] = StoredPatient{ID: v.ID, Resource: res, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
 		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
 	}
-	e.apply(ctx, changes)
+	e.apply(changes)
 	return out, nil
 }
 
 // apply brings the table and the index in line with committed changes.
-func (e *Engine) apply(ctx context.Context, changes []index.Change) {
+func (e *Engine) apply(changes []index.Change) {
 	prepared := make([]scoring.Prepared, len(changes))
 	e.mu.Lock()
 	for i, c := range changes {
@@ -354,12 +432,11 @@ func (e *Engine) apply(ctx context.Context, changes []index.Change) {
 		e.mu.table[c.ID] = &prepared[i]
 	}
 	e.mu.Unlock()
-	if err := e.idx.Apply(ctx, changes); err != nil {
-		// The store is right and the index lags; Sync on the next Open
-		// replays the changelog. Until then these patients match only
-		// through candidates the index still finds.
-		e.opts.Logger.Error("index update failed; it catches up on restart", "err", err)
+	if len(changes) == 0 {
+		return
 	}
+	e.queued.Store(changes[len(changes)-1].Seq)
+	e.indexQ <- changes
 }
 
 // Delete removes the patient with id: it stops matching at once. Deleting an
@@ -377,7 +454,7 @@ func (e *Engine) Delete(ctx context.Context, id string) error {
 		}
 		return fmt.Errorf("matcher: %w", err)
 	}
-	e.apply(ctx, []index.Change{{Seq: v.Seq, ID: id}})
+	e.apply([]index.Change{{Seq: v.Seq, ID: id}})
 	return nil
 }
 
@@ -406,15 +483,38 @@ func storedOf(en index.Entry, o Outcome) StoredPatient {
 	return StoredPatient{ID: en.ID, Resource: en.Resource, VersionID: en.VersionID, LastUpdated: en.LastUpdated, Outcome: o}
 }
 
-// stampMeta sets meta.versionId and meta.lastUpdated of a Patient's JSON
-// to the version the store assigned (the store calls it inside the write
-// transaction, so the stored resource always carries its own version).
+// The resource JSON is marshalled once, with placeholders for the version
+// and the time, which the store fills in inside its write transaction
+// (stampMeta) once it has assigned them: a byte replacement instead of a
+// second decode and encode. The placeholders cannot occur elsewhere in the
+// JSON before meta: the only field before it is the id, which is limited to
+// [A-Za-z0-9.-].
+const (
+	versionPlaceholder = "@@pm-version@@"
+	updatedPlaceholder = "@@pm-updated@@"
+)
+
+// stampMeta fills in meta.versionId and meta.lastUpdated of a resource
+// marshalled by marshalForStore, with the version the store assigned.
 func stampMeta(resource json.RawMessage, v index.Version) (json.RawMessage, error) {
-	p, err := fm.UnmarshalPatient(resource)
-	if err != nil {
-		return nil, err
+	i := bytes.Index(resource, []byte(versionPlaceholder))
+	j := bytes.Index(resource, []byte(updatedPlaceholder))
+	if i < 0 || j < i {
+		return nil, errors.New("matcher: resource has no meta placeholders to stamp")
 	}
-	return withMeta(&p, strconv.FormatUint(v.VersionID, 10), v.LastUpdated.UTC().Format(time.RFC3339Nano))
+	out := make([]byte, 0, len(resource)+32)
+	out = append(out, resource[:i]...)
+	out = strconv.AppendUint(out, v.VersionID, 10)
+	out = append(out, resource[i+len(versionPlaceholder):j]...)
+	out = v.LastUpdated.UTC().AppendFormat(out, time.RFC3339Nano)
+	out = append(out, resource[j+len(updatedPlaceholder):]...)
+	return out, nil
+}
+
+// marshalForStore marshals p with meta.versionId and meta.lastUpdated set to
+// the placeholders stampMeta replaces.
+func marshalForStore(p *fm.Patient) (json.RawMessage, error) {
+	return withMeta(p, versionPlaceholder, updatedPlaceholder)
 }
 
 // withMeta returns p's JSON with meta.versionId and meta.lastUpdated set.
@@ -461,6 +561,11 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 	keys := blocking.Keys(qp, nil)
 	if len(keys) == 0 {
 		return nil, nil
+	}
+	// Read your writes: every change acknowledged before this query must be
+	// in the index first (a no-op unless a bulk load is running).
+	if err := e.WaitIndexed(ctx); err != nil {
+		return nil, err
 	}
 	ids, err := e.idx.Candidates(ctx, keys, e.opts.CandidateLimit)
 	if err != nil {

@@ -78,22 +78,73 @@ type loadSummary struct {
 }
 
 // loadInto upserts every good record of paths into eng in atomic chunks,
-// reporting bad records on stderr and skipping them.
+// reporting bad records on stderr and skipping them. Reading and parsing run
+// in their own goroutine, a chunk ahead of the writes, so both cores work.
 func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFlags, paths []string, progress bool) (loadSummary, error) {
 	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sum loadSummary
+	chunks := make(chan []*fm.Patient, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		var batch []*fm.Patient
+		seen := map[string]bool{}
+		send := func() bool {
+			if len(batch) == 0 {
+				return true
+			}
+			select {
+			case chunks <- batch:
+				batch, seen = nil, map[string]bool{}
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		err := in.each(env, paths, func(it inputItem) error {
+			if it.Err == nil {
+				it.Err = matcher.ValidatePatient(it.Patient)
+			}
+			if it.Err != nil {
+				sum.bad++ // only this goroutine writes bad until readErr is sent
+				fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
+				return nil
+			}
+			// One atomic chunk must not hold the same id twice: send the
+			// chunk first, so the later record wins, as it would loading
+			// one by one.
+			if seen[*it.Patient.Id] && !send() {
+				return ctx.Err()
+			}
+			seen[*it.Patient.Id] = true
+			batch = append(batch, it.Patient)
+			if len(batch) >= loadChunk && !send() {
+				return ctx.Err()
+			}
+			return ctx.Err()
+		})
+		if err == nil && !send() {
+			err = ctx.Err()
+		}
+		readErr <- err
+	}()
+
 	var (
-		sum      loadSummary
-		batch    []*fm.Patient
-		chunks   int
+		drawn    bool
 		lastDraw time.Time
+		writeErr error
 	)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	for batch := range chunks {
+		if writeErr != nil {
+			continue // drain so the reader can finish
 		}
 		res, err := eng.UpsertBatch(ctx, batch)
 		if err != nil {
-			return fmt.Errorf("storing records: %w", err)
+			writeErr = fmt.Errorf("storing records: %w", err)
+			cancel()
+			continue
 		}
 		for _, r := range res {
 			switch r.Outcome {
@@ -104,49 +155,23 @@ func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFl
 			}
 		}
 		sum.loaded += len(batch)
-		chunks++
-		batch = batch[:0]
 		if progress && time.Since(lastDraw) > 200*time.Millisecond {
-			lastDraw = time.Now()
-			fmt.Fprintf(env.stderr, "\rloaded %d records (%d bad)", sum.loaded, sum.bad)
+			lastDraw, drawn = time.Now(), true
+			fmt.Fprintf(env.stderr, "\rloaded %d records", sum.loaded)
 		}
-		return nil
 	}
-	seen := map[string]bool{}
-	err := in.each(env, paths, func(it inputItem) error {
-		if it.Err == nil {
-			it.Err = matcher.ValidatePatient(it.Patient)
-		}
-		if it.Err != nil {
-			sum.bad++
-			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
-			return nil
-		}
-		// One atomic chunk must not hold the same id twice: flush first, so
-		// the later record wins, as it would loading one by one.
-		if seen[*it.Patient.Id] {
-			if err := flush(); err != nil {
-				return err
-			}
-			clear(seen)
-		}
-		seen[*it.Patient.Id] = true
-		batch = append(batch, it.Patient)
-		if len(batch) >= loadChunk {
-			clear(seen)
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		return ctx.Err()
-	})
-	if err == nil {
-		err = flush()
+	err := <-readErr
+	if writeErr == nil && err == nil {
+		// Done means matchable: wait for the index to hold every record.
+		err = eng.WaitIndexed(ctx)
 	}
-	if progress && chunks > 0 {
+	if drawn {
 		fmt.Fprintln(env.stderr)
 	}
 	sum.secs = time.Since(start).Seconds()
+	if writeErr != nil {
+		return sum, writeErr
+	}
 	return sum, err
 }
 
