@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -97,13 +99,23 @@ func BenchmarkMatch(b *testing.B) {
 	for i := 0; i < len(pats) && len(queries) < cap(queries); i += max(1, len(pats)/1000) {
 		queries = append(queries, record.FromFHIR(pats[i]))
 	}
+	if err := e.WaitIndexed(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
 		if _, err := e.Match(context.Background(), queries[i%len(queries)], MatchOptions{}); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(t0))
 	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(n), "patients")
 }
 

@@ -31,7 +31,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // serveConfig is the parsed command line of serve.
 type serveConfig struct {
 	data, httpAddr, grpcAddr string
-	demo                     string
+	demo                     bool
+	demoFile                 string
 	auth, authJWKS           string
 	audience                 string
 	trust                    multiFlag
@@ -46,7 +47,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs.StringVar(&c.data, "data", dataDir(env), "data folder (env PATIENTMATCH_DATA)")
 	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080", "HTTP (FHIR REST) listen address; empty to disable")
 	fs.StringVar(&c.grpcAddr, "grpc", "127.0.0.1:9090", "gRPC listen address; empty to disable")
-	fs.StringVar(&c.demo, "demo", "", "load this demo file (e.g. testdata/demo/patients.ndjson) when the store is empty")
+	fs.BoolVar(&c.demo, "demo", false, "load the bundled demo patients (--demo-file) when the store is empty")
+	fs.StringVar(&c.demoFile, "demo-file", "testdata/demo/patients.ndjson", "the demo patients --demo loads")
 	fs.StringVar(&c.auth, "auth", "none", "access control: none (loopback only) or jwt (SMART Backend Services bearer tokens)")
 	fs.StringVar(&c.authJWKS, "auth-jwks", "", "JWKS file or URL whose keys sign access tokens (--auth jwt)")
 	fs.StringVar(&c.audience, "auth-audience", "", "required aud of access tokens (--auth jwt); recommended")
@@ -114,8 +116,8 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		return err
 	}
 	defer eng.Close()
-	if c.demo != "" && eng.Len() == 0 {
-		n, err := loadFile(ctx, env, eng, c.demo)
+	if c.demo && eng.Len() == 0 {
+		n, err := loadFile(ctx, env, eng, c.demoFile)
 		if err != nil {
 			return fmt.Errorf("loading demo patients: %w", err)
 		}
