@@ -363,7 +363,10 @@ func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(do
 		if err := ix.idx.Batch(b); err != nil {
 			return fmt.Errorf("index: rebuild: %w", err)
 		}
-		b.Reset()
+		// A new batch, not b.Reset(): scorch may still read the old one
+		// from a goroutine of its own after Batch returns (the race
+		// detector catches it).
+		b = ix.idx.NewBatch()
 		if progress != nil {
 			progress(done, max(total, done))
 		}
@@ -456,7 +459,7 @@ func (ix *Index) replayLocked(ctx context.Context, src Source, cp, last uint64, 
 			if err := ix.idx.Batch(b); err != nil {
 				return fmt.Errorf("index: replay: %w", err)
 			}
-			b.Reset()
+			b = ix.idx.NewBatch() // never Reset: see rebuildLocked
 			if progress != nil {
 				progress(i+1, total)
 			}
