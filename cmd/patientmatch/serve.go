@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -269,15 +270,38 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	case runErr = <-errc:
 	}
 	log.Info("shutting down")
+	// Both servers stop at the same time, on one budget. A client that keeps
+	// a connection or stream open past it is cut off: that is the end of a
+	// graceful stop, not a failure of the server, so it is logged, not
+	// returned (a SIGTERM'd server exits 0).
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	var wg sync.WaitGroup
+	stopErrs := make([]error, 2)
 	if httpSrv != nil {
-		if err := httpSrv.Shutdown(stopCtx); err != nil {
-			runErr = errors.Join(runErr, err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := httpSrv.Shutdown(stopCtx); err != nil {
+				httpSrv.Close()
+				stopErrs[0] = fmt.Errorf("http: %w", err)
+			}
+		}()
 	}
 	if gsrv != nil {
-		if err := gsrv.Stop(stopCtx); err != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stopErrs[1] = gsrv.Stop(stopCtx)
+		}()
+	}
+	wg.Wait()
+	for _, err := range stopErrs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.DeadlineExceeded):
+			log.Warn("graceful stop cut short: open connections were closed", "err", err)
+		default:
 			runErr = errors.Join(runErr, err)
 		}
 	}
