@@ -63,7 +63,7 @@ type e2eServer struct {
 // startServer runs serve with c (its addresses are forced to loopback port 0)
 // and returns once both listeners are bound. The server is stopped at the end
 // of the test if the test has not stopped it.
-func startServer(t *testing.T, c serveConfig) *e2eServer {
+func startServer(t testing.TB, c serveConfig) *e2eServer {
 	t.Helper()
 	if c.httpAddr == "" {
 		c.httpAddr = "127.0.0.1:0"
@@ -433,7 +433,7 @@ func (p person) oidcClaims() map[string]any {
 }
 
 // moduleRoot walks up from the working directory to the folder holding go.mod.
-func moduleRoot(t *testing.T) string {
+func moduleRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -542,7 +542,7 @@ func timeClaims(iss, sub string, lifetime time.Duration, extra map[string]any) m
 }
 
 // dialGRPC connects a PatientMatch client over TCP without TLS.
-func dialGRPC(t *testing.T, addr string) (*grpc.ClientConn, pmv1.PatientMatchClient) {
+func dialGRPC(t testing.TB, addr string) (*grpc.ClientConn, pmv1.PatientMatchClient) {
 	t.Helper()
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
