@@ -152,18 +152,36 @@ func Open(dir string, opts Options) (*Engine, error) {
 		store.Close()
 		return nil, fmt.Errorf("matcher: catching the index up with the store: %w", err)
 	}
-	e.indexQ = make(chan []index.Change, 2)
+	e.indexQ = make(chan []index.Change, 8)
 	e.indexed.init()
 	e.indexerG.Add(1)
 	go e.indexer()
 	return e, nil
 }
 
+// maxIndexBatch caps how many changes the indexer coalesces into one bleve
+// batch.
+const maxIndexBatch = 10000
+
 // indexer applies committed changes to the index in commit order until
 // indexQ is closed (by Close).
 func (e *Engine) indexer() {
 	defer e.indexerG.Done()
 	for changes := range e.indexQ {
+		// Take whatever else is already queued into the same bleve batch:
+		// fewer, larger segments are much cheaper to build and merge.
+	coalesce:
+		for len(changes) < maxIndexBatch {
+			select {
+			case more, ok := <-e.indexQ:
+				if !ok {
+					break coalesce
+				}
+				changes = append(changes, more...)
+			default:
+				break coalesce
+			}
+		}
 		if err := e.idx.Apply(context.Background(), changes); err != nil {
 			// The store is right and the index lags; Sync on the next Open
 			// replays the changelog from the index's checkpoint. Until then
