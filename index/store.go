@@ -151,6 +151,9 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		WithSyncWrites(!opts.noSync && !opts.InMemory).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
+		// Two memtables, not badger's five: a server holding a million
+		// patients should not keep 320 MiB of write buffers resident.
+		WithNumMemtables(2).
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(32 << 20).
 		WithNumVersionsToKeep(1).

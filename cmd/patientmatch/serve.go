@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -124,6 +125,11 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		}
 		log.Info("demo patients loaded", "count", n)
 	}
+
+	// Opening decoded and prepared every stored record; hand the garbage of
+	// that back to the OS now rather than keep it resident for the life of
+	// the server.
+	debug.FreeOSMemory()
 
 	var tlsConf *tls.Config
 	if c.tlsCert != "" {
