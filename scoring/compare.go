@@ -162,18 +162,28 @@ func Compare(a, b *Prepared, out *Comparison) {
 }
 
 // swappedNames reports whether a's given and family names are b's family
-// and given names (exactly, or both within Jaro–Winkler 0.92).
+// and given names: exactly; both within Jaro–Winkler 0.92; or one exactly
+// and the other within 0.80. A swap is a transcription error, and the
+// names it moves suffer typos like any other: the straight comparison
+// accepts a single name at jw>=0.80 as partial agreement, so a swap whose
+// one name is exact and whose other is that close is a swap with a typo
+// ("shepherd jaxk" for "jack shepherd"), not two different names.
 func swappedNames(a, b *Prepared) bool {
 	if a.given == "" || a.family == "" || b.given == "" || b.family == "" {
 		return false
 	}
-	if a.given == b.family && a.family == b.given {
+	g, f := a.given == b.family, a.family == b.given
+	if g && f {
 		return true
 	}
 	if a.given[0] != b.family[0] || a.family[0] != b.given[0] {
 		return false
 	}
-	return JaroWinkler(a.given, b.family) >= jwStrong && JaroWinkler(a.family, b.given) >= jwStrong
+	jg, jf := JaroWinkler(a.given, b.family), JaroWinkler(a.family, b.given)
+	if g || f {
+		return min(jg, jf) >= jwWeak
+	}
+	return jg >= jwStrong && jf >= jwStrong
 }
 
 // phoneticAgree reports whether two names share a Double Metaphone code, or

@@ -44,6 +44,16 @@ type EMOptions struct {
 	// Estimated passively, its m describes the persons the other
 	// comparisons found.
 	Passive [NumComparisons]bool
+	// MPseudoCount is added to every level's expected count of matching
+	// pairs in each M step (default 0.5; negative for none): a symmetric
+	// Dirichlet prior on m, the same half pair EstimateU adds to every
+	// level of u. Without it a level that no pair the E step calls a match
+	// reaches — a day/month transposition in data that has none among its
+	// duplicates — is driven to MinProbability, and its weight becomes a
+	// large negative number for what is, when it occurs, a near agreement.
+	// With it such a level's m is about half a pair over the matches found,
+	// which a few thousand matches make small but not absurd.
+	MPseudoCount float64
 }
 
 func (o EMOptions) withDefaults() EMOptions {
@@ -55,6 +65,9 @@ func (o EMOptions) withDefaults() EMOptions {
 	}
 	if o.MinProbability <= 0 {
 		o.MinProbability = 1e-6
+	}
+	if o.MPseudoCount == 0 {
+		o.MPseudoCount = 0.5
 	}
 	return o
 }
@@ -156,6 +169,13 @@ func RunEM(vectors []LevelVector, exclude [NumComparisons]bool, m0, u Probabilit
 			if exclude[c] {
 				continue
 			}
+			if opt.MPseudoCount > 0 && sumOf(nm[c][:nLevels(c)]) > 0 {
+				// A comparison no pair has on both sides keeps m0 (the
+				// prior needs some data to smooth).
+				for l := 0; l < nLevels(c); l++ {
+					nm[c][l] += opt.MPseudoCount
+				}
+			}
 			if normalise(nm[c][:nLevels(c)], opt.MinProbability) {
 				delta = math.Max(delta, maxDiff(nm[c][:nLevels(c)], m[c][:nLevels(c)]))
 				m[c] = nm[c]
@@ -207,6 +227,14 @@ func normalise(p []float64, floor float64) bool {
 		}
 	}
 	return true
+}
+
+func sumOf(p []float64) float64 {
+	s := 0.0
+	for _, x := range p {
+		s += x
+	}
+	return s
 }
 
 func maxDiff(a, b []float64) float64 {

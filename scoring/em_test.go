@@ -119,6 +119,40 @@ func TestEMExclude(t *testing.T) {
 	}
 }
 
+// TestEMPseudoCount: a level no match reaches is not starved to the floor
+// (its weight would be a large negative number for a near agreement); its m
+// is about half a pair over the matches, and none when the prior is off.
+func TestEMPseudoCount(t *testing.T) {
+	trueM, trueU := syntheticTruth()
+	// No match has a transposed birth date.
+	trueM[CompBirthDate][BirthExact] += trueM[CompBirthDate][BirthTransposed]
+	trueM[CompBirthDate][BirthTransposed] = 0
+	r := rand.New(rand.NewPCG(5, 6))
+	vectors := syntheticVectors(r, 20000, trueM, trueU, 0.2)
+	var exclude [NumComparisons]bool
+	m0, _ := ModelProbabilities(DefaultModel())
+	for _, tc := range []struct {
+		name   string
+		pseudo float64
+		lo, hi float64 // bounds on m(birth transposed) × matches
+	}{
+		{"default half pair", 0, 0.25, 1.5},
+		{"none", -1, 0, 0.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := RunEM(vectors, exclude, m0, trueU, 0.1, EMOptions{MPseudoCount: tc.pseudo})
+			got := res.M[CompBirthDate][BirthTransposed] * res.Matches
+			if got < tc.lo || got > tc.hi {
+				t.Errorf("m(transposed) × matches = %.3g (m=%.3g, matches %.0f), want %v..%v",
+					got, res.M[CompBirthDate][BirthTransposed], res.Matches, tc.lo, tc.hi)
+			}
+			if d := math.Abs(res.M[CompGivenName][GivenExact] - trueM[CompGivenName][GivenExact]); d > 0.03 {
+				t.Errorf("given exact m off by %.4f", d)
+			}
+		})
+	}
+}
+
 func TestNormaliseFloors(t *testing.T) {
 	p := []float64{100, 0, 0, 1}
 	normalise(p, 1e-3)

@@ -129,7 +129,9 @@ func TestTrainSynthetic(t *testing.T) {
 	}
 	n := float64(len(recs))
 	trueLambda := float64(dups) / (n * (n - 1) / 2)
-	if ratio := m.Prior / trueLambda; ratio < 0.33 || ratio > 3 {
+	// The prior comes from the candidate pairs (candidatePrior), not from
+	// per-pass recall guesses that overestimate it several times over.
+	if ratio := m.Prior / trueLambda; ratio < 0.75 || ratio > 1.33 {
 		t.Errorf("prior %.3g, true %.3g", m.Prior, trueLambda)
 	}
 
