@@ -162,7 +162,7 @@ func (bf *batchFlags) setup(paths []string) (*batchJob, error) {
 	if stdin > 1 {
 		return nil, usageErrorf("stdin (-) can be read only once")
 	}
-	cols, err := parseColumnRenames(*bf.columns)
+	cols, err := parseColumns(*bf.columns)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
@@ -230,26 +230,6 @@ func parseThreshold(s string, t scoring.Thresholds) (float64, error) {
 		return 0, fmt.Errorf("--threshold %q: want a probability in [0,1] or certain, probable, possible", s)
 	}
 	return p, nil
-}
-
-// parseColumnRenames parses --columns "canonical=source,...".
-//
-// TODO(lead): this duplicates parseColumns of the shared input flags
-// (load.go); fold it into that once it lands in this package.
-func parseColumnRenames(s string) (map[string]string, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("--columns: %q is not canonical=source", kv)
-		}
-		m[k] = v
-	}
-	return m, nil
 }
 
 // progressLine draws "stage: done/total pairs (P%)" on stderr, at most five

@@ -235,20 +235,20 @@ func FuzzParseColumnRenames(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		m, err := parseColumnRenames(s)
+		m, err := parseColumns(s)
 		if err != nil {
 			return
 		}
 		for k, v := range m {
 			if k == "" || v == "" || strings.ContainsAny(k, ",=") || strings.Contains(v, ",") {
-				t.Fatalf("parseColumnRenames(%q) gave %q=%q", s, k, v)
+				t.Fatalf("parseColumns(%q) gave %q=%q", s, k, v)
 			}
 		}
 		var parts []string
 		for k, v := range m {
 			parts = append(parts, k+"="+v)
 		}
-		m2, err := parseColumnRenames(strings.Join(parts, ","))
+		m2, err := parseColumns(strings.Join(parts, ","))
 		if err != nil || len(m2) != len(m) {
 			t.Fatalf("round trip of %q: %v, %v", s, m2, err)
 		}
