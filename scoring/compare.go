@@ -20,7 +20,7 @@ const (
 )
 
 // MaxLevels bounds the levels of one comparison, the missing level included.
-const MaxLevels = 8
+const MaxLevels = 9
 
 // Level indices of each comparison, strongest agreement first. The last
 // level of every comparison is "missing" (a value absent on either side):
@@ -44,6 +44,7 @@ const (
 	FamilyPhonetic
 	FamilyJW92
 	FamilyJW80
+	FamilyCrossed // one record's family name is the other's given name
 	FamilyElse
 	FamilyMissing
 )
@@ -96,7 +97,7 @@ type comparisonSpec struct {
 // specs describes the coded comparisons. Read only.
 var specs = [NumComparisons]comparisonSpec{
 	CompGivenName:  {"given_name", []string{"exact", "nickname", "swapped", "phonetic", "jw>=0.92", "jw>=0.80", "else"}},
-	CompFamilyName: {"family_name", []string{"exact", "swapped", "compound_part", "phonetic", "jw>=0.92", "jw>=0.80", "else"}},
+	CompFamilyName: {"family_name", []string{"exact", "swapped", "compound_part", "phonetic", "jw>=0.92", "jw>=0.80", "crossed", "else"}},
 	CompBirthDate:  {"birth_date", []string{"exact", "transposed", "one_digit", "year_month", "year_within_one", "else"}},
 	CompSex:        {"sex", []string{"agree", "disagree"}},
 	CompHousehold:  {"household", []string{"address+contact", "address", "contact", "postal_code", "city_or_postal3", "disagree"}},
@@ -251,7 +252,27 @@ func compareFamily(a, b *Prepared) uint8 {
 	case jw >= jwWeak:
 		return FamilyJW80
 	}
+	if crossedNames(a, b) {
+		return FamilyCrossed
+	}
 	return FamilyElse
+}
+
+// crossedNames reports whether one record's family name is the other's
+// given name (exactly or within Jaro–Winkler 0.92) when the family names
+// themselves disagree: a name keyed into the wrong field while the other
+// field was left empty or filled with something else ("ella carraill" for
+// "willian carrsill"). It is checked only after the straight comparison
+// fails, so it never outranks family-name agreement; a full swap is the
+// swapped level. Being one comparison's level, its weight is learned like
+// any other (u from random pairs, where a given name equal to another
+// person's family name is uncommon but not rare: Thomas, James, Lee).
+func crossedNames(a, b *Prepared) bool {
+	cross := func(family, given string) bool {
+		return family != "" && given != "" &&
+			(family == given || (family[0] == given[0] && JaroWinkler(family, given) >= jwStrong))
+	}
+	return cross(a.family, b.given) || cross(b.family, a.given)
 }
 
 // familyPartAgrees reports whether a part of one compound family name

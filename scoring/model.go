@@ -129,7 +129,8 @@ func DefaultModel() *Model {
 				{"phonetic", 0.03, 0.002},
 				{"jw>=0.92", 0.04, 0.003},
 				{"jw>=0.80", 0.02, 0.02},
-				{"else", 0.035, 0.9714},
+				{"crossed", 0.005, 0.0003},
+				{"else", 0.03, 0.9711},
 			}},
 			{Name: "birth_date", Levels: []Level{
 				{"exact", 0.88, 0.00004},

@@ -153,3 +153,63 @@ func TestBenchLoadCommand(t *testing.T) {
 		t.Errorf("--max --json: %+v, %v\n%s", res, err, out.String())
 	}
 }
+
+// TestTrainedAccuracyFloor trains a model without labels on each labelled
+// FEBRL-style set and holds the pairwise accuracy it reaches, through the
+// same commands a data team runs (train, then bench accuracy). The floors
+// sit just under the figures recorded in bench/README.md, so a change to
+// comparators, EM or the caps that costs accuracy fails here; a false
+// certain pair fails on any set. The sets are never used to set a constant.
+func TestTrainedAccuracyFloor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on 5,000-record sets")
+	}
+	dir := filepath.Join("..", "..", "..", "shared", "datasets")
+	for _, tc := range []struct {
+		set                  string
+		probableF1, possible float64
+	}{
+		{"febrl3", 0.990, 0.997},
+		{"febrl1", 0.997, 0.998},
+		{"opencr_uganda", 0.999, 0.999},
+	} {
+		t.Run(tc.set, func(t *testing.T) {
+			data, truth := filepath.Join(dir, tc.set+".csv"), filepath.Join(dir, tc.set+".truth.csv")
+			if _, err := os.Stat(truth); err != nil {
+				t.Skipf("dataset not available: %v", err)
+			}
+			model := filepath.Join(t.TempDir(), "model.json")
+			env, _, errb := testEnv()
+			if err := runTrain(context.Background(), env, []string{"--out", model, data}); err != nil {
+				t.Fatalf("train: %v\n%s", err, errb.String())
+			}
+			env, out, errb := testEnv()
+			if err := runBench(context.Background(), env, []string{"accuracy", "--json", "--model", model, "--truth", truth, data}); err != nil {
+				t.Fatalf("bench accuracy: %v\n%s", err, errb.String())
+			}
+			var got struct {
+				Grades []struct {
+					Grade     string `json:"grade"`
+					AtOrAbove struct {
+						FP int     `json:"false_positives"`
+						F1 float64 `json:"f1"`
+					} `json:"at_or_above"`
+				} `json:"grades"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			f1 := map[string]float64{}
+			for _, g := range got.Grades {
+				f1[g.Grade] = g.AtOrAbove.F1
+				if g.Grade == "certain" && g.AtOrAbove.FP != 0 {
+					t.Errorf("%d false certain pairs", g.AtOrAbove.FP)
+				}
+			}
+			t.Logf("F1 certain %.4f probable %.4f possible %.4f", f1["certain"], f1["probable"], f1["possible"])
+			if f1["probable"] < tc.probableF1 || f1["possible"] < tc.possible {
+				t.Errorf("F1 probable %.4f (floor %.3f), possible %.4f (floor %.3f)", f1["probable"], tc.probableF1, f1["possible"], tc.possible)
+			}
+		})
+	}
+}
