@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -225,7 +226,8 @@ func (m *Model) Validate() error {
 			continue
 		}
 		if len(c.Levels) != len(spec.levels) {
-			bad("%s: %d levels, want %d", c.Name, len(c.Levels), len(spec.levels))
+			bad("%s: %d levels, this version compares with %d (%s): retrain the model with patientmatch train",
+				c.Name, len(c.Levels), len(spec.levels), strings.Join(spec.levels, ", "))
 			continue
 		}
 		var sm, su float64
