@@ -113,3 +113,10 @@ func (t *Truth) Label(sides ...[]string) (labels [][]int32, unlabelled int) {
 	}
 	return labels, unlabelled
 }
+
+// Entity returns the entity of the record id, and whether the truth knows
+// the id.
+func (t *Truth) Entity(id string) (string, bool) {
+	e, ok := t.entity[id]
+	return e, ok
+}

@@ -21,24 +21,27 @@ import (
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	usage := func() {
 		fmt.Fprintln(env.stderr, "usage: patientmatch bench accuracy --truth T.csv [--model F] [--report OUT.html] [--json] FILE [RIGHT]")
+		fmt.Fprintln(env.stderr, "       patientmatch bench recall --truth T.csv [--k 5] [--model F] FILE")
 		fmt.Fprintln(env.stderr, "       patientmatch bench load --url URL --queries FILE.ndjson (--rate R | --max) --duration D [--concurrency C]")
 		fmt.Fprintln(env.stderr, "Run 'patientmatch bench accuracy --help' or 'patientmatch bench load --help' for flags.")
 	}
 	if len(args) == 0 {
 		usage()
-		return usageErrorf("want a subcommand: accuracy or load")
+		return usageErrorf("want a subcommand: accuracy, recall or load")
 	}
 	switch args[0] {
 	case "accuracy":
 		return runBenchAccuracy(ctx, env, args[1:])
 	case "load":
 		return runBenchLoad(ctx, env, args[1:])
+	case "recall":
+		return runBenchRecall(ctx, env, args[1:])
 	case "-h", "--help", "help":
 		usage()
 		return errHelp
 	}
 	usage()
-	return usageErrorf("unknown bench subcommand %q (want accuracy or load)", args[0])
+	return usageErrorf("unknown bench subcommand %q (want accuracy, recall or load)", args[0])
 }
 
 // runBenchAccuracy evaluates dedupe (one file) or link (two files) against
