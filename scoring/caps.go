@@ -14,8 +14,9 @@ package scoring
 //     probable if an identifier agrees (exact or one off). Siblings,
 //     spouses, parent and child share a household and a family name, never
 //     an identifier.
-//   - CapTwins: birth date agrees (exact, transposed or one digit) but the
-//     given names differ, and no identifier agrees (exact or one off) →
+//   - CapTwins: birth date agrees (exact, transposed or one digit) and the
+//     family name agrees at some level (or is missing), but the given names
+//     differ, and no identifier agrees (exact or one off) →
 //     possible at most when the given names are unalike (level else),
 //     probable at most when they are somewhat alike (jw>=0.80: a twin
 //     pair, or a badly mistyped name). Twins share birth date, household
@@ -103,7 +104,11 @@ func applyCaps(cmp *Comparison, g Grade) (Grade, Cap) {
 	if givenDiffers && birthDiffers {
 		limit(family, CapSiblings)
 	}
-	if givenDiffers && birthAgrees && !idAgrees {
+	// Twins share a family name; with the family names unrelated too
+	// (different, or only crossed into the other field) the pair is not
+	// twin-shaped, and the score alone decides.
+	familyAgrees := fam != FamilyElse && fam != FamilyCrossed
+	if givenDiffers && birthAgrees && familyAgrees && !idAgrees {
 		if given == GivenElse {
 			limit(GradePossible, CapTwins)
 		} else {

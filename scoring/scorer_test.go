@@ -86,6 +86,42 @@ func TestHazards(t *testing.T) {
 	}
 }
 
+// TestCapRules: the hazard rule that sets the grade, for the patterns the
+// rules are about and the near misses they must leave alone.
+func TestCapRules(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	base := "given=robert;family=smith;birth=1970-05-12;sex=male;email=rsmith@mail.com;" + household
+	const notTwins = Cap(255) // any rule but twins, or none
+	cases := []struct {
+		name string
+		a, b string
+		cap  Cap
+		max  Grade
+	}{
+		{"twins", base, "given=richard;family=smith;birth=1970-05-12;sex=male;" + household, CapTwins, GradePossible},
+		{"twins, family name mistyped", base, "given=richard;family=smiht;birth=1970-05-12;sex=male;" + household, CapTwins, GradePossible},
+		{"twins, one family name missing", base, "given=richard;birth=1970-05-12;sex=male;" + household, CapTwins, GradePossible},
+		// Not twin-shaped: twins share a family name. A spouse born the same
+		// day who kept her own name is left to the score and the other caps.
+		{"same birthday, unrelated names", "given=mary;family=jones;birth=1970-05-12;" + household,
+			"given=robert;family=smith;birth=1970-05-12;" + household, notTwins, GradeProbable},
+		{"family name crossed into given, same birthday", "given=smith;family=jones;birth=1970-05-12;sex=male;" + household,
+			"given=robert;family=smith;birth=1970-05-12;sex=male;" + household, notTwins, GradeProbable},
+		{"junior", strings.Replace(base, "1970-05-12", "1995-02-03", 1), base, CapJunior, GradePossible},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			capOK := r.Cap == tc.cap || (tc.cap == notTwins && r.Cap != CapTwins)
+			if !capOK || r.Grade > tc.max {
+				t.Errorf("cap %v grade %v (p=%.6f), want cap %v and at most %v; %s", r.Cap, r.Grade, r.Probability,
+					tc.cap, tc.max, explainString(s.Explain(a, b)))
+			}
+		})
+	}
+}
+
 func explainString(e []ComparisonResult) string {
 	var sb strings.Builder
 	for _, c := range e {

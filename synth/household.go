@@ -110,6 +110,9 @@ func (g *Generator) household(r *rand.Rand, hh int) {
 		for range 1 + r.IntN(2) {
 			s := g.adult(r, hh, 0, home, landline, 0)
 			s.family = first.family
+			for s.given == first.given {
+				s.given = g.givenName(r, s.sex)
+			}
 			s.birth = randomDate(r, min(asOfYear-18, first.birth.y+1+r.IntN(8)))
 			s.hazards |= HazSibling
 			g.setEmail(r, s, "")
@@ -257,6 +260,17 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 		twinAt = r.IntN(n)
 	}
 	first := parent.birth.y + 18 + r.IntN(10)
+	// Parents do not give two living children the same first name, nor a
+	// child a parent's, except the junior below who is named after his
+	// father on purpose. Drawn independently, popular names would repeat
+	// within a family at a few percent a household: same-name siblings that
+	// real registries almost never hold.
+	taken := map[string]bool{}
+	for _, p := range []*person{dad, mum} {
+		if p != nil {
+			taken[p.given] = true
+		}
+	}
 	for k := 0; k < n; k++ {
 		y := min(asOfYear, first+2*k+r.IntN(2))
 		fam := parent.family
@@ -283,10 +297,10 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 			if n > 1 {
 				c.hazards |= HazSibling
 			}
+			for taken[c.given] {
+				c.given = g.givenName(r, c.sex)
+			}
 			if twin != nil {
-				for c.given == twin.given {
-					c.given = g.givenName(r, c.sex)
-				}
 				c.hazards |= HazTwin
 				twin.hazards |= HazTwin
 			}
@@ -313,6 +327,7 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 				dad.suffix = "Sr"
 				dad.hazards |= HazSenior
 			}
+			taken[c.given] = true
 			twin = c
 		}
 	}
