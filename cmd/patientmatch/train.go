@@ -21,6 +21,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	uPairs := fs.Int("u-pairs", 1_000_000, "random record pairs to estimate u from")
 	seed := fs.Uint64("seed", 1, "seed of the random pair sampler")
 	maxBlock := fs.Int("max-block", blocking.DefaultMaxBlock, "skip blocks larger than this in the EM passes")
+	progress := fs.Bool("progress", env.progress, "show progress on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,15 +34,36 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	start := time.Now()
 	var recs []*scoring.Prepared
 	bad := 0
+	var last time.Time
+	drawn := false
+	// show draws one progress line, at most five times a second unless
+	// final; the line is ended before anything else is printed.
+	show := func(final bool, format string, a ...any) {
+		if !*progress || (!final && time.Since(last) < 200*time.Millisecond) {
+			return
+		}
+		last, drawn = time.Now(), true
+		fmt.Fprintf(env.stderr, "\r"+format, a...)
+	}
+	endLine := func() {
+		if drawn {
+			fmt.Fprintln(env.stderr)
+			drawn = false
+		}
+	}
 	err := in.each(env, fs.Args(), func(it inputItem) error {
 		if it.Err != nil {
 			bad++
+			endLine()
 			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
 			return nil
 		}
 		recs = append(recs, scoring.Prepare(record.FromFHIR(it.Patient)))
+		show(false, "reading: %d records", len(recs))
 		return ctx.Err()
 	})
+	show(true, "reading: %d records", len(recs))
+	endLine()
 	if err != nil {
 		return err
 	}
@@ -49,7 +71,8 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("need at least 2 good records to train, have %d", len(recs))
 	}
 	var passes []scoring.TrainingPass
-	for _, r := range blocking.Rules() {
+	for i, r := range blocking.Rules() {
+		show(true, "blocking: rule %d of %d (%s)   ", i+1, len(blocking.Rules()), r)
 		var pairs [][2]int32
 		blocking.PairsByRule(recs, r, *maxBlock, func(i, j int32) { pairs = append(pairs, [2]int32{i, j}) })
 		if len(pairs) == 0 {
@@ -57,6 +80,8 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		passes = append(passes, scoring.TrainingPass{Name: r.String(), Pairs: pairs, Exclude: r.Fixes()})
 	}
+	show(true, "training: u from random pairs, m by EM over %d passes…", len(passes))
+	endLine()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
