@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/internal/testsets"
+
 	"github.com/patientmatch/patientmatch/batch"
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -223,7 +225,7 @@ func TestReadDatasetReportsBadLinesAndLinks(t *testing.T) {
 // the tables (go test -run Datasets -v ./bench/). It asserts only
 // consistency, not tuned numbers.
 func TestAccuracyDatasets(t *testing.T) {
-	ds := datasetsDir(t)
+	ds := testsets.Dir(t)
 	names := []string{"febrl3"}
 	if !testing.Short() && os.Getenv("BENCH_ALL_DATASETS") != "" {
 		names = []string{"febrl1", "febrl2", "febrl3", "splink_fake_1000", "opencr_uganda"}

@@ -74,28 +74,3 @@ func readTruthFile(t testing.TB, path string) *Truth {
 	}
 	return truth
 }
-
-// datasetsDir finds /work/shared/datasets as ../shared/datasets from the
-// module root, or skips.
-func datasetsDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	ds := filepath.Join(dir, "..", "shared", "datasets")
-	if _, err := os.Stat(ds); err != nil {
-		t.Skipf("labelled datasets not available (%s): %v", ds, err)
-	}
-	return ds
-}

@@ -1,106 +1,12 @@
 package scoring
 
 import (
-	"encoding/csv"
-	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/internal/testsets"
 )
-
-// readCanonicalCSV reads a canonical CSV (CONTRACT.md) into records with a
-// deliberately naive normalization (the record package's normalizer is
-// not used here): lower case, house number split off the first address
-// line, identifiers typed by column.
-func readCanonicalCSV(t testing.TB, path string) []record.Record {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cr := csv.NewReader(f)
-	header, err := cr.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[h] = i
-	}
-	var out []record.Record
-	for {
-		row, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(row) {
-				return strings.ToLower(strings.TrimSpace(row[i]))
-			}
-			return ""
-		}
-		r := record.Record{ID: row[col["id"]], Given: get("given"), Middle: get("middle"), Suffix: get("suffix"),
-			Family: get("family"), Phone: get("phone"), Email: get("email")}
-		if fp := strings.Fields(strings.ReplaceAll(r.Family, "-", " ")); len(fp) > 1 {
-			r.Family = strings.Join(fp, " ")
-			r.FamilyParts = fp
-		}
-		if b := get("birth_date"); b != "" {
-			r.BirthDate = parseDate(b)
-		}
-		switch get("sex") {
-		case "male":
-			r.Sex = record.SexMale
-		case "female":
-			r.Sex = record.SexFemale
-		}
-		line, _, _ := strings.Cut(get("address_line"), ",")
-		if fs := strings.Fields(line); len(fs) > 0 {
-			if fs[0][0] >= '0' && fs[0][0] <= '9' {
-				r.Address.Number, fs = fs[0], fs[1:]
-			}
-			r.Address.Street = strings.Join(fs, " ")
-		}
-		r.Address.City, r.Address.State, r.Address.PostalCode = get("city"), get("state"), get("postal_code")
-		for _, id := range []struct {
-			col string
-			typ record.IdentifierType
-		}{{"ssn", record.IDSSN}, {"national_id", record.IDNational}, {"mrn", record.IDMRN}, {"passport", record.IDPassport}} {
-			if v := strings.ToUpper(get(id.col)); v != "" {
-				r.Identifiers = append(r.Identifiers, record.Identifier{Type: id.typ, Value: v})
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// readTruth maps id to entity.
-func readTruth(t testing.TB, path string) map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, r := range rows[1:] {
-		m[r[0]] = r[1]
-	}
-	return m
-}
 
 // blockOn returns all pairs of records sharing a non-empty key, skipping
 // keys shared by more than maxGroup records.
@@ -130,16 +36,9 @@ func blockOn(recs []*Prepared, key func(*Prepared) string, maxGroup int) [][2]in
 // real-looking data and learns persons, not households; the constants of
 // this package are not tuned to it.
 func TestFebrl3Sanity(t *testing.T) {
-	dir := datasetsDir()
-	if dir == "" {
-		t.Skip("shared datasets not found")
-	}
-	path := filepath.Join(dir, "febrl3.csv")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("febrl3.csv not available")
-	}
-	raw := readCanonicalCSV(t, path)
-	truth := readTruth(t, filepath.Join(dir, "febrl3.truth.csv"))
+	path, truthPath := testsets.Paths(t, "febrl3")
+	raw := testsets.Records(t, path)
+	truth := testsets.Truth(t, truthPath)
 	recs := make([]*Prepared, len(raw))
 	for i, r := range raw {
 		recs[i] = Prepare(r)

@@ -2,8 +2,6 @@ package scoring
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,28 +109,6 @@ func mustRecord(t testing.TB, spec string) record.Record {
 		t.Fatalf("record %q: %v", spec, err)
 	}
 	return r
-}
-
-// datasetsDir finds ../shared/datasets next to the module root, or "".
-func datasetsDir() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "datasets")
-			if _, err := os.Stat(d); err == nil {
-				return d
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 // recordOf builds a record from fuzzer strings: given, family (split into

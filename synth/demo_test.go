@@ -6,33 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// moduleRoot walks up from the package directory to the directory holding
-// go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/patientmatch/patientmatch/internal/testsets"
+)
 
 // TestDemoUpToDate checks that testdata/demo is what its README's command
 // produces, so a change to the generator cannot silently leave the demo
 // data stale. After an intended change, regenerate with that command.
 func TestDemoUpToDate(t *testing.T) {
-	demo := filepath.Join(moduleRoot(t), "testdata", "demo")
+	demo := filepath.Join(testsets.ModuleRoot(t), "testdata", "demo")
 	for _, name := range []string{"patients.ndjson", "patients.csv"} {
 		want, err := os.ReadFile(filepath.Join(demo, name))
 		if os.IsNotExist(err) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/testsets"
 )
 
 // benchData writes a small generated data set and its truth file.
@@ -164,7 +166,6 @@ func TestTrainedAccuracyFloor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on 5,000-record sets")
 	}
-	dir := filepath.Join("..", "..", "..", "shared", "datasets")
 	for _, tc := range []struct {
 		set                  string
 		probableF1, possible float64
@@ -174,10 +175,7 @@ func TestTrainedAccuracyFloor(t *testing.T) {
 		{"opencr_uganda", 0.999, 0.999},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
-			data, truth := filepath.Join(dir, tc.set+".csv"), filepath.Join(dir, tc.set+".truth.csv")
-			if _, err := os.Stat(truth); err != nil {
-				t.Skipf("dataset not available: %v", err)
-			}
+			data, truth := testsets.Paths(t, tc.set)
 			model := filepath.Join(t.TempDir(), "model.json")
 			env, _, errb := testEnv()
 			if err := runTrain(context.Background(), env, []string{"--out", model, data}); err != nil {
@@ -251,11 +249,7 @@ func TestBenchRecallCommand(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	dir := filepath.Join("..", "..", "..", "shared", "datasets")
-	f3, f3truth := filepath.Join(dir, "febrl3.csv"), filepath.Join(dir, "febrl3.truth.csv")
-	if _, err := os.Stat(f3truth); err != nil {
-		t.Skipf("febrl3 not available: %v", err)
-	}
+	f3, f3truth := testsets.Paths(t, "febrl3")
 	env, out, errb = testEnv()
 	if err := runBench(context.Background(), env, []string{"recall", "--json", "--truth", f3truth, f3}); err != nil {
 		t.Fatalf("febrl3: %v\n%s", err, errb.String())
