@@ -437,16 +437,38 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 	return out, nil
 }
 
+// keysPerRecord is a generous estimate of a record's blocking keys, to
+// size the keys buffer of a batch.
+const keysPerRecord = 16
+
 // apply brings the table and the index in line with committed changes.
+// It sets each written change's Keys from the record it has just prepared
+// for the table, so the indexer does not prepare every record again.
 func (e *Engine) apply(changes []index.Change) {
 	prepared := make([]scoring.Prepared, len(changes))
+	// One backing array for the keys of the whole batch; each change gets
+	// a full slice expression of its part (never nil, even when empty, so
+	// the index does not recompute keys for a record that has none).
+	keys := make([]string, 0, keysPerRecord*len(changes))
+	// Preparing needs no lock (the caller holds writeMu, and the scorer is
+	// fixed after Open), so matches are held up only by the table update.
+	for i := range changes {
+		c := &changes[i]
+		if c.Record == nil {
+			continue
+		}
+		p := &prepared[i]
+		e.scorer.PrepareInto(p, *c.Record)
+		start := len(keys)
+		keys = blocking.Keys(p, keys)
+		c.Keys = keys[start:len(keys):len(keys)]
+	}
 	e.mu.Lock()
 	for i, c := range changes {
 		if c.Record == nil {
 			delete(e.mu.table, c.ID)
 			continue
 		}
-		e.scorer.PrepareInto(&prepared[i], *c.Record)
 		e.mu.table[c.ID] = &prepared[i]
 	}
 	e.mu.Unlock()

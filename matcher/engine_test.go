@@ -6,10 +6,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -211,6 +214,50 @@ func TestReopenAndRebuild(t *testing.T) {
 	}
 	if _, err := e.Match(ctx, query(p), MatchOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWriteKeysVersusRebuild checks that the blocking keys the engine hands
+// the index with each write (from its own prepared records) are the ones
+// the index computes itself when it rebuilds from the store: every query
+// finds the same candidates in both indexes.
+func TestWriteKeysVersusRebuild(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t)
+	pats := synthPatients(t, 1500, 7)
+	for j := 0; j < len(pats); j += 500 {
+		if _, err := e.UpsertBatch(ctx, pats[j:min(j+500, len(pats))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := index.OpenIndex("", index.IndexOptions{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rebuilt.Close()
+	if err := rebuilt.Rebuild(ctx, e.store, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(pats); i += 7 {
+		keys := blocking.Keys(scoring.Prepare(query(pats[i])), nil)
+		// A limit above the store size returns every patient sharing a key,
+		// so the sets are equal exactly when the documents' keys are.
+		got, err := e.idx.Candidates(ctx, keys, len(pats)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := rebuilt.Candidates(ctx, keys, len(pats)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("patient %s: written index has %d candidates, rebuilt %d", *pats[i].Id, len(got), len(want))
+		}
 	}
 }
 
