@@ -390,17 +390,29 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 	if e.isClosed() {
 		return nil, ErrClosed
 	}
+	// Holding writeMu, the table holds exactly the store's live patients
+	// (every write updates both before releasing it), so a patient missing
+	// from it is new: no need to read the store for it. In a bulk load of
+	// new patients these lookups cost as much as the store's own.
+	e.mu.RLock()
+	live := make([]bool, len(ps))
+	for i, p := range ps {
+		_, live[i] = e.mu.table[*p.Id]
+	}
+	e.mu.RUnlock()
 	out := make([]StoredPatient, len(ps))
 	entries := make([]index.Entry, 0, len(ps))
 	slot := make([]int, 0, len(ps)) // out index of each entry
 	for i, p := range ps {
-		prev, err := e.store.Get(ctx, *p.Id)
-		if err != nil && !errors.Is(err, index.ErrNotFound) {
-			return nil, fmt.Errorf("matcher: %w", err)
-		}
-		if err == nil && sameContent(prev.Resource, p) {
-			out[i] = storedOf(prev, Unchanged)
-			continue
+		if live[i] {
+			prev, err := e.store.Get(ctx, *p.Id)
+			if err != nil && !errors.Is(err, index.ErrNotFound) {
+				return nil, fmt.Errorf("matcher: %w", err)
+			}
+			if err == nil && sameContent(prev.Resource, p) {
+				out[i] = storedOf(prev, Unchanged)
+				continue
+			}
 		}
 		doc, err := marshalForStore(p)
 		if err != nil {
@@ -426,11 +438,7 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 		if v.Created {
 			outcome = Created
 		}
-		res, err := stampMeta(entries[k].Resource, v)
-		if err != nil {
-			return nil, fmt.Errorf("matcher: %w", err)
-		}
-		out[i] = StoredPatient{ID: v.ID, Resource: res, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
+		out[i] = StoredPatient{ID: v.ID, Resource: v.Resource, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
 		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
 	}
 	e.apply(changes)

@@ -78,6 +78,40 @@ func TestUpsertGetVersions(t *testing.T) {
 	}
 }
 
+// TestUnchangedAcrossReopenAndDelete checks the unchanged-patient check,
+// which consults the store only for patients in the table: after a reopen
+// (table loaded from the store) and after a delete.
+func TestUnchangedAcrossReopenAndDelete(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	sp, _, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04"))
+	if err != nil || sp.Outcome != Unchanged || sp.VersionID != 1 {
+		t.Fatalf("identical upsert after reopen: %+v err=%v", sp, err)
+	}
+	if err := e.Delete(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	sp, created, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04"))
+	if err != nil || !created || sp.Outcome != Created || sp.VersionID != 3 {
+		t.Fatalf("upsert after delete: %+v created=%v err=%v", sp, created, err)
+	}
+}
+
 func TestInvalidInput(t *testing.T) {
 	ctx := context.Background()
 	e := openMem(t)
