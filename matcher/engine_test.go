@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,6 +110,29 @@ func TestUnchangedAcrossReopenAndDelete(t *testing.T) {
 	sp, created, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04"))
 	if err != nil || !created || sp.Outcome != Created || sp.VersionID != 3 {
 		t.Fatalf("upsert after delete: %+v created=%v err=%v", sp, created, err)
+	}
+}
+
+// TestMarshalForStoreBytes checks that marshalling through Patient's own
+// MarshalJSON gives exactly what json.Marshal gives.
+func TestMarshalForStoreBytes(t *testing.T) {
+	pats := synthPatients(t, 300, 3)
+	pats = append(pats, withContact(testPatient("m1", "O'Brien <&>", "Zoë", "1980"), "1 \"Main\" St", "Zürich", "8001", "+41 44 000", "123-45-6789"))
+	for _, p := range pats {
+		got, err := marshalForStore(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := *p
+		v, u := versionPlaceholder, updatedPlaceholder
+		q.Meta = &fm.Meta{VersionId: &v, LastUpdated: &u}
+		want, err := json.Marshal(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("patient %s:\n got %s\nwant %s", *p.Id, got, want)
+		}
 	}
 }
 
