@@ -454,9 +454,10 @@ const keysPerRecord = 16
 // for the table, so the indexer does not prepare every record again.
 func (e *Engine) apply(changes []index.Change) {
 	prepared := make([]scoring.Prepared, len(changes))
-	// One backing array for the keys of the whole batch; each change gets
-	// a full slice expression of its part (never nil, even when empty, so
-	// the index does not recompute keys for a record that has none).
+	// One backing array for the keys of the whole batch (grown if the
+	// estimate falls short); each change gets a full slice expression of
+	// its part, never nil even when empty, so that the index does not
+	// recompute the keys of a record that has none.
 	keys := make([]string, 0, keysPerRecord*len(changes))
 	// Preparing needs no lock (the caller holds writeMu, and the scorer is
 	// fixed after Open), so matches are held up only by the table update.
@@ -575,9 +576,9 @@ func withMeta(p *fm.Patient, version, lastUpdated string) (json.RawMessage, erro
 	meta.VersionId, meta.LastUpdated = &version, &lastUpdated
 	q.Meta = &meta
 	// Patient's own MarshalJSON, not json.Marshal(q): json.Marshal would
-	// call it and then validate and copy (compact) its output once more, a
-	// pass that doubled the cost of every write's marshalling. The bytes
-	// are the same.
+	// call it and then validate and copy (compact) its output once more,
+	// which cost more than the marshalling itself. The bytes are the same
+	// (TestMarshalForStoreBytes).
 	return q.MarshalJSON()
 }
 
