@@ -221,12 +221,12 @@ func (ix *Index) DocCount() (uint64, error) {
 	return ix.idx.DocCount()
 }
 
-// document builds the index document of a record: one field holding all
-// its blocking keys, separated by keySep and split by keysAnalyzer. One
-// field instead of one per key saves bleve a token-frequency map and an
-// analysis pass per key, which dominated bulk indexing.
-func (ix *Index) document(id string, r *record.Record, keys []string) (*document.Document, []string) {
-	keys = blocking.Keys(scoring.Prepare(*r), keys[:0])
+// newDocument builds the index document of a patient from its blocking keys:
+// one field holding all of them, separated by keySep and split by
+// keysAnalyzer. One field instead of one per key saves bleve a
+// token-frequency map and an analysis pass per key, which dominated bulk
+// indexing.
+func newDocument(id string, keys []string) *document.Document {
 	n := 0
 	for _, k := range keys {
 		n += len(k) + 1
@@ -240,7 +240,16 @@ func (ix *Index) document(id string, r *record.Record, keys []string) (*document
 	}
 	doc := document.NewDocument(id)
 	doc.AddField(document.NewTextFieldCustom(keyField, nil, val, bindex.IndexField, keysAnalyzer{}))
-	return doc, keys
+	return doc
+}
+
+// recordKeys appends the blocking keys of r to dst, computed exactly as a
+// query's are (CandidatesFor). It prepares r from scratch, which is most
+// of a write's indexing cost outside bleve: the engine's write path sends
+// the keys along in Change.Keys instead; only replay, rebuild and callers
+// without a prepared record come here.
+func recordKeys(r *record.Record, dst []string) []string {
+	return blocking.Keys(scoring.Prepare(*r), dst)
 }
 
 // keySep separates the blocking keys in a document's key field; keys are
@@ -272,6 +281,13 @@ type Change struct {
 	Seq    uint64
 	ID     string
 	Record *record.Record
+	// Keys, when not nil, are Record's blocking keys, exactly as
+	// blocking.Keys gives them for the prepared record. The engine has
+	// prepared every record it writes already (for its table), so passing
+	// the keys spares the index preparing it a second time, phonetic codes
+	// and all. Nil means the index computes them from Record; an empty
+	// non-nil slice means the record has no keys.
+	Keys []string
 }
 
 // Apply indexes changes directly (the engine's write path, after the store
@@ -313,10 +329,13 @@ func (ix *Index) Apply(ctx context.Context, changes []Change) error {
 			b.Delete(c.ID)
 			continue
 		}
-		var doc *document.Document
-		doc, keys = ix.document(c.ID, c.Record, keys)
-		if err := b.IndexAdvanced(doc); err != nil {
-			return fmt.Errorf("index: %q: %w", c.ID, err)
+		k := c.Keys
+		if k == nil {
+			keys = recordKeys(c.Record, keys[:0])
+			k = keys
+		}
+		if err := b.IndexAdvanced(newDocument(c.ID, k)); err != nil {
+			return fmt.Errorf("index: apply %q: %w", c.ID, err)
 		}
 	}
 	if contiguous && applied > 0 {
@@ -409,10 +428,9 @@ func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(do
 		return nil
 	}
 	err := src.ScanRecords(ctx, func(e Entry) error {
-		var doc *document.Document
-		doc, keys = ix.document(e.ID, &e.Record, keys)
-		if err := b.IndexAdvanced(doc); err != nil {
-			return err
+		keys = recordKeys(&e.Record, keys[:0])
+		if err := b.IndexAdvanced(newDocument(e.ID, keys)); err != nil {
+			return fmt.Errorf("%q: %w", e.ID, err)
 		}
 		done++
 		if b.Size() >= ix.opts.BatchSize {
@@ -481,10 +499,9 @@ func (ix *Index) replayLocked(ctx context.Context, src Source, cp, last uint64, 
 		case err != nil:
 			return fmt.Errorf("index: replay %q: %w", id, err)
 		default:
-			var doc *document.Document
-			doc, keys = ix.document(id, &e.Record, keys)
-			if err := b.IndexAdvanced(doc); err != nil {
-				return err
+			keys = recordKeys(&e.Record, keys[:0])
+			if err := b.IndexAdvanced(newDocument(id, keys)); err != nil {
+				return fmt.Errorf("index: replay %q: %w", id, err)
 			}
 		}
 		final := i == len(order)-1

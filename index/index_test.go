@@ -275,6 +275,35 @@ func TestIndexApplyCheckpoint(t *testing.T) {
 	}
 }
 
+// TestIndexApplyKeys checks that Apply indexes the keys a change carries
+// instead of computing them, and computes them when a change has none.
+func TestIndexApplyKeys(t *testing.T) {
+	ctx := context.Background()
+	ix := newMemIndex(t)
+	r := record.Record{Given: "ann", Family: "lee", BirthDate: record.Date{Year: 1970, Month: 1, Day: 2}}
+	computed := recordKeys(&r, nil)
+	if len(computed) == 0 {
+		t.Fatal("test record has no keys")
+	}
+	changes := []Change{
+		{Seq: 1, ID: "given", Record: &r, Keys: []string{"zz:given"}},
+		{Seq: 2, ID: "none", Record: &r, Keys: []string{}},
+		{Seq: 3, ID: "computed", Record: &r},
+	}
+	if err := ix.Apply(ctx, changes); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := ix.Candidates(ctx, []string{"zz:given"}, 10); err != nil || !slices.Equal(ids, []string{"given"}) {
+		t.Errorf("candidates for the given key: %v (%v), want [given]", ids, err)
+	}
+	if ids, err := ix.Candidates(ctx, computed, 10); err != nil || !slices.Equal(ids, []string{"computed"}) {
+		t.Errorf("candidates for the computed keys: %v (%v), want [computed]", ids, err)
+	}
+	if n, err := ix.DocCount(); err != nil || n != 3 {
+		t.Errorf("DocCount = %d (%v), want 3", n, err)
+	}
+}
+
 func TestIndexOptionsValidate(t *testing.T) {
 	if err := (IndexOptions{CandidateLimit: -1, BatchSize: -1}).Validate(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Validate = %v", err)

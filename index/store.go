@@ -120,6 +120,9 @@ type Version struct {
 	Seq uint64
 	// Created is true when no live patient had the id before.
 	Created bool
+	// Resource is the resource as stored, after StoreOptions.Stamp (nil
+	// for a delete), so that callers need not stamp it a second time.
+	Resource json.RawMessage
 }
 
 // Store is the badger-backed source of truth. It is safe for concurrent
@@ -348,6 +351,7 @@ func (s *Store) putLocked(entries []Entry) ([]Version, error) {
 				return nil, fmt.Errorf("index: stamp %q: %w", e.ID, err)
 			}
 		}
+		v.Resource = res
 		rec := e.Record
 		rec.ID = e.ID
 		// badger keeps the value slice until commit: a fresh one each time.

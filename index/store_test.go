@@ -137,6 +137,32 @@ func TestStoreNilAndEmptySlicesRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStoreReturnsStamped checks that Put returns each resource as stored,
+// after Stamp, and that Get agrees.
+func TestStoreReturnsStamped(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore(t, StoreOptions{Stamp: func(res json.RawMessage, v Version) (json.RawMessage, error) {
+		return fmt.Appendf(nil, `{"v":%d}`, v.VersionID), nil
+	}})
+	e := entryOf(record.Record{ID: "s1", Given: "ann", Family: "lee"})
+	for want := 1; want <= 2; want++ {
+		vs, err := s.Put(ctx, []Entry{e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, wantRes := string(vs[0].Resource), fmt.Sprintf(`{"v":%d}`, want); got != wantRes {
+			t.Errorf("put %d: Resource = %s, want %s", want, got, wantRes)
+		}
+		got, err := s.Get(ctx, "s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Resource, vs[0].Resource) {
+			t.Errorf("put %d: Get = %s, Put returned %s", want, got.Resource, vs[0].Resource)
+		}
+	}
+}
+
 func TestStoreBatchIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	failOn := "b3"

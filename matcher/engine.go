@@ -390,17 +390,29 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 	if e.isClosed() {
 		return nil, ErrClosed
 	}
+	// Holding writeMu, the table holds exactly the store's live patients
+	// (every write updates both before releasing it), so a patient missing
+	// from it is new: no need to read the store for it. In a bulk load of
+	// new patients these lookups cost as much as the store's own.
+	e.mu.RLock()
+	live := make([]bool, len(ps))
+	for i, p := range ps {
+		_, live[i] = e.mu.table[*p.Id]
+	}
+	e.mu.RUnlock()
 	out := make([]StoredPatient, len(ps))
 	entries := make([]index.Entry, 0, len(ps))
 	slot := make([]int, 0, len(ps)) // out index of each entry
 	for i, p := range ps {
-		prev, err := e.store.Get(ctx, *p.Id)
-		if err != nil && !errors.Is(err, index.ErrNotFound) {
-			return nil, fmt.Errorf("matcher: %w", err)
-		}
-		if err == nil && sameContent(prev.Resource, p) {
-			out[i] = storedOf(prev, Unchanged)
-			continue
+		if live[i] {
+			prev, err := e.store.Get(ctx, *p.Id)
+			if err != nil && !errors.Is(err, index.ErrNotFound) {
+				return nil, fmt.Errorf("matcher: %w", err)
+			}
+			if err == nil && sameContent(prev.Resource, p) {
+				out[i] = storedOf(prev, Unchanged)
+				continue
+			}
 		}
 		doc, err := marshalForStore(p)
 		if err != nil {
@@ -426,27 +438,46 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 		if v.Created {
 			outcome = Created
 		}
-		res, err := stampMeta(entries[k].Resource, v)
-		if err != nil {
-			return nil, fmt.Errorf("matcher: %w", err)
-		}
-		out[i] = StoredPatient{ID: v.ID, Resource: res, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
+		out[i] = StoredPatient{ID: v.ID, Resource: v.Resource, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
 		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
 	}
 	e.apply(changes)
 	return out, nil
 }
 
+// keysPerRecord is a generous estimate of a record's blocking keys, to
+// size the keys buffer of a batch.
+const keysPerRecord = 16
+
 // apply brings the table and the index in line with committed changes.
+// It sets each written change's Keys from the record it has just prepared
+// for the table, so the indexer does not prepare every record again.
 func (e *Engine) apply(changes []index.Change) {
 	prepared := make([]scoring.Prepared, len(changes))
+	// One backing array for the keys of the whole batch (grown if the
+	// estimate falls short); each change gets a full slice expression of
+	// its part, never nil even when empty, so that the index does not
+	// recompute the keys of a record that has none.
+	keys := make([]string, 0, keysPerRecord*len(changes))
+	// Preparing needs no lock (the caller holds writeMu, and the scorer is
+	// fixed after Open), so matches are held up only by the table update.
+	for i := range changes {
+		c := &changes[i]
+		if c.Record == nil {
+			continue
+		}
+		p := &prepared[i]
+		e.scorer.PrepareInto(p, *c.Record)
+		start := len(keys)
+		keys = blocking.Keys(p, keys)
+		c.Keys = keys[start:len(keys):len(keys)]
+	}
 	e.mu.Lock()
 	for i, c := range changes {
 		if c.Record == nil {
 			delete(e.mu.table, c.ID)
 			continue
 		}
-		e.scorer.PrepareInto(&prepared[i], *c.Record)
 		e.mu.table[c.ID] = &prepared[i]
 	}
 	e.mu.Unlock()
@@ -544,7 +575,11 @@ func withMeta(p *fm.Patient, version, lastUpdated string) (json.RawMessage, erro
 	}
 	meta.VersionId, meta.LastUpdated = &version, &lastUpdated
 	q.Meta = &meta
-	return json.Marshal(q)
+	// Patient's own MarshalJSON, not json.Marshal(q): json.Marshal would
+	// call it and then validate and copy (compact) its output once more,
+	// which cost more than the marshalling itself. The bytes are the same
+	// (TestMarshalForStoreBytes).
+	return q.MarshalJSON()
 }
 
 // sameContent reports whether stored JSON and p are the same patient apart

@@ -1,15 +1,19 @@
 package matcher
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -72,6 +76,63 @@ func TestUpsertGetVersions(t *testing.T) {
 	}
 	if e.Len() != 1 {
 		t.Fatalf("Len = %d", e.Len())
+	}
+}
+
+// TestUnchangedAcrossReopenAndDelete checks the unchanged-patient check,
+// which consults the store only for patients in the table: after a reopen
+// (table loaded from the store) and after a delete.
+func TestUnchangedAcrossReopenAndDelete(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	sp, _, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04"))
+	if err != nil || sp.Outcome != Unchanged || sp.VersionID != 1 {
+		t.Fatalf("identical upsert after reopen: %+v err=%v", sp, err)
+	}
+	if err := e.Delete(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	sp, created, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04"))
+	if err != nil || !created || sp.Outcome != Created || sp.VersionID != 3 {
+		t.Fatalf("upsert after delete: %+v created=%v err=%v", sp, created, err)
+	}
+}
+
+// TestMarshalForStoreBytes checks that marshalling through Patient's own
+// MarshalJSON gives exactly what json.Marshal gives.
+func TestMarshalForStoreBytes(t *testing.T) {
+	pats := synthPatients(t, 300, 3)
+	pats = append(pats, withContact(testPatient("m1", "O'Brien <&>", "Zoë", "1980"), "1 \"Main\" St", "Zürich", "8001", "+41 44 000", "123-45-6789"))
+	for _, p := range pats {
+		got, err := marshalForStore(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := *p
+		v, u := versionPlaceholder, updatedPlaceholder
+		q.Meta = &fm.Meta{VersionId: &v, LastUpdated: &u}
+		want, err := json.Marshal(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("patient %s:\n got %s\nwant %s", *p.Id, got, want)
+		}
 	}
 }
 
@@ -211,6 +272,50 @@ func TestReopenAndRebuild(t *testing.T) {
 	}
 	if _, err := e.Match(ctx, query(p), MatchOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWriteKeysVersusRebuild checks that the blocking keys the engine hands
+// the index with each write (from its own prepared records) are the ones
+// the index computes itself when it rebuilds from the store: every query
+// finds the same candidates in both indexes.
+func TestWriteKeysVersusRebuild(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t)
+	pats := synthPatients(t, 1500, 7)
+	for j := 0; j < len(pats); j += 500 {
+		if _, err := e.UpsertBatch(ctx, pats[j:min(j+500, len(pats))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := index.OpenIndex("", index.IndexOptions{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rebuilt.Close()
+	if err := rebuilt.Rebuild(ctx, e.store, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(pats); i += 7 {
+		keys := blocking.Keys(scoring.Prepare(query(pats[i])), nil)
+		// A limit above the store size returns every patient sharing a key,
+		// so the sets are equal exactly when the documents' keys are.
+		got, err := e.idx.Candidates(ctx, keys, len(pats)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := rebuilt.Candidates(ctx, keys, len(pats)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("patient %s: written index has %d candidates, rebuilt %d", *pats[i].Id, len(got), len(want))
+		}
 	}
 }
 
