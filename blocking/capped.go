@@ -1,0 +1,283 @@
+package blocking
+
+import (
+	"slices"
+
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// This file is the capped enumeration of Pairs and LinkPairs: each record
+// keeps its MaxCandidates best candidates (see Pairs for the ranking and the
+// two passes).
+
+// side is one set of records as the capped enumeration sees it: the
+// compared block of each key occurrence of each record, and the members of
+// each compared block on this side. Block numbers are shared by the two
+// sides of a linkage.
+type side struct {
+	starts  []int32 // record i's key occurrences are occ[starts[i]:starts[i+1]]
+	occ     []int32 // the compared block of each key occurrence; -1: none
+	first   []int32 // block b's members are members[first[b]:first[b+1]]
+	members []int32 // records of each compared block, ascending within one
+}
+
+func (s *side) records() int { return len(s.starts) - 1 }
+
+// addMembers appends the records of run as the members of the next block.
+func (s *side) addMembers(run []entry) {
+	for _, e := range run {
+		s.members = append(s.members, e.rec)
+	}
+	s.first = append(s.first, int32(len(s.members)))
+}
+
+// place records block b (or -1) as the block of the next key occurrence of
+// each record in run. Runs come in increasing hash order and each record's
+// keys are sorted by hash, so the next occurrence is the one of this run.
+func (s *side) place(run []entry, b int32, cursor []int32) {
+	for _, e := range run {
+		s.occ[s.starts[e.rec]+cursor[e.rec]] = b
+		cursor[e.rec]++
+	}
+}
+
+// blocksOf hashes and sorts the keys of records and numbers the compared
+// blocks (2 to maxBlock records); size holds each block's size.
+func blocksOf(records []*scoring.Prepared, only []Rule, maxBlock int, st *Stats) (s side, size []int32) {
+	all, starts := hashKeys(records, only)
+	st.Keys = len(all)
+	entries := sortedEntries(all, starts)
+	all = nil // the entries carry the hashes from here on
+	s.starts = starts
+	s.occ = make([]int32, len(entries))
+	s.first = []int32{0}
+	cursor := make([]int32, len(records))
+	forRuns(entries, func(run []entry) {
+		b := int32(-1)
+		if len(run) >= 2 {
+			st.Blocks++
+			if len(run) > maxBlock {
+				st.SkippedBlocks++
+				st.SkippedRecords += len(run)
+			} else {
+				st.LargestBlock = max(st.LargestBlock, len(run))
+				b = int32(len(size))
+				size = append(size, int32(len(run)))
+				s.addMembers(run)
+			}
+		}
+		s.place(run, b, cursor)
+	})
+	return s, size
+}
+
+// linkBlocksOf is blocksOf for a linkage: a compared block is a key held on
+// both sides by at most maxBlock records each; its size counts both sides.
+func linkBlocksOf(left, right []*scoring.Prepared, only []Rule, maxBlock int, st *Stats) (l, r side, size []int32) {
+	la, ls := hashKeys(left, only)
+	ra, rs := hashKeys(right, only)
+	st.Keys = len(la) + len(ra)
+	le, re := sortedEntries(la, ls), sortedEntries(ra, rs)
+	la, ra = nil, nil
+	l = side{starts: ls, occ: make([]int32, len(le)), first: []int32{0}}
+	r = side{starts: rs, occ: make([]int32, len(re)), first: []int32{0}}
+	lc, rc := make([]int32, len(left)), make([]int32, len(right))
+	li, ri := 0, 0
+	for li < len(le) || ri < len(re) {
+		var h uint64
+		switch {
+		case ri == len(re):
+			h = le[li].h
+		case li == len(le):
+			h = re[ri].h
+		default:
+			h = min(le[li].h, re[ri].h)
+		}
+		lj, rj := li, ri
+		for lj < len(le) && le[lj].h == h {
+			lj++
+		}
+		for rj < len(re) && re[rj].h == h {
+			rj++
+		}
+		lrun, rrun := le[li:lj], re[ri:rj]
+		b := int32(-1)
+		if len(lrun) > 0 && len(rrun) > 0 {
+			st.Blocks++
+			if len(lrun) > maxBlock || len(rrun) > maxBlock {
+				st.SkippedBlocks++
+				st.SkippedRecords += len(lrun) + len(rrun)
+			} else {
+				st.LargestBlock = max(st.LargestBlock, len(lrun)+len(rrun))
+				b = int32(len(size))
+				size = append(size, int32(len(lrun)+len(rrun)))
+				l.addMembers(lrun)
+				r.addMembers(rrun)
+			}
+		}
+		l.place(lrun, b, lc)
+		r.place(rrun, b, rc)
+		li, ri = lj, rj
+	}
+	return l, r, size
+}
+
+// rank orders the candidates of one record: more shared keys first, then
+// the smaller smallest shared block, then the lower record index. The
+// first two are the same seen from either record of a pair.
+type rank struct {
+	shared int32 // distinct keys shared
+	rarest int32 // size of the smallest block shared
+	id     int32 // the candidate
+}
+
+// before reports whether a ranks strictly ahead of b.
+func (a rank) before(b rank) bool {
+	if a.shared != b.shared {
+		return a.shared > b.shared
+	}
+	if a.rarest != b.rarest {
+		return a.rarest < b.rarest
+	}
+	return a.id < b.id
+}
+
+// admits reports whether a candidate ranked c is among the best of the
+// record whose last kept candidate is a. The zero rank admits everything
+// (a record with no more than MaxCandidates candidates keeps them all).
+func (a rank) admits(c rank) bool { return !a.before(c) }
+
+// tally counts the keys one record shares with each of its candidates.
+// Its arrays are indexed by candidate and are zero between records.
+type tally struct {
+	shared []int32
+	rarest []int32
+	cands  []int32
+}
+
+func newTally(n int) *tally {
+	return &tally{shared: make([]int32, n), rarest: make([]int32, n)}
+}
+
+// collect counts the candidates of record i of from among the members of
+// its blocks on to, leaving out record self and records at or below
+// after (-1: none).
+func (t *tally) collect(from, to *side, size []int32, i, self, after int32) {
+	for _, b := range from.occ[from.starts[i]:from.starts[i+1]] {
+		if b < 0 {
+			continue
+		}
+		sz := size[b]
+		m := to.members[to.first[b]:to.first[b+1]]
+		if after >= 0 {
+			k, _ := slices.BinarySearch(m, after+1)
+			m = m[k:]
+		}
+		for _, j := range m {
+			if j == self {
+				continue
+			}
+			if t.shared[j] == 0 {
+				t.cands = append(t.cands, j)
+				t.rarest[j] = sz
+			} else if sz < t.rarest[j] {
+				t.rarest[j] = sz
+			}
+			t.shared[j]++
+		}
+	}
+}
+
+func (t *tally) rank(j int32) rank { return rank{t.shared[j], t.rarest[j], j} }
+
+// last returns the rank of the k-th best candidate, or the zero rank (and
+// false) when there are at most k.
+func (t *tally) last(k int) (rank, bool) {
+	if len(t.cands) <= k {
+		return rank{}, false
+	}
+	slices.SortFunc(t.cands, func(a, b int32) int {
+		ra, rb := t.rank(a), t.rank(b)
+		switch {
+		case ra.before(rb):
+			return -1
+		case rb.before(ra):
+			return 1
+		}
+		return 0
+	})
+	return t.rank(t.cands[k-1]), true
+}
+
+func (t *tally) reset() {
+	for _, j := range t.cands {
+		t.shared[j] = 0
+	}
+	t.cands = t.cands[:0]
+}
+
+// lastKept runs the first pass over the records of from: the rank of each
+// one's k-th best candidate on to.
+func lastKept(from, to *side, size []int32, k int, same bool, t *tally, st *Stats) []rank {
+	out := make([]rank, from.records())
+	for i := range out {
+		self := int32(-1)
+		if same {
+			self = int32(i)
+		}
+		t.collect(from, to, size, int32(i), self, -1)
+		var capped bool
+		if out[i], capped = t.last(k); capped {
+			st.CappedRecords++
+		}
+		t.reset()
+	}
+	return out
+}
+
+// cappedPairs is Pairs with at most k candidates per record.
+func cappedPairs(records []*scoring.Prepared, only []Rule, maxBlock, k int, fn func(i, j int32)) Stats {
+	st := Stats{Records: len(records)}
+	s, size := blocksOf(records, only, maxBlock, &st)
+	t := newTally(len(records))
+	last := lastKept(&s, &s, size, k, true, t, &st)
+	for i := range int32(len(records)) {
+		t.collect(&s, &s, size, i, -1, i)
+		slices.Sort(t.cands)
+		for _, j := range t.cands {
+			n, r := t.shared[j], t.rarest[j]
+			if last[i].admits(rank{n, r, j}) || last[j].admits(rank{n, r, i}) {
+				fn(i, j)
+				st.Pairs++
+			} else {
+				st.DroppedPairs++
+			}
+		}
+		t.reset()
+	}
+	return st
+}
+
+// cappedLinkPairs is LinkPairs with at most k candidates per record.
+func cappedLinkPairs(left, right []*scoring.Prepared, only []Rule, maxBlock, k int, fn func(i, j int32)) Stats {
+	st := Stats{Records: len(left) + len(right)}
+	l, r, size := linkBlocksOf(left, right, only, maxBlock, &st)
+	t := newTally(max(len(left), len(right)))
+	lastL := lastKept(&l, &r, size, k, false, t, &st)
+	lastR := lastKept(&r, &l, size, k, false, t, &st)
+	for i := range int32(len(left)) {
+		t.collect(&l, &r, size, i, -1, -1)
+		slices.Sort(t.cands)
+		for _, j := range t.cands {
+			n, rr := t.shared[j], t.rarest[j]
+			if lastL[i].admits(rank{n, rr, j}) || lastR[j].admits(rank{n, rr, i}) {
+				fn(i, j)
+				st.Pairs++
+			} else {
+				st.DroppedPairs++
+			}
+		}
+		t.reset()
+	}
+	return st
+}
