@@ -1,7 +1,10 @@
 package blocking
 
 import (
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -122,41 +125,38 @@ func linkBlocksOf(left, right []*scoring.Prepared, only []Rule, maxBlock int, st
 	return l, r, size
 }
 
-// rank orders the candidates of one record: more shared keys first, then
-// the smaller smallest shared block, then the lower record index. The
-// first two are the same seen from either record of a pair.
-type rank struct {
-	shared int32 // distinct keys shared
-	rarest int32 // size of the smallest block shared
-	id     int32 // the candidate
+// rank orders the candidates of one record, lower first: more shared keys,
+// then a smaller smallest shared block, then a lower record index, packed
+// as 16 | 16 | 32 bits. The first two are the same seen from either record
+// of a pair. Blocks over 65535 records (only with such a MaxBlock) rank as
+// equally common.
+type rank uint64
+
+func rankOf(shared, rarest, id int32) rank {
+	return rank(0xFFFF-min(uint64(shared), 0xFFFF))<<48 | rank(min(uint64(rarest), 0xFFFF))<<32 | rank(uint32(id))
 }
 
-// before reports whether a ranks strictly ahead of b.
-func (a rank) before(b rank) bool {
-	if a.shared != b.shared {
-		return a.shared > b.shared
-	}
-	if a.rarest != b.rarest {
-		return a.rarest < b.rarest
-	}
-	return a.id < b.id
-}
-
-// admits reports whether a candidate ranked c is among the best of the
-// record whose last kept candidate is a. The zero rank admits everything
-// (a record with no more than MaxCandidates candidates keeps them all).
-func (a rank) admits(c rank) bool { return !a.before(c) }
+// keepAll is the last kept rank of a record with no more than MaxCandidates
+// candidates: it admits everything.
+const keepAll = ^rank(0)
 
 // tally counts the keys one record shares with each of its candidates.
-// Its arrays are indexed by candidate and are zero between records.
+// Its array is indexed by candidate and is zero between records.
 type tally struct {
-	shared []int32
-	rarest []int32
-	cands  []int32
+	count []shareCount
+	cands []int32
+	ranks []rank // scratch for last
+}
+
+// shareCount is what a record shares with one candidate; the two fields
+// sit together so that counting touches one cache line per candidate.
+type shareCount struct {
+	shared int32 // distinct keys shared
+	rarest int32 // size of the smallest block shared
 }
 
 func newTally(n int) *tally {
-	return &tally{shared: make([]int32, n), rarest: make([]int32, n)}
+	return &tally{count: make([]shareCount, n)}
 }
 
 // collect counts the candidates of record i of from among the members of
@@ -177,76 +177,98 @@ func (t *tally) collect(from, to *side, size []int32, i, self, after int32) {
 			if j == self {
 				continue
 			}
-			if t.shared[j] == 0 {
+			c := &t.count[j]
+			if c.shared == 0 {
 				t.cands = append(t.cands, j)
-				t.rarest[j] = sz
-			} else if sz < t.rarest[j] {
-				t.rarest[j] = sz
+				c.rarest = sz
+			} else if sz < c.rarest {
+				c.rarest = sz
 			}
-			t.shared[j]++
+			c.shared++
 		}
 	}
 }
 
-func (t *tally) rank(j int32) rank { return rank{t.shared[j], t.rarest[j], j} }
-
-// last returns the rank of the k-th best candidate, or the zero rank (and
-// false) when there are at most k.
+// last returns the rank of the k-th best candidate, or keepAll (and false)
+// when there are at most k.
 func (t *tally) last(k int) (rank, bool) {
 	if len(t.cands) <= k {
-		return rank{}, false
+		return keepAll, false
 	}
-	slices.SortFunc(t.cands, func(a, b int32) int {
-		ra, rb := t.rank(a), t.rank(b)
-		switch {
-		case ra.before(rb):
-			return -1
-		case rb.before(ra):
-			return 1
-		}
-		return 0
-	})
-	return t.rank(t.cands[k-1]), true
+	t.ranks = t.ranks[:0]
+	for _, j := range t.cands {
+		t.ranks = append(t.ranks, rankOf(t.count[j].shared, t.count[j].rarest, j))
+	}
+	slices.Sort(t.ranks)
+	return t.ranks[k-1], true
 }
 
 func (t *tally) reset() {
 	for _, j := range t.cands {
-		t.shared[j] = 0
+		t.count[j].shared = 0
 	}
 	t.cands = t.cands[:0]
 }
 
 // lastKept runs the first pass over the records of from: the rank of each
-// one's k-th best candidate on to.
-func lastKept(from, to *side, size []int32, k int, same bool, t *tally, st *Stats) []rank {
+// one's k-th best candidate on to. The records are shared out in chunks
+// among GOMAXPROCS goroutines, each with its own tally (8 bytes per
+// candidate record); they are done when it returns. same: from and to are
+// one set.
+func lastKept(from, to *side, size []int32, k int, same bool, st *Stats) []rank {
 	out := make([]rank, from.records())
-	for i := range out {
-		self := int32(-1)
-		if same {
-			self = int32(i)
-		}
-		t.collect(from, to, size, int32(i), self, -1)
-		var capped bool
-		if out[i], capped = t.last(k); capped {
-			st.CappedRecords++
-		}
-		t.reset()
+	const chunk = 1024
+	var next atomic.Int64
+	var capped atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), (len(out)+chunk-1)/chunk)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := newTally(to.records())
+			var n int64
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(out) {
+					break
+				}
+				for i := lo; i < min(lo+chunk, len(out)); i++ {
+					self := int32(-1)
+					if same {
+						self = int32(i)
+					}
+					t.collect(from, to, size, int32(i), self, -1)
+					var c bool
+					if out[i], c = t.last(k); c {
+						n++
+					}
+					t.reset()
+				}
+			}
+			capped.Add(n)
+		}()
 	}
+	wg.Wait()
+	st.CappedRecords += int(capped.Load())
 	return out
 }
 
-// cappedPairs is Pairs with at most k candidates per record.
-func cappedPairs(records []*scoring.Prepared, only []Rule, maxBlock, k int, fn func(i, j int32)) Stats {
-	st := Stats{Records: len(records)}
-	s, size := blocksOf(records, only, maxBlock, &st)
-	t := newTally(len(records))
-	last := lastKept(&s, &s, size, k, true, t, &st)
-	for i := range int32(len(records)) {
-		t.collect(&s, &s, size, i, -1, i)
+// emitKept runs the second pass: for each record i of from in order, its
+// candidates j on to in order (above i when same), emitted when either
+// record ranks the other at or above its last kept rank.
+func emitKept(from, to *side, size []int32, lastFrom, lastTo []rank, same bool, st *Stats, fn func(i, j int32)) {
+	t := newTally(to.records())
+	for i := range int32(from.records()) {
+		after := int32(-1)
+		if same {
+			after = i
+		}
+		t.collect(from, to, size, i, -1, after)
 		slices.Sort(t.cands)
 		for _, j := range t.cands {
-			n, r := t.shared[j], t.rarest[j]
-			if last[i].admits(rank{n, r, j}) || last[j].admits(rank{n, r, i}) {
+			c := t.count[j]
+			if rankOf(c.shared, c.rarest, j) <= lastFrom[i] || rankOf(c.shared, c.rarest, i) <= lastTo[j] {
 				fn(i, j)
 				st.Pairs++
 			} else {
@@ -255,6 +277,14 @@ func cappedPairs(records []*scoring.Prepared, only []Rule, maxBlock, k int, fn f
 		}
 		t.reset()
 	}
+}
+
+// cappedPairs is Pairs with at most k candidates per record.
+func cappedPairs(records []*scoring.Prepared, only []Rule, maxBlock, k int, fn func(i, j int32)) Stats {
+	st := Stats{Records: len(records)}
+	s, size := blocksOf(records, only, maxBlock, &st)
+	last := lastKept(&s, &s, size, k, true, &st)
+	emitKept(&s, &s, size, last, last, true, &st, fn)
 	return st
 }
 
@@ -262,22 +292,8 @@ func cappedPairs(records []*scoring.Prepared, only []Rule, maxBlock, k int, fn f
 func cappedLinkPairs(left, right []*scoring.Prepared, only []Rule, maxBlock, k int, fn func(i, j int32)) Stats {
 	st := Stats{Records: len(left) + len(right)}
 	l, r, size := linkBlocksOf(left, right, only, maxBlock, &st)
-	t := newTally(max(len(left), len(right)))
-	lastL := lastKept(&l, &r, size, k, false, t, &st)
-	lastR := lastKept(&r, &l, size, k, false, t, &st)
-	for i := range int32(len(left)) {
-		t.collect(&l, &r, size, i, -1, -1)
-		slices.Sort(t.cands)
-		for _, j := range t.cands {
-			n, rr := t.shared[j], t.rarest[j]
-			if lastL[i].admits(rank{n, rr, j}) || lastR[j].admits(rank{n, rr, i}) {
-				fn(i, j)
-				st.Pairs++
-			} else {
-				st.DroppedPairs++
-			}
-		}
-		t.reset()
-	}
+	lastL := lastKept(&l, &r, size, k, false, &st)
+	lastR := lastKept(&r, &l, size, k, false, &st)
+	emitKept(&l, &r, size, lastL, lastR, false, &st, fn)
 	return st
 }

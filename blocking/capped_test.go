@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -310,5 +311,17 @@ func TestCappedPairsDeterministic(t *testing.T) {
 	}
 	if len(a) == 0 {
 		t.Error("no pairs")
+	}
+}
+
+// TestHashKeysShares: hashing in parallel shares gives what one pass does.
+func TestHashKeysShares(t *testing.T) {
+	recs, _ := synthRecords(t, 10_000, 5)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three shares, whatever the machine
+	all, starts := hashKeys(recs, nil)
+	oneStarts := make([]int32, len(recs)+1)
+	one := hashShare(recs, nil, oneStarts, nil)
+	if !slices.Equal(all, one) || !slices.Equal(starts, oneStarts) {
+		t.Errorf("parallel hashing differs: %d keys, %d in one pass", len(all), len(one))
 	}
 }

@@ -1,7 +1,9 @@
 package blocking
 
 import (
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -114,21 +116,24 @@ type entry struct {
 //
 // Both counts are symmetric, which lets the cap be applied in two streaming
 // passes without holding any candidate list: the first pass ranks each
-// record's candidates and keeps only its K-th best (12 bytes a record); the
-// second enumerates each record's candidates with a higher index, in order,
-// and keeps a pair when it ranks at or above the K-th best of either side.
+// record's candidates and keeps only the rank of its K-th best (8 bytes a
+// record); the second enumerates each record's candidates with a higher
+// index, in order, and keeps a pair when it ranks at or above the K-th best
+// of either side.
 //
 // # Cost
 //
 // Memory is linear in the input and independent of K: about 24 bytes per
 // key occurrence while the keys are hashed and sorted, then 8 bytes per key
-// occurrence (the block of each key, the members of each block), 20 bytes
-// per record (the K-th best and a dense counter), and a scratch list of one
-// record's candidates (at most keys per record × MaxBlock). Pairs are
-// passed to fn, never stored. Time: the scorer, by far the dearest part
-// of a batch job, sees at most N·K pairs; counting shared keys visits each
-// record's blocks one and a half times, at most keys × MaxBlock records
-// per record, cheap next to scoring one pair.
+// occurrence (the block of each key, the members of each block), 8 bytes
+// per record for the ranks, 8 bytes per record for each goroutine's
+// counters, and a scratch list of one record's candidates (at most keys per
+// record × MaxBlock). Pairs are passed to fn, never stored. Time: the
+// scorer, by far the dearest part of a batch job, sees at most N·K pairs;
+// counting shared keys visits each record's blocks one and a half times
+// (at most keys × MaxBlock records per record), cheap next to scoring a
+// pair. Hashing and the first pass use GOMAXPROCS goroutines, all finished
+// before Pairs returns; fn is called from the calling goroutine only.
 //
 // With opts.MaxCandidates negative (NoCandidateLimit), every distinct pair
 // sharing a compared key is emitted once, in the order of the hash of the
@@ -292,12 +297,53 @@ func hashAll(records []*scoring.Prepared, only []Rule) ([][]uint64, []entry) {
 
 // hashKeys computes the key hashes of every record under only (nil: every
 // rule): record i's are all[starts[i]:starts[i+1]], sorted and without
-// duplicates.
+// duplicates. GOMAXPROCS goroutines hash contiguous shares of the records,
+// and are done when it returns.
 func hashKeys(records []*scoring.Prepared, only []Rule) (all []uint64, starts []int32) {
-	all = make([]uint64, 0, len(records)*8)
+	starts = make([]int32, len(records)+1)
+	parts := min(runtime.GOMAXPROCS(0), (len(records)+4095)/4096)
+	if parts <= 1 {
+		return hashShare(records, only, starts, nil), starts
+	}
+	// Each share writes the ends of its records' runs relative to its own
+	// start; they are made absolute once the shares' sizes are known.
+	shares := make([][]uint64, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(records)/parts, (p+1)*len(records)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			shares[p] = hashShare(records[lo:hi], only, starts[lo:hi+1], nil)
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, sh := range shares {
+		n += len(sh)
+	}
+	all = make([]uint64, 0, n)
+	for p, sh := range shares {
+		lo, hi := p*len(records)/parts, (p+1)*len(records)/parts
+		base := int32(len(all))
+		for i := lo + 1; i <= hi; i++ {
+			starts[i] += base
+		}
+		all = append(all, sh...)
+		shares[p] = nil
+	}
+	return all, starts
+}
+
+// hashShare appends the key hashes of records to dst and sets ends[i+1]
+// to the end of record i's hashes, counted from the start of dst;
+// ends[0] is left alone.
+func hashShare(records []*scoring.Prepared, only []Rule, ends []int32, dst []uint64) []uint64 {
+	if dst == nil {
+		dst = make([]uint64, 0, len(records)*8)
+	}
 	var kb keyBuilder
 	var keys []string
-	starts = make([]int32, len(records)+1)
 	for i, p := range records {
 		keys = keys[:0]
 		if only == nil {
@@ -309,17 +355,17 @@ func hashKeys(records []*scoring.Prepared, only []Rule) (all []uint64, starts []
 				keys = kb.appendRule(p, r, keys)
 			}
 		}
-		start := len(all)
+		start := len(dst)
 		for _, k := range keys {
-			all = append(all, hashKey(k))
+			dst = append(dst, hashKey(k))
 		}
-		mine := all[start:]
+		mine := dst[start:]
 		slices.Sort(mine)
 		mine = slices.Compact(mine)
-		all = all[:start+len(mine)]
-		starts[i+1] = int32(len(all))
+		dst = dst[:start+len(mine)]
+		ends[i+1] = int32(len(dst))
 	}
-	return all, starts
+	return dst
 }
 
 // sortedEntries lists every key occurrence as (hash, record), sorted by
