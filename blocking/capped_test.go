@@ -314,7 +314,8 @@ func TestCappedPairsDeterministic(t *testing.T) {
 	}
 }
 
-// TestHashKeysShares: hashing in parallel shares gives what one pass does.
+// TestHashKeysShares: hashing in parallel shares gives what one pass does,
+// the hashes of the keys Keys returns.
 func TestHashKeysShares(t *testing.T) {
 	recs, _ := synthRecords(t, 10_000, 5)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three shares, whatever the machine
@@ -323,5 +324,16 @@ func TestHashKeysShares(t *testing.T) {
 	one := hashShare(recs, nil, oneStarts, nil)
 	if !slices.Equal(all, one) || !slices.Equal(starts, oneStarts) {
 		t.Errorf("parallel hashing differs: %d keys, %d in one pass", len(all), len(one))
+	}
+	// The hashes are those of the keys Keys returns.
+	for i, p := range recs {
+		var want []uint64
+		for _, k := range Keys(p, nil) {
+			want = append(want, hashKey(k))
+		}
+		slices.Sort(want)
+		if want = slices.Compact(want); !slices.Equal(all[starts[i]:starts[i+1]], want) {
+			t.Fatalf("record %d: hashes %v, want those of its keys %v", i, all[starts[i]:starts[i+1]], want)
+		}
 	}
 }

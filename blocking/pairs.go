@@ -342,27 +342,24 @@ func hashShare(records []*scoring.Prepared, only []Rule, ends []int32, dst []uin
 	if dst == nil {
 		dst = make([]uint64, 0, len(records)*8)
 	}
-	var kb keyBuilder
-	var keys []string
+	kb := keyBuilder{hashOnly: true, hashes: dst}
 	for i, p := range records {
-		keys = keys[:0]
+		start := len(kb.hashes)
 		if only == nil {
 			for r := Rule(0); r < numRules; r++ {
-				keys = kb.appendRule(p, r, keys)
+				kb.appendRule(p, r, nil)
 			}
 		} else {
 			for _, r := range only {
-				keys = kb.appendRule(p, r, keys)
+				kb.appendRule(p, r, nil)
 			}
 		}
-		start := len(dst)
-		for _, k := range keys {
-			dst = append(dst, hashKey(k))
-		}
+		dst = kb.hashes
 		mine := dst[start:]
 		slices.Sort(mine)
 		mine = slices.Compact(mine)
 		dst = dst[:start+len(mine)]
+		kb.hashes = dst
 		ends[i+1] = int32(len(dst))
 	}
 	return dst
@@ -429,7 +426,7 @@ func sharesEarlier(a, b []uint64, h uint64, skipped map[uint64]struct{}) bool {
 
 // hashKey is 64-bit FNV-1a: deterministic across runs, so that pair order
 // (and hence training) is reproducible.
-func hashKey(s string) uint64 {
+func hashKey[T string | []byte](s T) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
