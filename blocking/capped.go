@@ -47,10 +47,11 @@ func (s *side) place(run []entry, b int32, cursor []int32) {
 // blocksOf hashes and sorts the keys of records and numbers the compared
 // blocks (2 to maxBlock records); size holds each block's size.
 func blocksOf(records []*scoring.Prepared, only []Rule, maxBlock int, st *Stats) (s side, size []int32) {
-	all, starts := hashKeys(records, only)
-	st.Keys = len(all)
-	entries := sortedEntries(all, starts)
-	all = nil // the entries carry the hashes from here on
+	kh := hashKeys(records, only)
+	entries := kh.sortedEntries()
+	starts := kh.starts
+	kh = nil // the entries carry the hashes from here on
+	st.Keys = len(entries)
 	s.starts = starts
 	s.occ = make([]int32, len(entries))
 	s.first = []int32{0}
@@ -77,11 +78,11 @@ func blocksOf(records []*scoring.Prepared, only []Rule, maxBlock int, st *Stats)
 // linkBlocksOf is blocksOf for a linkage: a compared block is a key held on
 // both sides by at most maxBlock records each; its size counts both sides.
 func linkBlocksOf(left, right []*scoring.Prepared, only []Rule, maxBlock int, st *Stats) (l, r side, size []int32) {
-	la, ls := hashKeys(left, only)
-	ra, rs := hashKeys(right, only)
-	st.Keys = len(la) + len(ra)
-	le, re := sortedEntries(la, ls), sortedEntries(ra, rs)
-	la, ra = nil, nil
+	lh, rh := hashKeys(left, only), hashKeys(right, only)
+	le, re := lh.sortedEntries(), rh.sortedEntries()
+	ls, rs := lh.starts, rh.starts
+	lh, rh = nil, nil // the entries carry the hashes from here on
+	st.Keys = len(le) + len(re)
 	l = side{starts: ls, occ: make([]int32, len(le)), first: []int32{0}}
 	r = side{starts: rs, occ: make([]int32, len(re)), first: []int32{0}}
 	lc, rc := make([]int32, len(left)), make([]int32, len(right))

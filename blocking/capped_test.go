@@ -319,10 +319,19 @@ func TestCappedPairsDeterministic(t *testing.T) {
 func TestHashKeysShares(t *testing.T) {
 	recs, _ := synthRecords(t, 10_000, 5)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three shares, whatever the machine
-	all, starts := hashKeys(recs, nil)
+	kh := hashKeys(recs, nil)
+	if len(kh.parts) != 3 {
+		t.Fatalf("%d parts, want 3", len(kh.parts))
+	}
+	var all []uint64
+	starts := []int32{0}
+	kh.each(func(i int, hs []uint64) {
+		all = append(all, hs...)
+		starts = append(starts, int32(len(all)))
+	})
 	oneStarts := make([]int32, len(recs)+1)
-	one := hashShare(recs, nil, oneStarts, nil)
-	if !slices.Equal(all, one) || !slices.Equal(starts, oneStarts) {
+	one := hashPart(recs, nil, oneStarts)
+	if !slices.Equal(all, one) || !slices.Equal(starts, oneStarts) || !slices.Equal(kh.starts, oneStarts) {
 		t.Errorf("parallel hashing differs: %d keys, %d in one pass", len(all), len(one))
 	}
 	// The hashes are those of the keys Keys returns.
@@ -335,5 +344,21 @@ func TestHashKeysShares(t *testing.T) {
 		if want = slices.Compact(want); !slices.Equal(all[starts[i]:starts[i+1]], want) {
 			t.Fatalf("record %d: hashes %v, want those of its keys %v", i, all[starts[i]:starts[i+1]], want)
 		}
+	}
+}
+
+// TestPairsEmpty: no records, or one empty side, give no pairs, with or
+// without the cap.
+func TestPairsEmpty(t *testing.T) {
+	some := randomRecords(rand.New(rand.NewPCG(9, 10)), 20)
+	for _, k := range []int{0, NoCandidateLimit} {
+		opts := PairOptions{MaxCandidates: k}
+		fail := func(i, j int32) { t.Errorf("k=%d: pair (%d, %d) from nothing", k, i, j) }
+		if st := Pairs(nil, opts, fail); st.Pairs != 0 || st.Keys != 0 {
+			t.Errorf("k=%d: Pairs(nil) = %+v", k, st)
+		}
+		LinkPairs(nil, nil, opts, fail)
+		LinkPairs(some, nil, opts, fail)
+		LinkPairs(nil, some, opts, fail)
 	}
 }

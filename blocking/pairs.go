@@ -285,64 +285,72 @@ func allLinkPairs(left, right []*scoring.Prepared, opts PairOptions, fn func(i, 
 
 // hashAll computes the sorted, de-duplicated key hashes of every record
 // and the list of all (hash, record) entries sorted by hash then record.
-// The per-record slices share one backing array.
+// The per-record slices share the backing arrays of the hashing.
 func hashAll(records []*scoring.Prepared, only []Rule) ([][]uint64, []entry) {
-	all, starts := hashKeys(records, only)
+	kh := hashKeys(records, only)
 	recKeys := make([][]uint64, len(records))
-	for i := range records {
-		recKeys[i] = all[starts[i]:starts[i+1]:starts[i+1]]
+	kh.each(func(i int, hs []uint64) { recKeys[i] = hs })
+	return recKeys, kh.sortedEntries()
+}
+
+// keyHashes are the key hashes of a set of records, computed in parts.
+type keyHashes struct {
+	// starts[i] is the position of record i's first hash counted over all
+	// parts, starts[len(records)] their total.
+	starts []int32
+	parts  [][]uint64 // hashes of the records first[p] to first[p+1]-1
+	first  []int
+}
+
+// each calls fn with the hashes of every record, in order: sorted, without
+// duplicates, with no room to append.
+func (kh *keyHashes) each(fn func(i int, hs []uint64)) {
+	for p, part := range kh.parts {
+		base := kh.starts[kh.first[p]]
+		for i := kh.first[p]; i < kh.first[p+1]; i++ {
+			lo, hi := kh.starts[i]-base, kh.starts[i+1]-base
+			fn(i, part[lo:hi:hi])
+		}
 	}
-	return recKeys, sortedEntries(all, starts)
 }
 
 // hashKeys computes the key hashes of every record under only (nil: every
-// rule): record i's are all[starts[i]:starts[i+1]], sorted and without
-// duplicates. GOMAXPROCS goroutines hash contiguous shares of the records,
-// and are done when it returns.
-func hashKeys(records []*scoring.Prepared, only []Rule) (all []uint64, starts []int32) {
-	starts = make([]int32, len(records)+1)
-	parts := min(runtime.GOMAXPROCS(0), (len(records)+4095)/4096)
-	if parts <= 1 {
-		return hashShare(records, only, starts, nil), starts
+// rule). GOMAXPROCS goroutines hash contiguous parts of the records, and
+// are done when it returns.
+func hashKeys(records []*scoring.Prepared, only []Rule) *keyHashes {
+	n := min(runtime.GOMAXPROCS(0), (len(records)+4095)/4096)
+	n = max(n, 1)
+	kh := &keyHashes{starts: make([]int32, len(records)+1), parts: make([][]uint64, n), first: make([]int, n+1)}
+	for p := range n + 1 {
+		kh.first[p] = p * len(records) / n
 	}
-	// Each share writes the ends of its records' runs relative to its own
-	// start; they are made absolute once the shares' sizes are known.
-	shares := make([][]uint64, parts)
+	// Each part writes the ends of its records' hashes counted from its
+	// own start; they are made absolute once the parts' sizes are known.
 	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := p*len(records)/parts, (p+1)*len(records)/parts
+	for p := range n {
+		lo, hi := kh.first[p], kh.first[p+1]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			shares[p] = hashShare(records[lo:hi], only, starts[lo:hi+1], nil)
+			kh.parts[p] = hashPart(records[lo:hi], only, kh.starts[lo:hi+1])
 		}()
 	}
 	wg.Wait()
-	n := 0
-	for _, sh := range shares {
-		n += len(sh)
-	}
-	all = make([]uint64, 0, n)
-	for p, sh := range shares {
-		lo, hi := p*len(records)/parts, (p+1)*len(records)/parts
-		base := int32(len(all))
-		for i := lo + 1; i <= hi; i++ {
-			starts[i] += base
+	for p := 1; p < n; p++ {
+		base := kh.starts[kh.first[p]] // the previous part's end, already absolute
+		for i := kh.first[p] + 1; i <= kh.first[p+1]; i++ {
+			kh.starts[i] += base
 		}
-		all = append(all, sh...)
-		shares[p] = nil
 	}
-	return all, starts
+	return kh
 }
 
-// hashShare appends the key hashes of records to dst and sets ends[i+1]
-// to the end of record i's hashes, counted from the start of dst;
+// hashPart returns the key hashes of records, each record's sorted and
+// without duplicates, and sets ends[i+1] to the end of record i's hashes;
 // ends[0] is left alone.
-func hashShare(records []*scoring.Prepared, only []Rule, ends []int32, dst []uint64) []uint64 {
-	if dst == nil {
-		dst = make([]uint64, 0, len(records)*8)
-	}
-	kb := keyBuilder{hashOnly: true, hashes: dst}
+func hashPart(records []*scoring.Prepared, only []Rule, ends []int32) []uint64 {
+	// Generated records have about 13 keys, registries' fewer.
+	kb := keyBuilder{hashOnly: true, hashes: make([]uint64, 0, len(records)*12)}
 	for i, p := range records {
 		start := len(kb.hashes)
 		if only == nil {
@@ -354,26 +362,24 @@ func hashShare(records []*scoring.Prepared, only []Rule, ends []int32, dst []uin
 				kb.appendRule(p, r, nil)
 			}
 		}
-		dst = kb.hashes
-		mine := dst[start:]
+		mine := kb.hashes[start:]
 		slices.Sort(mine)
 		mine = slices.Compact(mine)
-		dst = dst[:start+len(mine)]
-		kb.hashes = dst
-		ends[i+1] = int32(len(dst))
+		kb.hashes = kb.hashes[:start+len(mine)]
+		ends[i+1] = int32(len(kb.hashes))
 	}
-	return dst
+	return kb.hashes
 }
 
 // sortedEntries lists every key occurrence as (hash, record), sorted by
 // hash then record.
-func sortedEntries(all []uint64, starts []int32) []entry {
-	entries := make([]entry, 0, len(all))
-	for i := range len(starts) - 1 {
-		for _, h := range all[starts[i]:starts[i+1]] {
+func (kh *keyHashes) sortedEntries() []entry {
+	entries := make([]entry, 0, kh.starts[len(kh.starts)-1])
+	kh.each(func(i int, hs []uint64) {
+		for _, h := range hs {
 			entries = append(entries, entry{h: h, rec: int32(i)})
 		}
-	}
+	})
 	slices.SortFunc(entries, func(a, b entry) int {
 		switch {
 		case a.h < b.h:
