@@ -13,8 +13,8 @@
 // the scored batches, puts them back in enumeration order and calls emit
 // with each pair at or above Options.Threshold. emit therefore runs on the
 // caller's goroutine, needs no locking, and sees pairs in a deterministic
-// order: blocking's order (by left then right record index), the same for
-// any number of workers.
+// order: blocking's order (block by block, keys hashed with FNV and
+// sorted), the same for any number of workers.
 //
 // # Memory
 //

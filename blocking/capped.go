@@ -255,29 +255,70 @@ func lastKept(from, to *side, size []int32, k int, same bool, st *Stats) []rank 
 	return out
 }
 
-// emitKept runs the second pass: for each record i of from in order, its
-// candidates j on to in order (above i when same), emitted when either
-// record ranks the other at or above its last kept rank.
+// emitKept runs the second pass, block by block (in hash order, as the
+// uncapped enumeration goes, so that the records a scorer reads next are
+// the ones it just read): each pair of a block that has it as its first
+// shared compared block is emitted when either record ranks the other at
+// or above its last kept rank. same: from and to are one set, and a
+// block's pairs are its members i < j.
 func emitKept(from, to *side, size []int32, lastFrom, lastTo []rank, same bool, st *Stats, fn func(i, j int32)) {
-	t := newTally(to.records())
-	for i := range int32(from.records()) {
-		after := int32(-1)
-		if same {
-			after = i
-		}
-		t.collect(from, to, size, i, -1, after)
-		slices.Sort(t.cands)
-		for _, j := range t.cands {
-			c := t.count[j]
-			if rankOf(c.shared, c.rarest, j) <= lastFrom[i] || rankOf(c.shared, c.rarest, i) <= lastTo[j] {
-				fn(i, j)
-				st.Pairs++
-			} else {
-				st.DroppedPairs++
+	for b := range int32(len(size)) {
+		lm := from.members[from.first[b]:from.first[b+1]]
+		rm := to.members[to.first[b]:to.first[b+1]]
+		for x, i := range lm {
+			oi := from.occ[from.starts[i]:from.starts[i+1]]
+			js := rm
+			if same {
+				js = rm[x+1:]
+			}
+			for _, j := range js {
+				shared, rarest, first := sharedBlocks(oi, to.occ[to.starts[j]:to.starts[j+1]], size, b)
+				if !first {
+					continue // emitted, or dropped, from an earlier block
+				}
+				if rankOf(shared, rarest, j) <= lastFrom[i] || rankOf(shared, rarest, i) <= lastTo[j] {
+					fn(i, j)
+					st.Pairs++
+				} else {
+					st.DroppedPairs++
+				}
 			}
 		}
-		t.reset()
 	}
+}
+
+// sharedBlocks intersects the compared blocks of two records (ascending
+// block numbers, -1 for keys in no compared block), both in block b: how
+// many they share and the size of the smallest, and whether b is the first
+// shared. It stops at an earlier shared block.
+func sharedBlocks(a, c []int32, size []int32, b int32) (shared, rarest int32, first bool) {
+	x, y := 0, 0
+	for x < len(a) && y < len(c) {
+		p, q := a[x], c[y]
+		switch {
+		case p < 0:
+			x++
+		case q < 0:
+			y++
+		case p < q:
+			x++
+		case p > q:
+			y++
+		default:
+			if shared == 0 {
+				if p != b {
+					return 0, 0, false
+				}
+				rarest = size[p]
+			} else {
+				rarest = min(rarest, size[p])
+			}
+			shared++
+			x++
+			y++
+		}
+	}
+	return shared, rarest, shared > 0
 }
 
 // cappedPairs is Pairs with at most k candidates per record.
