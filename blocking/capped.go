@@ -126,6 +126,21 @@ func linkBlocksOf(left, right []*scoring.Prepared, only []Rule, maxBlock int, st
 	return l, r, size
 }
 
+// candidatesAtMost bounds the number of distinct candidates of record i of
+// s on to: the members of its blocks, itself left out when same.
+func (s *side) candidatesAtMost(to *side, i int32, same bool) int {
+	n := 0
+	for _, b := range s.occ[s.starts[i]:s.starts[i+1]] {
+		if b >= 0 {
+			n += int(to.first[b+1] - to.first[b])
+			if same {
+				n--
+			}
+		}
+	}
+	return n
+}
+
 // rank orders the candidates of one record, lower first: more shared keys,
 // then a smaller smallest shared block, then a lower record index, packed
 // as 16 | 16 | 32 bits. The first two are the same seen from either record
@@ -235,6 +250,10 @@ func lastKept(from, to *side, size []int32, k int, same bool, st *Stats) []rank 
 					break
 				}
 				for i := lo; i < min(lo+chunk, len(out)); i++ {
+					if from.candidatesAtMost(to, int32(i), same) <= k {
+						out[i] = keepAll // no need to count them
+						continue
+					}
 					self := int32(-1)
 					if same {
 						self = int32(i)
