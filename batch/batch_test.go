@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/blocking"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
 	"github.com/patientmatch/patientmatch/synth"
@@ -395,4 +396,46 @@ func BenchmarkDedupe(b *testing.B) {
 	}
 	b.ReportMetric(float64(st.CandidatePairs), "pairs/op")
 	b.ReportMetric(float64(st.CandidatePairs)*float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+}
+
+// TestMaxCandidates: the per-record cap reaches blocking, bounds the pairs
+// scored by records × cap, and is off with blocking.NoCandidateLimit.
+func TestMaxCandidates(t *testing.T) {
+	recs, _ := synthRecords(t, 3000, 7)
+	left, right := recs[:1500], recs[1500:]
+	s := defaultScorer(t)
+	dedupe := func(k int) Stats {
+		st, err := Dedupe(context.Background(), recs, Options{Scorer: s, MaxCandidates: k}, func(Pair) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	link := func(k int) Stats {
+		st, err := Link(context.Background(), left, right, Options{Scorer: s, MaxCandidates: k}, func(Pair) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(k int) Stats
+	}{{"dedupe", dedupe}, {"link", link}} {
+		t.Run(tc.name, func(t *testing.T) {
+			all, one, def := tc.run(blocking.NoCandidateLimit), tc.run(1), tc.run(0)
+			if all.Blocking.CappedRecords != 0 || all.Blocking.DroppedPairs != 0 {
+				t.Errorf("no cap, yet %+v", all.Blocking)
+			}
+			if one.CandidatePairs > int64(len(recs)) || one.CandidatePairs >= all.CandidatePairs {
+				t.Errorf("cap 1: %d pairs for %d records (%d without the cap)", one.CandidatePairs, len(recs), all.CandidatePairs)
+			}
+			if one.CandidatePairs+one.Blocking.DroppedPairs != all.CandidatePairs {
+				t.Errorf("cap 1: %d scored + %d dropped != %d", one.CandidatePairs, one.Blocking.DroppedPairs, all.CandidatePairs)
+			}
+			if def.CandidatePairs > int64(len(recs)*blocking.DefaultMaxCandidates) || def.CandidatePairs > all.CandidatePairs || def.CandidatePairs < one.CandidatePairs {
+				t.Errorf("default cap: %d pairs (cap 1: %d, none: %d)", def.CandidatePairs, one.CandidatePairs, all.CandidatePairs)
+			}
+		})
+	}
 }

@@ -13,14 +13,17 @@
 // the scored batches, puts them back in enumeration order and calls emit
 // with each pair at or above Options.Threshold. emit therefore runs on the
 // caller's goroutine, needs no locking, and sees pairs in a deterministic
-// order: blocking's order (keys hashed with FNV and sorted), the same for
-// any number of workers.
+// order: blocking's order (block by block, keys hashed with FNV and
+// sorted), the same for any number of workers.
 //
 // # Memory
 //
 // The prepared records are held in memory (roughly 0.5–1 KiB each with their
 // normalized record and phonetic codes); blocking needs about 24 bytes per
-// key occurrence (a dozen keys per record). Pairs are never all held: a
+// key occurrence (a dozen keys per record) and 8 bytes per record plus 8 per
+// record and core, however many candidates it keeps per record
+// (Options.MaxCandidates, which bounds the pairs scored by records ×
+// MaxCandidates). Pairs are never all held: a
 // fixed pool of 4×Workers batches of batchSize pairs circulates between the
 // enumerator, the workers and the writer, and the enumerator waits for a
 // free batch, so at most 4×Workers×batchSize pairs are in flight whatever

@@ -37,6 +37,12 @@ type Options struct {
 	// MaxBlock skips blocks larger than this (see blocking.PairOptions).
 	// Default (0): blocking.DefaultMaxBlock.
 	MaxBlock int
+	// MaxCandidates keeps at most this many candidates per record, best
+	// first, so that at most N·MaxCandidates pairs are scored (see
+	// blocking.Pairs). Default (0): blocking.DefaultMaxCandidates, the
+	// server's candidate limit. blocking.NoCandidateLimit (negative):
+	// every pair sharing a key in a compared block.
+	MaxCandidates int
 	// Progress, when set, is called on the caller's goroutine after each
 	// batch with the candidate pairs scored so far and their total. Knowing
 	// the total costs one extra blocking pass before scoring starts, so
@@ -101,7 +107,7 @@ func Dedupe(ctx context.Context, records []*scoring.Prepared, opts Options, emit
 	if err := opts.Validate(); err != nil {
 		return Stats{}, err
 	}
-	popts := blocking.PairOptions{MaxBlock: opts.MaxBlock}
+	popts := blocking.PairOptions{MaxBlock: opts.MaxBlock, MaxCandidates: opts.MaxCandidates}
 	s := opts.Scorer
 	return run(ctx, len(records), opts,
 		func(fn func(i, j int32)) blocking.Stats { return blocking.Pairs(records, popts, fn) },
@@ -117,7 +123,7 @@ func Link(ctx context.Context, left, right []*scoring.Prepared, opts Options, em
 	if err := opts.Validate(); err != nil {
 		return Stats{}, err
 	}
-	popts := blocking.PairOptions{MaxBlock: opts.MaxBlock}
+	popts := blocking.PairOptions{MaxBlock: opts.MaxBlock, MaxCandidates: opts.MaxCandidates}
 	s := opts.Scorer
 	return run(ctx, len(left)+len(right), opts,
 		func(fn func(i, j int32)) blocking.Stats { return blocking.LinkPairs(left, right, popts, fn) },

@@ -23,8 +23,9 @@ type BatchSource struct {
 	// clusters. Default (0): Thresholds.Possible, the commands' default
 	// --threshold.
 	ClusterThreshold float64
-	// Workers and MaxBlock are passed to batch.Options (0: its defaults).
-	Workers, MaxBlock int
+	// Workers, MaxBlock and MaxCandidates are passed to batch.Options (0:
+	// its defaults).
+	Workers, MaxBlock, MaxCandidates int
 	// Progress is passed to batch.Options.
 	Progress func(done, total int64)
 
@@ -33,7 +34,7 @@ type BatchSource struct {
 
 func (s *BatchSource) options() batch.Options {
 	// Threshold 0: every candidate pair is emitted, each with its score.
-	return batch.Options{Scorer: s.Scorer, Workers: s.Workers, MaxBlock: s.MaxBlock, Progress: s.Progress}
+	return batch.Options{Scorer: s.Scorer, Workers: s.Workers, MaxBlock: s.MaxBlock, MaxCandidates: s.MaxCandidates, Progress: s.Progress}
 }
 
 // Dedupe implements PairSource with batch.Dedupe.

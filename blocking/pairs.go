@@ -1,7 +1,9 @@
 package blocking
 
 import (
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -21,6 +23,38 @@ type PairOptions struct {
 	// Rules restricts blocking to these rules. Default (nil): all rules.
 	// One rule at a time gives the training passes of EM (see Rule.Fixes).
 	Rules []Rule
+	// MaxCandidates keeps, for each record, at most this many candidates,
+	// best first, as the server's index does for a query: a pair is
+	// emitted when either record has the other among its MaxCandidates
+	// best, so at most N·MaxCandidates pairs come out of N records (see
+	// Pairs for the ranking). Default (0): DefaultMaxCandidates.
+	// NoCandidateLimit (or any negative value): every pair sharing a key
+	// in a compared block, whatever the count.
+	MaxCandidates int
+}
+
+// DefaultMaxCandidates is the number of candidates Pairs and LinkPairs keep
+// per record by default. It is the candidate limit of the online engine
+// (index.DefaultCandidateLimit, matcher.Options.CandidateLimit), so that a
+// batch job compares a record with as many others as a match request would.
+const DefaultMaxCandidates = 64
+
+// NoCandidateLimit as PairOptions.MaxCandidates turns the per-record cap
+// off: every pair sharing a key in a compared block is emitted.
+const NoCandidateLimit = -1
+
+func (o PairOptions) maxBlock() int {
+	if o.MaxBlock <= 0 {
+		return DefaultMaxBlock
+	}
+	return o.MaxBlock
+}
+
+func (o PairOptions) maxCandidates() int {
+	if o.MaxCandidates == 0 {
+		return DefaultMaxCandidates
+	}
+	return o.MaxCandidates
 }
 
 // Stats describe one run of Pairs or LinkPairs.
@@ -32,6 +66,11 @@ type Stats struct {
 	SkippedRecords int   // sum of the sizes of skipped blocks
 	LargestBlock   int   // size of the largest block compared
 	Pairs          int64 // distinct pairs emitted
+	// CappedRecords is the number of records with more candidates than
+	// MaxCandidates (both sides for LinkPairs), and DroppedPairs the
+	// distinct pairs sharing a compared key that the cap left out.
+	CappedRecords int
+	DroppedPairs  int64
 }
 
 // ReductionRatio is 1 − pairs / all possible pairs, the usual measure of
@@ -50,21 +89,77 @@ type entry struct {
 	rec int32
 }
 
-// Pairs calls fn once for every distinct pair of records (i < j, indices
-// into records) that share at least one key under opts.Rules, skipping
-// blocks larger than opts.MaxBlock, and returns what it did.
+// Pairs calls fn once for every candidate pair of records (i < j, indices
+// into records) and returns what it did. Candidates share at least one key
+// under opts.Rules in a block of at most opts.MaxBlock records. The order
+// is deterministic: block by block, blocks in the order of their key's
+// hash, pairs within a block by record index; a pair sharing several
+// blocks comes from the first. Block order keeps the records a scorer
+// reads next in the cache (at a million records, scoring in record order
+// instead costs half as much again).
+//
+// # The per-record cap
+//
+// Compound keys hold more records as the input grows (a family name and a
+// birth year are shared by a handful of people in ten thousand, by dozens in
+// a million), so enumerating every pair of every block grows much faster
+// than the input. Like the server's index, which returns a query's 64 best
+// candidates, Pairs ranks the candidates of each record and keeps the best
+// opts.MaxCandidates (K): a pair is emitted when either record has the
+// other among its K best (the union, so a record in a crowded block is
+// still reached from the quieter side). At most N·K pairs come out, however
+// large the blocks.
+//
+// Candidates of a record rank, best first, by
+//  1. the number of distinct keys they share with it (more shared keys,
+//     more evidence: the same name and birth date and address beat the same
+//     family name and birth year alone);
+//  2. the size of the smallest block they share, smaller first (a rare key
+//     says more than a common one, as TF-IDF ranks the index's candidates);
+//  3. the record index, lower first, so that the outcome is deterministic.
+//
+// Both counts are symmetric, which lets the cap be applied in two streaming
+// passes without holding any candidate list: the first pass ranks each
+// record's candidates and keeps only the rank of its K-th best (8 bytes a
+// record); the second enumerates the pairs block by block, counts what
+// each pair shares by intersecting the two records' block lists, and keeps
+// it when it ranks at or above the K-th best of either side.
+//
+// # Cost
+//
+// Memory is linear in the input and independent of K: about 24 bytes per
+// key occurrence while the keys are hashed and sorted, then 8 bytes per key
+// occurrence (the block of each key, the members of each block), 8 bytes
+// per record for the ranks, 8 bytes per record for each goroutine's
+// counters, and a scratch list of one record's candidates (at most keys per
+// record × MaxBlock). Pairs are passed to fn, never stored. Time: the
+// scorer, by far the dearest part of a batch job, sees at most N·K pairs;
+// counting shared keys visits each record's blocks, and intersecting the
+// block lists each pair of a block (at most keys × MaxBlock records per
+// record), cheap next to scoring a pair. Hashing and the first pass use GOMAXPROCS goroutines, all finished
+// before Pairs returns; fn is called from the calling goroutine only.
+//
+// With opts.MaxCandidates negative (NoCandidateLimit), every distinct pair
+// sharing a compared key is emitted once, in the order of the hash of the
+// first key it shares: the full-block enumeration, quadratic in the block
+// sizes, which EM training uses (see PairsByRule).
 //
 // Keys are hashed to 64 bits and sorted, so a block is a run of equal
-// hashes; no map of keys is built. A pair sharing several keys is emitted
-// only from the first of them in hash order (its other blocks check for an
-// earlier shared, compared key and stay silent), so no set of seen pairs
-// is needed either: memory is about 24 bytes per key occurrence. A 64-bit
-// hash collision between two different keys merely merges their blocks.
+// hashes; no map of keys is built. A 64-bit hash collision between two
+// different keys merely merges their blocks.
 func Pairs(records []*scoring.Prepared, opts PairOptions, fn func(i, j int32)) Stats {
-	maxBlock := opts.MaxBlock
-	if maxBlock <= 0 {
-		maxBlock = DefaultMaxBlock
+	if k := opts.maxCandidates(); k > 0 {
+		return cappedPairs(records, opts.Rules, opts.maxBlock(), k, fn)
 	}
+	return allPairs(records, opts, fn)
+}
+
+// allPairs is Pairs without the cap. A pair sharing several keys is
+// emitted only from the first of them in hash order (its other blocks
+// check for an earlier shared, compared key and stay silent), so no set of
+// seen pairs is needed: memory is about 24 bytes per key occurrence.
+func allPairs(records []*scoring.Prepared, opts PairOptions, fn func(i, j int32)) Stats {
+	maxBlock := opts.maxBlock()
 	st := Stats{Records: len(records)}
 	recKeys, entries := hashAll(records, opts.Rules)
 	st.Keys = len(entries)
@@ -105,20 +200,36 @@ func Pairs(records []*scoring.Prepared, opts PairOptions, fn func(i, j int32)) S
 	return st
 }
 
-// PairsByRule is Pairs restricted to one rule: the candidate pairs of one
-// EM training pass, which must leave r.Fixes() out of its comparisons.
+// PairsByRule is Pairs restricted to one rule, without the per-record cap:
+// the candidate pairs of one EM training pass, which must leave r.Fixes()
+// out of its comparisons.
+//
+// The cap is off because under one rule nearly every candidate shares
+// exactly one key, so the ranking would fall to its tie-breaks and keep the
+// pairs of small blocks (rare values) and low record indices: a skewed
+// sample of the non-matches, which would bias the u-probabilities that EM
+// estimates from them. maxBlock still bounds the work.
 func PairsByRule(records []*scoring.Prepared, r Rule, maxBlock int, fn func(i, j int32)) Stats {
-	return Pairs(records, PairOptions{MaxBlock: maxBlock, Rules: []Rule{r}}, fn)
+	return Pairs(records, PairOptions{MaxBlock: maxBlock, Rules: []Rule{r}, MaxCandidates: NoCandidateLimit}, fn)
 }
 
-// LinkPairs calls fn once for every distinct pair (i into left, j into
-// right) sharing at least one key: candidate pairs for linking two files.
-// Pairs within one side are not produced.
+// LinkPairs calls fn once for every candidate pair (i into left, j into
+// right), in block order as Pairs: pairs sharing at least one key
+// in a block of at most opts.MaxBlock records on either side, kept when
+// either record has the other among its opts.MaxCandidates best candidates
+// on the other side (ranked as in Pairs; with NoCandidateLimit, all of
+// them). Candidate pairs for linking two files; pairs within
+// one side are not produced. At most (len(left)+len(right))·MaxCandidates
+// pairs come out; memory is as for Pairs.
 func LinkPairs(left, right []*scoring.Prepared, opts PairOptions, fn func(i, j int32)) Stats {
-	maxBlock := opts.MaxBlock
-	if maxBlock <= 0 {
-		maxBlock = DefaultMaxBlock
+	if k := opts.maxCandidates(); k > 0 {
+		return cappedLinkPairs(left, right, opts.Rules, opts.maxBlock(), k, fn)
 	}
+	return allLinkPairs(left, right, opts, fn)
+}
+
+func allLinkPairs(left, right []*scoring.Prepared, opts PairOptions, fn func(i, j int32)) Stats {
+	maxBlock := opts.maxBlock()
 	st := Stats{Records: len(left) + len(right)}
 	leftKeys, le := hashAll(left, opts.Rules)
 	rightKeys, re := hashAll(right, opts.Rules)
@@ -178,41 +289,101 @@ func LinkPairs(left, right []*scoring.Prepared, opts PairOptions, fn func(i, j i
 
 // hashAll computes the sorted, de-duplicated key hashes of every record
 // and the list of all (hash, record) entries sorted by hash then record.
-// The per-record slices share one backing array.
+// The per-record slices share the backing arrays of the hashing.
 func hashAll(records []*scoring.Prepared, only []Rule) ([][]uint64, []entry) {
+	kh := hashKeys(records, only)
 	recKeys := make([][]uint64, len(records))
-	all := make([]uint64, 0, len(records)*8)
-	var kb keyBuilder
-	var keys []string
-	starts := make([]int, len(records)+1)
+	kh.each(func(i int, hs []uint64) { recKeys[i] = hs })
+	return recKeys, kh.sortedEntries()
+}
+
+// keyHashes are the key hashes of a set of records, computed in parts.
+type keyHashes struct {
+	// starts[i] is the position of record i's first hash counted over all
+	// parts, starts[len(records)] their total.
+	starts []int32
+	parts  [][]uint64 // hashes of the records first[p] to first[p+1]-1
+	first  []int
+}
+
+// each calls fn with the hashes of every record, in order: sorted, without
+// duplicates, with no room to append.
+func (kh *keyHashes) each(fn func(i int, hs []uint64)) {
+	for p, part := range kh.parts {
+		base := kh.starts[kh.first[p]]
+		for i := kh.first[p]; i < kh.first[p+1]; i++ {
+			lo, hi := kh.starts[i]-base, kh.starts[i+1]-base
+			fn(i, part[lo:hi:hi])
+		}
+	}
+}
+
+// hashKeys computes the key hashes of every record under only (nil: every
+// rule). GOMAXPROCS goroutines hash contiguous parts of the records, and
+// are done when it returns.
+func hashKeys(records []*scoring.Prepared, only []Rule) *keyHashes {
+	n := min(runtime.GOMAXPROCS(0), (len(records)+4095)/4096)
+	n = max(n, 1)
+	kh := &keyHashes{starts: make([]int32, len(records)+1), parts: make([][]uint64, n), first: make([]int, n+1)}
+	for p := range n + 1 {
+		kh.first[p] = p * len(records) / n
+	}
+	// Each part writes the ends of its records' hashes counted from its
+	// own start; they are made absolute once the parts' sizes are known.
+	var wg sync.WaitGroup
+	for p := range n {
+		lo, hi := kh.first[p], kh.first[p+1]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kh.parts[p] = hashPart(records[lo:hi], only, kh.starts[lo:hi+1])
+		}()
+	}
+	wg.Wait()
+	for p := 1; p < n; p++ {
+		base := kh.starts[kh.first[p]] // the previous part's end, already absolute
+		for i := kh.first[p] + 1; i <= kh.first[p+1]; i++ {
+			kh.starts[i] += base
+		}
+	}
+	return kh
+}
+
+// hashPart returns the key hashes of records, each record's sorted and
+// without duplicates, and sets ends[i+1] to the end of record i's hashes;
+// ends[0] is left alone.
+func hashPart(records []*scoring.Prepared, only []Rule, ends []int32) []uint64 {
+	// Generated records have about 13 keys, registries' fewer.
+	kb := keyBuilder{hashOnly: true, hashes: make([]uint64, 0, len(records)*12)}
 	for i, p := range records {
-		keys = keys[:0]
+		start := len(kb.hashes)
 		if only == nil {
 			for r := Rule(0); r < numRules; r++ {
-				keys = kb.appendRule(p, r, keys)
+				kb.appendRule(p, r, nil)
 			}
 		} else {
 			for _, r := range only {
-				keys = kb.appendRule(p, r, keys)
+				kb.appendRule(p, r, nil)
 			}
 		}
-		start := len(all)
-		for _, k := range keys {
-			all = append(all, hashKey(k))
-		}
-		mine := all[start:]
+		mine := kb.hashes[start:]
 		slices.Sort(mine)
 		mine = slices.Compact(mine)
-		all = all[:start+len(mine)]
-		starts[i+1] = len(all)
+		kb.hashes = kb.hashes[:start+len(mine)]
+		ends[i+1] = int32(len(kb.hashes))
 	}
-	entries := make([]entry, 0, len(all))
-	for i := range records {
-		recKeys[i] = all[starts[i]:starts[i+1]:starts[i+1]]
-		for _, h := range recKeys[i] {
+	return kb.hashes
+}
+
+// sortedEntries lists every key occurrence as (hash, record), sorted by
+// hash then record.
+func (kh *keyHashes) sortedEntries() []entry {
+	entries := make([]entry, 0, kh.starts[len(kh.starts)-1])
+	kh.each(func(i int, hs []uint64) {
+		for _, h := range hs {
 			entries = append(entries, entry{h: h, rec: int32(i)})
 		}
-	}
+	})
 	slices.SortFunc(entries, func(a, b entry) int {
 		switch {
 		case a.h < b.h:
@@ -222,7 +393,7 @@ func hashAll(records []*scoring.Prepared, only []Rule) ([][]uint64, []entry) {
 		}
 		return int(a.rec - b.rec)
 	})
-	return recKeys, entries
+	return entries
 }
 
 // forRuns calls fn with each run of entries sharing one hash.
@@ -265,7 +436,7 @@ func sharesEarlier(a, b []uint64, h uint64, skipped map[uint64]struct{}) bool {
 
 // hashKey is 64-bit FNV-1a: deterministic across runs, so that pair order
 // (and hence training) is reproducible.
-func hashKey(s string) uint64 {
+func hashKey[T string | []byte](s T) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])

@@ -186,9 +186,14 @@ func RuleKeys(p *scoring.Prepared, r Rule, dst []string) []string {
 	return kb.appendRule(p, r, dst)
 }
 
-// keyBuilder reuses one byte buffer across the keys of a record.
+// keyBuilder reuses one byte buffer across the keys of a record. With
+// hashOnly set it appends each key's hash (hashKey) to hashes instead of
+// the key to dst: blocking a whole file needs the hashes only, and a
+// string per key would be millions of allocations.
 type keyBuilder struct {
-	buf []byte
+	buf      []byte
+	hashOnly bool
+	hashes   []uint64
 }
 
 func (kb *keyBuilder) start(r Rule) {
@@ -204,7 +209,14 @@ func (kb *keyBuilder) add(parts ...string) {
 	}
 }
 
-func (kb *keyBuilder) key() string { return string(kb.buf) }
+// emit adds the key built so far: to dst, or as a hash to kb.hashes.
+func (kb *keyBuilder) emit(dst []string) []string {
+	if kb.hashOnly {
+		kb.hashes = append(kb.hashes, hashKey(kb.buf))
+		return dst
+	}
+	return append(dst, string(kb.buf))
+}
 
 func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []string {
 	rec := &p.Rec
@@ -216,12 +228,12 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		first := namePair(p.GivenDM1, p.FamilyDM1)
 		kb.start(r)
 		kb.add(first[0], first[1])
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 		alt := namePair(orElse(p.GivenDM2, p.GivenDM1), orElse(p.FamilyDM2, p.FamilyDM1))
 		if alt != first {
 			kb.start(r)
 			kb.add(alt[0], alt[1])
-			dst = append(dst, kb.key())
+			dst = kb.emit(dst)
 		}
 	case RuleFamilyYear:
 		y := birthYear(rec.BirthDate)
@@ -230,7 +242,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		}
 		kb.start(r)
 		kb.add(p.FamilyNYSIIS, y)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RuleGivenBirth:
 		d := birthDay(rec.BirthDate)
 		if p.GivenDM1 == "" || d == "" {
@@ -238,7 +250,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		}
 		kb.start(r)
 		kb.add(p.GivenDM1, d)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RuleBirthInitial:
 		d := birthDay(rec.BirthDate)
 		if d == "" {
@@ -254,12 +266,12 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		if gi != "" {
 			kb.start(r)
 			kb.add(d, gi)
-			dst = append(dst, kb.key())
+			dst = kb.emit(dst)
 		}
 		if fi != "" && fi != gi {
 			kb.start(r)
 			kb.add(d, fi)
-			dst = append(dst, kb.key())
+			dst = kb.emit(dst)
 		}
 	case RuleBirthLocality:
 		d := birthDay(rec.BirthDate)
@@ -269,7 +281,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		}
 		kb.start(r)
 		kb.add(d, loc)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RuleMonthInitials:
 		m := birthMonth(rec.BirthDate)
 		if p.FamilyDM1 == "" || m == "" {
@@ -280,7 +292,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		}
 		kb.start(r)
 		kb.add(m, initials(rec.Given[:1], rec.Family[:1]))
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RuleLocalityFamily:
 		pc := locality(&rec.Address)
 		if pc == "" || p.FamilyDM1 == "" {
@@ -288,7 +300,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		}
 		kb.start(r)
 		kb.add(pc, p.FamilyDM1)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RuleLocalityGiven:
 		pc := locality(&rec.Address)
 		if pc == "" || p.GivenDM1 == "" {
@@ -296,7 +308,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		}
 		kb.start(r)
 		kb.add(pc, p.GivenDM1)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RulePhone:
 		ph := phone7(rec.Phone)
 		if ph == "" {
@@ -304,14 +316,14 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 		}
 		kb.start(r)
 		kb.add(ph)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RuleEmail:
 		if isPlaceholderEmail(rec.Email) {
 			return dst
 		}
 		kb.start(r)
 		kb.add(rec.Email)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	case RuleIdentifier:
 		for _, id := range rec.Identifiers {
 			if isPlaceholderDigits(id.Value, 4) {
@@ -323,7 +335,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 				kb.add("", id.System)
 			}
 			kb.add("", id.Value)
-			dst = append(dst, kb.key())
+			dst = kb.emit(dst)
 		}
 	case RuleAddress:
 		a := &rec.Address
@@ -336,7 +348,7 @@ func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []st
 			return dst
 		}
 		kb.add(a.Number, a.Street, loc)
-		dst = append(dst, kb.key())
+		dst = kb.emit(dst)
 	}
 	return dst
 }

@@ -81,15 +81,22 @@ func TestSynthSelectivity(t *testing.T) {
 	}
 }
 
-// BenchmarkPairs blocks 20k synthetic records with every rule.
+// BenchmarkPairs blocks 20k synthetic records with every rule, with the
+// default per-record cap and without it.
 func BenchmarkPairs(b *testing.B) {
 	recs, _ := synthRecords(b, 20_000, 11)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var st Stats
-	for b.Loop() {
-		st = Pairs(recs, PairOptions{}, func(i, j int32) {})
+	for _, bc := range []struct {
+		name string
+		k    int
+	}{{"capped", 0}, {"all", NoCandidateLimit}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var st Stats
+			for b.Loop() {
+				st = Pairs(recs, PairOptions{MaxCandidates: bc.k}, func(i, j int32) {})
+			}
+			b.ReportMetric(float64(st.Pairs), "pairs")
+			b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
 	}
-	b.ReportMetric(float64(st.Pairs), "pairs")
-	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

@@ -100,7 +100,7 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	src := &bench.BatchSource{
 		Scorer: scorer, Thresholds: job.model.Thresholds, ClusterThreshold: job.threshold,
-		Workers: *bf.workers, MaxBlock: *bf.maxBlock,
+		Workers: *bf.workers, MaxBlock: *bf.maxBlock, MaxCandidates: bf.maxCandidatesOption(),
 	}
 	progress := job.progress(env, "scoring")
 	if progress != nil {

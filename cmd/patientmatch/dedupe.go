@@ -111,6 +111,7 @@ type batchFlags struct {
 	columns   *string
 	workers   *int
 	maxBlock  *int
+	maxCands  *int
 	progress  *bool
 }
 
@@ -126,6 +127,7 @@ func addBatchFlags(fs interface {
 		columns:   fs.String("columns", "", "CSV column renames: canonical=source,..."),
 		workers:   fs.Int("workers", 0, "scoring goroutines (default: all cores)"),
 		maxBlock:  fs.Int("max-block", blocking.DefaultMaxBlock, "skip blocks larger than this many records"),
+		maxCands:  fs.Int("max-candidates", blocking.DefaultMaxCandidates, "compare each record with at most this many candidates, those sharing the most blocking keys (0: every record sharing a key)"),
 		progress:  fs.Bool("progress", env.progress, "show progress on stderr"),
 	}
 }
@@ -166,8 +168,8 @@ func (bf *batchFlags) setup(paths []string) (*batchJob, error) {
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
-	if *bf.workers < 0 || *bf.maxBlock < 0 {
-		return nil, usageErrorf("--workers and --max-block must be >= 0")
+	if *bf.workers < 0 || *bf.maxBlock < 0 || *bf.maxCands < 0 {
+		return nil, usageErrorf("--workers, --max-block and --max-candidates must be >= 0")
 	}
 	model := scoring.DefaultModel()
 	if *bf.model != "" {
@@ -206,8 +208,17 @@ func (bf *batchFlags) setup(paths []string) (*batchJob, error) {
 	return job, nil
 }
 
+// maxCandidatesOption is --max-candidates as batch.Options wants it: 0
+// there means the default, here no cap.
+func (bf *batchFlags) maxCandidatesOption() int {
+	if *bf.maxCands == 0 {
+		return blocking.NoCandidateLimit
+	}
+	return *bf.maxCands
+}
+
 func (j *batchJob) options(s *scoring.Scorer, p *progressLine) batch.Options {
-	o := batch.Options{Scorer: s, Threshold: j.threshold, Workers: *j.flags.workers, MaxBlock: *j.flags.maxBlock}
+	o := batch.Options{Scorer: s, Threshold: j.threshold, Workers: *j.flags.workers, MaxBlock: *j.flags.maxBlock, MaxCandidates: j.flags.maxCandidatesOption()}
 	if p != nil {
 		o.Progress = p.update
 	}
@@ -384,12 +395,20 @@ func countClusters(c []int32) (clusters, multi int) {
 	return len(size), multi
 }
 
-// skippedNote says how many blocks were too large to compare, if any.
+// skippedNote says how many blocks were too large to compare and how many
+// records had more candidates than --max-candidates, if any.
 func skippedNote(b blocking.Stats) string {
-	if b.SkippedBlocks == 0 {
+	var notes []string
+	if b.SkippedBlocks > 0 {
+		notes = append(notes, fmt.Sprintf("%d blocks over --max-block skipped, %d records in them", b.SkippedBlocks, b.SkippedRecords))
+	}
+	if b.CappedRecords > 0 {
+		notes = append(notes, fmt.Sprintf("%d records over --max-candidates, %d pairs sharing a key not compared", b.CappedRecords, b.DroppedPairs))
+	}
+	if len(notes) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d blocks over --max-block skipped, %d records in them)", b.SkippedBlocks, b.SkippedRecords)
+	return " (" + strings.Join(notes, "; ") + ")"
 }
 
 // peakMemory is the process's peak resident memory (VmHWM) where /proc

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/scoring"
 )
 
@@ -176,6 +178,7 @@ func TestDedupeUsage(t *testing.T) {
 		{"threshold above 1", []string{"--threshold", "1.5", "--pairs", filepath.Join(dir, "o.csv"), in}, 2},
 		{"stdin without format", []string{"--pairs", filepath.Join(dir, "o.csv"), "-"}, 2},
 		{"bad columns", []string{"--columns", "family", "--pairs", filepath.Join(dir, "o.csv"), in}, 2},
+		{"negative max-candidates", []string{"--max-candidates", "-1", "--pairs", filepath.Join(dir, "o.csv"), in}, 2},
 		{"missing input", []string{"--pairs", filepath.Join(dir, "o.csv"), filepath.Join(dir, "none.csv")}, 1},
 		{"missing model", []string{"--model", filepath.Join(dir, "none.json"), "--pairs", filepath.Join(dir, "o.csv"), in}, 1},
 		{"help", []string{"--help"}, 0},
@@ -253,4 +256,36 @@ func FuzzParseColumnRenames(f *testing.F) {
 			t.Fatalf("round trip of %q: %v, %v", s, m2, err)
 		}
 	})
+}
+
+// TestDedupeMaxCandidates: --max-candidates caps the pairs compared per
+// record and the summary says what it left out; 0 turns the cap off. The
+// default is the server's candidate limit.
+func TestDedupeMaxCandidates(t *testing.T) {
+	if blocking.DefaultMaxCandidates != index.DefaultCandidateLimit {
+		t.Errorf("batch jobs keep %d candidates per record, the server %d", blocking.DefaultMaxCandidates, index.DefaultCandidateLimit)
+	}
+	dir := t.TempDir()
+	in := writeFile(t, dir, "people.csv", peopleCSV)
+	compared := func(args ...string) (int, string) {
+		t.Helper()
+		env, _, errb := testEnv()
+		args = append(args, "--threshold", "0", "--pairs", filepath.Join(dir, "pairs.csv"), in)
+		if err := runDedupe(context.Background(), env, args); err != nil {
+			t.Fatalf("dedupe %v: %v\n%s", args, err, errb)
+		}
+		return len(readCSV(t, filepath.Join(dir, "pairs.csv"))) - 1, errb.String()
+	}
+	all, allErr := compared("--max-candidates", "0")
+	def, defErr := compared()
+	one, oneErr := compared("--max-candidates", "1")
+	if def != all || strings.Contains(allErr, "--max-candidates") || strings.Contains(defErr, "--max-candidates") {
+		t.Errorf("default cap changed a 10-record file: %d pairs, %d without the cap\n%s", def, all, defErr)
+	}
+	if one >= all || one > 10 {
+		t.Errorf("--max-candidates 1: %d pairs of %d, for 10 records", one, all)
+	}
+	if !strings.Contains(oneErr, "records over --max-candidates") {
+		t.Errorf("summary does not report the cap:\n%s", oneErr)
+	}
 }
