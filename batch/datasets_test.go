@@ -2,67 +2,18 @@ package batch
 
 import (
 	"context"
-	"encoding/csv"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/testsets"
 )
-
-// datasetsDir returns ../shared/datasets relative to the module root, or
-// skips the test when it is absent.
-func datasetsDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "datasets")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("labelled datasets not present (%s)", d)
-	}
-	return d
-}
-
-// readTruth reads an id,entity file.
-func readTruth(t *testing.T, path string) map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := make(map[string]string, len(rows))
-	for _, r := range rows[1:] {
-		m[r[0]] = r[1]
-	}
-	return m
-}
 
 // TestDedupeFebrl3 dedupes FEBRL dataset 3 (5,000 records of 2,000 people,
 // groups up to 6) with the default, untrained model, and logs pairwise and
 // cluster accuracy. The floors only guard against regressions; nothing is
 // tuned to this data.
 func TestDedupeFebrl3(t *testing.T) {
-	dir := datasetsDir(t)
-	data := filepath.Join(dir, "febrl3.csv")
-	if _, err := os.Stat(data); err != nil {
-		t.Skipf("%s not present", data)
-	}
-	truth := readTruth(t, filepath.Join(dir, "febrl3.truth.csv"))
+	data, truthPath := testsets.Paths(t, "febrl3")
+	truth := testsets.Truth(t, truthPath)
 	ctx := context.Background()
 	s := defaultScorer(t)
 	recs, err := ReadFiles(ctx, []string{data}, ReadOptions{Scorer: s, Report: func(src string, line int, err error) {

@@ -40,12 +40,12 @@ for f in "$datasets"/*.truth.csv; do
   data="$datasets/$name.csv"
   [ -f "$data" ] || continue
   row "$name" "$data" "$f"
-  $bin train --progress=false --out "$tmp/$name.model.json" "$data" 2>/dev/null
+  $bin train --progress=false --out "$tmp/$name.model.json" "$data" >/dev/null 2>&1
   row "$name" "$data" "$f" "$tmp/$name.model.json"
 done
 for n in "${sizes[@]}"; do
   $bin generate --n "$n" --seed 1 --out "$tmp/g$n.csv" --truth "$tmp/g$n.truth.csv" 2>/dev/null
   row "generated $n" "$tmp/g$n.csv" "$tmp/g$n.truth.csv"
-  $bin train --progress=false --out "$tmp/g$n.model.json" "$tmp/g$n.csv" 2>/dev/null
+  $bin train --progress=false --out "$tmp/g$n.model.json" "$tmp/g$n.csv" >/dev/null 2>&1
   row "generated $n" "$tmp/g$n.csv" "$tmp/g$n.truth.csv" "$tmp/g$n.model.json"
 done

@@ -1,8 +1,9 @@
 package blocking
 
 import (
-	"path/filepath"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/testsets"
 
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -13,12 +14,12 @@ import (
 // rules.go), not fitted to these files; the febrl3 floor is the project's
 // target.
 func TestDatasetCompleteness(t *testing.T) {
-	dir := datasetsDir(t)
 	floors := map[string]float64{"febrl3": 0.995}
 	for _, name := range []string{"febrl1", "febrl2", "febrl3", "opencr_uganda", "splink_fake_1000"} {
 		t.Run(name, func(t *testing.T) {
-			recs := readCanonicalCSV(t, filepath.Join(dir, name+".csv"))
-			truth := readTruth(t, filepath.Join(dir, name+".truth.csv"))
+			data, truthPath := testsets.Paths(t, name)
+			recs := testsets.Records(t, data)
+			truth := testsets.Truth(t, truthPath)
 			prepared := make([]*scoring.Prepared, len(recs))
 			entity := make([]string, len(recs))
 			size := map[string]int64{}

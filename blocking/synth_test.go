@@ -2,34 +2,36 @@ package blocking
 
 import (
 	"context"
-	"strings"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/record"
 
 	"github.com/patientmatch/patientmatch/scoring"
 	"github.com/patientmatch/patientmatch/synth"
 )
 
-var canonicalCols = []string{"id", "family", "given", "middle", "suffix", "birth_date", "sex",
-	"address_line", "city", "state", "postal_code", "country", "phone", "email",
-	"ssn", "national_id", "mrn", "drivers_license", "passport"}
-
 // synthRecords generates n synthetic patients (package synth: households,
-// typo'd duplicates) and their entity numbers.
+// typo'd duplicates) and their entity numbers, read through the record
+// package as load and dedupe read a CSV.
 func synthRecords(t testing.TB, n int, seed uint64) ([]*scoring.Prepared, []int) {
 	t.Helper()
 	g, err := synth.New(synth.Options{N: n, Seed: seed, DupRate: synth.DefaultDupRate})
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := map[string]int{}
-	for i, c := range canonicalCols {
-		col[c] = i
-	}
+	header := synth.Header()
 	var out []*scoring.Prepared
 	var ent []int
+	cols := make(map[string]string, len(header))
 	_, err = g.Each(context.Background(), func(row *synth.Row) error {
-		get := func(name string) string { return strings.ToLower(strings.TrimSpace(row.Cols[col[name]])) }
-		out = append(out, scoring.Prepare(csvRecord(get)))
+		for i, name := range header {
+			cols[name] = row.Cols[i]
+		}
+		p, err := record.PatientFromColumns(cols)
+		if err != nil {
+			return err
+		}
+		out = append(out, scoring.Prepare(record.FromFHIR(p)))
 		ent = append(ent, row.Entity)
 		return nil
 	})

@@ -35,6 +35,11 @@ type Generator struct {
 	ssnSeq   uint64
 	dlSeq    uint64
 	ppSeq    uint64
+	// emails holds a hash of every address handed out: a mail provider
+	// gives each account its own, so two people named Patricia born in
+	// 2006 cannot both be patricia2006@gmail.com (families share one
+	// by copying it, not through setEmail).
+	emails map[uint64]struct{}
 }
 
 // New returns a Generator for opts.
@@ -67,6 +72,7 @@ func (g *Generator) Each(ctx context.Context, fn func(*Row) error) (Stats, error
 	g.entities, g.records = 0, 0
 	g.idKey = splitmix(g.opts.Seed ^ 0x1d)
 	g.mrnSeq, g.ssnSeq, g.dlSeq, g.ppSeq = 0, 0, 0, 0
+	g.emails = map[uint64]struct{}{}
 
 	window := min(g.window, g.opts.N)
 	buf := make([]Row, 0, window)

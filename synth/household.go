@@ -110,7 +110,7 @@ func (g *Generator) household(r *rand.Rand, hh int) {
 		for range 1 + r.IntN(2) {
 			s := g.adult(r, hh, 0, home, landline, 0)
 			s.family = first.family
-			for s.given == first.given {
+			for g.nameTaken(s.given, []string{first.given}) {
 				s.given = g.givenName(r, s.sex)
 			}
 			s.birth = randomDate(r, min(asOfYear-18, first.birth.y+1+r.IntN(8)))
@@ -265,10 +265,10 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 	// father on purpose. Drawn independently, popular names would repeat
 	// within a family at a few percent a household: same-name siblings that
 	// real registries almost never hold.
-	taken := map[string]bool{}
+	var taken []string
 	for _, p := range []*person{dad, mum} {
 		if p != nil {
-			taken[p.given] = true
+			taken = append(taken, p.given)
 		}
 	}
 	for k := 0; k < n; k++ {
@@ -297,7 +297,7 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 			if n > 1 {
 				c.hazards |= HazSibling
 			}
-			for taken[c.given] {
+			for g.nameTaken(c.given, taken) {
 				c.given = g.givenName(r, c.sex)
 			}
 			if twin != nil {
@@ -327,10 +327,32 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 				dad.suffix = "Sr"
 				dad.hazards |= HazSenior
 			}
-			taken[c.given] = true
+			taken = append(taken, c.given)
 			twin = c
 		}
 	}
+}
+
+// nameTaken reports whether name is one of taken or a diminutive of one
+// (or has one as its diminutive): Elizabeth and Lisa are one name to the
+// parents choosing it, as they are to a matcher.
+func (g *Generator) nameTaken(name string, taken []string) bool {
+	for _, t := range taken {
+		if strings.EqualFold(name, t) || g.isNickname(name, t) || g.isNickname(t, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// isNickname reports whether nick is one of formal's diminutives.
+func (g *Generator) isNickname(nick, formal string) bool {
+	for _, n := range g.t.nicknames[strings.ToLower(formal)] {
+		if strings.EqualFold(n, nick) {
+			return true
+		}
+	}
+	return false
 }
 
 func age(d date) int { return asOfYear - d.y }
@@ -405,7 +427,28 @@ func (g *Generator) setEmail(r *rand.Rand, p *person, domain string) {
 	default:
 		local = gv + strconv.Itoa(p.birth.y)
 	}
-	p.email = local + "@" + domain
+	// Taken: add digits, as a sign-up form makes one do.
+	email := local + "@" + domain
+	for {
+		h := fnv1a(email)
+		if _, taken := g.emails[h]; !taken {
+			g.emails[h] = struct{}{}
+			break
+		}
+		local += strconv.Itoa(r.IntN(10))
+		email = local + "@" + domain
+	}
+	p.email = email
+}
+
+// fnv1a is the 64-bit FNV-1a hash of s.
+func fnv1a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // lowerAlpha keeps the letters of s, lower-cased ("O'Brien-Li" → "obrienli").
