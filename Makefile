@@ -24,8 +24,14 @@ test: vet lint
 test-short:
 	$(GO) test -short -count=1 ./...
 
-bench:
+# bench: micro-benchmarks (scoring, in-process Match), then the accuracy
+# table of every labelled set plus a generated 20k set, and recall@5 on
+# febrl3. bench/scale.sh N and bench/accuracy.sh SIZES... give the large runs
+# of bench/README.md.
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./scoring/ ./matcher/ | tee bench/latest.txt
+	bash bench/accuracy.sh 20000 | tee -a bench/latest.txt
+	./$(BIN) bench recall --progress=false --truth ../shared/datasets/febrl3.truth.csv ../shared/datasets/febrl3.csv | tee -a bench/latest.txt
 
 vet:
 	$(GO) vet ./...
