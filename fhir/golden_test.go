@@ -8,30 +8,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/internal/testsets"
+
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/scoring"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/match/*/expected.json from the current output")
-
-// moduleRoot walks up from the package directory to the directory holding go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
 
 // fakeMatch is one answer of the fake engine in a golden case's engine.json.
 type fakeMatch struct {
@@ -66,7 +49,7 @@ func canonicalJSON(t *testing.T, b []byte) []byte {
 // expected.json. The lead's real-engine suite adds patients.ndjson to the
 // same directories. Regenerate with: go test ./fhir -run Golden -update
 func TestMatchGolden(t *testing.T) {
-	root := filepath.Join(moduleRoot(t), "testdata", "match")
+	root := filepath.Join(testsets.ModuleRoot(t), "testdata", "match")
 	dirs, err := filepath.Glob(filepath.Join(root, "*", "request.json"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no golden cases under %s (%v)", root, err)

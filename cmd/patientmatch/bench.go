@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -69,14 +68,9 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	start := time.Now()
-	tf, err := os.Open(*truthPath)
+	truth, err := readTruthFile(*truthPath)
 	if err != nil {
 		return err
-	}
-	truth, err := bench.ReadTruth(tf)
-	tf.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", *truthPath, err)
 	}
 	sides := make([][]*scoring.Prepared, len(paths))
 	for i, p := range paths {

@@ -58,25 +58,14 @@ func runBenchRecall(ctx context.Context, env *cliEnv, args []string) error {
 	if err := in.validate(fs.Args()); err != nil {
 		return err
 	}
-	tf, err := os.Open(*truthPath)
+	truth, err := readTruthFile(*truthPath)
 	if err != nil {
 		return err
 	}
-	truth, err := bench.ReadTruth(tf)
-	tf.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", *truthPath, err)
-	}
 	var model *scoring.Model
 	if *modelPath != "" {
-		f, err := os.Open(*modelPath)
-		if err != nil {
+		if model, err = readModelFile(*modelPath); err != nil {
 			return err
-		}
-		model, err = scoring.LoadModel(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("--model %s: %w", *modelPath, err)
 		}
 	}
 

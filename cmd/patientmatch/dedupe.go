@@ -173,14 +173,9 @@ func (bf *batchFlags) setup(paths []string) (*batchJob, error) {
 	}
 	model := scoring.DefaultModel()
 	if *bf.model != "" {
-		f, err := os.Open(*bf.model)
-		if err != nil {
+		var err error
+		if model, err = readModelFile(*bf.model); err != nil {
 			return nil, err
-		}
-		model, err = scoring.LoadModel(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("--model %s: %w", *bf.model, err)
 		}
 	}
 	scorer, err := scoring.NewScorer(model)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patientmatch/patientmatch/internal/testsets"
+
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"google.golang.org/grpc"
@@ -432,32 +434,13 @@ func (p person) oidcClaims() map[string]any {
 	return c
 }
 
-// moduleRoot walks up from the working directory to the folder holding go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 // writeDemoFile writes the first n patients of the bundled demo data (a
 // realistic background population for the scorer's term frequencies and
 // blocking) into dir and returns the file and the ids it holds. It skips the
 // test when the bundled demo data is absent.
 func writeDemoFile(t *testing.T, dir string, n int) (string, []string) {
 	t.Helper()
-	src := filepath.Join(moduleRoot(t), "testdata", "demo", "patients.ndjson")
+	src := filepath.Join(testsets.ModuleRoot(t), "testdata", "demo", "patients.ndjson")
 	f, err := os.Open(src)
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("bundled demo data %s absent", src)

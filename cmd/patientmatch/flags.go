@@ -4,7 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
+
+	"github.com/patientmatch/patientmatch/bench"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // newFlagSet returns a flag set that reports errors instead of exiting and
@@ -46,4 +50,33 @@ func dataDir(env *cliEnv) string {
 		return d
 	}
 	return "./data"
+}
+
+// readModelFile loads a scoring model JSON (--model); errors name the flag
+// and the file.
+func readModelFile(path string) (*scoring.Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	defer f.Close()
+	m, err := scoring.LoadModel(f)
+	if err != nil {
+		return nil, fmt.Errorf("--model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// readTruthFile loads an id,entity truth CSV (--truth).
+func readTruthFile(path string) (*bench.Truth, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--truth: %w", err)
+	}
+	defer f.Close()
+	t, err := bench.ReadTruth(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/internal/testsets"
+
 	pmv1 "github.com/patientmatch/patientmatch/api/patientmatch/v1"
 )
 
@@ -18,7 +20,7 @@ import (
 // GOMAXPROCS×4 concurrent callers. ns/op is per answered request, so the
 // two sub-benchmarks' ratio is the throughput ratio.
 func BenchmarkServeMatch(b *testing.B) {
-	root := moduleRoot(b)
+	root := testsets.ModuleRoot(b)
 	demo := filepath.Join(root, "testdata", "demo", "patients.ndjson")
 	if _, err := os.Stat(demo); err != nil {
 		b.Skipf("demo data absent: %v", err)
