@@ -225,15 +225,7 @@ func TestPairsVersusBruteForce(t *testing.T) {
 					}
 					got[p] = true
 				})
-				if len(got) != len(want) {
-					t.Errorf("got %d pairs, want %d", len(got), len(want))
-				}
-				for p := range want {
-					if !got[p] {
-						t.Errorf("missing pair %v", p)
-						break
-					}
-				}
+				sameSet(t, got, want)
 				if st.Pairs != int64(len(got)) {
 					t.Errorf("Stats.Pairs = %d, emitted %d", st.Pairs, len(got))
 				}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/internal/testsets"
+
 	"github.com/patientmatch/patientmatch/blocking"
 	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -44,20 +46,6 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-func readCSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return rows
-}
-
 func TestDedupeCommand(t *testing.T) {
 	dir := t.TempDir()
 	in := writeFile(t, dir, "people.csv", peopleCSV)
@@ -78,7 +66,7 @@ func TestDedupeCommand(t *testing.T) {
 		t.Errorf("summary missing or wrong:\n%s", stderr)
 	}
 
-	rows := readCSV(t, pairs)
+	rows := testsets.CSV(t, pairs)
 	if !slices.Equal(rows[0], []string{"left_id", "right_id", "probability", "grade"}) {
 		t.Fatalf("pairs header = %v", rows[0])
 	}
@@ -103,7 +91,7 @@ func TestDedupeCommand(t *testing.T) {
 	}
 
 	// Every good record exactly once; duplicates together, twins apart.
-	crow := readCSV(t, clusters)
+	crow := testsets.CSV(t, clusters)
 	if !slices.Equal(crow[0], []string{"id", "cluster_id"}) {
 		t.Fatalf("clusters header = %v", crow[0])
 	}
@@ -274,7 +262,7 @@ func TestDedupeMaxCandidates(t *testing.T) {
 		if err := runDedupe(context.Background(), env, args); err != nil {
 			t.Fatalf("dedupe %v: %v\n%s", args, err, errb)
 		}
-		return len(readCSV(t, filepath.Join(dir, "pairs.csv"))) - 1, errb.String()
+		return len(testsets.CSV(t, filepath.Join(dir, "pairs.csv"))) - 1, errb.String()
 	}
 	all, allErr := compared("--max-candidates", "0")
 	def, defErr := compared()

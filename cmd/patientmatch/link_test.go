@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/testsets"
 )
 
 func TestLinkCommand(t *testing.T) {
@@ -30,7 +32,7 @@ bad,Nguyen
 		if err := runLink(context.Background(), env, append(args, left, right)); err != nil {
 			t.Fatalf("link: %v\n%s", err, errb)
 		}
-		return readCSV(t, out), errb.String()
+		return testsets.CSV(t, out), errb.String()
 	}
 
 	rows, stderr := run()

@@ -96,9 +96,9 @@ func Records(t testing.TB, path string) []record.Record {
 	}
 }
 
-// Truth reads a truth file (header id,entity) into a map from record id to
-// entity.
-func Truth(t testing.TB, path string) map[string]string {
+// CSV reads every row of a CSV file (the header too), failing the test on
+// any error.
+func CSV(t testing.TB, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -109,6 +109,14 @@ func Truth(t testing.TB, path string) map[string]string {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	return rows
+}
+
+// Truth reads a truth file (header id,entity) into a map from record id to
+// entity.
+func Truth(t testing.TB, path string) map[string]string {
+	t.Helper()
+	rows := CSV(t, path)
 	if len(rows) == 0 || len(rows[0]) < 2 || rows[0][0] != "id" || rows[0][1] != "entity" {
 		t.Fatalf("%s: want a header id,entity", path)
 	}
