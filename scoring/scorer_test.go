@@ -345,3 +345,49 @@ func TestNicknamesParse(t *testing.T) {
 		t.Errorf("accepted a line without a colon")
 	}
 }
+
+// FuzzLoadModel: a model file is outside input (--model, DIR/model.json).
+// Loading never panics; a model that loads is valid, compiles into a
+// scorer, scores a pair to a probability in [0,1], and writes back to JSON
+// that loads to the same bytes again.
+func FuzzLoadModel(f *testing.F) {
+	var seed bytes.Buffer
+	if err := DefaultModel().WriteJSON(&seed); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed.Bytes())
+	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`{"prior":0.5,"thresholds":{"certain":0.9,"probable":0.8,"possible":0.7}}`))
+	a := Prepare(recordOf("robert", "smith", "1970-05-12"))
+	b := Prepare(recordOf("bob", "smith", "1970-12-05"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m, err := LoadModel(bytes.NewReader(in))
+		if err != nil {
+			if !errors.Is(err, ErrInvalidModel) {
+				t.Fatalf("error %v does not wrap ErrInvalidModel", err)
+			}
+			return
+		}
+		s, err := NewScorer(m)
+		if err != nil {
+			t.Fatalf("a loaded model does not compile: %v", err)
+		}
+		if p := s.Score(a, b).Probability; !(p >= 0 && p <= 1) {
+			t.Fatalf("probability %v", p)
+		}
+		var out1, out2 bytes.Buffer
+		if err := m.WriteJSON(&out1); err != nil {
+			t.Fatal(err)
+		}
+		m2, err := LoadModel(bytes.NewReader(out1.Bytes()))
+		if err != nil {
+			t.Fatalf("written model does not load: %v\n%s", err, out1.String())
+		}
+		if err := m2.WriteJSON(&out2); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out1.Bytes(), out2.Bytes()) {
+			t.Fatalf("round trip changed the model:\n%s\n%s", out1.String(), out2.String())
+		}
+	})
+}
