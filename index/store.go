@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +64,9 @@ type StoreOptions struct {
 	// noSync turns off fsync on commit; only benchmarks measuring the
 	// cost of durability set it.
 	noSync bool
+	// valueLogFileSize, when set, replaces badger's 1 GiB value log file
+	// size (tests copying an open store's files keep them small).
+	valueLogFileSize int64
 }
 
 // Validate reports every problem with o at once.
@@ -106,9 +111,17 @@ type Entry struct {
 	VersionID uint64
 	// LastUpdated is the time of the last write. Set by the store.
 	LastUpdated time.Time
-	// Deleted is true for a tombstone (only seen by Changes' callers via
-	// the flag, never returned by Get or Scan).
+	// Deleted is true for a tombstone: only ScanState passes tombstones
+	// (with the id alone), never Get or Scan.
 	Deleted bool
+	// KnownNew is a hint for Put and PutMany: the caller knows that no
+	// version of the id was ever stored, live or deleted, and that it does
+	// not occur earlier in the same call. The store then skips reading the
+	// previous version, a lookup that costs as much as the write itself in
+	// a bulk load of new patients. A wrong hint restarts the id's version
+	// count at 1; the engine sets it from its in-memory view of the store
+	// (live ids and tombstones, see ScanState), exact under its write lock.
+	KnownNew bool
 }
 
 // Version is what a write did.
@@ -149,6 +162,16 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		return nil, err
 	}
 	opts.ensureDefaults()
+	if !opts.InMemory {
+		mt, err := replayableMemTable(dir, opts.MemTableSize)
+		if err != nil {
+			return nil, err
+		}
+		if mt != opts.MemTableSize {
+			opts.Logger.Info("index: a previous run wrote with larger memtables; using their size to replay its log", "dir", dir, "bytes", mt)
+			opts.MemTableSize = mt
+		}
+	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
 		WithSyncWrites(!opts.noSync && !opts.InMemory).
@@ -165,6 +188,9 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		// the value log.
 		WithValueThreshold(64 << 10).
 		WithMetricsEnabled(false)
+	if opts.valueLogFileSize > 0 {
+		bo = bo.WithValueLogFileSize(opts.valueLogFileSize)
+	}
 	if opts.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 		bo = bo.WithBlockCacheSize(8 << 20).WithIndexCacheSize(0).WithNumMemtables(2)
@@ -181,6 +207,26 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	}
 	s.lastSeq.Store(last)
 	return s, nil
+}
+
+// replayableMemTable returns the memtable size to open dir with: want,
+// or more when a write-ahead log file left in dir (a bulk load that died
+// before flushing) was written with larger memtables. Badger replays such
+// a log into one memtable and fails when it does not fit, so the store
+// would not open; a log file is created at twice its memtable's size.
+func replayableMemTable(dir string, want int64) (int64, error) {
+	logs, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	for _, l := range logs {
+		fi, err := os.Stat(l)
+		if err != nil {
+			return 0, fmt.Errorf("index: %w", err)
+		}
+		want = max(want, fi.Size()/2)
+	}
+	return want, nil
 }
 
 // readLastSeq finds the highest changelog sequence number.
@@ -339,9 +385,15 @@ func (s *Store) putLocked(entries []Entry) ([]Version, error) {
 	defer txn.Discard()
 	for i := range entries {
 		e := &entries[i]
-		prev, exists, err := getMeta(txn, e.ID)
-		if err != nil {
-			return nil, err
+		var (
+			prev   patientMeta
+			exists bool
+			err    error
+		)
+		if !e.KnownNew {
+			if prev, exists, err = getMeta(txn, e.ID); err != nil {
+				return nil, err
+			}
 		}
 		seq++
 		v := Version{ID: e.ID, VersionID: prev.version + 1, LastUpdated: now, Seq: seq, Created: !exists || prev.deleted}
@@ -448,17 +500,25 @@ func (s *Store) Get(ctx context.Context, id string) (Entry, error) {
 // first error fn returns (which Scan returns). The Entry's memory is fn's
 // to keep.
 func (s *Store) Scan(ctx context.Context, fn func(Entry) error) error {
-	return s.scan(ctx, true, fn)
+	return s.scan(ctx, true, false, fn)
 }
 
 // ScanRecords is Scan without the FHIR resources (Resource is nil): what
 // the engine needs at start to build its table of prepared records, at
 // less than half the copying.
 func (s *Store) ScanRecords(ctx context.Context, fn func(Entry) error) error {
-	return s.scan(ctx, false, fn)
+	return s.scan(ctx, false, false, fn)
 }
 
-func (s *Store) scan(ctx context.Context, withResource bool, fn func(Entry) error) error {
+// ScanState is ScanRecords that also calls fn for every deleted patient
+// (Entry.Deleted set, only ID and version filled in): the engine learns at
+// start which ids are taken, so its writes of new patients can be marked
+// KnownNew.
+func (s *Store) ScanState(ctx context.Context, fn func(Entry) error) error {
+	return s.scan(ctx, false, true, fn)
+}
+
+func (s *Store) scan(ctx context.Context, withResource, withDeleted bool, fn func(Entry) error) error {
 	return s.read(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte{prefixPatient}
@@ -480,7 +540,7 @@ func (s *Store) scan(ctx context.Context, withResource bool, fn func(Entry) erro
 			if err != nil {
 				return err
 			}
-			if e.Deleted {
+			if e.Deleted && !withDeleted {
 				continue
 			}
 			if err := fn(e); err != nil {

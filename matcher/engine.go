@@ -48,13 +48,26 @@ type Options struct {
 	// Progress, when set, is told how start-up work (index rebuild or
 	// catch-up) advances.
 	Progress func(stage string, done, total int)
+	// WriteBuffer is the size in bytes of each of the store's two write
+	// buffers (badger memtables). Larger buffers mean fewer, larger flushes
+	// and far less compaction while bulk loading, for more memory while
+	// writing. Default (0) 64 MiB, which suits a server; BulkWriteBuffer
+	// suits a bulk load. Must be 0 or at least 1 MiB.
+	WriteBuffer int64
 }
+
+// BulkWriteBuffer is the WriteBuffer for bulk loads (the load command):
+// at a million patients it spares most of the store's compaction work.
+const BulkWriteBuffer = 512 << 20
 
 // Validate reports every problem with o at once.
 func (o Options) Validate() error {
 	var errs []error
 	if o.CandidateLimit < 0 {
 		errs = append(errs, fmt.Errorf("CandidateLimit %d is negative", o.CandidateLimit))
+	}
+	if o.WriteBuffer < 0 || (o.WriteBuffer > 0 && o.WriteBuffer < 1<<20) {
+		errs = append(errs, fmt.Errorf("WriteBuffer %d must be 0 or at least 1 MiB", o.WriteBuffer))
 	}
 	if o.Model != nil {
 		if err := o.Model.Validate(); err != nil {
@@ -94,6 +107,10 @@ type Engine struct {
 	// writeMu serialises writes so that versions are assigned in order and
 	// the store, the index and the table change together.
 	writeMu sync.Mutex
+	// deleted holds the ids of deleted patients (tombstones in the store),
+	// guarded by writeMu. With the table's live ids it tells which writes
+	// are of ids never stored, which the store need not look up first.
+	deleted map[string]struct{}
 
 	mu struct {
 		sync.RWMutex
@@ -128,7 +145,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("matcher: %w", err)
 		}
 	}
-	store, err := index.OpenStore(filepath.Join(dir, "store"), index.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta})
+	store, err := index.OpenStore(filepath.Join(dir, "store"), index.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta, MemTableSize: opts.WriteBuffer})
 	if err != nil {
 		return nil, fmt.Errorf("matcher: opening store: %w", err)
 	}
@@ -256,7 +273,12 @@ func loadModel(dir string, inMemory bool) (*scoring.Model, error) {
 // taken from the stored data for the term-frequency adjustment.
 func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	var recs []record.Record
-	err := e.store.ScanRecords(ctx, func(en index.Entry) error {
+	e.deleted = map[string]struct{}{}
+	err := e.store.ScanState(ctx, func(en index.Entry) error {
+		if en.Deleted {
+			e.deleted[en.ID] = struct{}{}
+			return nil
+		}
 		recs = append(recs, en.Record)
 		return nil
 	})
@@ -418,7 +440,8 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 		if err != nil {
 			return nil, fmt.Errorf("%w: entry %d: %v", ErrInvalid, i, err)
 		}
-		entries = append(entries, index.Entry{ID: *p.Id, Resource: doc, Record: record.FromFHIR(p)})
+		_, wasDeleted := e.deleted[*p.Id]
+		entries = append(entries, index.Entry{ID: *p.Id, Resource: doc, Record: record.FromFHIR(p), KnownNew: !live[i] && !wasDeleted})
 		slot = append(slot, i)
 	}
 	if len(entries) == 0 {
@@ -433,6 +456,7 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 	// the index up from the store's changelog.
 	changes := make([]index.Change, len(entries))
 	for k, v := range vs {
+		delete(e.deleted, v.ID)
 		i := slot[k]
 		outcome := Updated
 		if v.Created {
@@ -503,6 +527,7 @@ func (e *Engine) Delete(ctx context.Context, id string) error {
 		}
 		return fmt.Errorf("matcher: %w", err)
 	}
+	e.deleted[id] = struct{}{}
 	e.apply([]index.Change{{Seq: v.Seq, ID: id}})
 	return nil
 }

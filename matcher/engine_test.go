@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -110,6 +111,71 @@ func TestUnchangedAcrossReopenAndDelete(t *testing.T) {
 	sp, created, err := e.Upsert(ctx, testPatient("u1", "Okafor", "Chidi", "1980-03-04"))
 	if err != nil || !created || sp.Outcome != Created || sp.VersionID != 3 {
 		t.Fatalf("upsert after delete: %+v created=%v err=%v", sp, created, err)
+	}
+}
+
+// TestRecreateAfterReopen: a patient deleted in an earlier run and stored
+// again keeps counting versions (the engine learns the deleted ids when it
+// opens, so it does not tell the store the id is new), while never-stored
+// ids in the same batch start at 1.
+func TestRecreateAfterReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Upsert(ctx, testPatient("r1", "Okafor", "Chidi", "1980-03-04")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Upsert(ctx, testPatient("r1", "Okafor", "Chidi", "1980-03-05")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Delete(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		e, err = Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n1, n2 := fmt.Sprintf("new%d-a", round), fmt.Sprintf("new%d-b", round)
+		sps, err := e.UpsertBatch(ctx, []*fm.Patient{
+			testPatient(n1, "Adeyemi", "Tolu", "1990-01-01"),
+			testPatient("r1", "Okafor", "Chidi", "1980-03-04"),
+			testPatient(n2, "Bello", "Sade", "1991-02-02"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Round 0 re-creates r1 (versions 1, 2, deleted 3, now 4); round 1
+		// changes nothing for it.
+		wantR1, wantOutcome := uint64(4), Created
+		if round == 1 {
+			wantOutcome = Unchanged
+		}
+		if sps[1].VersionID != wantR1 || sps[1].Outcome != wantOutcome {
+			t.Errorf("round %d: r1 = version %d %v, want %d %v", round, sps[1].VersionID, sps[1].Outcome, wantR1, wantOutcome)
+		}
+		for _, i := range []int{0, 2} {
+			if sps[i].VersionID != 1 || sps[i].Outcome != Created {
+				t.Errorf("round %d: %s = version %d %v, want 1 created", round, sps[i].ID, sps[i].VersionID, sps[i].Outcome)
+			}
+		}
+		// Deleting and re-creating within one run continues the count too.
+		if err := e.Delete(ctx, n1); err != nil {
+			t.Fatal(err)
+		}
+		sp, _, err := e.Upsert(ctx, testPatient(n1, "Adeyemi", "Tolu", "1990-01-01"))
+		if err != nil || sp.VersionID != 3 || sp.Outcome != Created {
+			t.Errorf("round %d: %s re-created = %+v, %v; want version 3", round, n1, sp, err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

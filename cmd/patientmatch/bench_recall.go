@@ -78,7 +78,7 @@ func runBenchRecall(ctx context.Context, env *cliEnv, args []string) error {
 	} else if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return usageErrorf("--data %s is not empty: recall must be measured on the input alone", dir)
 	}
-	eng, err := matcher.Open(dir, matcher.Options{Model: model, Progress: progressFunc(env, *progress)})
+	eng, err := matcher.Open(dir, matcher.Options{Model: model, Progress: progressFunc(env, *progress), WriteBuffer: matcher.BulkWriteBuffer})
 	if err != nil {
 		return err
 	}
