@@ -27,7 +27,9 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("child process of TestKillDuringWrites only")
 	}
-	e, err := Open(dir, Options{})
+	// Written as the load command writes (bulk write buffers); the parent
+	// reopens with the defaults, as the server does.
+	e, err := Open(dir, Options{WriteBuffer: BulkWriteBuffer})
 	if err != nil {
 		fmt.Println("open error:", err)
 		os.Exit(3)

@@ -402,3 +402,24 @@ func TestClosedEngine(t *testing.T) {
 		t.Errorf("Ping after Close: %v", err)
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		ok   bool
+	}{
+		{"zero", Options{}, true},
+		{"bulk buffers", Options{WriteBuffer: BulkWriteBuffer}, true},
+		{"negative limit", Options{CandidateLimit: -1}, false},
+		{"negative buffer", Options{WriteBuffer: -1}, false},
+		{"tiny buffer", Options{WriteBuffer: 4096}, false},
+	} {
+		if err := tc.o.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	if _, err := Open(t.TempDir(), Options{WriteBuffer: 4096}); err == nil {
+		t.Error("Open accepted a 4 KiB write buffer")
+	}
+}
