@@ -347,6 +347,67 @@ func (ix *Index) Apply(ctx context.Context, changes []Change) error {
 	return nil
 }
 
+// Write indexes changes like Apply, but leaves ordering and the
+// checkpoint to the caller, so that several Writes can run at once: bleve
+// builds each batch's segment in the calling goroutine, and one goroutine
+// building segments is what limits a bulk load. The caller keeps the
+// changes of one patient in order (a Write holding an id finishes before
+// the next Write holding it starts) and passes checkpoint > 0 only when
+// every change up to that sequence number is already indexed; it is then
+// recorded in the same batch. Two concurrent Writes may record their
+// checkpoints in either order, so the recorded value can step back to an
+// older, still true one: Sync then replays a little more than needed,
+// which is harmless.
+func (ix *Index) Write(ctx context.Context, changes []Change, checkpoint uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Shared: Writes and searches run together; Sync, Rebuild and Close,
+	// which replace or close the bleve index, wait.
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return ErrClosed
+	}
+	b := ix.idx.NewBatch()
+	var keys []string
+	for _, c := range changes {
+		if c.Record == nil {
+			b.Delete(c.ID)
+			continue
+		}
+		k := c.Keys
+		if k == nil {
+			keys = recordKeys(c.Record, keys[:0])
+			k = keys
+		}
+		if err := b.IndexAdvanced(newDocument(c.ID, k)); err != nil {
+			return fmt.Errorf("index: write %q: %w", c.ID, err)
+		}
+	}
+	if checkpoint > 0 {
+		b.SetInternal(checkpointKey, seqBytes(checkpoint))
+	}
+	if err := ix.idx.Batch(b); err != nil {
+		return fmt.Errorf("index: write: %w", err)
+	}
+	return nil
+}
+
+// SetCheckpoint records that every change up to seq is indexed (the
+// engine's indexer, after its last Write).
+func (ix *Index) SetCheckpoint(seq uint64) error {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return ErrClosed
+	}
+	if err := ix.idx.SetInternal(checkpointKey, seqBytes(seq)); err != nil {
+		return fmt.Errorf("index: record checkpoint: %w", err)
+	}
+	return nil
+}
+
 func seqBytes(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
 }

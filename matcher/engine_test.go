@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -382,6 +383,101 @@ func TestWriteKeysVersusRebuild(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("patient %s: written index has %d candidates, rebuilt %d", *pats[i].Id, len(got), len(want))
 		}
+	}
+}
+
+// TestConcurrentIndexBatchesKeepOrder: the indexer writes up to
+// indexWorkers bleve batches at once. Rewriting and deleting the same few
+// patients in many small commits puts one patient in consecutive batches;
+// the index must still end up as a rebuild from the store (every patient's
+// latest keys, no deleted one), and after Close its checkpoint must be the
+// store's last change, so the next Open replays nothing.
+func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	families := []string{"Okafor", "Smith", "Nguyen", "Garcia", "Kowalski", "Haddad"}
+	givens := []string{"Ada", "Ben", "Chi", "Dana", "Eli", "Femi", "Gus"}
+	rng := rand.New(rand.NewPCG(5, 5))
+	live := map[string]bool{}
+	for round := 0; round < 80; round++ {
+		var batch []*fm.Patient
+		for _, k := range rng.Perm(40)[:12] {
+			id := fmt.Sprintf("o%d", k)
+			batch = append(batch, testPatient(id, families[rng.IntN(len(families))], givens[rng.IntN(len(givens))],
+				fmt.Sprintf("19%02d-0%d-1%d", 40+rng.IntN(50), 1+rng.IntN(9), rng.IntN(10))))
+			live[id] = true
+		}
+		if _, err := e.UpsertBatch(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if round%3 == 2 {
+			id := fmt.Sprintf("o%d", rng.IntN(40))
+			if live[id] {
+				if err := e.Delete(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				live[id] = false
+			}
+		}
+	}
+	if err := e.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := index.OpenIndex("", index.IndexOptions{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rebuilt.Close()
+	if err := rebuilt.Rebuild(ctx, e.store, nil); err != nil {
+		t.Fatal(err)
+	}
+	var allKeys []string
+	for _, f := range families {
+		for _, g := range givens {
+			allKeys = append(allKeys, blocking.Keys(scoring.Prepare(query(testPatient("", f, g, "1970-01-01"))), nil)...)
+		}
+	}
+	for i := 0; i < 40; i++ {
+		sp, err := e.Get(ctx, fmt.Sprintf("o%d", i))
+		if err != nil {
+			continue
+		}
+		p, err := fm.UnmarshalPatient(sp.Resource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allKeys = append(allKeys, blocking.Keys(scoring.Prepare(query(&p)), nil)...)
+	}
+	for _, k := range allKeys {
+		got, err := e.idx.Candidates(ctx, []string{k}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := rebuilt.Candidates(ctx, []string{k}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("key %q: written index has %v, rebuilt %v", k, got, want)
+		}
+	}
+	last := e.store.LastSeq()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.OpenIndex(filepath.Join(dir, "index"), index.IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if cp, err := ix.Checkpoint(); err != nil || cp != last {
+		t.Errorf("checkpoint after Close = %d (%v), want the store's last change %d", cp, err, last)
 	}
 }
 
