@@ -54,7 +54,17 @@ type Options struct {
 	// writing. Default (0) 64 MiB, which suits a server; BulkWriteBuffer
 	// suits a bulk load. Must be 0 or at least 1 MiB.
 	WriteBuffer int64
+
+	// minConcurrentBatch replaces the package's minConcurrentBatch when
+	// set (tests make concurrent index batches out of small commits).
+	minConcurrentBatch int
+	// wrapIndexWrite, when set, wraps the indexer's batch writes (tests
+	// control their timing).
+	wrapIndexWrite func(indexWriteFunc) indexWriteFunc
 }
+
+// indexWriteFunc writes one batch of the indexer (index.Index.Write).
+type indexWriteFunc func(ctx context.Context, changes []index.Change, checkpoint uint64) error
 
 // BulkWriteBuffer is the WriteBuffer for bulk loads (the load command):
 // at a million patients it spares most of the store's compaction work.
@@ -98,11 +108,14 @@ type Engine struct {
 	// waits. indexed is how far the indexer has got; Match waits for it to
 	// reach every change queued before the query, so a patient is matchable
 	// as soon as its write has been acknowledged.
-	indexQ   chan []index.Change
-	queued   atomic.Uint64
-	indexed  seqWatch
-	indexerG sync.WaitGroup
-	scorer   *scoring.Scorer
+	indexQ chan []index.Change
+	// writeIndex writes one batch of the indexer: e.idx.Write, possibly
+	// wrapped by a test (Options.wrapIndexWrite).
+	writeIndex indexWriteFunc
+	queued     atomic.Uint64
+	indexed    seqWatch
+	indexerG   sync.WaitGroup
+	scorer     *scoring.Scorer
 
 	// writeMu serialises writes so that versions are assigned in order and
 	// the store, the index and the table change together.
@@ -170,6 +183,10 @@ func Open(dir string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("matcher: catching the index up with the store: %w", err)
 	}
 	e.indexQ = make(chan []index.Change, 8)
+	e.writeIndex = idx.Write
+	if opts.wrapIndexWrite != nil {
+		e.writeIndex = opts.wrapIndexWrite(e.writeIndex)
+	}
 	e.indexed.init()
 	e.indexerG.Add(1)
 	go e.indexer()
@@ -186,6 +203,10 @@ const maxIndexBatch = 10000
 // load (busy 111 s of a 116 s load of 1M patients, while the writer waited
 // 34 s to hand it work).
 const indexWorkers = 2
+
+// minConcurrentBatch is the least number of changes the indexer starts a
+// batch with while another is in flight.
+const minConcurrentBatch = maxIndexBatch / 2
 
 // indexJob is one bleve batch of the indexer.
 type indexJob struct {
@@ -245,9 +266,43 @@ func (e *Engine) indexer() {
 		e.indexed.advance(indexed)
 	}
 	waitOne := func() { finish(<-reported) }
+	// dispatch starts a batch of changes once no batch in flight holds one
+	// of its patients and a worker is free.
+	dispatch := func(changes []index.Change) {
+		job := &indexJob{changes: changes, ids: make(map[string]struct{}, len(changes)), last: changes[len(changes)-1].Seq}
+		for _, c := range changes {
+			job.ids[c.ID] = struct{}{}
+		}
+		for running > 0 && (running >= indexWorkers || job.waitsFor(inflight)) {
+			waitOne()
+		}
+		var checkpoint uint64
+		if !broken && indexed > recorded {
+			checkpoint, recorded = indexed, indexed
+		}
+		inflight = append(inflight, job)
+		running++
+		go func() {
+			job.err = e.writeIndex(ctx, job.changes, checkpoint)
+			reported <- job
+		}()
+	}
+	minConcurrent := minConcurrentBatch
+	if e.opts.minConcurrentBatch > 0 {
+		minConcurrent = e.opts.minConcurrentBatch
+	}
 	queue := e.indexQ
-	for queue != nil || running > 0 {
-		var changes []index.Change
+	var changes []index.Change // received, not yet dispatched
+	for queue != nil || running > 0 || len(changes) > 0 {
+		// Dispatch at once when the index is idle (a single write is
+		// matchable soonest), but start a second batch only once it is
+		// large: small concurrent batches would make many small segments,
+		// which cost bleve more to merge and every query more to search.
+		if len(changes) > 0 && (running == 0 || queue == nil || len(changes) >= minConcurrent) {
+			dispatch(changes)
+			changes = nil
+			continue
+		}
 		if queue == nil {
 			waitOne()
 			continue
@@ -258,7 +313,7 @@ func (e *Engine) indexer() {
 				queue = nil
 				continue
 			}
-			changes = c
+			changes = append(changes, c...)
 		case j := <-reported:
 			finish(j)
 			continue
@@ -278,23 +333,6 @@ func (e *Engine) indexer() {
 				break coalesce
 			}
 		}
-		job := &indexJob{changes: changes, ids: make(map[string]struct{}, len(changes)), last: changes[len(changes)-1].Seq}
-		for _, c := range changes {
-			job.ids[c.ID] = struct{}{}
-		}
-		for running > 0 && (running >= indexWorkers || job.waitsFor(inflight)) {
-			waitOne()
-		}
-		var checkpoint uint64
-		if !broken && indexed > recorded {
-			checkpoint, recorded = indexed, indexed
-		}
-		inflight = append(inflight, job)
-		running++
-		go func() {
-			job.err = e.idx.Write(ctx, job.changes, checkpoint)
-			reported <- job
-		}()
 	}
 	if !broken && indexed > recorded {
 		if err := e.idx.SetCheckpoint(indexed); err != nil {

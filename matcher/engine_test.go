@@ -10,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -395,7 +398,8 @@ func TestWriteKeysVersusRebuild(t *testing.T) {
 func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	e, err := Open(dir, Options{})
+	// Small commits must still make concurrent batches here.
+	e, err := Open(dir, Options{minConcurrentBatch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +407,7 @@ func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 	givens := []string{"Ada", "Ben", "Chi", "Dana", "Eli", "Femi", "Gus"}
 	rng := rand.New(rand.NewPCG(5, 5))
 	live := map[string]bool{}
-	for round := 0; round < 80; round++ {
+	for round := 0; round < 300; round++ {
 		var batch []*fm.Patient
 		for _, k := range rng.Perm(40)[:12] {
 			id := fmt.Sprintf("o%d", k)
@@ -478,6 +482,84 @@ func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 	defer ix.Close()
 	if cp, err := ix.Checkpoint(); err != nil || cp != last {
 		t.Errorf("checkpoint after Close = %d (%v), want the store's last change %d", cp, err, last)
+	}
+}
+
+// TestIndexBatchOrderPerPatient drives the indexer's two batches in
+// flight deterministically: while a first batch is held back, a batch of
+// other patients overtakes it (the concurrency is real), but a batch
+// holding a patient of the held one waits for it, so that patient's latest
+// version is what the index keeps.
+func TestIndexBatchOrderPerPatient(t *testing.T) {
+	ctx := context.Background()
+	holding, release := make(chan struct{}), make(chan struct{})
+	written := make(chan []string, 8)
+	var held atomic.Bool
+	wrap := func(next indexWriteFunc) indexWriteFunc {
+		return func(ctx context.Context, changes []index.Change, checkpoint uint64) error {
+			var ids []string
+			for _, c := range changes {
+				ids = append(ids, c.ID)
+			}
+			if slices.Contains(ids, "o0") && held.CompareAndSwap(false, true) {
+				close(holding)
+				<-release
+			}
+			err := next(ctx, changes, checkpoint)
+			written <- ids
+			return err
+		}
+	}
+	e, err := Open("", Options{InMemory: true, minConcurrentBatch: 1, wrapIndexWrite: wrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// Released before Close (defers run last-in first-out) even when the
+	// test fails early, so Close does not wait on the held batch forever.
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	upsert := func(ps ...*fm.Patient) {
+		t.Helper()
+		if _, err := e.UpsertBatch(ctx, ps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upsert(testPatient("o0", "Okafor", "Chidi", "1980-03-04"), testPatient("o1", "Smith", "Ann", "1970-01-02"))
+	<-holding // its batch is in flight, so the next commit is a batch of its own
+	upsert(testPatient("o2", "Nguyen", "Bao", "1990-05-06"))
+	select {
+	case ids := <-written:
+		if !slices.Equal(ids, []string{"o2"}) {
+			t.Fatalf("first batch written = %v, want [o2] overtaking the held batch", ids)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a batch of other patients did not run while the first was held")
+	}
+	upsert(testPatient("o0", "Kowalski", "Chidi", "1980-03-04"))
+	select {
+	case ids := <-written:
+		t.Fatalf("batch %v was written before the held batch holding o0", ids)
+	case <-time.After(200 * time.Millisecond):
+	}
+	free()
+	if err := e.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.idx.Candidates(ctx, blocking.Keys(scoring.Prepare(query(testPatient("", "Kowalski", "Chidi", "1980-03-04"))), nil), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(got, "o0") {
+		t.Errorf("the index lost o0's latest version: candidates %v", got)
+	}
+	old, err := e.idx.Candidates(ctx, []string{"fy:" + scoring.Prepare(query(testPatient("", "Okafor", "Chidi", "1980-03-04"))).FamilyNYSIIS + "|1980"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(old, "o0") {
+		t.Errorf("o0's old family name is still indexed: %v", old)
 	}
 }
 
