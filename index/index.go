@@ -325,16 +325,8 @@ func (ix *Index) Apply(ctx context.Context, changes []Change) error {
 		}
 		next++
 		applied = c.Seq
-		if c.Record == nil {
-			b.Delete(c.ID)
-			continue
-		}
-		k := c.Keys
-		if k == nil {
-			keys = recordKeys(c.Record, keys[:0])
-			k = keys
-		}
-		if err := b.IndexAdvanced(newDocument(c.ID, k)); err != nil {
+		var err error
+		if keys, err = addChange(b, c, keys); err != nil {
 			return fmt.Errorf("index: apply %q: %w", c.ID, err)
 		}
 	}
@@ -372,16 +364,8 @@ func (ix *Index) Write(ctx context.Context, changes []Change, checkpoint uint64)
 	b := ix.idx.NewBatch()
 	var keys []string
 	for _, c := range changes {
-		if c.Record == nil {
-			b.Delete(c.ID)
-			continue
-		}
-		k := c.Keys
-		if k == nil {
-			keys = recordKeys(c.Record, keys[:0])
-			k = keys
-		}
-		if err := b.IndexAdvanced(newDocument(c.ID, k)); err != nil {
+		var err error
+		if keys, err = addChange(b, c, keys); err != nil {
 			return fmt.Errorf("index: write %q: %w", c.ID, err)
 		}
 	}
@@ -406,6 +390,22 @@ func (ix *Index) SetCheckpoint(seq uint64) error {
 		return fmt.Errorf("index: record checkpoint: %w", err)
 	}
 	return nil
+}
+
+// addChange adds one change to b: the patient's document, or its removal.
+// keys is a scratch buffer for records without Change.Keys; the grown
+// buffer is returned for the next call.
+func addChange(b *bleve.Batch, c Change, keys []string) ([]string, error) {
+	if c.Record == nil {
+		b.Delete(c.ID)
+		return keys, nil
+	}
+	k := c.Keys
+	if k == nil {
+		keys = recordKeys(c.Record, keys[:0])
+		k = keys
+	}
+	return keys, b.IndexAdvanced(newDocument(c.ID, k))
 }
 
 func seqBytes(seq uint64) []byte {

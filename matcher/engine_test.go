@@ -349,6 +349,21 @@ func TestReopenAndRebuild(t *testing.T) {
 // the index with each write (from its own prepared records) are the ones
 // the index computes itself when it rebuilds from the store: every query
 // finds the same candidates in both indexes.
+// rebuiltIndex is an in-memory index rebuilt from e's store, to compare
+// with the index e filled by its writes.
+func rebuiltIndex(t *testing.T, e *Engine) *index.Index {
+	t.Helper()
+	ix, err := index.OpenIndex("", index.IndexOptions{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	if err := ix.Rebuild(context.Background(), e.store, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
 func TestWriteKeysVersusRebuild(t *testing.T) {
 	ctx := context.Background()
 	e := openMem(t)
@@ -361,14 +376,7 @@ func TestWriteKeysVersusRebuild(t *testing.T) {
 	if err := e.WaitIndexed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rebuilt, err := index.OpenIndex("", index.IndexOptions{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rebuilt.Close()
-	if err := rebuilt.Rebuild(ctx, e.store, nil); err != nil {
-		t.Fatal(err)
-	}
+	rebuilt := rebuiltIndex(t, e)
 	for i := 0; i < len(pats); i += 7 {
 		keys := blocking.Keys(scoring.Prepare(query(pats[i])), nil)
 		// A limit above the store size returns every patient sharing a key,
@@ -431,14 +439,7 @@ func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 	if err := e.WaitIndexed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rebuilt, err := index.OpenIndex("", index.IndexOptions{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rebuilt.Close()
-	if err := rebuilt.Rebuild(ctx, e.store, nil); err != nil {
-		t.Fatal(err)
-	}
+	rebuilt := rebuiltIndex(t, e)
 	var allKeys []string
 	for _, f := range families {
 		for _, g := range givens {
