@@ -3,6 +3,7 @@ package matcher
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -82,26 +83,23 @@ func BenchmarkLoad(b *testing.B) {
 
 // BenchmarkMatch measures one in-process Match against a store of N
 // synthetic patients, querying with stored patients' demographics.
+//
+// With PATIENTMATCH_BENCH_DIR set it opens that data folder instead (one
+// loaded by `patientmatch load`, to measure queries right after a bulk
+// load) and takes 1,000 queries spread over the NDJSON file named by
+// PATIENTMATCH_BENCH_QUERIES (the file that was loaded).
 func BenchmarkMatch(b *testing.B) {
-	n := benchN(10000)
-	pats := synthPatients(b, n, 1)
-	e, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
+	var (
+		e       *Engine
+		queries []record.Record
+	)
+	if dir := os.Getenv("PATIENTMATCH_BENCH_DIR"); dir != "" {
+		e, queries = openLoaded(b, dir, os.Getenv("PATIENTMATCH_BENCH_QUERIES"))
+	} else {
+		e, queries = loadSynthetic(b, benchN(10000))
 	}
 	defer e.Close()
-	for j := 0; j < len(pats); j += 1000 {
-		if _, err := e.UpsertBatch(context.Background(), pats[j:min(j+1000, len(pats))]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	queries := make([]record.Record, 0, 1000)
-	for i := 0; i < len(pats) && len(queries) < cap(queries); i += max(1, len(pats)/1000) {
-		queries = append(queries, record.FromFHIR(pats[i]))
-	}
-	if err := e.WaitIndexed(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	n := e.Len()
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -117,6 +115,75 @@ func BenchmarkMatch(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(n), "patients")
+}
+
+// loadSynthetic loads n synthetic patients into a fresh on-disk engine and
+// picks 1,000 of them, evenly spread, as queries.
+func loadSynthetic(b *testing.B, n int) (*Engine, []record.Record) {
+	pats := synthPatients(b, n, 1)
+	e, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for j := 0; j < len(pats); j += 1000 {
+		if _, err := e.UpsertBatch(context.Background(), pats[j:min(j+1000, len(pats))]); err != nil {
+			e.Close()
+			b.Fatal(err)
+		}
+	}
+	queries := make([]record.Record, 0, 1000)
+	for i := 0; i < len(pats) && len(queries) < cap(queries); i += max(1, len(pats)/1000) {
+		queries = append(queries, record.FromFHIR(pats[i]))
+	}
+	if err := e.WaitIndexed(context.Background()); err != nil {
+		e.Close()
+		b.Fatal(err)
+	}
+	return e, queries
+}
+
+// openLoaded opens the data folder dir and reads 1,000 queries spread
+// evenly over the NDJSON file at queryPath (which must hold at least as
+// many patients as the folder, as the file loaded into it does).
+func openLoaded(b *testing.B, dir, queryPath string) (*Engine, []record.Record) {
+	if queryPath == "" {
+		b.Fatal("PATIENTMATCH_BENCH_DIR needs PATIENTMATCH_BENCH_QUERIES")
+	}
+	e, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(queryPath)
+	if err != nil {
+		e.Close()
+		b.Fatal(err)
+	}
+	defer f.Close()
+	r, err := record.NewReader(f, record.FormatNDJSON, record.ReaderOptions{})
+	if err != nil {
+		e.Close()
+		b.Fatal(err)
+	}
+	every := max(1, e.Len()/1000)
+	queries := make([]record.Record, 0, 1000)
+	for i := 0; len(queries) < cap(queries); i++ {
+		it, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			e.Close()
+			b.Fatal(err)
+		}
+		if it.Err == nil && i%every == 0 {
+			queries = append(queries, record.FromFHIR(it.Patient))
+		}
+	}
+	if len(queries) == 0 {
+		e.Close()
+		b.Fatalf("no queries in %s", queryPath)
+	}
+	return e, queries
 }
 
 func ExampleEngine_Match() {
