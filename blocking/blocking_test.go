@@ -69,6 +69,8 @@ func TestKeysShared(t *testing.T) {
 		{"given_birth: transposed", RuleGivenBirth, mod(func(r *record.Record) { r.BirthDate = parseDate("1980-04-03") }), true},
 		{"given_birth: partial date", RuleGivenBirth, mod(func(r *record.Record) { r.BirthDate = parseDate("1980-03") }), false},
 		{"given_birth: other date", RuleGivenBirth, mod(func(r *record.Record) { r.BirthDate = parseDate("1980-02-28") }), false},
+		{"birth_initial: married", RuleBirthInitial, mod(func(r *record.Record) { r.Family = "jones" }), true},
+		{"birth_initial: married, given typo'd", RuleBirthInitial, mod(func(r *record.Record) { r.Family, r.Given = "jones", "rboert" }), true},
 		{"birth_initial: both names typo'd", RuleBirthInitial, mod(func(r *record.Record) { r.Given, r.Family = "rboert", "simth" }), true},
 		{"birth_initial: swapped with typo", RuleBirthInitial, mod(func(r *record.Record) { r.Given, r.Family = "smith", "rboert" }), true},
 		{"birth_initial: other initials", RuleBirthInitial, mod(func(r *record.Record) { r.Given, r.Family = "john", "jones" }), false},
@@ -127,10 +129,53 @@ func TestKeysMissing(t *testing.T) {
 	}
 }
 
+// TestTrainingOnlyRules: a training-only rule is an EM pass and nothing
+// else — no index key, no candidate pair — while every candidate rule is a
+// training pass too.
+func TestTrainingOnlyRules(t *testing.T) {
+	cand, train := Rules(), TrainingRules()
+	if slices.Contains(cand, RuleGivenBirth) || !slices.Contains(train, RuleGivenBirth) {
+		t.Fatalf("given_birth: in Rules %v, in TrainingRules %v; want training only", slices.Contains(cand, RuleGivenBirth), slices.Contains(train, RuleGivenBirth))
+	}
+	for _, r := range cand {
+		if r.TrainingOnly() || !slices.Contains(train, r) {
+			t.Errorf("%v: candidate rule missing from the training passes", r)
+		}
+	}
+	// The record has a given_birth key; Keys must not emit it.
+	p := scoring.Prepare(rec("robert", "smith", "1980-03-04"))
+	if len(RuleKeys(p, RuleGivenBirth, nil)) == 0 {
+		t.Fatal("test record has no given_birth key")
+	}
+	for _, k := range Keys(p, nil) {
+		if r, _ := RuleOf(k); r.TrainingOnly() {
+			t.Errorf("Keys emitted training-only key %q", k)
+		}
+	}
+	// Pairs' default is the candidate rules: two records sharing only a
+	// given_birth key (married, given name spelled with another initial)
+	// are no pair, unless the rule is asked for explicitly.
+	a := rec("catherine", "smith", "1980-03-04")
+	b := rec("katherine", "jones", "1980-03-04")
+	recs := []*scoring.Prepared{scoring.Prepare(a), scoring.Prepare(b)}
+	count := func(opts PairOptions) int {
+		n := 0
+		opts.MaxCandidates = NoCandidateLimit
+		Pairs(recs, opts, func(i, j int32) { n++ })
+		return n
+	}
+	if n := count(PairOptions{}); n != 0 {
+		t.Errorf("default Pairs: %d pairs, want 0 (only given_birth is shared)", n)
+	}
+	if n := count(PairOptions{Rules: []Rule{RuleGivenBirth}}); n != 1 {
+		t.Errorf("Pairs under given_birth: %d pairs, want 1", n)
+	}
+}
+
 func TestRuleNames(t *testing.T) {
 	known := []string{CompGivenName, CompFamilyName, CompBirthDate, CompHousehold, CompIdentifier, CompSex}
 	seen := map[string]bool{}
-	for _, r := range Rules() {
+	for _, r := range TrainingRules() {
 		if seen[r.Prefix()] {
 			t.Errorf("duplicate prefix %q", r.Prefix())
 		}

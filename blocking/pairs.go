@@ -20,7 +20,8 @@ type PairOptions struct {
 	// comparisons for few true pairs, which other rules catch anyway.
 	// Skipped blocks are counted in Stats. Default (0): DefaultMaxBlock.
 	MaxBlock int
-	// Rules restricts blocking to these rules. Default (nil): all rules.
+	// Rules restricts blocking to these rules. Default (nil): the candidate
+	// rules (Rules()).
 	// One rule at a time gives the training passes of EM (see Rule.Fixes).
 	Rules []Rule
 	// MaxCandidates keeps, for each record, at most this many candidates,
@@ -359,7 +360,9 @@ func hashPart(records []*scoring.Prepared, only []Rule, ends []int32) []uint64 {
 		start := len(kb.hashes)
 		if only == nil {
 			for r := Rule(0); r < numRules; r++ {
-				kb.appendRule(p, r, nil)
+				if !r.TrainingOnly() {
+					kb.appendRule(p, r, nil)
+				}
 			}
 		} else {
 			for _, r := range only {

@@ -71,8 +71,9 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("need at least 2 good records to train, have %d", len(recs))
 	}
 	var passes []scoring.TrainingPass
-	for i, r := range blocking.Rules() {
-		show(true, "blocking: rule %d of %d (%s)   ", i+1, len(blocking.Rules()), r)
+	training := blocking.TrainingRules()
+	for i, r := range training {
+		show(true, "blocking: rule %d of %d (%s)   ", i+1, len(training), r)
 		var pairs [][2]int32
 		blocking.PairsByRule(recs, r, *maxBlock, func(i, j int32) { pairs = append(pairs, [2]int32{i, j}) })
 		if len(pairs) == 0 {
