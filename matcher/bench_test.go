@@ -98,7 +98,6 @@ func BenchmarkMatch(b *testing.B) {
 	} else {
 		e, queries = loadSynthetic(b, benchN(10000))
 	}
-	defer e.Close()
 	n := e.Len()
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
@@ -125,9 +124,9 @@ func loadSynthetic(b *testing.B, n int) (*Engine, []record.Record) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { e.Close() })
 	for j := 0; j < len(pats); j += 1000 {
 		if _, err := e.UpsertBatch(context.Background(), pats[j:min(j+1000, len(pats))]); err != nil {
-			e.Close()
 			b.Fatal(err)
 		}
 	}
@@ -136,7 +135,6 @@ func loadSynthetic(b *testing.B, n int) (*Engine, []record.Record) {
 		queries = append(queries, record.FromFHIR(pats[i]))
 	}
 	if err := e.WaitIndexed(context.Background()); err != nil {
-		e.Close()
 		b.Fatal(err)
 	}
 	return e, queries
@@ -153,15 +151,14 @@ func openLoaded(b *testing.B, dir, queryPath string) (*Engine, []record.Record) 
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { e.Close() })
 	f, err := os.Open(queryPath)
 	if err != nil {
-		e.Close()
 		b.Fatal(err)
 	}
 	defer f.Close()
 	r, err := record.NewReader(f, record.FormatNDJSON, record.ReaderOptions{})
 	if err != nil {
-		e.Close()
 		b.Fatal(err)
 	}
 	every := max(1, e.Len()/1000)
@@ -172,7 +169,6 @@ func openLoaded(b *testing.B, dir, queryPath string) (*Engine, []record.Record) 
 			break
 		}
 		if err != nil {
-			e.Close()
 			b.Fatal(err)
 		}
 		if it.Err == nil && i%every == 0 {
@@ -180,7 +176,6 @@ func openLoaded(b *testing.B, dir, queryPath string) (*Engine, []record.Record) 
 		}
 	}
 	if len(queries) == 0 {
-		e.Close()
 		b.Fatalf("no queries in %s", queryPath)
 	}
 	return e, queries
