@@ -61,6 +61,16 @@ type StoreOptions struct {
 	// It runs inside the write transaction. Default: stored as given.
 	Stamp func(resource json.RawMessage, v Version) (json.RawMessage, error)
 
+	// NoSync turns off fsync on commit, for a store whose writes can be
+	// replayed from elsewhere: a cluster shard, fed from the replicated
+	// stream, which records how far it has applied in a later commit. A
+	// process crash loses nothing (the OS holds the writes); a machine
+	// crash may lose the last commits, but only as a suffix (badger
+	// replays its log up to the first damaged entry), so the shard's
+	// record of how far it applied never runs ahead of its data. Default
+	// false.
+	NoSync bool
+
 	// noSync turns off fsync on commit; only benchmarks measuring the
 	// cost of durability set it.
 	noSync bool
@@ -174,7 +184,7 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
-		WithSyncWrites(!opts.noSync && !opts.InMemory).
+		WithSyncWrites(!opts.noSync && !opts.NoSync && !opts.InMemory).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
 		// Two memtables, not badger's five: a server holding a million

@@ -54,6 +54,17 @@ type Options struct {
 	// writing. Default (0) 64 MiB, which suits a server; BulkWriteBuffer
 	// suits a bulk load. Must be 0 or at least 1 MiB.
 	WriteBuffer int64
+	// TermFrequencies, when set, is the name-frequency table of the
+	// term-frequency adjustment instead of one counted from the stored
+	// patients at Open. A cluster sets it on every shard's engine to the
+	// cluster-wide table, so that every shard scores as one engine holding
+	// all patients would.
+	TermFrequencies *scoring.TermFrequencies
+	// NoSync commits without fsync: for an engine whose writes can be
+	// replayed (a cluster shard, fed from the replicated stream; see
+	// index.StoreOptions.NoSync). Default false: every acknowledged write
+	// is on disk.
+	NoSync bool
 
 	// minConcurrentBatch replaces the package's minConcurrentBatch when
 	// set (tests make concurrent index batches out of small commits).
@@ -158,7 +169,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("matcher: %w", err)
 		}
 	}
-	store, err := index.OpenStore(filepath.Join(dir, "store"), index.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta, MemTableSize: opts.WriteBuffer})
+	store, err := index.OpenStore(filepath.Join(dir, "store"), index.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta, MemTableSize: opts.WriteBuffer, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("matcher: opening store: %w", err)
 	}
@@ -432,6 +443,9 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	for i := range recs {
 		scoring.PrepareInto(&prepared[i], recs[i])
 		tf.Add(&prepared[i])
+	}
+	if e.opts.TermFrequencies != nil {
+		tf = e.opts.TermFrequencies
 	}
 	e.scorer = base.WithTermFrequencies(tf)
 	table := make(map[string]*scoring.Prepared, len(recs))

@@ -1,0 +1,107 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/patientmatch/patientmatch/matcher"
+)
+
+// handle answers one request of the shard's queue group. nats.go delivers a
+// subscription's messages one at a time, so each is answered in its own
+// goroutine, bounded by the node's answer slots.
+func (r *replica) handle(m *nats.Msg) {
+	n := r.node
+	select {
+	case n.slots <- struct{}{}:
+	default:
+		// Overloaded: no answer; the asking node retries, possibly on
+		// another replica.
+		return
+	}
+	go func() {
+		defer func() { <-n.slots }()
+		ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
+		defer cancel()
+		rep := r.answer(ctx, m.Data)
+		rep.Node = n.id
+		rep.Applied = r.applied.get()
+		b, err := json.Marshal(rep)
+		if err != nil {
+			b, _ = json.Marshal(errorReply(fmt.Errorf("encoding the reply: %w", err)))
+		}
+		if err := m.Respond(b); err != nil {
+			r.log.Debug("reply not sent", "err", err)
+		}
+	}()
+}
+
+func (r *replica) answer(ctx context.Context, data []byte) shardReply {
+	var req shardRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return errorReply(fmt.Errorf("%w: undecodable request: %v", matcher.ErrInvalid, err))
+	}
+	// Read-your-writes: wait for the asker's last write to this shard
+	// before taking the engine (a retune waiting for the lock must not
+	// hold up the writes this waits for).
+	if err := r.applied.wait(ctx, req.After); err != nil {
+		return errorReply(err)
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	eng := r.eng
+	switch req.Kind {
+	case reqMatch:
+		if req.Record == nil {
+			return errorReply(fmt.Errorf("%w: match request without a record", matcher.ErrInvalid))
+		}
+		ms, err := eng.Match(ctx, *req.Record, req.Options)
+		if err != nil {
+			return errorReply(err)
+		}
+		return shardReply{Matches: ms}
+	case reqGet, reqResult:
+		out := make([]storedReply, 0, len(req.IDs))
+		for _, id := range req.IDs {
+			sr, err := r.stored(ctx, eng, id, req)
+			if err != nil {
+				return errorReply(err)
+			}
+			out = append(out, sr)
+		}
+		return shardReply{Stored: out}
+	case reqLen:
+		return shardReply{Len: eng.Len()}
+	case reqTerms:
+		return shardReply{Terms: eng.TermCounts()}
+	}
+	return errorReply(fmt.Errorf("%w: unknown request kind %q", matcher.ErrInvalid, req.Kind))
+}
+
+// stored reads one patient; for reqResult it also says what the write at
+// req.After did to it.
+func (r *replica) stored(ctx context.Context, eng *matcher.Engine, id string, req shardRequest) (storedReply, error) {
+	sp, err := eng.Get(ctx, id)
+	notFound := errors.Is(err, matcher.ErrNotFound)
+	if err != nil && !notFound {
+		return storedReply{}, err
+	}
+	sr := storedReply{Patient: sp, NotFound: notFound}
+	if req.Kind != reqResult {
+		return sr, nil
+	}
+	ro, ok := r.outcomes.get(id, req.After)
+	switch {
+	case ok:
+		sr.Patient.Outcome, sr.DeleteMissed = ro.outcome, ro.notFound
+	case sp.VersionID == 1:
+		sr.Patient.Outcome = matcher.Created
+	default:
+		sr.Patient.Outcome = matcher.Updated
+	}
+	return sr, nil
+}

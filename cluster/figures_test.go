@@ -1,0 +1,81 @@
+package cluster
+
+import (
+	"context"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
+)
+
+// TestClusterFigures measures what bench/README.md reports: the latency
+// of $match through one node scattering to S = 16 shards on loopback
+// against one engine holding the same patients, and the rate at which a
+// new node catches up from the stream. It runs only when
+// PATIENTMATCH_CLUSTER_BENCH is set (PATIENTMATCH_CLUSTER_N patients,
+// default 20,000; PATIENTMATCH_CLUSTER_SHARDS shards, default 16).
+func TestClusterFigures(t *testing.T) {
+	if os.Getenv("PATIENTMATCH_CLUSTER_BENCH") == "" {
+		t.Skip("set PATIENTMATCH_CLUSTER_BENCH=1 to measure the cluster's figures")
+	}
+	n := envInt("PATIENTMATCH_CLUSTER_N", 20000)
+	pats := synthPatients(t, n, 7)
+	_, urls := startNATS(t, 1)
+	o := testNodeOptions(t, urls)
+	o.Shards = envInt("PATIENTMATCH_CLUSTER_SHARDS", 16)
+	o.Copies = 2 // alone, the node holds every shard once
+	node := openNode(t, o)
+	waitSettled(t, []*Node{node}, 0, time.Minute)
+	ctx := context.Background()
+	start := time.Now()
+	for i := 0; i < len(pats); i += 1000 {
+		if _, err := node.UpsertBatch(ctx, pats[i:min(i+1000, len(pats))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("loaded %d patients through one node in %v (%.0f/s)", n, time.Since(start), float64(n)/time.Since(start).Seconds())
+	rev, err := node.RefreshTermFrequencies(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, []*Node{node}, rev, 10*time.Minute)
+	single := singleEngine(t, pats)
+
+	queries := make([]record.Record, 0, 2000)
+	for i := 0; i < len(pats) && len(queries) < cap(queries); i += max(1, len(pats)/cap(queries)) {
+		queries = append(queries, record.FromFHIR(pats[i]))
+	}
+	one := latencies(t, queries, func(q record.Record) error { _, err := single.Match(ctx, q, matcher.MatchOptions{}); return err })
+	many := latencies(t, queries, func(q record.Record) error { _, err := node.Match(ctx, q, matcher.MatchOptions{}); return err })
+	t.Logf("single engine: p50 %v p99 %v; cluster (S=%d, one node, loopback): p50 %v p99 %v; overhead p50 %v p99 %v",
+		pct(one, 50), pct(one, 99), node.shards, pct(many, 50), pct(many, 99), pct(many, 50)-pct(one, 50), pct(many, 99)-pct(one, 99))
+
+	// A new node holding every shard catches up from the stream.
+	o2 := testNodeOptions(t, urls)
+	o2.Shards = o.Shards
+	start = time.Now()
+	fresh := openNode(t, o2)
+	waitSettled(t, []*Node{node, fresh}, rev, 30*time.Minute)
+	el := time.Since(start)
+	t.Logf("a new node caught up all %d patients of %d shards in %v: %.0f patients/s", n, fresh.shards, el, float64(n)/el.Seconds())
+}
+
+func latencies(t *testing.T, qs []record.Record, fn func(record.Record) error) []time.Duration {
+	out := make([]time.Duration, 0, len(qs))
+	for _, q := range qs {
+		s := time.Now()
+		if err := fn(q); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, time.Since(s))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	return d[min(len(d)-1, len(d)*p/100)]
+}

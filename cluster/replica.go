@@ -1,0 +1,526 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/index"
+	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// replicaWriteBuffer is each shard engine's write buffer: a node holds
+// several shard engines, so each gets less than a single-node engine.
+const replicaWriteBuffer = 16 << 20
+
+// fetchBatch is the most stream messages a replica applies at once.
+const fetchBatch = 256
+
+// appliedKey is where a shard engine records the stream sequence of the
+// last write it applied (in the engine's own durable KV).
+const appliedKey = "applied"
+
+// replica is one node's copy of one shard: a complete single-node engine
+// (badger + bleve under DIR/shards/NN) fed from the shard's subject of the
+// stream by a durable consumer. Every shard runs the same engine, so a
+// query is answered by the one matching path.
+type replica struct {
+	shard int
+	node  *Node
+	dir   string
+	log   *slog.Logger
+
+	// mu guards eng against being swapped (new cluster-wide term
+	// frequencies reopen it); applying and answering hold it shared.
+	mu       sync.RWMutex
+	eng      *matcher.Engine
+	termsRev uint64
+
+	applied seqWatch
+	// serving is set once the replica has caught up with its shard and
+	// answers queries as a member of the shard's queue group.
+	serving atomic.Bool
+
+	outcomes recentOutcomes
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// openReplica opens the shard's engine with the cluster's model and term
+// frequencies and reads how far it has applied the stream.
+func (n *Node) openReplica(shard int) (*replica, error) {
+	r := &replica{shard: shard, node: n, dir: filepath.Join(n.opts.Dir, "shards", fmt.Sprintf("%03d", shard)), log: n.log.With("shard", shard)}
+	r.outcomes.m = map[string]recentOutcome{}
+	model, terms, rev := n.scoringTables()
+	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
+	}
+	r.eng, r.termsRev = eng, rev
+	applied, err := readApplied(eng)
+	if err != nil {
+		eng.Close()
+		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
+	}
+	r.applied.init(applied)
+	return r, nil
+}
+
+func readApplied(eng *matcher.Engine) (uint64, error) {
+	kv, err := eng.KV("cluster")
+	if err != nil {
+		return 0, err
+	}
+	v, err := kv.Get(context.Background(), appliedKey)
+	if isKeyNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading the applied sequence: %w", err)
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("applied sequence of %d bytes", len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func writeApplied(ctx context.Context, eng *matcher.Engine, seq uint64) error {
+	kv, err := eng.KV("cluster")
+	if err != nil {
+		return err
+	}
+	return kv.Put(ctx, appliedKey, binary.BigEndian.AppendUint64(nil, seq))
+}
+
+// start runs the replica: catch up from the stream, then join the shard's
+// queue group, then keep applying.
+func (r *replica) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop, r.done = cancel, make(chan struct{})
+	go func() {
+		defer close(r.done)
+		r.run(ctx)
+	}()
+}
+
+// close stops consuming and answering and closes the engine.
+func (r *replica) close() error {
+	if r.stop != nil {
+		r.stop()
+		<-r.done
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eng.Close()
+}
+
+func (r *replica) run(ctx context.Context) {
+	var sub *nats.Subscription
+	var cc jetstream.ConsumeContext
+	defer func() {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+		if cc != nil {
+			cc.Stop()
+		}
+	}()
+	var cons jetstream.Consumer
+	var target uint64
+	ch := make(chan jetstream.Msg, 2*fetchBatch)
+	for ctx.Err() == nil {
+		if cons == nil {
+			c, t, err := r.consumer(ctx)
+			if err != nil {
+				r.log.Warn("shard consumer unavailable; retrying", "err", err)
+				sleep(ctx, 500*time.Millisecond)
+				continue
+			}
+			cons, target = c, t
+		}
+		if cc == nil {
+			c, err := cons.Consume(func(m jetstream.Msg) {
+				select {
+				case ch <- m:
+				case <-ctx.Done():
+				}
+			}, jetstream.PullMaxMessages(fetchBatch), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				r.log.Debug("shard consumer", "err", err)
+			}))
+			if err != nil {
+				r.log.Warn("consuming the shard failed; retrying", "err", err)
+				cons = nil
+				sleep(ctx, 500*time.Millisecond)
+				continue
+			}
+			cc = c
+		}
+		if sub == nil && r.applied.get() >= target {
+			s, err := r.node.nc.QueueSubscribe(querySubject(r.shard), "q", r.handle)
+			if err != nil {
+				r.log.Warn("joining the shard's queue group failed; retrying", "err", err)
+			} else {
+				sub = s
+				r.serving.Store(true)
+				r.log.Info("shard caught up and serving", "applied", r.applied.get())
+			}
+		}
+		if err := r.applyNext(ctx, ch); err != nil && ctx.Err() == nil {
+			r.log.Warn("applying the shard's writes failed; they come again", "err", err)
+			sleep(ctx, 200*time.Millisecond)
+		}
+	}
+	r.serving.Store(false)
+}
+
+// applyNext waits (briefly) for the shard's next messages, applies what
+// has arrived, records how far it got, then acknowledges them all at once
+// (AckAll). Unacknowledged messages come again after the ack wait.
+func (r *replica) applyNext(ctx context.Context, ch <-chan jetstream.Msg) error {
+	var msgs []jetstream.Msg
+	t := time.NewTimer(250 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case m := <-ch:
+		msgs = append(msgs, m)
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
+drain:
+	for len(msgs) < fetchBatch {
+		select {
+		case m := <-ch:
+			msgs = append(msgs, m)
+		default:
+			break drain
+		}
+	}
+	r.mu.RLock()
+	err := r.apply(ctx, msgs)
+	r.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	return msgs[len(msgs)-1].Ack()
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// consumer returns the node's durable consumer of the shard, created to
+// start after the last applied write, and the shard's last sequence now
+// (the replica serves queries once it has applied that far).
+func (r *replica) consumer(ctx context.Context) (jetstream.Consumer, uint64, error) {
+	n := r.node
+	var target uint64
+	last, err := n.stream.GetLastMsgForSubject(ctx, shardSubject(r.shard))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case err != nil:
+		return nil, 0, fmt.Errorf("reading the shard's last sequence: %w", err)
+	default:
+		target = last.Sequence
+	}
+	name := fmt.Sprintf("pm_%s_%d", n.id, r.shard)
+	applied := r.applied.get()
+	cons, err := n.stream.Consumer(ctx, name)
+	if err == nil {
+		// A consumer whose floor is past what this replica has applied
+		// (its data folder was lost) would skip writes: start afresh.
+		info := cons.CachedInfo()
+		if info.AckFloor.Stream <= applied {
+			return cons, target, nil
+		}
+		if err := n.stream.DeleteConsumer(ctx, name); err != nil {
+			return nil, 0, fmt.Errorf("deleting stale consumer %s: %w", name, err)
+		}
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, 0, fmt.Errorf("consumer %s: %w", name, err)
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:           name,
+		FilterSubject:     shardSubject(r.shard),
+		AckPolicy:         jetstream.AckAllPolicy,
+		AckWait:           30 * time.Second,
+		MaxAckPending:     4 * fetchBatch,
+		InactiveThreshold: 24 * time.Hour,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+	}
+	if applied > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, applied+1
+	}
+	cons, err = n.stream.CreateConsumer(ctx, cfg)
+	if err != nil {
+		return nil, 0, fmt.Errorf("creating consumer %s: %w", name, err)
+	}
+	return cons, target, nil
+}
+
+// pendingWrite is one decoded message of the stream.
+type pendingWrite struct {
+	seq uint64
+	op  writeOp
+	ps  []*fm.Patient
+}
+
+// apply applies messages in stream order. Consecutive upserts go to the
+// engine as one batch (one commit) unless an id repeats; deletes go one by
+// one. Messages at or below the applied sequence are skipped, so nothing
+// is applied twice.
+func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
+	applied := r.applied.get()
+	var run []pendingWrite
+	ids := map[string]bool{}
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		err := r.upsertRun(ctx, run)
+		run, ids = run[:0], map[string]bool{}
+		return err
+	}
+	last := applied
+	for _, m := range msgs {
+		md, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("message metadata: %w", err)
+		}
+		seq := md.Sequence.Stream
+		if seq <= applied {
+			continue
+		}
+		last = seq
+		w := pendingWrite{seq: seq}
+		if err := json.Unmarshal(m.Data(), &w.op); err != nil {
+			r.log.Error("skipping an undecodable write", "seq", seq, "err", err)
+			continue
+		}
+		if w.op.Delete != "" {
+			if err := flush(); err != nil {
+				return err
+			}
+			r.deleteOne(ctx, seq, w.op.Delete)
+			continue
+		}
+		w.ps = decodePatients(r.log, seq, w.op.Upsert)
+		for _, p := range w.ps {
+			if ids[*p.Id] {
+				if err := flush(); err != nil {
+					return err
+				}
+				break
+			}
+		}
+		for _, p := range w.ps {
+			ids[*p.Id] = true
+		}
+		run = append(run, w)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if last == applied {
+		return nil
+	}
+	if err := writeApplied(ctx, r.eng, last); err != nil {
+		return fmt.Errorf("recording the applied sequence: %w", err)
+	}
+	r.applied.advance(last)
+	return nil
+}
+
+func decodePatients(log *slog.Logger, seq uint64, raws []json.RawMessage) []*fm.Patient {
+	ps := make([]*fm.Patient, 0, len(raws))
+	for _, raw := range raws {
+		p, err := record.DecodePatient(raw)
+		if err == nil {
+			err = matcher.ValidatePatient(p)
+		}
+		if err != nil {
+			log.Error("skipping an invalid patient of a write", "seq", seq, "err", err)
+			continue
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// upsertRun stores the patients of consecutive upsert messages in one
+// engine commit. Should the engine refuse the whole run (a patient it
+// finds invalid), each message is retried alone so one bad write cannot
+// hold up the shard.
+func (r *replica) upsertRun(ctx context.Context, run []pendingWrite) error {
+	var all []*fm.Patient
+	for _, w := range run {
+		all = append(all, w.ps...)
+	}
+	res, err := r.eng.UpsertBatch(ctx, all)
+	if err == nil {
+		i := 0
+		for _, w := range run {
+			for range w.ps {
+				r.outcomes.put(res[i].ID, w.seq, res[i].Outcome, false)
+				i++
+			}
+		}
+		return nil
+	}
+	if !errors.Is(err, matcher.ErrInvalid) || len(run) == 1 && len(run[0].ps) <= 1 {
+		if errors.Is(err, matcher.ErrInvalid) {
+			r.log.Error("skipping a write the engine refuses", "seq", run[0].seq, "err", err)
+			return nil
+		}
+		return err
+	}
+	for _, w := range run {
+		for _, p := range w.ps {
+			if err := r.upsertRun(ctx, []pendingWrite{{seq: w.seq, ps: []*fm.Patient{p}}}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *replica) deleteOne(ctx context.Context, seq uint64, id string) {
+	err := r.eng.Delete(ctx, id)
+	switch {
+	case err == nil:
+		r.outcomes.put(id, seq, 0, false)
+	case errors.Is(err, matcher.ErrNotFound):
+		r.outcomes.put(id, seq, 0, true)
+	default:
+		// The engine failed (closed while stopping): the message is not
+		// acknowledged and comes again.
+		r.log.Warn("delete failed", "seq", seq, "err", err)
+	}
+}
+
+// scoringTables returns the cluster's model and term-frequency table and
+// the table's revision.
+func (n *Node) scoringTables() (*scoring.Model, *scoring.TermFrequencies, uint64) {
+	n.tablesMu.RLock()
+	defer n.tablesMu.RUnlock()
+	return n.model, n.terms, n.termsRev
+}
+
+// retune reopens the replica's engine with new cluster-wide term
+// frequencies. Queries and writes wait meanwhile.
+func (r *replica) retune() error {
+	model, terms, rev := r.node.scoringTables()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.termsRev == rev {
+		return nil
+	}
+	if err := r.eng.Close(); err != nil {
+		return fmt.Errorf("cluster: shard %d: closing to retune: %w", r.shard, err)
+	}
+	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true})
+	if err != nil {
+		return fmt.Errorf("cluster: shard %d: reopening to retune: %w", r.shard, err)
+	}
+	r.eng, r.termsRev = eng, rev
+	return nil
+}
+
+// recentOutcome is what applying a write did to one patient, kept a while
+// so the node that published the write can tell its caller (created or
+// updated, or not found for a delete).
+type recentOutcome struct {
+	seq      uint64
+	outcome  matcher.Outcome
+	notFound bool
+}
+
+// recentOutcomes is bounded: when full it starts over, and callers asking
+// about a forgotten write fall back on the version number.
+type recentOutcomes struct {
+	mu sync.Mutex
+	m  map[string]recentOutcome
+}
+
+const maxRecentOutcomes = 1 << 14
+
+func (o *recentOutcomes) put(id string, seq uint64, oc matcher.Outcome, notFound bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.m) >= maxRecentOutcomes {
+		clear(o.m)
+	}
+	o.m[id] = recentOutcome{seq: seq, outcome: oc, notFound: notFound}
+}
+
+func (o *recentOutcomes) get(id string, seq uint64) (recentOutcome, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ro, ok := o.m[id]
+	return ro, ok && ro.seq == seq
+}
+
+// seqWatch is a sequence number goroutines can wait on.
+type seqWatch struct {
+	mu      sync.Mutex
+	seq     uint64
+	changed chan struct{}
+}
+
+func (w *seqWatch) init(seq uint64) { w.seq, w.changed = seq, make(chan struct{}) }
+
+func (w *seqWatch) get() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seq
+}
+
+func (w *seqWatch) advance(seq uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if seq > w.seq {
+		w.seq = seq
+		close(w.changed)
+		w.changed = make(chan struct{})
+	}
+}
+
+// wait returns once the sequence reaches target, or ctx is done.
+func (w *seqWatch) wait(ctx context.Context, target uint64) error {
+	for {
+		w.mu.Lock()
+		seq, ch := w.seq, w.changed
+		w.mu.Unlock()
+		if seq >= target {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for sequence %d (applied %d): %w", target, seq, ctx.Err())
+		}
+	}
+}
+
+// isKeyNotFound reports whether err is the engine KV's "no such key".
+func isKeyNotFound(err error) bool { return errors.Is(err, index.ErrKeyNotFound) }
