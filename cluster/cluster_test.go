@@ -21,14 +21,18 @@ import (
 // node while one node and one NATS server are killed and queries run
 // throughout; then every acknowledged write must be present, a new node
 // must catch up, and $match must answer exactly as one engine holding the
-// same patients. PATIENTMATCH_CLUSTER_N sets the size (default 600, to
-// keep the race-enabled suite short) and PATIENTMATCH_CLUSTER_SHARDS the
+// same patients. PATIENTMATCH_CLUSTER_N sets the size (default 600, 300
+// under the race detector, to keep the suite short) and PATIENTMATCH_CLUSTER_SHARDS the
 // shard count (default 4); bench/README.md has a run at 100,000 and 16.
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three NATS servers and four nodes; skipped under -short")
 	}
-	n := envInt("PATIENTMATCH_CLUSTER_N", 600)
+	defN := 600
+	if raceEnabled {
+		defN = 300
+	}
+	n := envInt("PATIENTMATCH_CLUSTER_N", defN)
 	pats := synthPatients(t, n, 19)
 	servers, urls := startNATS(t, 3)
 	nodes := []*Node{openNode(t, testNodeOptions(t, urls)), openNode(t, testNodeOptions(t, urls)), openNode(t, testNodeOptions(t, urls))}
