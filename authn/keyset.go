@@ -360,16 +360,17 @@ func (ks *KeySet) fetchOnce(force bool, kid string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ks.opts.Timeout)
 	defer cancel()
 	keys, err := ks.download(ctx)
+	done := ks.opts.Now() // the wait runs from the end of the attempt
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if err != nil {
 		ks.mu.failures++
-		ks.mu.retryAt = now.Add(ks.backoff(ks.mu.failures))
+		ks.mu.retryAt = done.Add(ks.backoff(ks.mu.failures))
 		return fmt.Errorf("%w: %s: %w", ErrKeySet, ks.src, err)
 	}
 	ks.mu.keys, ks.mu.fetchedAt = keys, now
 	ks.mu.failures = 0
-	ks.mu.retryAt = now.Add(ks.opts.MinRefreshInterval)
+	ks.mu.retryAt = done.Add(ks.opts.MinRefreshInterval)
 	return nil
 }
 
