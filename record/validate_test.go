@@ -72,24 +72,40 @@ func TestUnreadableBirthDate(t *testing.T) {
 	}
 }
 
-// TestNormalizeIdentifiersLinear is issue 14 item 5: 50,000 distinct
-// identifiers normalize in well under a second (the quadratic de-dup took
-// about 10 s), and duplicates are still dropped in order.
+// TestNormalizeIdentifiersLinear is issue 14 item 5: normalizing ten times
+// as many identifiers costs about ten times as long, not a hundred (the
+// quadratic de-dup took 0.36 s for 10k and 10 s for 50k). A ratio, the best
+// of three runs each, so a loaded machine does not fail it.
 func TestNormalizeIdentifiersLinear(t *testing.T) {
-	raw := Raw{}
-	for i := range 50000 {
-		raw.Identifiers = append(raw.Identifiers, RawIdentifier{TypeCode: "MR", System: "urn:x", Value: fmt.Sprintf("M%07d", i)})
+	mk := func(n int) Raw {
+		raw := Raw{}
+		for i := range n {
+			raw.Identifiers = append(raw.Identifiers, RawIdentifier{TypeCode: "MR", System: "urn:x", Value: fmt.Sprintf("M%07d", i)})
+		}
+		raw.Identifiers = append(raw.Identifiers, raw.Identifiers[:100]...)
+		return raw
 	}
-	raw.Identifiers = append(raw.Identifiers, raw.Identifiers[:100]...)
-	start := time.Now()
-	r := Normalize("p", raw)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Normalize with 50,100 identifiers took %v", d)
+	best := func(raw Raw) (time.Duration, Record) {
+		var d time.Duration
+		var r Record
+		for i := range 3 {
+			start := time.Now()
+			r = Normalize("p", raw)
+			if e := time.Since(start); i == 0 || e < d {
+				d = e
+			}
+		}
+		return d, r
 	}
-	if len(r.Identifiers) != 50000 {
-		t.Fatalf("%d identifiers after de-dup, want 50000", len(r.Identifiers))
+	small, _ := best(mk(4000))
+	large, r := best(mk(40000))
+	if ratio := float64(large) / float64(max(small, time.Microsecond)); ratio > 35 {
+		t.Errorf("10x the identifiers took %.0fx as long (%v vs %v): not linear", ratio, large, small)
 	}
-	if r.Identifiers[0].Value != "M0000000" || r.Identifiers[49999].Value != "M0049999" {
-		t.Errorf("order not kept: %v … %v", r.Identifiers[0], r.Identifiers[49999])
+	if len(r.Identifiers) != 40000 {
+		t.Fatalf("%d identifiers after de-dup, want 40000", len(r.Identifiers))
+	}
+	if r.Identifiers[0].Value != "M0000000" || r.Identifiers[39999].Value != "M0039999" {
+		t.Errorf("order not kept: %v … %v", r.Identifiers[0], r.Identifiers[39999])
 	}
 }
