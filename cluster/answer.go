@@ -16,13 +16,9 @@ import (
 // goroutine, bounded by the node's answer slots.
 func (r *replica) handle(m *nats.Msg) {
 	n := r.node
-	select {
-	case n.slots <- struct{}{}:
-	default:
-		// Overloaded: no answer; the asking node retries, possibly on
-		// another replica.
-		return
-	}
+	// A full set of slots holds up this subscription's deliveries (NATS
+	// buffers them) rather than drop a request.
+	n.slots <- struct{}{}
 	go func() {
 		defer func() { <-n.slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)

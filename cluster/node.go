@@ -383,9 +383,6 @@ type nodeEntry struct {
 // tick announces the node, reads the membership, starts and stops shards
 // to match its assignment, and retunes shards to new term frequencies.
 func (n *Node) tick(ctx context.Context) error {
-	if err := n.announce(ctx); err != nil {
-		return err
-	}
 	keys, err := n.nodes.Keys(ctx)
 	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
 		return fmt.Errorf("cluster: reading the membership: %w", err)
@@ -398,12 +395,19 @@ func (n *Node) tick(ctx context.Context) error {
 		return err
 	}
 	want := assign(keys, n.shards, n.opts.Copies)[n.id]
+	err = n.reconcile(keys, want)
+	return errors.Join(err, n.announce(ctx))
+}
+
+// reconcile starts the assigned shards the node lacks, stops those no
+// longer assigned, and retunes the rest to new term frequencies.
+func (n *Node) reconcile(live []string, want map[int]bool) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.mu.closed {
 		return nil
 	}
-	n.mu.live = keys
+	n.mu.live = live
 	var errs []error
 	for s, r := range n.mu.replicas {
 		if !want[s] {

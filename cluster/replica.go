@@ -16,10 +16,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
+	"github.com/patientmatch/patientmatch/store"
 )
 
 // replicaWriteBuffer is each shard engine's write buffer: a node holds
@@ -158,7 +158,7 @@ func (r *replica) run(ctx context.Context) {
 				case ch <- m:
 				case <-ctx.Done():
 				}
-			}, jetstream.PullMaxMessages(fetchBatch), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			}, jetstream.PullMaxMessages(fetchBatch), jetstream.PullExpiry(5*time.Second), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 				r.log.Debug("shard consumer", "err", err)
 			}))
 			if err != nil {
@@ -523,4 +523,4 @@ func (w *seqWatch) wait(ctx context.Context, target uint64) error {
 }
 
 // isKeyNotFound reports whether err is the engine KV's "no such key".
-func isKeyNotFound(err error) bool { return errors.Is(err, index.ErrKeyNotFound) }
+func isKeyNotFound(err error) bool { return errors.Is(err, store.ErrKeyNotFound) }
