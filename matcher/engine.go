@@ -124,6 +124,9 @@ type Engine struct {
 	// guarded by writeMu. With the table's live ids it tells which writes
 	// are of ids never stored, which the store need not look up first.
 	deleted map[string]struct{}
+	// observer, when set, is told of every committed write (SetObserver);
+	// guarded by writeMu.
+	observer Observer
 
 	mu struct {
 		sync.RWMutex
@@ -608,6 +611,7 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
 	}
 	e.apply(changes)
+	e.notify(ctx, changes)
 	return out, nil
 }
 
@@ -670,7 +674,9 @@ func (e *Engine) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("matcher: %w", err)
 	}
 	e.deleted[id] = struct{}{}
-	e.apply([]index.Change{{Seq: v.Seq, ID: id}})
+	changes := []index.Change{{Seq: v.Seq, ID: id}}
+	e.apply(changes)
+	e.notify(ctx, changes)
 	return nil
 }
 
