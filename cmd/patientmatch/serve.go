@@ -125,6 +125,11 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		}
 		log.Info("demo patients loaded", "count", n)
 	}
+	ids, err := openIdentities(ctx, eng, log)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
 
 	// Opening decoded and prepared every stored record; hand the garbage of
 	// that back to the OS now rather than keep it resident for the life of
@@ -223,6 +228,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 			return err
 		}
 		fsrv.Mount("/match/", claims.NewHandler(csvc, claims.HandlerOptions{Logger: log}))
+		ids.mount(fsrv.Mount, c, log)
 		if scopes != nil {
 			fsrv.Use(authn.Middleware(scopes, authn.MiddlewareOptions{Logger: log}))
 		}
