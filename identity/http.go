@@ -135,10 +135,6 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, msg
 	writeJSON(w, status, "application/json", map[string]string{"error": msg})
 }
 
-func (h *Handler) notFoundRoute(w http.ResponseWriter, r *http.Request) {
-	writeFHIRError(w, http.StatusNotFound, "not-found", "no route for %s", r.URL.Path)
-}
-
 // errorStatus maps the service's errors to HTTP statuses.
 func errorStatus(err error) (int, string) {
 	switch {
