@@ -8,6 +8,7 @@ import (
 	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
+	"github.com/patientmatch/patientmatch/store"
 )
 
 // Written is one committed write, as an Observer sees it.
@@ -79,7 +80,7 @@ func (e *Engine) Changes(ctx context.Context, afterSeq uint64, fn func(Written) 
 		w := Written{Seq: last[id], ID: id}
 		en, err := e.store.Get(ctx, id)
 		switch {
-		case errors.Is(err, index.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return fmt.Errorf("matcher: changes: %w", err)
 		default:
