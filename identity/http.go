@@ -15,6 +15,7 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/audit"
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/matcher"
 )
@@ -373,6 +374,11 @@ func (h *Handler) handleDecision(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	// The audit trail (when serve --audit records requests) lists the
+	// pair and the decision; the decision itself is in the event log.
+	note := audit.NoteFrom(r.Context())
+	note.Add(audit.Patient{ID: t.Left, Action: "review-" + string(d)})
+	note.Add(audit.Patient{ID: t.Right, Action: "review-" + string(d)})
 	out := struct {
 		Task  taskJSON  `json:"task"`
 		Left  personRef `json:"left"`

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/audit"
 )
 
 // parameters is a FHIR Parameters resource, as much as $merge and
@@ -127,6 +129,9 @@ func (h *Handler) handleMerge(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	note := audit.NoteFrom(ctx)
+	note.Add(audit.Patient{ID: m.source, Action: "merged"})
+	note.Add(audit.Patient{ID: m.target, Action: "merged"})
 	writeJSON(w, http.StatusOK, fhirJSON, opResult(p, "information", fmt.Sprintf("Patient/%s merged into Patient/%s", m.source, m.target), stored.Resource))
 }
 
@@ -208,6 +213,7 @@ func (h *Handler) handleUnmerge(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	audit.NoteFrom(ctx).Add(audit.Patient{ID: id, Action: "unmerged"})
 	if err := h.undoMergeLinks(r, restored, remaining); err != nil {
 		h.fail(w, r, err)
 		return
