@@ -54,6 +54,7 @@ type HandlerOptions struct {
 type Handler struct {
 	svc  *Service
 	pats Patients
+	ops  *operations
 	opts HandlerOptions
 }
 
@@ -65,7 +66,7 @@ func NewHandler(svc *Service, pats Patients, opts HandlerOptions) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, pats: pats, opts: opts}
+	return &Handler{svc: svc, pats: pats, ops: &operations{svc: svc, pats: pats}, opts: opts}
 }
 
 // Routes lists the handler's ServeMux patterns with their handlers, to be

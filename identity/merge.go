@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/patientmatch/patientmatch/audit"
+	"github.com/patientmatch/patientmatch/matcher"
 )
 
 // parameters is a FHIR Parameters resource, as much as $merge and
@@ -74,10 +76,64 @@ func parseMerge(p parameters) (mergeRequest, error) {
 	return m, nil
 }
 
-// handleMerge serves POST /fhir/Patient/$merge (FHIR R5 Patient $merge):
-// the source gets link replaced-by the target and becomes inactive, the
-// target gets link replaces the source (or becomes result-patient), and
-// the two identities become one, the target's surviving.
+// operations carries out $merge and $unmerge for HTTP and gRPC alike.
+type operations struct {
+	svc  *Service
+	pats Patients
+}
+
+// merge does $merge: the source gets link replaced-by the target and
+// becomes inactive, the target gets link replaces the source (or becomes
+// result-patient), and the two identities become one, the target's
+// surviving. It returns that identity and the stored target.
+func (o *operations) merge(ctx context.Context, m mergeRequest, by Actor) (Identity, matcher.StoredPatient, error) {
+	src, err := o.patient(ctx, m.source)
+	if err != nil {
+		return Identity{}, matcher.StoredPatient{}, err
+	}
+	tgt, err := o.target(ctx, m)
+	if err != nil {
+		return Identity{}, matcher.StoredPatient{}, err
+	}
+	addLink(src, fm.LinkTypeReplacedBy, m.target)
+	inactive := false
+	src.Active = &inactive
+	addLink(tgt, fm.LinkTypeReplaces, m.source)
+	if _, _, err := o.pats.Upsert(ctx, src); err != nil {
+		return Identity{}, matcher.StoredPatient{}, err
+	}
+	stored, _, err := o.pats.Upsert(ctx, tgt)
+	if err != nil {
+		return Identity{}, matcher.StoredPatient{}, err
+	}
+	id, err := o.svc.Merge(ctx, m.source, m.target, by, "$merge "+m.reason)
+	if err != nil {
+		return Identity{}, matcher.StoredPatient{}, err
+	}
+	note := audit.NoteFrom(ctx)
+	note.Add(audit.Patient{ID: m.source, Action: "merged"})
+	note.Add(audit.Patient{ID: m.target, Action: "merged"})
+	return id, stored, nil
+}
+
+// target is the merge's target patient: result-patient when given (it
+// must carry the target's id), else the stored target.
+func (o *operations) target(ctx context.Context, m mergeRequest) (*fm.Patient, error) {
+	if m.result == nil {
+		return o.patient(ctx, m.target)
+	}
+	if _, err := o.pats.Get(ctx, m.target); err != nil {
+		return nil, err
+	}
+	var res fm.Patient
+	if err := json.Unmarshal(m.result, &res); err != nil || res.Id == nil || *res.Id != m.target {
+		return nil, fmt.Errorf("%w: result-patient must be a Patient with the target's id", ErrInvalid)
+	}
+	return &res, nil
+}
+
+// handleMerge serves POST /fhir/Patient/$merge (FHIR R5 Patient $merge),
+// see operations.merge; preview answers what would happen.
 func (h *Handler) handleMerge(w http.ResponseWriter, r *http.Request) {
 	var p parameters
 	if err := h.readJSON(r, &p); err != nil {
@@ -89,49 +145,24 @@ func (h *Handler) handleMerge(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	src, err := h.patient(r, m.source)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	tgt, err := h.patient(r, m.target)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if m.result != nil {
-		var res fm.Patient
-		if err := json.Unmarshal(m.result, &res); err != nil || res.Id == nil || *res.Id != m.target {
-			h.fail(w, r, fmt.Errorf("%w: result-patient must be a Patient with the target's id", ErrInvalid))
+	if m.preview {
+		if _, err := h.ops.patient(r.Context(), m.source); err != nil {
+			h.fail(w, r, err)
 			return
 		}
-		tgt = &res
-	}
-	if m.preview {
+		tgt, err := h.ops.target(r.Context(), m)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, fhirJSON, opResult(p, "information", fmt.Sprintf("preview: Patient/%s would be replaced by Patient/%s and their identities joined", m.source, m.target), tgt))
 		return
 	}
-	addLink(src, fm.LinkTypeReplacedBy, m.target)
-	inactive := false
-	src.Active = &inactive
-	addLink(tgt, fm.LinkTypeReplaces, m.source)
-	if _, _, err := h.pats.Upsert(ctx, src); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	stored, _, err := h.pats.Upsert(ctx, tgt)
+	_, stored, err := h.ops.merge(r.Context(), m, actor(r.Context()))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if _, err := h.svc.Merge(ctx, m.source, m.target, actor(ctx), "$merge "+m.reason); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	note := audit.NoteFrom(ctx)
-	note.Add(audit.Patient{ID: m.source, Action: "merged"})
-	note.Add(audit.Patient{ID: m.target, Action: "merged"})
 	writeJSON(w, http.StatusOK, fhirJSON, opResult(p, "information", fmt.Sprintf("Patient/%s merged into Patient/%s", m.source, m.target), stored.Resource))
 }
 
@@ -145,8 +176,8 @@ func opResult(input parameters, severity, msg string, result any) map[string]any
 }
 
 // patient reads a stored patient as a FHIR Patient.
-func (h *Handler) patient(r *http.Request, id string) (*fm.Patient, error) {
-	sp, err := h.pats.Get(r.Context(), id)
+func (o *operations) patient(ctx context.Context, id string) (*fm.Patient, error) {
+	sp, err := o.pats.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -207,14 +238,8 @@ func (h *Handler) handleUnmerge(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("%w: a Parameters with patient (valueReference Patient/{id}) is required", ErrInvalid))
 		return
 	}
-	ctx := r.Context()
-	restored, remaining, err := h.svc.Unmerge(ctx, id, actor(ctx), "$unmerge "+reason)
+	restored, remaining, err := h.ops.unmerge(r.Context(), id, actor(r.Context()), reason)
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	audit.NoteFrom(ctx).Add(audit.Patient{ID: id, Action: "unmerged"})
-	if err := h.undoMergeLinks(r, restored, remaining); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -225,9 +250,23 @@ func (h *Handler) handleUnmerge(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
+// unmerge splits patient id out of its identity (Service.Unmerge) and
+// removes the $merge links between the two sides.
+func (o *operations) unmerge(ctx context.Context, id string, by Actor, reason string) (restored, remaining Identity, err error) {
+	restored, remaining, err = o.svc.Unmerge(ctx, id, by, "$unmerge "+reason)
+	if err != nil {
+		return Identity{}, Identity{}, err
+	}
+	audit.NoteFrom(ctx).Add(audit.Patient{ID: id, Action: "unmerged"})
+	if err := o.undoMergeLinks(ctx, restored, remaining); err != nil {
+		return Identity{}, Identity{}, err
+	}
+	return restored, remaining, nil
+}
+
 // undoMergeLinks removes the $merge links between the two sides of an
 // unmerge, re-activating the patients it had deactivated.
-func (h *Handler) undoMergeLinks(r *http.Request, a, b Identity) error {
+func (o *operations) undoMergeLinks(ctx context.Context, a, b Identity) error {
 	side := func(id Identity) map[string]bool {
 		m := map[string]bool{}
 		for _, x := range id.Members {
@@ -238,7 +277,7 @@ func (h *Handler) undoMergeLinks(r *http.Request, a, b Identity) error {
 	sa, sb := side(a), side(b)
 	for _, pair := range [][2]map[string]bool{{sa, sb}, {sb, sa}} {
 		for id := range pair[0] {
-			p, err := h.patient(r, id)
+			p, err := o.patient(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -251,7 +290,7 @@ func (h *Handler) undoMergeLinks(r *http.Request, a, b Identity) error {
 				active := true
 				p.Active = &active
 			}
-			if _, _, err := h.pats.Upsert(r.Context(), p); err != nil {
+			if _, _, err := o.pats.Upsert(ctx, p); err != nil {
 				return errors.Join(fmt.Errorf("identity: removing the merge links of Patient/%s", id), err)
 			}
 		}

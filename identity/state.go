@@ -41,8 +41,9 @@ type State struct {
 	// neverOf lists each patient's never-link partners (auto-linking must
 	// skip a whole identity holding one).
 	neverOf map[string][]string
-	// open holds the open tasks sorted by score, highest first; rebuilt
-	// when dirty.
+	// open holds the open tasks in queue order (taskBefore), kept sorted
+	// as tasks come and go; while openDirty (a replay) it is only
+	// appended to, and sorted once when first read.
 	open      []*Task
 	openDirty bool
 	// kept holds the events kept in memory for history, by sequence.
@@ -62,6 +63,7 @@ func NewState() *State {
 		neverOf:         map[string][]string{},
 		kept:            map[uint64]Event{},
 		identityHistory: map[string][]uint64{},
+		openDirty:       true,
 	}
 }
 
@@ -119,12 +121,14 @@ func (s *State) Apply(e Event) {
 		t := &Task{ID: e.Task, Left: e.Left, Right: e.Right, Score: e.Score, Grade: e.Grade, Status: StatusOpen, Created: e.At}
 		s.tasks[t.ID] = t
 		s.taskByPair[pairOf(t.Left, t.Right)] = t.ID
-		s.openDirty = true
+		s.insertOpen(t)
 	case KindDecide:
 		if t := s.tasks[e.Task]; t != nil {
+			if t.Status == StatusOpen {
+				s.removeOpen(t)
+			}
 			t.Status = statusOf(e.Decision)
 			t.DecidedBy, t.DecidedAt = e.By, e.At
-			s.openDirty = true
 		}
 	case KindMerge:
 		from := s.identities[e.From]
@@ -268,12 +272,7 @@ func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) 
 	var src []*Task
 	if status == StatusOpen {
 		if s.openDirty {
-			s.open = s.open[:0]
-			for _, t := range s.tasks {
-				if t.Status == StatusOpen {
-					s.open = append(s.open, t)
-				}
-			}
+			s.open = slices.DeleteFunc(s.open, func(t *Task) bool { return t.Status != StatusOpen })
 			sortTasks(s.open)
 			s.openDirty = false
 		}
@@ -300,13 +299,35 @@ func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) 
 	return out, total
 }
 
-func sortTasks(ts []*Task) {
-	slices.SortFunc(ts, func(a, b *Task) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+// taskOrder is the queue's order: best score first, then id.
+func taskOrder(a, b *Task) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+func sortTasks(ts []*Task) { slices.SortFunc(ts, taskOrder) }
+
+// insertOpen adds a new open task to the queue in order (a memmove, not
+// a sort, so the next page costs no more than the last).
+func (s *State) insertOpen(t *Task) {
+	if s.openDirty {
+		s.open = append(s.open, t)
+		return
+	}
+	i, _ := slices.BinarySearchFunc(s.open, t, taskOrder)
+	s.open = slices.Insert(s.open, i, t)
+}
+
+// removeOpen takes a task that stops being open out of the queue.
+func (s *State) removeOpen(t *Task) {
+	if s.openDirty {
+		return // the sort drops it
+	}
+	if i, ok := slices.BinarySearchFunc(s.open, t, taskOrder); ok {
+		s.open = slices.Delete(s.open, i, i+1)
+	}
 }
 
 // PatientHistory returns the kept events about patient p, oldest first.
