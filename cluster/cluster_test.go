@@ -132,7 +132,7 @@ func TestCluster(t *testing.T) {
 // A batch that fails is sent again (upserts by id are idempotent) through
 // the next node, so in the end every patient is acknowledged.
 func loadWithKills(t *testing.T, nodes []*Node, servers []*Server, pats []*fm.Patient) ([]string, int) {
-	const batch = 100
+	batch := max(100, len(pats)/100)
 	var acked []string
 	writeErrs := 0
 	nodeKilled, serverKilled := false, false

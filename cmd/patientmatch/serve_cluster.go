@@ -142,3 +142,16 @@ func linksOf(ctx context.Context, eng servedEngine) (claims.KV, error) {
 	}
 	return nil, fmt.Errorf("no identity-link store for %T", eng)
 }
+
+// servedIdentities opens the identity service (Person, review, $merge) of
+// a single-node engine. A cluster node serves none: the service observes
+// one engine's writes, and a cluster's writes are spread over shards on
+// other nodes (nil, logged).
+func servedIdentities(ctx context.Context, eng servedEngine, log *slog.Logger) (*identities, error) {
+	e, ok := eng.(*matcher.Engine)
+	if !ok {
+		log.Warn("cluster mode serves no identities (Person, /review, $merge, $unmerge)")
+		return nil, nil
+	}
+	return openIdentities(ctx, e, log)
+}
