@@ -199,10 +199,12 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	n.acked = make([]seqMax, n.shards)
 	loopCtx, cancel := context.WithCancel(context.Background())
 	n.stop, n.done = cancel, make(chan struct{})
+	// The first round opens the assigned shards; what it leaves undone
+	// (a slow NATS, a shard that would not open) the loop retries every
+	// heartbeat, so it is not fatal, and the shards it opened stay with
+	// the node (Close closes them).
 	if err := n.tick(ctx); err != nil {
-		cancel()
-		n.nc.Close()
-		return nil, err
+		n.log.Warn("first cluster membership round incomplete; retrying every heartbeat", "err", err)
 	}
 	go n.loop(loopCtx)
 	return n, nil
