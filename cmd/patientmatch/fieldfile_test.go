@@ -35,7 +35,7 @@ func TestTrapSemicolonCSV(t *testing.T) {
 		t.Errorf("the ';' file was not matched like the ',' one:\n%s", out)
 	}
 	// Forcing the wrong separator fails and says what to do.
-	env, _, errb = testEnv()
+	env, _, _ = testEnv()
 	err := runDedupe(context.Background(), env, []string{"--delimiter", ",", "--pairs", "-", in})
 	if code := exitCode(err); code != 1 || !strings.Contains(err.Error(), "no id column") || !strings.Contains(err.Error(), "--delimiter") {
 		t.Errorf("exit %d, error %v", code, err)
@@ -49,7 +49,7 @@ func TestTrapSemicolonCSV(t *testing.T) {
 func TestTrapUnknownColumns(t *testing.T) {
 	dir := t.TempDir()
 	in := writeFile(t, dir, "p.csv", "id,last_name,first_name,dob\n1,Smith,John,1980-03-16\n2,Smith,John,1980-03-16\n")
-	env, out, errb := testEnv()
+	env, _, errb := testEnv()
 	if err := runDedupe(context.Background(), env, []string{"--pairs", "-", in}); err != nil {
 		t.Fatalf("%v\n%s", err, errb)
 	}
@@ -59,7 +59,7 @@ func TestTrapUnknownColumns(t *testing.T) {
 		}
 	}
 	// With the suggested renames the two records are one person.
-	env, out, errb = testEnv()
+	env, out, errb := testEnv()
 	if err := runDedupe(context.Background(), env, []string{"--columns", "birth_date=dob,family=last_name,given=first_name", "--pairs", "-", in}); err != nil {
 		t.Fatalf("%v\n%s", err, errb)
 	}
@@ -93,7 +93,7 @@ func TestTrapUnreadableDates(t *testing.T) {
 	}
 	// --strict fails on the first unreadable value, before writing.
 	strictData := filepath.Join(dir, "strict")
-	env, _, errb = testEnv()
+	env, _, _ = testEnv()
 	err := runLoad(context.Background(), env, []string{"--data", strictData, "--strict", "--progress=false", in})
 	if exitCode(err) != 1 || !strings.Contains(err.Error(), in+`:2: birth_date "03/16/1980" cannot be read`) {
 		t.Errorf("strict load: %v", err)
