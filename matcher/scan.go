@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/patientmatch/patientmatch/index"
+	"github.com/patientmatch/patientmatch/store"
 )
 
 // Scan calls fn with every live patient, in id order, as Get returns it,
@@ -16,7 +16,7 @@ func (e *Engine) Scan(ctx context.Context, fn func(StoredPatient) error) error {
 		return ErrClosed
 	}
 	var fnErr error
-	err := e.store.Scan(ctx, func(en index.Entry) error {
+	err := e.store.Scan(ctx, func(en store.Entry) error {
 		fnErr = fn(storedOf(en, 0))
 		return fnErr
 	})

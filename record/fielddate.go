@@ -130,16 +130,3 @@ func dateParts(s string) (parts []string, sep byte, ok bool) {
 	}
 	return parts, sep, len(parts) > 0
 }
-
-// isPlaceholderDate reports 1900-01-01 in any year-first spelling, which
-// ParseDate reads as missing on purpose.
-func isPlaceholderDate(s string) bool {
-	parts, _, ok := dateParts(s)
-	if !ok {
-		return false
-	}
-	if len(parts) == 1 {
-		return parts[0] == "19000101"
-	}
-	return len(parts) == 3 && atoi(parts[0]) == 1900 && atoi(parts[1]) == 1 && atoi(parts[2]) == 1
-}
