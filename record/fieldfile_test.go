@@ -274,3 +274,21 @@ func TestGzipInput(t *testing.T) {
 		t.Errorf("corrupt gzip: %v", err)
 	}
 }
+
+// FuzzFieldDate: any value either reads as a date ParseDate agrees with, or
+// says why not; it never panics, and a rewritten value is YYYY-MM-DD.
+func FuzzFieldDate(f *testing.F) {
+	for _, s := range []string{"1980-03-16", "16.03.1980", "03/16/1980", "19800316", "1900-01-01", "30.02.1980", "x", "1/2/3", "1980-T"} {
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, s string, o uint8) {
+		out, reason := fieldDate(s, DateOrder(o%3))
+		trimmed := strings.TrimSpace(s)
+		if out != trimmed && (len(out) != 10 || out[4] != '-' || out[7] != '-') {
+			t.Fatalf("fieldDate(%q) rewrote it as %q", s, out)
+		}
+		if reason == "" && trimmed != "" && !isPlaceholderDate(out) && !ParseDate(out).Valid {
+			t.Fatalf("fieldDate(%q) = %q without a reason, but ParseDate does not read it", s, out)
+		}
+	})
+}

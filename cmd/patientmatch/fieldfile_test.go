@@ -323,3 +323,19 @@ func readFileString(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// FuzzParseDelimiter: --delimiter gives one usable separator or an error.
+func FuzzParseDelimiter(f *testing.F) {
+	for _, s := range []string{"", ",", ";", "tab", `\t`, "|", "ab", `"`, "\n", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseDelimiter(s)
+		if err != nil {
+			return
+		}
+		if s != "" && (r == 0 || r == '"' || r == '\n' || r == '\r') {
+			t.Fatalf("parseDelimiter(%q) = %q", s, r)
+		}
+	})
+}
