@@ -174,16 +174,23 @@ func TestKeySetStalledEndpoint(t *testing.T) {
 	if n := fetches.Load(); n != 1 {
 		t.Errorf("fetches = %d, want 1 shared fetch", n)
 	}
-	// Backing off: the next caller is refused at once.
+	// Backing off: the next caller is refused at once, without a fetch.
+	before := fetches.Load()
+	ks.mu.RLock()
+	inBackoff := time.Now().Before(ks.mu.retryAt)
+	ks.mu.RUnlock()
 	t0 := time.Now()
 	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("during back-off: %v", err)
 	}
-	if d := time.Since(t0); d > 100*time.Millisecond {
+	if !inBackoff {
+		t.Skip("machine too slow to observe the back-off window")
+	}
+	if d := time.Since(t0); d > timeout/2 {
 		t.Errorf("refusal during back-off took %v", d)
 	}
-	if n := fetches.Load(); n != 1 {
-		t.Errorf("fetches during back-off = %d, want 1", n)
+	if n := fetches.Load(); n != before {
+		t.Errorf("fetches during back-off = %d, want %d", n, before)
 	}
 }
 
@@ -191,7 +198,7 @@ func TestKeySetStaleKeysServedWhileEndpointStalls(t *testing.T) {
 	k := keys(t)
 	js := newJWKSServer(t, publicJWKS(k))
 	clock := &mutableClock{t: testNow}
-	ks, err := NewKeySet(js.URL, KeySetOptions{Now: clock.Now, Timeout: 2 * time.Second})
+	ks, err := NewKeySet(js.URL, KeySetOptions{Now: clock.Now, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,11 +221,11 @@ func TestKeySetStaleKeysServedWhileEndpointStalls(t *testing.T) {
 		if _, err := v.Verify(context.Background(), tok); err != nil {
 			t.Fatalf("verify %d with stale keys: %v", i, err)
 		}
-		if d := time.Since(t0); d > 200*time.Millisecond {
+		if d := time.Since(t0); d > 2*time.Second { // a wait for the fetch would take 5 s
 			t.Errorf("verify %d waited %v for a stalled endpoint", i, d)
 		}
 	}
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for fetches.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
