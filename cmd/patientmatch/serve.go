@@ -50,6 +50,11 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		return err
 	}
 	defer eng.Close()
+	ids, err := openIdentities(ctx, eng, log)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
 	tlsConf, err := loadTLS(c)
 	if err != nil {
 		return err
@@ -83,7 +88,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
-	srv, err := startServers(c, lis, serverDeps{eng: eng, api: api, base: base, audit: rec,
+	srv, err := startServers(c, lis, serverDeps{eng: eng, api: api, base: base, audit: rec, identities: ids,
 		claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log})
 	if err != nil {
 		return err

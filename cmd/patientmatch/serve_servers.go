@@ -104,14 +104,16 @@ type serverDeps struct {
 	eng *matcher.Engine
 	// api is the engine as the services see it: eng, or eng seen through
 	// the audit trail (--audit).
-	api     fhir.Engine
-	base    string          // public base URL (--base-url or the HTTP address)
-	audit   *audit.Recorder // nil without --audit
-	claims  *claims.Service
-	scopes  *authn.ScopeVerifier // nil: no access control
-	tlsConf *tls.Config
-	reg     *prometheus.Registry
-	log     *slog.Logger
+	api fhir.Engine
+	// identities serves Person, the review queue and $merge/$unmerge.
+	identities *identities
+	base       string          // public base URL (--base-url or the HTTP address)
+	audit      *audit.Recorder // nil without --audit
+	claims     *claims.Service
+	scopes     *authn.ScopeVerifier // nil: no access control
+	tlsConf    *tls.Config
+	reg        *prometheus.Registry
+	log        *slog.Logger
 }
 
 // startServers starts a server on each listener.
@@ -139,6 +141,9 @@ func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error
 		return err
 	}
 	fsrv.Mount("/match/", claims.NewHandler(d.claims, claims.HandlerOptions{Logger: d.log}))
+	if d.identities != nil {
+		d.identities.mount(fsrv.Mount, c, d.log)
+	}
 	if d.audit != nil {
 		fsrv.Use(d.audit.Middleware) // outside authn: refused requests are recorded too
 	}
