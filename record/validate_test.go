@@ -75,7 +75,7 @@ func TestUnreadableBirthDate(t *testing.T) {
 // TestNormalizeIdentifiersLinear is issue 14 item 5: normalizing ten times
 // as many identifiers costs about ten times as long, not a hundred (the
 // quadratic de-dup took 0.36 s for 10k and 10 s for 50k). A ratio, the best
-// of three runs each, so a loaded machine does not fail it.
+// of five runs each, so a loaded machine does not fail it.
 func TestNormalizeIdentifiersLinear(t *testing.T) {
 	mk := func(n int) Raw {
 		raw := Raw{}
@@ -88,7 +88,7 @@ func TestNormalizeIdentifiersLinear(t *testing.T) {
 	best := func(raw Raw) (time.Duration, Record) {
 		var d time.Duration
 		var r Record
-		for i := range 3 {
+		for i := range 5 {
 			start := time.Now()
 			r = Normalize("p", raw)
 			if e := time.Since(start); i == 0 || e < d {
@@ -99,7 +99,9 @@ func TestNormalizeIdentifiersLinear(t *testing.T) {
 	}
 	small, _ := best(mk(4000))
 	large, r := best(mk(40000))
-	if ratio := float64(large) / float64(max(small, time.Microsecond)); ratio > 35 {
+	t.Logf("4,000 identifiers %v, 40,000 %v", small, large)
+	// Linear is about 10x (map growth and GC add some); quadratic is 100x.
+	if ratio := float64(large) / float64(max(small, time.Microsecond)); ratio > 50 {
 		t.Errorf("10x the identifiers took %.0fx as long (%v vs %v): not linear", ratio, large, small)
 	}
 	if len(r.Identifiers) != 40000 {
