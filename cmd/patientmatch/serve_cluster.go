@@ -49,6 +49,9 @@ func (c *serveConfig) validateCluster() error {
 		// across machines runs nats-server with TLS and credentials.
 		return usageErrorf("--cluster-embed refuses to listen on %s: use a loopback address, or run nats-server and join with --cluster", f.embed)
 	}
+	if c.security.auditFile != "" {
+		return usageErrorf("--audit records one engine's requests; it is not available with --cluster yet")
+	}
 	if c.demo {
 		return usageErrorf("--demo loads a single node; load a cluster through its API (POST /fhir with a batch Bundle)")
 	}
