@@ -13,7 +13,9 @@ package scoring
 //     jw>=0.80 or else; birth date year_month or worse) → possible at most,
 //     probable if an identifier agrees (exact or one off). Siblings,
 //     spouses, parent and child share a household and a family name, never
-//     an identifier.
+//     an identifier. Only hand-keyed numbers reach one off: an MRN one off
+//     is the next registration in its system (a family registering
+//     together), no evidence at all (compareIdentifiers).
 //   - CapTwins: birth date agrees (exact, transposed or one digit) and the
 //     family name agrees at some level (or is missing), but the given names
 //     differ, and no identifier agrees (exact or one off) →
