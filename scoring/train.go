@@ -252,6 +252,9 @@ type TrainOptions struct {
 	// By default it is passive (see EMOptions.Passive): on household-rich
 	// data an active household comparison makes EM learn households.
 	ActiveHousehold bool
+	// Relatives fits the relatives class (FitRelatives) after m and u,
+	// and the model grades against it.
+	Relatives bool
 }
 
 // Train estimates a model from unlabelled records: u from random pairs, m
@@ -316,6 +319,21 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 		notes = append(notes, fmt.Sprintf("prior: %.4g from the %d distinct candidate pairs of all passes (the passes' own estimates gave %.4g)",
 			lambda, pairs, m.Prior))
 		m.Prior = lambda
+	}
+	if opt.Relatives {
+		fit, err := FitRelatives(records, passes, m)
+		if err != nil {
+			return nil, err
+		}
+		m.Prior = fit.Prior
+		m.Relatives = &RelativesClass{Prior: fit.RelativesPrior, PersonAgreement: fit.PersonAgreement}
+		for c := range m.Comparisons {
+			for l := range m.Comparisons[c].Levels {
+				m.Comparisons[c].Levels[l].R = fit.R[c][l]
+			}
+		}
+		notes = append(notes, fmt.Sprintf("relatives: three-class EM over the candidate pairs found %.0f matches and %.0f relatives (priors %.3g and %.3g, person agreement %.3g) in %d iterations",
+			fit.Matches, fit.Relatives, fit.Prior, fit.RelativesPrior, fit.PersonAgreement, fit.Iterations))
 	}
 	if !opt.NoTermFrequencies {
 		tf := BuildTermFrequencies(records)
