@@ -49,6 +49,10 @@ type AccuracyInput struct {
 	// ReadTime is how long reading and preparing the records took, for the
 	// report (the caller measures it).
 	ReadTime time.Duration
+	// Scorer explains the pairs of the error lists (Accuracy.Errors); the
+	// records must have been prepared with it. Default (nil): the Source's
+	// scorer when it is a *BatchSource, else one of Model.
+	Scorer *scoring.Scorer
 }
 
 // Accuracy is the evaluation of a scoring model and its batch pipeline on
@@ -77,6 +81,11 @@ type Accuracy struct {
 	// PeakMemoryBytes is the process's peak resident set (VmHWM), or the
 	// Go runtime's total obtained memory where /proc is unavailable.
 	PeakMemoryBytes int64 `json:"peak_memory_bytes"`
+	// Errors are the false positives and false negatives at each grade,
+	// with both records and the explanation of the score (see ErrorList).
+	Errors []ErrorList `json:"errors"`
+	// ModelWarnings flag implausible weights of the model (ModelWarnings).
+	ModelWarnings []string `json:"model_warnings"`
 
 	model *scoring.Model
 }
@@ -134,6 +143,9 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 	a.Pairwise = EvaluatePairs(labels, pairs, in.Model.Thresholds)
 	if !link {
 		a.Rules = RuleCompleteness(in.Left, labels.Left)
+	}
+	if err := a.addErrors(in, labels, pairs); err != nil {
+		return nil, err
 	}
 
 	start = time.Now()
