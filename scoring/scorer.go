@@ -239,15 +239,12 @@ func log2OnePlusExp2(x float64) float64 {
 func probability(w float64) float64 { return 1 / (1 + math.Exp2(-w)) }
 
 // Explain returns, per comparison, the level reached and the weight it
-// contributed; then, when the model has a relatives class, the weight it
-// took off (comparison "relatives"), and, when a hazard rule lowered the
-// grade, the rule (comparison "cap", level the rule's name, weight 0). The
-// prior and the weights add up to the pair's Weight.
+// contributed. With a relatives class, the prior, these weights and
+// Result.Relatives add up to the pair's Weight; the cap is Result.Cap.
 func (s *Scorer) Explain(a, b *Prepared) []ComparisonResult {
 	var cmp Comparison
 	Compare(a, b, &cmp)
-	r := s.ScoreComparison(&cmp, a, b)
-	out := make([]ComparisonResult, NumComparisons, NumComparisons+2)
+	out := make([]ComparisonResult, NumComparisons)
 	for c := 0; c < NumComparisons; c++ {
 		l := cmp.Levels[c]
 		w, adj := s.levelWeight(c, l, a, b)
@@ -259,20 +256,8 @@ func (s *Scorer) Explain(a, b *Prepared) []ComparisonResult {
 			TFAdjusted: adj,
 		}
 	}
-	if s.rel.on {
-		out = append(out, ComparisonResult{Comparison: ExplainRelatives, Level: "same_household_different_person", LevelIndex: -1, Weight: r.Relatives})
-	}
-	if r.Cap != CapNone {
-		out = append(out, ComparisonResult{Comparison: ExplainCap, Level: r.Cap.String(), LevelIndex: -1})
-	}
 	return out
 }
-
-// Names of the explanation entries that are not comparisons (see Explain).
-const (
-	ExplainRelatives = "relatives"
-	ExplainCap       = "cap"
-)
 
 // ComparisonName returns the name of comparison c ("given_name", ...).
 func ComparisonName(c int) string { return specs[c].name }
