@@ -59,7 +59,7 @@ func (s *Server) capabilityStatement(r *http.Request) fm.CapabilityStatement {
 			Url:         &base,
 		},
 		FhirVersion: fm.FHIRVersion4_0_1,
-		Format:      []string{"application/fhir+json", "json"},
+		Format:      []string{"application/fhir+json", "json", "application/fhir+xml", "xml"},
 		Rest: []fm.CapabilityStatementRest{{
 			Mode:     fm.RestfulCapabilityModeServer,
 			Resource: []fm.CapabilityStatementRestResource{patient},

@@ -128,10 +128,19 @@ func writeResource(w http.ResponseWriter, status int, v any) {
 	writeJSON(w, status, b)
 }
 
-// writeJSON writes already-encoded FHIR JSON with status.
+// writeJSON writes already-encoded FHIR JSON with status, converted to the
+// format negotiated for w (see withFormat).
 func writeJSON(w http.ResponseWriter, status int, b []byte) {
+	body, ct, err := responseBody(w, b)
+	if err != nil {
+		// Only a resource type the XML codec lacks can get here.
+		status, ct = http.StatusInternalServerError, contentType
+		d := "internal error: the response could not be converted to XML"
+		body, _ = json.Marshal(fm.OperationOutcome{Issue: []fm.OperationOutcomeIssue{{Severity: fm.IssueSeverityFatal, Code: fm.IssueTypeException, Diagnostics: &d}}})
+	}
+	b = body
 	h := w.Header()
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", ct)
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

@@ -193,6 +193,10 @@ func (s *Server) Handler() http.Handler {
 // dispatch routes r, turning ServeMux's plain-text 404 and 405 into
 // OperationOutcomes.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	w, ok := withFormat(w, r)
+	if !ok {
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return
