@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/internal/buildinfo"
 )
 
 // metrics are the server's Prometheus collectors, registered on
@@ -39,7 +41,7 @@ func newMetrics(reg prometheus.Registerer, eng Engine) (*metrics, error) {
 		Name: "patientmatch_patients",
 		Help: "Live patients stored in the engine.",
 	}, func() float64 { return float64(eng.Len()) })
-	for _, c := range []prometheus.Collector{m.requests, m.duration, patients} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, patients, buildinfo.Read().Collector()} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("fhir: registering metrics: %w", err)
 		}

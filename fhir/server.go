@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/buildinfo"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -57,7 +58,7 @@ type Options struct {
 	// Registerer must also be a prometheus.Gatherer (*prometheus.Registry is).
 	Registerer prometheus.Registerer
 	// Version is the software version reported in the CapabilityStatement.
-	// Default "dev".
+	// Default: the module version stamped into the binary (buildinfo).
 	Version string
 	// Organization is the name of the responding organization in
 	// $idi-match answers. Default "patientmatch".
@@ -99,7 +100,7 @@ func (o *Options) EnsureDefaults() {
 		o.Registerer = prometheus.NewRegistry()
 	}
 	if o.Version == "" {
-		o.Version = "dev"
+		o.Version = buildinfo.Read().Version
 	}
 	if o.Organization == "" {
 		o.Organization = "patientmatch"

@@ -218,7 +218,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	errc := make(chan error, 2)
 	var httpSrv *http.Server
 	if httpLis != nil {
-		fsrv, err := fhir.NewServer(eng, fhir.Options{BaseURL: c.baseURL, MaxBodyBytes: c.maxBody, Logger: log, Registerer: reg, Version: version})
+		fsrv, err := fhir.NewServer(eng, fhir.Options{BaseURL: c.baseURL, MaxBodyBytes: c.maxBody, Logger: log, Registerer: reg})
 		if err != nil {
 			return err
 		}
