@@ -159,6 +159,8 @@ func (s *Server) routes() {
 			m.HandleFunc(method+" "+op, s.methodNotAllowed("POST"))
 		}
 	}
+	m.HandleFunc("GET /fhir/Patient", s.handleSearch)
+	m.HandleFunc("POST /fhir/Patient/_search", s.handleSearch)
 	m.HandleFunc("GET /fhir/Patient/{id}", s.handleRead)
 	m.HandleFunc("PUT /fhir/Patient/{id}", s.handleUpdate)
 	m.HandleFunc("DELETE /fhir/Patient/{id}", s.handleDelete)
