@@ -80,6 +80,8 @@ func engineError(err error) *Error {
 	switch {
 	case errors.As(err, &fe):
 		return fe
+	case errors.Is(err, matcher.ErrVersionMismatch):
+		return &Error{Status: http.StatusPreconditionFailed, Code: fm.IssueTypeConflict, Diagnostics: "If-Match: " + versionDetail(err), Err: fmt.Errorf("%w: %w", ErrBadRequest, err)}
 	case errors.Is(err, matcher.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: fm.IssueTypeNotFound, Diagnostics: "patient not found", Err: fmt.Errorf("%w: %w", ErrNotFound, err)}
 	case errors.Is(err, matcher.ErrInvalid):

@@ -162,6 +162,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /fhir/Patient", s.handleSearch)
 	m.HandleFunc("POST /fhir/Patient/_search", s.handleSearch)
 	m.HandleFunc("GET /fhir/Patient/{id}", s.handleRead)
+	m.HandleFunc("GET /fhir/Patient/{id}/_history", s.handleHistory)
+	m.HandleFunc("GET /fhir/Patient/{id}/_history/{vid}", s.handleVRead)
 	m.HandleFunc("PUT /fhir/Patient/{id}", s.handleUpdate)
 	m.HandleFunc("DELETE /fhir/Patient/{id}", s.handleDelete)
 	m.HandleFunc("POST /fhir/Patient/{id}", s.handlePatientPost)
