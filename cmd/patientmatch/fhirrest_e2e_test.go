@@ -53,8 +53,8 @@ var fhirJSONHdr = map[string]string{"Content-Type": "application/fhir+json"}
 func bundleIDs(t *testing.T, r httpResult) ([]string, map[string]string, *int) {
 	t.Helper()
 	var b struct {
-		Type  string `json:"type"`
-		Total *int   `json:"total"`
+		Type  string                           `json:"type"`
+		Total *int                             `json:"total"`
 		Link  []struct{ Relation, URL string } `json:"link"`
 		Entry []struct {
 			Resource struct{ ID string } `json:"resource"`
