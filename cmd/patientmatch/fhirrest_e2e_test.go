@@ -310,3 +310,30 @@ func asJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestE2EMetrics(t *testing.T) {
+	s := startDemoServer(t)
+	match := `{"resourceType":"Patient","name":[{"family":"Singh","given":["Amber"]}],"birthDate":"1980-03-16","telecom":[{"system":"email","value":"singha607@gmail.com"}]}`
+	wantStatus(t, "$match", s.req(t, "POST", "/fhir/Patient/$match", match, fhirJSONHdr), 200)
+	wantStatus(t, "$match nobody", s.req(t, "POST", "/fhir/Patient/$match", `{"resourceType":"Patient","name":[{"family":"Zzyzx","given":["Qqq"]}],"birthDate":"1901-01-01"}`, fhirJSONHdr), 200)
+	claims := `{"claims":{"given_name":"Amber","family_name":"Singh","birthdate":"1980-03-16","email":"singha607@gmail.com","email_verified":true}}`
+	wantStatus(t, "claims", s.req(t, "POST", "/match/claims", claims, map[string]string{"Content-Type": "application/json"}), 200)
+	r := s.req(t, "GET", "/metrics", "", nil)
+	body := string(r.body)
+	for _, want := range []string{
+		`patientmatch_match_results_total{grade="certain"} 2`, // $match and the claims
+		`patientmatch_match_queries_total{top_grade="certain"} 2`,
+		`patientmatch_match_queries_total{top_grade="none"} 1`,
+		`patientmatch_match_candidates_count 3`,
+		`patientmatch_claims_decisions_total{decision="match"} 1`,
+		`patientmatch_claims_decisions_total{decision="ambiguous"} 0`,
+		`patientmatch_build_info{`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", body)
+	}
+}

@@ -132,6 +132,9 @@ func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error
 		return err
 	}
 	fsrv.Mount("/match/", claims.NewHandler(d.claims, claims.HandlerOptions{Logger: d.log}))
+	if err := registerAll(d.reg, d.claims.Collectors()); err != nil {
+		return err
+	}
 	if d.scopes != nil {
 		fsrv.Use(authn.Middleware(d.scopes, authn.MiddlewareOptions{Logger: d.log}))
 	}
@@ -169,5 +172,15 @@ func (s *servers) startGRPC(lis net.Listener, d serverDeps) error {
 			s.errc <- fmt.Errorf("grpc: %w", err)
 		}
 	}()
+	return nil
+}
+
+// registerAll registers cs on reg.
+func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
 	return nil
 }
