@@ -127,11 +127,13 @@ func examples(file, doc string) []example {
 		if len(cmds) == 0 {
 			continue
 		}
-		// A json block (or an indented JSON block) after the commands, before
-		// the next heading or code block, documents the last one's answer.
+		// A json, xml or text block (or an indented JSON block) right after
+		// the commands, before the next heading or code block, documents the
+		// last one's answer.
 		if i+1 < len(bs) {
 			n := bs[i+1]
-			if n.lang == "json" || (n.lang == "indented" && strings.HasPrefix(strings.TrimSpace(strings.Join(n.lines, "\n")), "{")) {
+			if n.lang == "json" || n.lang == "xml" || n.lang == "text" ||
+				(n.lang == "indented" && strings.HasPrefix(strings.TrimSpace(strings.Join(n.lines, "\n")), "{")) {
 				cmds[len(cmds)-1].want = strings.Join(n.lines, "\n")
 			}
 		}

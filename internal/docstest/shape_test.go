@@ -205,21 +205,23 @@ func statusCode(line string) string {
 }
 
 // sameText checks documented text lines: each must appear in the output
-// (white space ignored); a line with "…" or "..." needs only its part
-// before the ellipsis.
+// (white space ignored); "…" or "..." in a line stands for anything, so the
+// parts between ellipses must appear in that order.
 func sameText(want, got string) error {
+	out := squash(got)
 	for _, l := range strings.Split(want, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		for _, e := range []string{ellipsis, "..."} {
-			if i := strings.Index(l, e); i >= 0 {
-				l = strings.TrimSpace(l[:i])
+		l = strings.ReplaceAll(l, "...", ellipsis)
+		pos := 0
+		for _, part := range strings.Split(l, ellipsis) {
+			p := squash(part)
+			if len(p) == 0 {
+				continue
 			}
-		}
-		if l != "" && !bytes.Contains(squash(got), squash(l)) {
-			return fmt.Errorf("documented line %q is not in the output:\n%s", l, got)
+			i := bytes.Index(out[pos:], p)
+			if i < 0 {
+				return fmt.Errorf("documented %q (of line %q) is not in the output:\n%s", p, strings.TrimSpace(l), got)
+			}
+			pos += i + len(p)
 		}
 	}
 	return nil
