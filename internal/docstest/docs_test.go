@@ -87,7 +87,7 @@ func TestREADMEExamples(t *testing.T) {
 			t.Errorf("notRun lists %q, which no README shows any more", cmd)
 		}
 	}
-	t.Logf("README examples: %v", counts)
+	t.Logf("README examples: %v (grpcurl lines answered by internal/grpcurlshim: %v)", counts, h.grpcurlIsShim)
 	if counts["run"] == 0 {
 		t.Fatal("no README example was run")
 	}
@@ -111,12 +111,12 @@ func withoutComments(cmd string) string {
 
 // harness is the server the examples run against and the tools they use.
 type harness struct {
-	root, tools, bin     string
-	httpAddr, grpcAddr   string
-	env                  []string
-	serverLog            *syncBuffer
-	grpcurlIsShim        bool
-	synopsisRE, skipWord *regexp.Regexp
+	root, tools, bin   string
+	httpAddr, grpcAddr string
+	env                []string
+	serverLog          *syncBuffer
+	grpcurlIsShim      bool
+	synopsisRE         *regexp.Regexp
 }
 
 type syncBuffer struct {
