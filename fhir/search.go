@@ -25,6 +25,12 @@ type Lister interface {
 	List(ctx context.Context, after string, fn func(matcher.StoredPatient) (bool, error)) error
 }
 
+// SearchObserver is an optional Engine capability: told the ids of the
+// patients each search page returns (the audit trail notes them as read).
+type SearchObserver interface {
+	Searched(ctx context.Context, ids []string)
+}
+
 // handleSearch serves GET /fhir/Patient?… and POST /fhir/Patient/_search
 // (IHE PDQm ITI-78): a searchset Bundle of the stored patients that meet
 // every criterion, in id order, _count per page, with self and next links.
@@ -49,6 +55,13 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, engineError(err))
 		return
+	}
+	if o, ok := s.eng.(SearchObserver); ok {
+		ids := make([]string, len(hits))
+		for i, h := range hits {
+			ids[i] = h.ID
+		}
+		o.Searched(r.Context(), ids)
 	}
 	writeResource(w, http.StatusOK, s.searchBundle(r, sq, hits, more))
 }

@@ -142,6 +142,7 @@ func (e *Engine) upsertBatch(ctx context.Context, ps []*fm.Patient, precondition
 		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
 	}
 	e.apply(changes)
+	e.notify(ctx, changes)
 	return out, nil
 }
 
@@ -214,7 +215,9 @@ func (e *Engine) delete(ctx context.Context, id string, precondition func() erro
 		return fmt.Errorf("matcher: %w", err)
 	}
 	e.deleted[id] = struct{}{}
-	e.apply([]index.Change{{Seq: v.Seq, ID: id}})
+	changes := []index.Change{{Seq: v.Seq, ID: id}}
+	e.apply(changes)
+	e.notify(ctx, changes)
 	return nil
 }
 

@@ -109,3 +109,20 @@ func TestNormalizeIdentifiersLinear(t *testing.T) {
 		t.Errorf("order not kept: %v … %v", r.Identifiers[0], r.Identifiers[39999])
 	}
 }
+
+// FuzzCheckBirthDate: never a panic, and an accepted date is one ParseDate
+// reads as valid, with the same text.
+func FuzzCheckBirthDate(f *testing.F) {
+	for _, s := range []string{"1980", "1980-03", "1980-03-16", "yesterday", "99999-01-01", "1980/01/01", "2000-02-30"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if err := CheckBirthDate(s, now); err != nil {
+			return
+		}
+		if d := ParseDate(s); !d.Valid || d.Text != s || d.Year == 0 {
+			t.Fatalf("accepted %q but ParseDate gives %+v", s, d)
+		}
+	})
+}
