@@ -160,7 +160,7 @@ func newHarness(t *testing.T, root string) *harness {
 // startServer runs patientmatch serve and waits until it is ready.
 func (h *harness) startServer(t *testing.T, data, jwks string) {
 	cmd := exec.Command(h.bin, "serve", "--data", data, "--http", h.httpAddr, "--grpc", h.grpcAddr,
-		"--trust-issuer", idpIssuer+"="+jwks)
+		"--trust-issuer", idpIssuer+"="+jwks, "--id-token-audience", "patientmatch")
 	cmd.Stdout, cmd.Stderr = h.serverLog, h.serverLog
 	// The server dies with the test binary, even when a timeout panics it
 	// before the cleanup runs.
