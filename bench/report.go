@@ -171,7 +171,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
 <tr><th class="l">comparison</th><th class="l">level</th><th>m</th><th>u</th><th>weight</th></tr>
 {{range .Model}}<tr>{{if .First}}<td class="l" rowspan="{{.Rows}}"><b>{{.Comparison}}</b></td>{{end}}<td class="l">{{.Level}}{{if .TF}} (tf){{end}}</td><td>{{.M}}</td><td>{{.U}}</td><td class="{{if .Negative}}neg{{else}}pos{{end}}">{{.Wt}}</td></tr>
 {{end}}</table>
-<div class="warn" data-model-warnings="{{len .ModelWarnings}}">{{if .ModelWarnings}}<b>Implausible weights ({{len .ModelWarnings}}):</b><ul>{{range .ModelWarnings}}<li>{{.}}</li>{{end}}</ul>Check the training data (EM may have learned households or a data-entry pattern) before using this model.{{else}}No implausible weights: every agreement level counts for a match, every disagreement against it, and exact agreement is the strongest level of its comparison.{{end}}</div>
+<div class="warn" data-model-warnings="{{len .ModelWarnings}}">{{if .ModelWarnings}}<b>Implausible weights ({{len .ModelWarnings}}):</b><ul>{{range .ModelWarnings}}<li>{{.}}</li>{{end}}</ul>Check the training data (EM may have learned households or a data-entry pattern) before using this model.{{else}}No implausible weights: every agreement level counts for a match, every disagreement against it, and no level weighs more than a bit above exact agreement of its comparison.{{end}}</div>
 {{if .MUChart}}<div class="grid">
 <div class="card"><div><b>m and u per comparison level</b></div>{{.MUChart}}</div>
 <div class="card"><div><b>Weight log2(m/u) per comparison level</b> (! marks an implausible weight)</div>{{.WeightChart}}</div>
