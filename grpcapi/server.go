@@ -27,6 +27,7 @@ import (
 
 	pb "github.com/patientmatch/patientmatch/api/patientmatch/v1"
 	"github.com/patientmatch/patientmatch/claims"
+	"github.com/patientmatch/patientmatch/internal/admission"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -95,6 +96,11 @@ type Options struct {
 	// ServerOptions are added after the server's own (keepalive
 	// parameters, stream limits...).
 	ServerOptions []grpc.ServerOption
+	// Admission, when set, bounds the calls in flight (shared with the
+	// HTTP server): each unary PatientMatch call and each MatchStream item
+	// takes a slot; over the bound they are RESOURCE_EXHAUSTED at once.
+	// Default: no bound.
+	Admission *admission.Limiter
 }
 
 const (
@@ -189,7 +195,7 @@ func New(eng Engine, cm ClaimsMatcher, opts Options) (*Server, error) {
 	sopts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(opts.MaxRecvMsgSize),
 		grpc.MaxSendMsgSize(opts.MaxSendMsgSize),
-		grpc.ChainUnaryInterceptor(s.observeUnary, recoverUnary(opts.Logger), s.authorizeUnary),
+		grpc.ChainUnaryInterceptor(s.observeUnary, recoverUnary(opts.Logger), s.admitUnary, s.authorizeUnary),
 		grpc.ChainStreamInterceptor(s.observeStream, recoverStream(opts.Logger), s.authorizeStream),
 	}
 	if opts.TLSConfig != nil {
