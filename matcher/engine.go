@@ -27,7 +27,6 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/patientmatch/patientmatch/blocking"
 	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -635,7 +634,7 @@ func (e *Engine) apply(changes []index.Change) {
 		p := &prepared[i]
 		e.scorer.PrepareInto(p, *c.Record)
 		start := len(keys)
-		keys = blocking.Keys(p, keys)
+		keys = index.Keys(p, keys)
 		c.Keys = keys[start:len(keys):len(keys)]
 	}
 	e.mu.Lock()
@@ -778,7 +777,7 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 	e.mu.RUnlock()
 
 	qp := scorer.Prepare(q)
-	keys := blocking.Keys(qp, nil)
+	keys := index.Keys(qp, nil)
 	if len(keys) == 0 {
 		return nil, nil
 	}
