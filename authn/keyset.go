@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 )
 
 // KeySetOptions configure a KeySet. The zero value is usable.
@@ -36,6 +39,12 @@ type KeySetOptions struct {
 	// older than this, so a key the issuer withdrew stops being trusted.
 	// Default 1 h. If that refetch fails the old keys stay in use.
 	MaxAge time.Duration
+	// MaxBackoff caps the wait after consecutive failed fetches: the wait
+	// starts at MinRefreshInterval and doubles per failure up to this, so
+	// an identity provider that is down is not hammered and callers are
+	// refused at once instead of each waiting for a fetch timeout.
+	// Default 5 min.
+	MaxBackoff time.Duration
 	// MaxBytes caps the size of a JWKS document. Default 1 MiB.
 	MaxBytes int64
 	// AllowInsecureHTTP permits http:// JWKS URLs on non-loopback hosts.
@@ -55,6 +64,12 @@ func (o *KeySetOptions) ensureDefaults() {
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = time.Hour
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	if o.MaxBackoff < o.MinRefreshInterval {
+		o.MaxBackoff = o.MinRefreshInterval
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 1 << 20
@@ -85,21 +100,27 @@ func (o *KeySetOptions) ensureDefaults() {
 // A file is read once, by NewKeySet, and never again (restart to rotate). A
 // URL is fetched lazily on first use (call Refresh at startup to fail fast),
 // again when a token names a kid the cache lacks — at most once per
-// MinRefreshInterval — and when the cache is older than MaxAge.
+// MinRefreshInterval, less often after failures (see MaxBackoff) — and when
+// the cache is older than MaxAge.
+//
+// At most one fetch is in flight (singleflight): concurrent callers share
+// it, each waiting at most Timeout, so a stalled endpoint costs them one
+// timeout together rather than one each in series. A stale cache keeps
+// serving the last good keys while one background fetch revalidates it.
 type KeySet struct {
 	src    string
 	remote *url.URL // nil for a file
 	opts   KeySetOptions
 
-	// fetch serialises fetches; a channel rather than a mutex so waiting
-	// for it honours the caller's context.
-	fetch chan struct{}
+	flight      singleflight.Group
+	revalidator atomic.Bool // a background revalidation is running
 
 	mu struct {
 		sync.RWMutex
-		keys        []jose.JSONWebKey // public signature keys only
-		fetchedAt   time.Time         // last successful load
-		attemptedAt time.Time         // last fetch attempt
+		keys      []jose.JSONWebKey // public signature keys only
+		fetchedAt time.Time         // last successful load
+		retryAt   time.Time         // no fetch before this (rate limit, back-off)
+		failures  int               // consecutive failed fetches
 	}
 }
 
@@ -108,7 +129,7 @@ type KeySet struct {
 // only.
 func NewKeySet(src string, opts KeySetOptions) (*KeySet, error) {
 	opts.ensureDefaults()
-	ks := &KeySet{src: src, opts: opts, fetch: make(chan struct{}, 1)}
+	ks := &KeySet{src: src, opts: opts}
 	if src == "" {
 		return nil, fmt.Errorf("%w: empty JWKS source", ErrConfig)
 	}
@@ -142,7 +163,7 @@ func NewKeySet(src string, opts KeySetOptions) (*KeySet, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrKeySet, src, err)
 	}
 	now := opts.Now()
-	ks.mu.keys, ks.mu.fetchedAt, ks.mu.attemptedAt = keys, now, now
+	ks.mu.keys, ks.mu.fetchedAt = keys, now
 	return ks, nil
 }
 
@@ -158,7 +179,7 @@ func NewStaticKeySet(set jose.JSONWebKeySet) (*KeySet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKeySet, err)
 	}
-	ks := &KeySet{src: "static", fetch: make(chan struct{}, 1)}
+	ks := &KeySet{src: "static"}
 	ks.opts.ensureDefaults()
 	ks.mu.keys = keys
 	return ks, nil
@@ -221,8 +242,9 @@ func parseJWKS(data []byte) ([]jose.JSONWebKey, error) {
 	return keys, nil
 }
 
-// Refresh fetches a remote key set now, regardless of MinRefreshInterval;
-// for a file it does nothing. Use it at startup to fail fast on a bad URL.
+// Refresh fetches a remote key set now, regardless of MinRefreshInterval
+// and back-off (joining a fetch already in flight); for a file it does
+// nothing. Use it at startup to fail fast on a bad URL.
 func (ks *KeySet) Refresh(ctx context.Context) error {
 	if ks.remote == nil {
 		return nil
@@ -232,22 +254,35 @@ func (ks *KeySet) Refresh(ctx context.Context) error {
 
 // keysFor returns the keys that may have signed a token with this kid and
 // alg: the keys with that kid, or every compatible key when the token names
-// none. An unknown kid (or an empty or stale cache) triggers one rate-limited
-// refresh.
+// none. Stale keys are returned at once while a background fetch
+// revalidates them; an unknown kid or an empty cache waits for one shared,
+// rate-limited fetch.
 func (ks *KeySet) keysFor(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]jose.JSONWebKey, error) {
 	keys, stale := ks.lookup(kid, alg)
-	if len(keys) > 0 && !stale {
+	if (len(keys) > 0 && !stale) || ks.remote == nil {
 		return keys, nil
 	}
-	if ks.remote == nil {
+	if len(keys) > 0 {
+		ks.revalidate()
 		return keys, nil
 	}
-	// Stale or unknown: try a (rate-limited) refresh, then look again.
-	if err := ks.refresh(ctx, false, kid); err != nil && len(keys) == 0 {
+	if err := ks.refresh(ctx, false, kid); err != nil {
 		return nil, err
 	}
 	keys, _ = ks.lookup(kid, alg)
 	return keys, nil
+}
+
+// revalidate starts one background fetch of a stale key set, unless one is
+// running or the back-off forbids it.
+func (ks *KeySet) revalidate() {
+	if !ks.revalidator.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer ks.revalidator.Store(false)
+		_ = ks.refresh(context.Background(), false, "")
+	}()
 }
 
 func (ks *KeySet) lookup(kid string, alg jose.SignatureAlgorithm) (keys []jose.JSONWebKey, stale bool) {
@@ -287,52 +322,66 @@ func compatible(k jose.JSONWebKey, alg jose.SignatureAlgorithm) bool {
 	return false
 }
 
-// refresh fetches the remote JWKS unless force is false and the last attempt
-// was less than MinRefreshInterval ago. Concurrent callers queue on ks.fetch;
-// whoever waited re-checks whether the kid arrived meanwhile.
+// refresh fetches the remote JWKS, unless force is false and the rate limit
+// or back-off forbids it (ErrKeySet at once, no waiting) or kid arrived
+// meanwhile. Concurrent callers share one fetch, which runs on its own
+// Timeout and survives any one caller giving up; each caller waits until
+// the fetch ends or its own ctx is done.
 func (ks *KeySet) refresh(ctx context.Context, force bool, kid string) error {
+	key := "fetch"
+	if force {
+		key = "forced"
+	}
+	ch := ks.flight.DoChan(key, func() (any, error) { return nil, ks.fetchOnce(force, kid) })
 	select {
-	case ks.fetch <- struct{}{}:
+	case res := <-ch:
+		return res.Err
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ErrKeySet, ctx.Err())
 	}
-	defer func() { <-ks.fetch }()
+}
 
+// fetchOnce is the body of one shared fetch.
+func (ks *KeySet) fetchOnce(force bool, kid string) error {
 	now := ks.opts.Now()
 	ks.mu.RLock()
-	attempted, fetched := ks.mu.attemptedAt, ks.mu.fetchedAt
-	have := false
-	if kid != "" {
-		for _, k := range ks.mu.keys {
-			if k.KeyID == kid {
-				have = true
-				break
-			}
-		}
-	}
+	retryAt, fetched := ks.mu.retryAt, ks.mu.fetchedAt
+	have := kid != "" && slices.ContainsFunc(ks.mu.keys, func(k jose.JSONWebKey) bool { return k.KeyID == kid })
 	ks.mu.RUnlock()
 	if !force {
 		fresh := !fetched.IsZero() && now.Sub(fetched) <= ks.opts.MaxAge
 		if have && fresh {
-			return nil // another caller fetched it while we waited
+			return nil // another caller fetched it just before
 		}
-		if !attempted.IsZero() && now.Sub(attempted) < ks.opts.MinRefreshInterval {
-			return fmt.Errorf("%w: refresh of %s rate-limited", ErrKeySet, ks.src)
+		if now.Before(retryAt) {
+			return fmt.Errorf("%w: refresh of %s rate-limited until %s", ErrKeySet, ks.src, retryAt.Format(time.RFC3339))
 		}
 	}
-
-	ks.mu.Lock()
-	ks.mu.attemptedAt = now
-	ks.mu.Unlock()
-
+	ctx, cancel := context.WithTimeout(context.Background(), ks.opts.Timeout)
+	defer cancel()
 	keys, err := ks.download(ctx)
+	done := ks.opts.Now() // the wait runs from the end of the attempt
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
 	if err != nil {
+		ks.mu.failures++
+		ks.mu.retryAt = done.Add(ks.backoff(ks.mu.failures))
 		return fmt.Errorf("%w: %s: %w", ErrKeySet, ks.src, err)
 	}
-	ks.mu.Lock()
 	ks.mu.keys, ks.mu.fetchedAt = keys, now
-	ks.mu.Unlock()
+	ks.mu.failures = 0
+	ks.mu.retryAt = done.Add(ks.opts.MinRefreshInterval)
 	return nil
+}
+
+// backoff is the wait after the n-th consecutive failure: MinRefreshInterval
+// doubled n−1 times, at most MaxBackoff.
+func (ks *KeySet) backoff(n int) time.Duration {
+	d := ks.opts.MinRefreshInterval
+	for i := 1; i < n && d < ks.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, ks.opts.MaxBackoff)
 }
 
 func (ks *KeySet) download(ctx context.Context) ([]jose.JSONWebKey, error) {

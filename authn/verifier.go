@@ -47,7 +47,28 @@ type VerifierOptions struct {
 	Algorithms []jose.SignatureAlgorithm
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// MaxLifetime, when positive, refuses a token whose exp − iat exceeds
+	// it (without iat: whose exp lies further than this from now). A token
+	// valid until year 9999 is a permanent credential once leaked; SMART
+	// Backend Services limit access tokens to 5 minutes. Default: no limit.
+	MaxLifetime time.Duration
+	// Types lists the JOSE "typ" header values accepted when a token has
+	// one (compared case-insensitively, an "application/" prefix ignored).
+	// It keeps one kind of token from being replayed as another: an access
+	// token ("at+jwt", RFC 9068) is not an ID token. A token without "typ"
+	// is accepted. Default AccessTokenTypes().
+	Types []string
+	// Replay, when set, makes tokens single-use: "jti" is required and a
+	// (iss, jti) pair already seen is refused until the token expires.
+	Replay *ReplayCache
 }
+
+// IDTokenTypes are the "typ" values accepted on OpenID Connect ID tokens.
+func IDTokenTypes() []string { return []string{"JWT"} }
+
+// AccessTokenTypes are the "typ" values accepted on access tokens: "JWT"
+// and RFC 9068's "at+jwt".
+func AccessTokenTypes() []string { return []string{"JWT", "at+jwt"} }
 
 // Validate reports every problem with the options at once.
 func (o VerifierOptions) Validate() error {
@@ -60,6 +81,14 @@ func (o VerifierOptions) Validate() error {
 	for _, a := range o.Audience {
 		if a == "" {
 			errs = append(errs, fmt.Errorf("%w: empty audience", ErrConfig))
+		}
+	}
+	if o.MaxLifetime < 0 {
+		errs = append(errs, fmt.Errorf("%w: negative maximum token lifetime %v", ErrConfig, o.MaxLifetime))
+	}
+	for _, t := range o.Types {
+		if strings.TrimSpace(t) == "" {
+			errs = append(errs, fmt.Errorf("%w: empty token type", ErrConfig))
 		}
 	}
 	return errors.Join(errs...)
@@ -77,6 +106,9 @@ func (o *VerifierOptions) ensureDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if len(o.Types) == 0 {
+		o.Types = AccessTokenTypes()
 	}
 }
 
@@ -209,6 +241,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if !slices.Contains(v.opts.Algorithms, alg) { // belt and braces: the parser already checked
 		return nil, invalid("algorithm %q not allowed", hdr.Algorithm)
 	}
+	if err := v.checkType(hdr); err != nil {
+		return nil, err
+	}
 
 	// The issuer is read before verification only to choose whose keys to
 	// verify with; a forged "iss" then fails against that issuer's keys.
@@ -265,6 +300,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(v.opts.Audience) > 0 && len(std.Audience) == 0 {
 		return nil, invalid("no aud claim")
 	}
+	if err := v.checkLifetime(&std); err != nil {
+		return nil, err
+	}
+	if v.opts.Replay != nil {
+		if err := v.opts.Replay.Check(std.Issuer, std.ID, std.Expiry.Time().Add(v.opts.Leeway)); err != nil {
+			return nil, err
+		}
+	}
 
 	c := &Claims{
 		Issuer:   std.Issuer,
@@ -281,6 +324,45 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		c.IssuedAt = std.IssuedAt.Time()
 	}
 	return c, nil
+}
+
+// checkType refuses a "typ" header that is not one of opts.Types.
+func (v *Verifier) checkType(hdr jose.Header) error {
+	raw, ok := hdr.ExtraHeaders[jose.HeaderType]
+	if !ok {
+		return nil
+	}
+	typ, isString := raw.(string)
+	if !isString {
+		return invalid("typ header is not a string")
+	}
+	norm := func(s string) string {
+		s = strings.ToLower(strings.TrimSpace(s))
+		return strings.TrimPrefix(s, "application/")
+	}
+	for _, want := range v.opts.Types {
+		if norm(typ) == norm(want) {
+			return nil
+		}
+	}
+	return invalid("token type %q not accepted", truncate(typ, 40))
+}
+
+// checkLifetime refuses a token valid for longer than opts.MaxLifetime
+// (plus leeway, as for the other time claims).
+func (v *Verifier) checkLifetime(std *jwt.Claims) error {
+	if v.opts.MaxLifetime <= 0 {
+		return nil
+	}
+	exp := std.Expiry.Time()
+	from := v.opts.Now()
+	if std.IssuedAt != nil {
+		from = std.IssuedAt.Time()
+	}
+	if life := exp.Sub(from); life > v.opts.MaxLifetime+v.opts.Leeway {
+		return invalid("token lifetime %v exceeds the maximum %v", life.Round(time.Second), v.opts.MaxLifetime)
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

@@ -1,6 +1,9 @@
 package record
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Raw is a patient's demographics as some producer received them: a FHIR
 // Patient, a CSV row, OIDC claims, a gRPC request. Every producer fills a
@@ -50,23 +53,38 @@ func Normalize(id string, raw Raw) Record {
 	}
 	r.Phone = NormalizePhone(raw.Phone)
 	r.Email = NormalizeEmail(raw.Email)
-	for _, ri := range raw.Identifiers {
-		id, ok := normalizeIdentifier(ri)
-		if !ok || containsIdentifier(r.Identifiers, id) {
-			continue
-		}
-		r.Identifiers = append(r.Identifiers, id)
-	}
+	r.Identifiers = dedupIdentifiers(raw.Identifiers)
 	return r
 }
 
-func containsIdentifier(ids []Identifier, id Identifier) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
+// dedupIdentifiers normalizes ids and drops repeats, keeping first
+// occurrences in order. It is linear: a set once there are more than a
+// handful (a request with 50,000 identifiers must not cost n² comparisons).
+func dedupIdentifiers(raw []RawIdentifier) []Identifier {
+	var out []Identifier
+	var seen map[Identifier]struct{}
+	for _, ri := range raw {
+		id, ok := normalizeIdentifier(ri)
+		if !ok {
+			continue
 		}
+		if seen == nil && len(out) >= 8 {
+			seen = make(map[Identifier]struct{}, len(raw))
+			for _, x := range out {
+				seen[x] = struct{}{}
+			}
+		}
+		if seen != nil {
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+		} else if slices.Contains(out, id) {
+			continue
+		}
+		out = append(out, id)
 	}
-	return false
+	return out
 }
 
 // hasLineContent reports whether any line holds more than spaces.

@@ -45,6 +45,7 @@ func usageErrorf(format string, a ...any) error {
 // so there is no global state.
 func commands() map[string]command {
 	return map[string]command{
+		"audit":    {"verify the hash chain of an audit trail (serve --audit)", runAudit},
 		"bench":    {"accuracy against a truth file, and load/latency against a running server", runBench},
 		"dedupe":   {"find duplicates within files; writes pairs and clusters CSV", runDedupe},
 		"link":     {"link the records of one file to another's; writes pairs CSV", runLink},

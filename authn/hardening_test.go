@@ -1,0 +1,226 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// signTyped signs claims with the RSA test key and the given typ header
+// ("" for none).
+func signTyped(t *testing.T, typ string, claims map[string]any) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithHeader("kid", "rsa1")
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: keys(t).rsa}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(s).Claims(claims).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestVerifyIssue14Checks covers issue 14 items 1 and 2: audience, maximum
+// lifetime, typ and jti replay.
+func TestVerifyIssue14Checks(t *testing.T) {
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	tests := []struct {
+		name string
+		opts VerifierOptions
+		tok  func(t *testing.T) string
+		ok   bool
+	}{
+		{"aud of another client", VerifierOptions{Audience: []string{"patientmatch"}},
+			func(t *testing.T) string { return signTyped(t, "JWT", stdClaims(map[string]any{"aud": "other-app"})) }, false},
+		{"no aud", VerifierOptions{Audience: []string{"patientmatch"}},
+			func(t *testing.T) string { return signTyped(t, "JWT", stdClaims(map[string]any{"aud": nil})) }, false},
+		{"right aud", VerifierOptions{Audience: []string{"patientmatch"}},
+			func(t *testing.T) string { return signTyped(t, "JWT", stdClaims(nil)) }, true},
+		{"exp in 9999", VerifierOptions{MaxLifetime: 5 * time.Minute},
+			func(t *testing.T) string { return signTyped(t, "JWT", stdClaims(map[string]any{"exp": far})) }, false},
+		{"exp in 9999 without iat", VerifierOptions{MaxLifetime: 5 * time.Minute},
+			func(t *testing.T) string {
+				return signTyped(t, "JWT", stdClaims(map[string]any{"exp": far, "iat": nil}))
+			}, false},
+		{"lifetime 6 minutes", VerifierOptions{MaxLifetime: 5 * time.Minute, Leeway: -1},
+			func(t *testing.T) string {
+				return signTyped(t, "JWT", stdClaims(map[string]any{"exp": testNow.Add(5 * time.Minute).Unix()}))
+			}, false},
+		{"lifetime 5 minutes", VerifierOptions{MaxLifetime: 5 * time.Minute, Leeway: -1},
+			func(t *testing.T) string {
+				return signTyped(t, "JWT", stdClaims(map[string]any{"exp": testNow.Add(4 * time.Minute).Unix()}))
+			}, true},
+		{"typ at+jwt as an ID token", VerifierOptions{Types: IDTokenTypes()},
+			func(t *testing.T) string { return signTyped(t, "at+jwt", stdClaims(nil)) }, false},
+		{"typ application/at+jwt as an access token", VerifierOptions{Types: AccessTokenTypes()},
+			func(t *testing.T) string { return signTyped(t, "application/at+jwt", stdClaims(nil)) }, true},
+		{"typ JWE-ish", VerifierOptions{},
+			func(t *testing.T) string { return signTyped(t, "secevent+jwt", stdClaims(nil)) }, false},
+		{"no typ", VerifierOptions{Types: IDTokenTypes()},
+			func(t *testing.T) string { return signTyped(t, "", stdClaims(nil)) }, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newTestVerifier(t, tc.opts)
+			_, err := v.Verify(context.Background(), tc.tok(t))
+			if tc.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("accepted (err %v)", err)
+			}
+		})
+	}
+}
+
+func TestVerifyReplayCache(t *testing.T) {
+	clock := &mutableClock{t: testNow}
+	v := newTestVerifier(t, VerifierOptions{Now: clock.Now, Replay: NewReplayCache(2, clock.Now)})
+	ctx := context.Background()
+	a := signTyped(t, "JWT", stdClaims(map[string]any{"jti": "a"}))
+	if _, err := v.Verify(ctx, a); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if _, err := v.Verify(ctx, a); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("replay accepted: %v", err)
+	}
+	if _, err := v.Verify(ctx, signTyped(t, "JWT", stdClaims(nil))); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("token without jti accepted: %v", err)
+	}
+	if _, err := v.Verify(ctx, signTyped(t, "JWT", stdClaims(map[string]any{"jti": "b"}))); err != nil {
+		t.Fatalf("second token: %v", err)
+	}
+	// Full: a third token is refused rather than an entry forgotten.
+	if _, err := v.Verify(ctx, signTyped(t, "JWT", stdClaims(map[string]any{"jti": "c"}))); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("cache full, token accepted: %v", err)
+	}
+	// Once the tokens expired their entries go (and the token itself is
+	// refused as expired, so nothing can be replayed).
+	clock.Advance(10 * time.Minute)
+	later := signTyped(t, "JWT", stdClaims(map[string]any{"jti": "d", "iat": clock.Now().Unix(), "nbf": clock.Now().Unix(), "exp": clock.Now().Add(time.Minute).Unix()}))
+	if _, err := v.Verify(ctx, later); err != nil {
+		t.Fatalf("after expiry: %v", err)
+	}
+}
+
+// stallingJWKS is a JWKS endpoint that answers nothing until released.
+func stallingJWKS(t *testing.T) (url string, fetches *atomic.Int64, release func()) {
+	t.Helper()
+	fetches = new(atomic.Int64)
+	stop := make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		select {
+		case <-stop:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	release = func() { once.Do(func() { close(stop) }) }
+	t.Cleanup(func() { release(); srv.Close() })
+	return srv.URL, fetches, release
+}
+
+// TestKeySetStalledEndpoint is issue 14 item 3: five callers facing a JWKS
+// endpoint that never answers all fail after one fetch timeout (not 1..5
+// timeouts in series), later callers fail at once during the back-off, and
+// stale cached keys keep verifying without waiting.
+func TestKeySetStalledEndpoint(t *testing.T) {
+	url, fetches, _ := stallingJWKS(t)
+	const timeout = 500 * time.Millisecond
+	ks, err := NewKeySet(url, KeySetOptions{Timeout: timeout, MinRefreshInterval: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(map[string]*KeySet{testIssuer: ks}, VerifierOptions{Now: fixedClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := signTyped(t, "JWT", stdClaims(nil))
+	start := time.Now()
+	var wg sync.WaitGroup
+	took := make([]time.Duration, 5)
+	for i := range took {
+		wg.Go(func() {
+			_, err := v.Verify(context.Background(), tok)
+			took[i] = time.Since(start)
+			if !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("caller %d: err %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, d := range took {
+		if d > timeout+time.Second {
+			t.Errorf("caller %d answered after %v, want about one timeout (%v)", i, d, timeout)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("fetches = %d, want 1 shared fetch", n)
+	}
+	// Backing off: the next caller is refused at once.
+	t0 := time.Now()
+	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("during back-off: %v", err)
+	}
+	if d := time.Since(t0); d > 100*time.Millisecond {
+		t.Errorf("refusal during back-off took %v", d)
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("fetches during back-off = %d, want 1", n)
+	}
+}
+
+func TestKeySetStaleKeysServedWhileEndpointStalls(t *testing.T) {
+	k := keys(t)
+	js := newJWKSServer(t, publicJWKS(k))
+	clock := &mutableClock{t: testNow}
+	ks, err := NewKeySet(js.URL, KeySetOptions{Now: clock.Now, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The endpoint now stalls: point the key set at a stalling server.
+	url, fetches, release := stallingJWKS(t)
+	defer release()
+	ks.remote.Host = url[len("http://"):]
+	clock.Advance(2 * time.Hour) // cache stale
+	v, err := NewVerifier(map[string]*KeySet{testIssuer: ks}, VerifierOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clock.Now()
+	tok := signTyped(t, "JWT", stdClaims(map[string]any{"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()}))
+	for i := range 5 {
+		t0 := time.Now()
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("verify %d with stale keys: %v", i, err)
+		}
+		if d := time.Since(t0); d > 200*time.Millisecond {
+			t.Errorf("verify %d waited %v for a stalled endpoint", i, d)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for fetches.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("background revalidations = %d, want 1", n)
+	}
+}
