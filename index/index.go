@@ -20,6 +20,7 @@ import (
 
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
+	"github.com/patientmatch/patientmatch/store"
 )
 
 // keyField is the one field of an index document: the patient's blocking
@@ -87,7 +88,7 @@ type Index struct {
 	opts     IndexOptions
 	analyzer analysis.Analyzer
 
-	// mu serialises updates (Sync, Apply, Rebuild) and guards idx
+	// mu serialises updates (Sync) and guards idx
 	// replacement; searches hold it shared.
 	mu     sync.RWMutex
 	idx    bleve.Index
@@ -242,7 +243,7 @@ func newDocument(id string, keys []string) *document.Document {
 }
 
 // recordKeys appends the blocking keys of r to dst, computed exactly as a
-// query's are (CandidatesFor). It prepares r from scratch, which is most
+// query's are. It prepares r from scratch, which is most
 // of a write's indexing cost outside bleve: the engine's write path sends
 // the keys along in Change.Keys instead; only replay, rebuild and callers
 // without a prepared record come here.
@@ -288,57 +289,8 @@ type Change struct {
 	Keys []string
 }
 
-// Apply indexes changes directly (the engine's write path, after the store
-// committed them). The checkpoint advances to the last change only when
-// the changes continue it without a gap (Seq = checkpoint+1, +2, ...);
-// otherwise the documents are still updated and a later Sync replays the
-// changelog from the old checkpoint, which is harmless since applying a
-// change twice gives the same document. Changes at or below the checkpoint
-// are skipped (the index already holds that patient's state or a newer
-// one).
-func (ix *Index) Apply(ctx context.Context, changes []Change) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if ix.closed {
-		return ErrClosed
-	}
-	cp, err := ix.checkpointLocked()
-	if err != nil {
-		return err
-	}
-	b := ix.idx.NewBatch()
-	var keys []string
-	contiguous := true
-	next := cp + 1
-	applied := uint64(0)
-	for _, c := range changes {
-		if c.Seq != 0 && c.Seq <= cp {
-			continue // already reflected, maybe in a newer state
-		}
-		if c.Seq != next {
-			contiguous = false
-		}
-		next++
-		applied = c.Seq
-		var err error
-		if keys, err = addChange(b, c, keys); err != nil {
-			return fmt.Errorf("index: apply %q: %w", c.ID, err)
-		}
-	}
-	if contiguous && applied > 0 {
-		b.SetInternal(checkpointKey, seqBytes(applied))
-	}
-	if err := ix.idx.Batch(b); err != nil {
-		return fmt.Errorf("index: apply: %w", err)
-	}
-	return nil
-}
-
-// Write indexes changes like Apply, but leaves ordering and the
-// checkpoint to the caller, so that several Writes can run at once: bleve
+// Write indexes changes (the engine's write path, after the store
+// committed them), leaving ordering and the checkpoint to the caller, so that several Writes can run at once: bleve
 // builds each batch's segment in the calling goroutine, and one goroutine
 // building segments is what limits a bulk load. The caller keeps the
 // changes of one patient in order (a Write holding an id finishes before
@@ -352,7 +304,7 @@ func (ix *Index) Write(ctx context.Context, changes []Change, checkpoint uint64)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Shared: Writes and searches run together; Sync, Rebuild and Close,
+	// Shared: Writes and searches run together; Sync and Close,
 	// which replace or close the bleve index, wait.
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -410,12 +362,12 @@ func seqBytes(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
 }
 
-// Source is what Sync needs of the store (implemented by *Store).
+// Source is what Sync needs of the store (implemented by *store.Store).
 type Source interface {
 	LastSeq() uint64
 	Changes(ctx context.Context, afterSeq uint64, fn func(seq uint64, id string, deleted bool) error) error
-	Get(ctx context.Context, id string) (Entry, error)
-	ScanRecords(ctx context.Context, fn func(Entry) error) error
+	Get(ctx context.Context, id string) (store.Entry, error)
+	ScanRecords(ctx context.Context, fn func(store.Entry) error) error
 }
 
 // Sync brings the index up to the store: it replays the changelog after
@@ -442,17 +394,6 @@ func (ix *Index) Sync(ctx context.Context, src Source, progress func(done, total
 		return ix.rebuildLocked(ctx, src, progress)
 	}
 	return ix.replayLocked(ctx, src, cp, last, progress)
-}
-
-// Rebuild discards the index's documents and indexes every live patient
-// of the store.
-func (ix *Index) Rebuild(ctx context.Context, src Source, progress func(done, total int)) error {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if ix.closed {
-		return ErrClosed
-	}
-	return ix.rebuildLocked(ctx, src, progress)
 }
 
 func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(done, total int)) error {
@@ -486,7 +427,7 @@ func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(do
 		}
 		return nil
 	}
-	err := src.ScanRecords(ctx, func(e Entry) error {
+	err := src.ScanRecords(ctx, func(e store.Entry) error {
 		keys = recordKeys(&e.Record, keys[:0])
 		if err := b.IndexAdvanced(newDocument(e.ID, keys)); err != nil {
 			return fmt.Errorf("%q: %w", e.ID, err)
@@ -553,7 +494,7 @@ func (ix *Index) replayLocked(ctx context.Context, src Source, cp, last uint64, 
 		}
 		e, err := src.Get(ctx, id)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
 			b.Delete(id)
 		case err != nil:
 			return fmt.Errorf("index: replay %q: %w", id, err)
@@ -595,10 +536,4 @@ func (ix *Index) Candidates(ctx context.Context, keys []string, limit int) ([]st
 		return nil, nil
 	}
 	return ix.candidates(ctx, keys, limit)
-}
-
-// CandidatesFor is Candidates for a record: its index keys (Keys)
-// computed the same way as the indexed ones.
-func (ix *Index) CandidatesFor(ctx context.Context, p *scoring.Prepared, limit int) ([]string, error) {
-	return ix.Candidates(ctx, Keys(p, nil), limit)
 }

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/internal/testgen"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
+	"github.com/patientmatch/patientmatch/store"
 )
 
 func newMemIndex(t testing.TB) *Index {
@@ -24,23 +25,43 @@ func newMemIndex(t testing.TB) *Index {
 	return ix
 }
 
-// load puts generated records into the store and returns them.
-func load(t testing.TB, s *Store, n int, seed uint64) []genRecord {
+// newMemStore opens an in-memory store closed at the end of the test.
+func newMemStore(t testing.TB) *store.Store {
 	t.Helper()
-	recs := generate(n, seed)
-	entries := make([]Entry, len(recs))
-	for i, g := range recs {
-		entries[i] = entryOf(g.Rec)
-	}
-	if _, err := s.PutMany(context.Background(), entries, nil); err != nil {
+	s, err := store.OpenStore("", store.StoreOptions{InMemory: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// entryOf is r as a store entry; the index reads only the record.
+func entryOf(r record.Record) store.Entry {
+	return store.Entry{ID: r.ID, Resource: []byte(`{"resourceType":"Patient"}`), Record: r}
+}
+
+// load puts generated records into the store, in commits of 1000, and
+// returns them.
+func load(t testing.TB, s *store.Store, n int, seed uint64) []testgen.Record {
+	t.Helper()
+	recs := testgen.Generate(n, seed)
+	for start := 0; start < len(recs); start += 1000 {
+		chunk := recs[start:min(start+1000, len(recs))]
+		entries := make([]store.Entry, len(chunk))
+		for i, g := range chunk {
+			entries[i] = entryOf(g.Rec)
+		}
+		if _, err := s.Put(context.Background(), entries); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return recs
 }
 
 func candidatesOf(t testing.TB, ix *Index, r record.Record, limit int) []string {
 	t.Helper()
-	ids, err := ix.CandidatesFor(context.Background(), scoring.Prepare(r), limit)
+	ids, err := ix.Candidates(context.Background(), Keys(scoring.Prepare(r), nil), limit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,13 +70,13 @@ func candidatesOf(t testing.TB, ix *Index, r record.Record, limit int) []string 
 
 func TestIndexCandidatesTypo(t *testing.T) {
 	ctx := context.Background()
-	s := newMemStore(t, StoreOptions{})
+	s := newMemStore(t)
 	ix := newMemIndex(t)
 	load(t, s, 500, 21)
 	target := record.Record{ID: "target", Given: "katherine", Family: "oyelaran",
 		BirthDate: record.Date{Year: 1971, Month: 7, Day: 19, Valid: true},
 		Address:   record.Address{Number: "9", Street: "lark", PostalCode: "55555"}}
-	if _, err := s.Put(ctx, []Entry{entryOf(target)}); err != nil {
+	if _, err := s.Put(ctx, []store.Entry{entryOf(target)}); err != nil {
 		t.Fatal(err)
 	}
 	var calls int
@@ -92,7 +113,7 @@ func TestIndexCandidatesTypo(t *testing.T) {
 func TestIndexCatchUpAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenStore(filepath.Join(dir, "store"), StoreOptions{})
+	s, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +131,7 @@ func TestIndexCatchUpAfterCrash(t *testing.T) {
 	// Writes the index never sees before the "crash".
 	moved := recs[0].Rec
 	moved.Family, moved.Given = "zanzibar", "quentin"
-	if _, err := s.Put(ctx, []Entry{entryOf(moved)}); err != nil {
+	if _, err := s.Put(ctx, []store.Entry{entryOf(moved)}); err != nil {
 		t.Fatal(err)
 	}
 	gone := recs[1].Rec
@@ -118,13 +139,13 @@ func TestIndexCatchUpAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := record.Record{ID: "fresh", Given: "ulysses", Family: "brightwater", BirthDate: record.Date{Year: 1990, Month: 1, Day: 2}}
-	if _, err := s.Put(ctx, []Entry{entryOf(fresh)}); err != nil {
+	if _, err := s.Put(ctx, []store.Entry{entryOf(fresh)}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	ix.Close()
 
-	s, err = OpenStore(filepath.Join(dir, "store"), StoreOptions{})
+	s, err = store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +191,7 @@ func TestIndexCatchUpAfterCrash(t *testing.T) {
 func TestIndexRebuild(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := newMemStore(t, StoreOptions{})
+	s := newMemStore(t)
 	recs := load(t, s, 400, 23)
 	if _, err := s.Delete(ctx, recs[5].Rec.ID); err != nil {
 		t.Fatal(err)
@@ -216,50 +237,56 @@ func TestIndexRebuild(t *testing.T) {
 			check(ix)
 		})
 	}
-	// An explicit Rebuild over a populated index drops stale documents.
+	// An index ahead of the store (another store's index) is rebuilt by
+	// Sync, and no document of it survives.
 	ix := newMemIndex(t)
+	stale := record.Record{Given: "stale", Family: "ghost", BirthDate: record.Date{Year: 1950, Month: 1, Day: 1}}
+	if err := ix.Write(ctx, []Change{{ID: "ghost", Record: &stale}}, s.LastSeq()+100); err != nil {
+		t.Fatal(err)
+	}
 	if err := ix.Sync(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	stale := record.Record{Given: "stale", Family: "ghost", BirthDate: record.Date{Year: 1950, Month: 1, Day: 1}}
-	if err := ix.Apply(ctx, []Change{{ID: "ghost", Record: &stale}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ix.Rebuild(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
 	if ids := candidatesOf(t, ix, stale, 5); len(ids) != 0 {
-		t.Errorf("stale document survived Rebuild: %v", ids)
+		t.Errorf("stale document survived the rebuild: %v", ids)
+	}
+	if cp, _ := ix.Checkpoint(); cp != s.LastSeq() {
+		t.Errorf("checkpoint %d after the rebuild, store at %d", cp, s.LastSeq())
 	}
 	check(ix)
 }
 
-func TestIndexApplyCheckpoint(t *testing.T) {
+// TestIndexWriteCheckpoint: Write records the checkpoint it is given, and
+// only that; a removal takes the patient out of the candidates.
+func TestIndexWriteCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	ix := newMemIndex(t)
 	r := record.Record{Given: "ann", Family: "lee", BirthDate: record.Date{Year: 1970, Month: 1, Day: 2}}
-	if err := ix.Apply(ctx, []Change{{Seq: 1, ID: "a", Record: &r}, {Seq: 2, ID: "b", Record: &r}}); err != nil {
+	if err := ix.Write(ctx, []Change{{Seq: 1, ID: "a", Record: &r}, {Seq: 2, ID: "b", Record: &r}}, 2); err != nil {
 		t.Fatal(err)
 	}
 	if cp, _ := ix.Checkpoint(); cp != 2 {
-		t.Errorf("contiguous apply: checkpoint %d, want 2", cp)
+		t.Errorf("checkpoint %d, want 2", cp)
 	}
-	// A gap (seq 3 missing) must not move the checkpoint.
-	if err := ix.Apply(ctx, []Change{{Seq: 4, ID: "c", Record: &r}}); err != nil {
+	// A batch written without a checkpoint (an earlier one still in
+	// flight) must not move it.
+	if err := ix.Write(ctx, []Change{{Seq: 4, ID: "c", Record: &r}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if cp, _ := ix.Checkpoint(); cp != 2 {
-		t.Errorf("gap: checkpoint %d, want 2", cp)
+		t.Errorf("no checkpoint given: checkpoint %d, want 2", cp)
 	}
-	if err := ix.Apply(ctx, []Change{{Seq: 3, ID: "a"}}); err != nil {
+	if err := ix.Write(ctx, []Change{{Seq: 3, ID: "a"}}, 4); err != nil {
 		t.Fatal(err)
 	}
-	if cp, _ := ix.Checkpoint(); cp != 3 {
-		t.Errorf("delete: checkpoint %d, want 3", cp)
+	if cp, _ := ix.Checkpoint(); cp != 4 {
+		t.Errorf("delete: checkpoint %d, want 4", cp)
 	}
-	// Stale changes (at or below the checkpoint) are ignored.
-	if err := ix.Apply(ctx, []Change{{Seq: 1, ID: "a", Record: &r}}); err != nil {
+	if err := ix.SetCheckpoint(5); err != nil {
 		t.Fatal(err)
+	}
+	if cp, _ := ix.Checkpoint(); cp != 5 {
+		t.Errorf("SetCheckpoint: checkpoint %d, want 5", cp)
 	}
 	ids := candidatesOf(t, ix, r, 10)
 	slices.Sort(ids)
@@ -275,9 +302,9 @@ func TestIndexApplyCheckpoint(t *testing.T) {
 	}
 }
 
-// TestIndexApplyKeys checks that Apply indexes the keys a change carries
+// TestIndexWriteKeys checks that Write indexes the keys a change carries
 // instead of computing them, and computes them when a change has none.
-func TestIndexApplyKeys(t *testing.T) {
+func TestIndexWriteKeys(t *testing.T) {
 	ctx := context.Background()
 	ix := newMemIndex(t)
 	r := record.Record{Given: "ann", Family: "lee", BirthDate: record.Date{Year: 1970, Month: 1, Day: 2}}
@@ -290,7 +317,7 @@ func TestIndexApplyKeys(t *testing.T) {
 		{Seq: 2, ID: "none", Record: &r, Keys: []string{}},
 		{Seq: 3, ID: "computed", Record: &r},
 	}
-	if err := ix.Apply(ctx, changes); err != nil {
+	if err := ix.Write(ctx, changes, 3); err != nil {
 		t.Fatal(err)
 	}
 	if ids, err := ix.Candidates(ctx, []string{"zz:given"}, 10); err != nil || !slices.Equal(ids, []string{"given"}) {
@@ -330,7 +357,7 @@ func TestIndexVersusBruteForce(t *testing.T) {
 		n = 1500
 	}
 	ctx := context.Background()
-	s := newMemStore(t, StoreOptions{})
+	s := newMemStore(t)
 	ix := newMemIndex(t)
 	recs := load(t, s, n, 24)
 	start := time.Now()
@@ -348,7 +375,7 @@ func TestIndexVersusBruteForce(t *testing.T) {
 	pos := map[string]int{}
 	for i, g := range recs {
 		prepared[i] = scorer.Prepare(g.Rec)
-		keys[i] = blocking.Keys(prepared[i], nil)
+		keys[i] = Keys(prepared[i], nil)
 		pos[g.Rec.ID] = i
 	}
 	var keyOracle, keyFound, scoreOracle, scoreFound, scoreNoKey, dupOracle, dupFound, dupTotal int
@@ -426,7 +453,7 @@ func shareKey(a, b []string) bool {
 // BenchmarkIndexBatch: documents indexed per second through Sync's
 // rebuild path (blocking keys + bleve batches), 10k records in memory.
 func BenchmarkIndexBatch(b *testing.B) {
-	s := newMemStore(b, StoreOptions{})
+	s := newMemStore(b)
 	load(b, s, 10_000, 31)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -452,7 +479,7 @@ func BenchmarkIndexBatch(b *testing.B) {
 func BenchmarkCandidates(b *testing.B) {
 	const n = 100_000
 	ctx := context.Background()
-	s := newMemStore(b, StoreOptions{})
+	s := newMemStore(b)
 	recs := load(b, s, n, 32)
 	ix, err := OpenIndex(filepath.Join(b.TempDir(), "index"), IndexOptions{BatchSize: 5000})
 	if err != nil {
@@ -466,7 +493,7 @@ func BenchmarkCandidates(b *testing.B) {
 	b.Logf("built %d docs in %v", n, time.Since(start).Round(time.Millisecond))
 	queries := make([][]string, 1000)
 	for i := range queries {
-		queries[i] = blocking.Keys(scoring.Prepare(recs[(i*97)%n].Rec), nil)
+		queries[i] = Keys(scoring.Prepare(recs[(i*97)%n].Rec), nil)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

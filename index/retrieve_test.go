@@ -97,7 +97,7 @@ func TestCandidatesDecoys(t *testing.T) {
 		{Given: "smith", Family: "maria", BirthDate: birth}, // names swapped
 		target,
 	} {
-		ids, err := ix.CandidatesFor(context.Background(), scoring.Prepare(q), 64)
+		ids, err := ix.Candidates(context.Background(), Keys(scoring.Prepare(q), nil), 64)
 		if err != nil {
 			t.Fatal(err)
 		}

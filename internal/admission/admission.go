@@ -44,7 +44,8 @@ type Options struct {
 	// DefaultMaxInFlight().
 	MaxInFlight int
 	// MaxWaiting is the number of requests waiting for a slot at once;
-	// beyond it a request is refused without waiting. Default MaxInFlight.
+	// beyond it a request is refused without waiting (the wait bounds
+	// their time; this bounds their number). Default 16×MaxInFlight.
 	MaxWaiting int
 	// Wait is the longest a request waits for a slot. Default DefaultWait.
 	Wait time.Duration
@@ -95,7 +96,7 @@ func New(opts Options) (*Limiter, error) {
 		opts.MaxInFlight = DefaultMaxInFlight()
 	}
 	if opts.MaxWaiting == 0 {
-		opts.MaxWaiting = opts.MaxInFlight
+		opts.MaxWaiting = 16 * opts.MaxInFlight
 	}
 	if opts.Wait == 0 {
 		opts.Wait = DefaultWait

@@ -1,4 +1,4 @@
-package index
+package store
 
 import (
 	"encoding/binary"
@@ -13,14 +13,14 @@ import (
 // length + bytes, small integers as varints, slices as uvarint (count+1)
 // so that nil and empty stay distinct. It round-trips exactly and decodes
 // with one string allocation for all the text of a record (the strings
-// are slices of it), which makes the engine's start-up Scan fast. gob
+// are slices of it), which makes the engine's start-up scan fast. gob
 // would also round-trip but spends most of its time on reflection and
 // type descriptors for a type this small.
 
 const recordFormat = 1
 
 // errCorrupt reports a value that does not decode.
-var errCorrupt = errors.New("index: corrupt record encoding")
+var errCorrupt = errors.New("store: corrupt record encoding")
 
 // appendRecord appends the encoding of r to b.
 func appendRecord(b []byte, r *record.Record) []byte {

@@ -1,4 +1,9 @@
-package index
+// Package testgen generates small seeded sets of test patients for the
+// store and index tests: households whose members are distinct people, and
+// duplicates with typical registration errors (typos, nickname, swapped
+// names, transposed birth date, moved, missing fields); Entity says which
+// records are one person. Only tests import it.
+package testgen
 
 import (
 	"fmt"
@@ -6,12 +11,6 @@ import (
 
 	"github.com/patientmatch/patientmatch/record"
 )
-
-// A small generator of test patients: households (shared family name,
-// address, phone) whose members are distinct people, and duplicate
-// records of a person with typical registration errors (typos, nickname,
-// swapped names, transposed birth date, moved, missing fields). Entity
-// says which records are one person.
 
 var (
 	genGiven = []string{"james", "mary", "robert", "patricia", "john", "jennifer", "michael", "linda",
@@ -33,15 +32,16 @@ var (
 		"christopher": "chris", "daniel": "dan", "jennifer": "jenny", "patricia": "pat", "kimberly": "kim"}
 )
 
-type genRecord struct {
+// Record is one generated patient and the person (entity) it is.
+type Record struct {
 	Rec    record.Record
 	Entity int
 }
 
-// generate returns about n records (people with duplicates), seeded.
-func generate(n int, seed uint64) []genRecord {
+// Generate returns about n records (people with duplicates), seeded.
+func Generate(n int, seed uint64) []Record {
 	rng := rand.New(rand.NewPCG(seed, 0x1de))
-	var out []genRecord
+	var out []Record
 	entity := 0
 	for len(out) < n {
 		// One household.
@@ -76,9 +76,9 @@ func generate(n int, seed uint64) []genRecord {
 			if rng.IntN(4) == 0 {
 				r.Email = fmt.Sprintf("%s.%s%d@mail.test.org", r.Given, fam, rng.IntN(100))
 			}
-			out = append(out, genRecord{r, entity})
+			out = append(out, Record{r, entity})
 			for d := 0; d < dupCount(rng) && len(out) < n; d++ {
-				out = append(out, genRecord{corrupt(rng, r), entity})
+				out = append(out, Record{corrupt(rng, r), entity})
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package index
+package store
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patientmatch/patientmatch/internal/testgen"
 	"github.com/patientmatch/patientmatch/record"
 )
 
@@ -205,12 +206,12 @@ func TestStoreBatchIsAtomic(t *testing.T) {
 	}
 }
 
-func TestStoreBatchTooBigAndPutMany(t *testing.T) {
+func TestStoreBatchTooBig(t *testing.T) {
 	ctx := context.Background()
 	// A 4 MiB memtable allows ~600 KB per transaction.
-	s := newMemStore(t, StoreOptions{MemTableSize: 4 << 20, ChunkSize: 5000})
+	s := newMemStore(t, StoreOptions{MemTableSize: 4 << 20})
 	var batch []Entry
-	for _, g := range generate(5000, 1) {
+	for _, g := range testgen.Generate(5000, 1) {
 		e := entryOf(g.Rec)
 		e.Resource = append(e.Resource[:len(e.Resource)-1], []byte(`,"text":"`+string(bytes.Repeat([]byte("x"), 200))+`"}`)...)
 		batch = append(batch, e)
@@ -221,25 +222,23 @@ func TestStoreBatchTooBigAndPutMany(t *testing.T) {
 	if s.LastSeq() != 0 {
 		t.Fatalf("failed batch wrote: LastSeq %d", s.LastSeq())
 	}
-	var calls int
-	vs, err := s.PutMany(ctx, batch, func(done, total int) {
-		calls++
-		if total != len(batch) || done > total {
-			t.Errorf("progress %d/%d", done, total)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(vs) != len(batch) || calls < 2 {
-		t.Errorf("PutMany: %d versions, %d chunks", len(vs), calls)
-	}
+	putChunks(t, s, batch, 500)
 	n := 0
 	if err := s.ScanRecords(ctx, func(Entry) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n != len(batch) {
 		t.Errorf("scan found %d of %d", n, len(batch))
+	}
+}
+
+// putChunks puts entries in commits of size entries.
+func putChunks(t testing.TB, s *Store, entries []Entry, size int) {
+	t.Helper()
+	for start := 0; start < len(entries); start += size {
+		if _, err := s.Put(context.Background(), entries[start:min(start+size, len(entries))]); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -250,7 +249,7 @@ func TestStoreReopenAndChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := generate(50, 2)
+	recs := testgen.Generate(50, 2)
 	var batch []Entry
 	for _, g := range recs {
 		batch = append(batch, entryOf(g.Rec))
@@ -322,10 +321,10 @@ func TestStoreReopenAndChanges(t *testing.T) {
 	}
 }
 
-func TestStoreScan(t *testing.T) {
+func TestStoreScanRecords(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore(t, StoreOptions{})
-	recs := generate(200, 3)
+	recs := testgen.Generate(200, 3)
 	var batch []Entry
 	for _, g := range recs {
 		batch = append(batch, entryOf(g.Rec))
@@ -339,9 +338,9 @@ func TestStoreScan(t *testing.T) {
 		}
 	}
 	var ids []string
-	err := s.Scan(ctx, func(e Entry) error {
-		if len(e.Resource) == 0 || e.Record.ID != e.ID {
-			t.Errorf("scan entry %q incomplete", e.ID)
+	err := s.ScanRecords(ctx, func(e Entry) error {
+		if e.Resource != nil || e.Record.ID != e.ID {
+			t.Errorf("scan entry %q: a resource, or no record", e.ID)
 		}
 		ids = append(ids, e.ID)
 		return nil
@@ -419,12 +418,12 @@ func TestStoreKV(t *testing.T) {
 }
 
 func TestStoreOptionsValidate(t *testing.T) {
-	err := StoreOptions{ChunkSize: -1, MemTableSize: 100}.Validate()
+	err := StoreOptions{MemTableSize: 100}.Validate()
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Validate = %v", err)
 	}
-	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 2 {
-		t.Errorf("Validate reported %d problems, want 2", n)
+	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 1 {
+		t.Errorf("Validate reported %d problems, want 1", n)
 	}
 	if err := (StoreOptions{}).Validate(); err != nil {
 		t.Errorf("zero options: %v", err)
@@ -471,7 +470,7 @@ func TestStoreConcurrentWrites(t *testing.T) {
 // TestRecordCodecRandom: random records round-trip exactly.
 func TestRecordCodecRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, g := range generate(2000, 4) {
+	for _, g := range testgen.Generate(2000, 4) {
 		r := g.Rec
 		if rng.IntN(3) == 0 {
 			r.FamilyParts = []string{"a", "b c"}
@@ -543,7 +542,7 @@ func BenchmarkDecodeRecord(b *testing.B) {
 // BenchmarkStorePut measures the cost of durability: one synced commit per
 // Put, by batch size, against the same without fsync.
 func BenchmarkStorePut(b *testing.B) {
-	recs := generate(10_000, 9)
+	recs := testgen.Generate(10_000, 9)
 	for _, bc := range []struct {
 		name  string
 		batch int
@@ -573,35 +572,9 @@ func BenchmarkStorePut(b *testing.B) {
 	}
 }
 
-// BenchmarkStorePutMany: bulk load of 10k records in synced chunks.
-func BenchmarkStorePutMany(b *testing.B) {
-	recs := generate(10_000, 9)
-	entries := make([]Entry, len(recs))
-	for i, g := range recs {
-		entries[i] = entryOf(g.Rec)
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		s, err := OpenStore(b.TempDir(), StoreOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if _, err := s.PutMany(ctx, entries, nil); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		s.Close()
-		b.StartTimer()
-	}
-	b.ReportMetric(float64(len(entries)*b.N)/b.Elapsed().Seconds(), "records/s")
-}
-
 // BenchmarkStoreScan: the engine's start-up read, on disk, 20k records.
 func BenchmarkStoreScan(b *testing.B) {
-	recs := generate(20_000, 10)
+	recs := testgen.Generate(20_000, 10)
 	entries := make([]Entry, len(recs))
 	for i, g := range recs {
 		entries[i] = entryOf(g.Rec)
@@ -612,13 +585,11 @@ func BenchmarkStoreScan(b *testing.B) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	if _, err := s.PutMany(ctx, entries, nil); err != nil {
-		b.Fatal(err)
-	}
+	putChunks(b, s, entries, 1000)
 	for _, mode := range []struct {
 		name string
 		scan func(context.Context, func(Entry) error) error
-	}{{"records", s.ScanRecords}, {"full", s.Scan}} {
+	}{{"records", s.ScanRecords}, {"state", s.ScanState}} {
 		b.Run(mode.name, func(b *testing.B) {
 			b.ReportAllocs()
 			n := 0

@@ -1,4 +1,4 @@
-package index
+package store
 
 import (
 	"context"
@@ -36,9 +36,6 @@ const (
 // use longer ones, but a key of kilobytes is a mistake).
 const MaxIDLen = 1024
 
-// DefaultChunkSize is PutMany's default number of entries per commit.
-const DefaultChunkSize = 1000
-
 // StoreOptions configure OpenStore. The zero value is valid.
 type StoreOptions struct {
 	// InMemory keeps everything in memory and ignores dir (tests).
@@ -47,9 +44,6 @@ type StoreOptions struct {
 	// Logger receives badger's warnings and errors (its info chatter is
 	// dropped). Default: discarded.
 	Logger *slog.Logger
-	// ChunkSize is the number of entries PutMany commits at once; each
-	// chunk is one transaction and one fsync. Default DefaultChunkSize.
-	ChunkSize int
 	// MemTableSize is badger's memtable size in bytes; it also bounds the
 	// size of one transaction (about 15% of it). Default 64 MiB on disk,
 	// 16 MiB in memory.
@@ -72,9 +66,6 @@ type StoreOptions struct {
 // Validate reports every problem with o at once.
 func (o StoreOptions) Validate() error {
 	var errs []error
-	if o.ChunkSize < 0 {
-		errs = append(errs, fmt.Errorf("%w: ChunkSize must be >= 0, got %d", ErrInvalid, o.ChunkSize))
-	}
 	if o.MemTableSize < 0 || (o.MemTableSize > 0 && o.MemTableSize < 1<<20) {
 		errs = append(errs, fmt.Errorf("%w: MemTableSize must be 0 or >= 1 MiB, got %d", ErrInvalid, o.MemTableSize))
 	}
@@ -82,9 +73,6 @@ func (o StoreOptions) Validate() error {
 }
 
 func (o *StoreOptions) ensureDefaults() {
-	if o.ChunkSize == 0 {
-		o.ChunkSize = DefaultChunkSize
-	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 64 << 20
 		if o.InMemory {
@@ -112,9 +100,9 @@ type Entry struct {
 	// LastUpdated is the time of the last write. Set by the store.
 	LastUpdated time.Time
 	// Deleted is true for a tombstone: only ScanState passes tombstones
-	// (with the id alone), never Get or Scan.
+	// (with the id alone), never Get or ScanRecords.
 	Deleted bool
-	// KnownNew is a hint for Put and PutMany: the caller knows that no
+	// KnownNew is a hint for Put: the caller knows that no
 	// version of the id was ever stored, live or deleted, and that it does
 	// not occur earlier in the same call. The store then skips reading the
 	// previous version, a lookup that costs as much as the write itself in
@@ -168,7 +156,7 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 			return nil, err
 		}
 		if mt != opts.MemTableSize {
-			opts.Logger.Info("index: a previous run wrote with larger memtables; using their size to replay its log", "dir", dir, "bytes", mt)
+			opts.Logger.Info("store: a previous run wrote with larger memtables; using their size to replay its log", "dir", dir, "bytes", mt)
 			opts.MemTableSize = mt
 		}
 	}
@@ -184,7 +172,7 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		WithIndexCacheSize(32 << 20).
 		WithNumVersionsToKeep(1).
 		// Patients (a few KB) stay in the LSM tree, next to their keys,
-		// which makes Scan a sequential read; rare huge resources go to
+		// which makes a scan a sequential read; rare huge resources go to
 		// the value log.
 		WithValueThreshold(64 << 10).
 		WithMetricsEnabled(false)
@@ -197,7 +185,7 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
-		return nil, fmt.Errorf("index: open store %s: %w", dir, err)
+		return nil, fmt.Errorf("store: open store %s: %w", dir, err)
 	}
 	s := &Store{db: db, opts: opts}
 	last, err := s.readLastSeq()
@@ -217,12 +205,12 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 func replayableMemTable(dir string, want int64) (int64, error) {
 	logs, err := filepath.Glob(filepath.Join(dir, "*.mem"))
 	if err != nil {
-		return 0, fmt.Errorf("index: %w", err)
+		return 0, fmt.Errorf("store: %w", err)
 	}
 	for _, l := range logs {
 		fi, err := os.Stat(l)
 		if err != nil {
-			return 0, fmt.Errorf("index: %w", err)
+			return 0, fmt.Errorf("store: %w", err)
 		}
 		want = max(want, fi.Size()/2)
 	}
@@ -239,14 +227,14 @@ func (s *Store) readLastSeq() (uint64, error) {
 		if it.Valid() {
 			k := it.Item().Key()
 			if len(k) != 9 {
-				return fmt.Errorf("index: corrupt changelog key %x", k)
+				return fmt.Errorf("store: corrupt changelog key %x", k)
 			}
 			last = binary.BigEndian.Uint64(k[1:])
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("index: read changelog: %w", err)
+		return 0, fmt.Errorf("store: read changelog: %w", err)
 	}
 	return last, nil
 }
@@ -259,7 +247,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("index: close store: %w", err)
+		return fmt.Errorf("store: close store: %w", err)
 	}
 	return nil
 }
@@ -315,55 +303,6 @@ func (s *Store) Put(ctx context.Context, entries []Entry) ([]Version, error) {
 	return vs, err
 }
 
-// PutMany is Put for bulk loads: it commits in chunks of
-// StoreOptions.ChunkSize entries (smaller when a chunk would not fit in a
-// transaction), each chunk atomic and synced. On error the versions of the
-// chunks already committed are returned with it; those writes are durable.
-// progress, when not nil, is called after each chunk.
-func (s *Store) PutMany(ctx context.Context, entries []Entry, progress func(done, total int)) ([]Version, error) {
-	for i := range entries {
-		if err := checkEntry(&entries[i]); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]Version, 0, len(entries))
-	for done := 0; done < len(entries); {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		n := min(s.opts.ChunkSize, len(entries)-done)
-		var vs []Version
-		var err error
-		for {
-			vs, err = s.putChunk(entries[done : done+n])
-			if !errors.Is(err, badger.ErrTxnTooBig) || n == 1 {
-				break
-			}
-			n /= 2
-		}
-		if err != nil {
-			if errors.Is(err, badger.ErrTxnTooBig) {
-				err = fmt.Errorf("%w: entry %q alone", ErrBatchTooBig, entries[done].ID)
-			}
-			return out, err
-		}
-		out = append(out, vs...)
-		done += n
-		if progress != nil {
-			progress(done, len(entries))
-		}
-	}
-	return out, nil
-}
-
-func (s *Store) putChunk(entries []Entry) (vs []Version, err error) {
-	err = s.write(func() (err error) {
-		vs, err = s.putLocked(entries)
-		return err
-	})
-	return vs, err
-}
-
 func checkEntry(e *Entry) error {
 	switch {
 	case e.ID == "":
@@ -400,7 +339,7 @@ func (s *Store) putLocked(entries []Entry) ([]Version, error) {
 		res := e.Resource
 		if s.opts.Stamp != nil {
 			if res, err = s.opts.Stamp(res, v); err != nil {
-				return nil, fmt.Errorf("index: stamp %q: %w", e.ID, err)
+				return nil, fmt.Errorf("store: stamp %q: %w", e.ID, err)
 			}
 		}
 		v.Resource = res
@@ -420,7 +359,7 @@ func (s *Store) putLocked(entries []Entry) ([]Version, error) {
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("index: commit: %w", err)
+		return nil, fmt.Errorf("store: commit: %w", err)
 	}
 	s.lastSeq.Store(seq)
 	return vs, nil
@@ -461,7 +400,7 @@ func (s *Store) deleteLocked(id string) (Version, error) {
 		return Version{}, err
 	}
 	if err := txn.Commit(); err != nil {
-		return Version{}, fmt.Errorf("index: commit: %w", err)
+		return Version{}, fmt.Errorf("store: commit: %w", err)
 	}
 	s.lastSeq.Store(seq)
 	return Version{ID: id, VersionID: m.version, LastUpdated: now, Seq: seq}, nil
@@ -496,16 +435,10 @@ func (s *Store) Get(ctx context.Context, id string) (Entry, error) {
 	return e, nil
 }
 
-// Scan calls fn with every live patient, in id order, stopping at the
-// first error fn returns (which Scan returns). The Entry's memory is fn's
-// to keep.
-func (s *Store) Scan(ctx context.Context, fn func(Entry) error) error {
-	return s.scan(ctx, true, false, fn)
-}
-
-// ScanRecords is Scan without the FHIR resources (Resource is nil): what
-// the engine needs at start to build its table of prepared records, at
-// less than half the copying.
+// ScanRecords calls fn with every live patient without its FHIR resource
+// (Resource is nil), in id order, stopping at the first error fn returns
+// (which ScanRecords returns): what rebuilding the candidate index needs,
+// at less than half the copying. The Entry's memory is fn's to keep.
 func (s *Store) ScanRecords(ctx context.Context, fn func(Entry) error) error {
 	return s.scan(ctx, false, false, fn)
 }
@@ -569,14 +502,14 @@ func (s *Store) Changes(ctx context.Context, afterSeq uint64, fn func(seq uint64
 			item := it.Item()
 			k := item.Key()
 			if len(k) != 9 {
-				return fmt.Errorf("index: corrupt changelog key %x", k)
+				return fmt.Errorf("store: corrupt changelog key %x", k)
 			}
 			seq := binary.BigEndian.Uint64(k[1:])
 			var id string
 			var deleted bool
 			err := item.Value(func(v []byte) error {
 				if len(v) < 1 {
-					return fmt.Errorf("index: corrupt changelog entry %d", seq)
+					return fmt.Errorf("store: corrupt changelog entry %d", seq)
 				}
 				deleted = v[0]&flagDeleted != 0
 				id = string(v[1:])
