@@ -537,3 +537,26 @@ func (ix *Index) Candidates(ctx context.Context, keys []string, limit int) ([]st
 	}
 	return ix.candidates(ctx, keys, limit)
 }
+
+// Compact merges the index's segments into one. Every query looks each of
+// its keys up in every segment's term dictionary, so a bulk load, which
+// leaves tens of segments, ends with it; it costs a pass over the index.
+func (ix *Index) Compact(ctx context.Context) error {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return ErrClosed
+	}
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("index: compact: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return fmt.Errorf("index: compact: index is a %T, not scorch", adv)
+	}
+	if err := s.ForceMerge(ctx, nil); err != nil {
+		return fmt.Errorf("index: compact: %w", err)
+	}
+	return ctx.Err()
+}

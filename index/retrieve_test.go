@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
+
 	"github.com/patientmatch/patientmatch/blocking"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -221,4 +223,70 @@ func TestExactKey(t *testing.T) {
 			t.Errorf("%+v: exact key %q, want none", r, k)
 		}
 	}
+}
+
+// TestCompact merges an index written in many batches into one segment
+// and checks that every key still finds the same patients.
+func TestCompact(t *testing.T) {
+	ix, err := OpenIndex(t.TempDir(), IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	for b := range 12 {
+		var changes []Change
+		for i := range 50 {
+			id := fmt.Sprintf("p%d-%d", b, i)
+			changes = append(changes, Change{ID: id, Record: &record.Record{ID: id}, Keys: []string{fmt.Sprintf("k%d", i%7), fmt.Sprintf("b%d", b)}})
+		}
+		if err := ix.Write(ctx, changes, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := map[string][]string{}
+	for _, k := range []string{"k0", "k3", "b5", "b11"} {
+		ids, err := ix.Candidates(ctx, []string{k}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		before[k] = ids
+	}
+	if err := ix.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := segmentCount(t, ix); n != 1 {
+		t.Errorf("%d segments after Compact, want 1", n)
+	}
+	for k, want := range before {
+		got, err := ix.Candidates(ctx, []string{k}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s after Compact: %d patients, want %d", k, len(got), len(want))
+		}
+	}
+}
+
+func segmentCount(t *testing.T, ix *Index) int {
+	t.Helper()
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := adv.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	n := 0
+	for _, s := range rd.(*scorch.IndexSnapshot).Segments() {
+		if s.Count() > 0 {
+			n++
+		}
+	}
+	return n
 }
