@@ -43,6 +43,11 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		return err
 	}
 	defer eng.Close()
+	ids, err := openIdentities(ctx, eng, log)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
 	tlsConf, err := loadTLS(c)
 	if err != nil {
 		return err
@@ -66,7 +71,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
-	srv, err := startServers(c, lis, serverDeps{eng: eng, claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log, admission: lim})
+	srv, err := startServers(c, lis, serverDeps{eng: eng, identities: ids, claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log, admission: lim})
 	if err != nil {
 		return err
 	}
