@@ -149,6 +149,9 @@ func TestModelWarnings(t *testing.T) {
 			m.Comparisons[scoring.CompSex].Levels[i].M = 0.6
 		}
 	}
+	// Within a bit of exact is EM noise, not flagged.
+	g := m.Comparisons[scoring.CompGivenName].Levels
+	g[4].U = g[4].M / math.Exp2(g[0].Weight()+0.3)
 	id := m.Comparisons[scoring.CompIdentifier].Levels
 	id[1].M, id[1].U = 0.5, 1e-8 // one_off above exact
 	w := strings.Join(ModelWarnings(m), "\n")
@@ -168,6 +171,9 @@ func TestModelWarnings(t *testing.T) {
 		if r.flagged {
 			flagged++
 		}
+	}
+	if strings.Contains(w, "jw>=0.92") {
+		t.Errorf("a level 0.3 bits above exact is flagged:\n%s", w)
 	}
 	if flagged != 3 || !strings.Contains(weightsSVG(rows), "nickname !") {
 		t.Errorf("%d levels flagged in the chart, want 3", flagged)

@@ -120,9 +120,10 @@ h3 { font-size: 15px; margin: 18px 0 4px; }
 .warn { border-left: 4px solid #f08c00; background: #fff8e1; padding: 6px 12px; margin: 8px 0; max-width: 980px; }
 table.pairs { font-size: 12px; }
 table.pairs td { vertical-align: top; }
+table.pairs td.nw { white-space: nowrap; }
 table.pairs tr.left td { border-top: 2px solid #c5ccd3; }
 table.pairs td.d { background: #fde7e5; }
-table.pairs td.x { max-width: 300px; font-size: 11.5px; color: #3b444b; }
+table.pairs td.x { font-size: 11.5px; color: #3b444b; }
 code { font-size: 12.5px; }
 .grid { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .card { border: 1px solid #d5dbe1; border-radius: 6px; padding: 10px 14px; background: #fff; }
@@ -170,7 +171,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
 <tr><th class="l">comparison</th><th class="l">level</th><th>m</th><th>u</th><th>weight</th></tr>
 {{range .Model}}<tr>{{if .First}}<td class="l" rowspan="{{.Rows}}"><b>{{.Comparison}}</b></td>{{end}}<td class="l">{{.Level}}{{if .TF}} (tf){{end}}</td><td>{{.M}}</td><td>{{.U}}</td><td class="{{if .Negative}}neg{{else}}pos{{end}}">{{.Wt}}</td></tr>
 {{end}}</table>
-<div class="warn" data-model-warnings="{{len .ModelWarnings}}">{{if .ModelWarnings}}<b>Implausible weights ({{len .ModelWarnings}}):</b><ul>{{range .ModelWarnings}}<li>{{.}}</li>{{end}}</ul>Check the training data (EM may have learned households or a data-entry pattern) before using this model.{{else}}No implausible weights: every agreement level counts for a match, every disagreement against it, and exact agreement is the strongest level of its comparison.{{end}}</div>
+<div class="warn" data-model-warnings="{{len .ModelWarnings}}">{{if .ModelWarnings}}<b>Implausible weights ({{len .ModelWarnings}}):</b><ul>{{range .ModelWarnings}}<li>{{.}}</li>{{end}}</ul>Check the training data (EM may have learned households or a data-entry pattern) before using this model.{{else}}No implausible weights: every agreement level counts for a match, every disagreement against it, and no level weighs more than a bit above exact agreement of its comparison.{{end}}</div>
 {{if .MUChart}}<div class="grid">
 <div class="card"><div><b>m and u per comparison level</b></div>{{.MUChart}}</div>
 <div class="card"><div><b>Weight log2(m/u) per comparison level</b> (! marks an implausible weight)</div>{{.WeightChart}}</div>
@@ -187,13 +188,13 @@ svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
 {{if .Pairs}}<table class="pairs">
 <thead><tr><th>#</th><th class="l">id</th><th class="l">family</th><th class="l">given</th><th class="l">middle</th><th class="l">birth date</th><th class="l">sex</th><th class="l">address</th><th class="l">phone</th><th class="l">email</th><th class="l">identifiers</th><th class="l">score and explanation</th></tr></thead>
 <tbody data-list="{{.Key}}" data-total="{{.Total}}">
-{{range .Pairs}}<tr class="left" data-pair="{{.P.Left.ID}}|{{.P.Right.ID}}" data-weight="{{printf "%.4f" .P.MatchWeight}}"><td rowspan="2">{{.N}}</td>{{template "rec" .LeftCells}}<td class="l x" rowspan="2"><b>{{printf "%+.2f" .P.MatchWeight}}</b> {{.P.Grade}}{{if .P.Cap}} (cap: {{.P.Cap}}){{end}}<br>{{.Explain}}</td></tr>
+{{range .Pairs}}<tr class="left" data-pair="{{.P.Left.ID}}|{{.P.Right.ID}}" data-weight="{{printf "%.4f" .P.MatchWeight}}"><td rowspan="2">{{.N}}</td>{{template "rec" .LeftCells}}<td class="l x nw" rowspan="2"><b>{{printf "%+.2f" .P.MatchWeight}}</b> {{.P.Grade}}{{if .P.Cap}} (cap: {{.P.Cap}}){{end}}{{range .Explain}}<br>{{.}}{{end}}</td></tr>
 <tr class="right">{{template "rec" .RightCells}}</tr>
 {{end}}</tbody></table>{{end}}
 {{end}}
 </body>
 </html>
-{{define "rec"}}{{range .}}<td class="l{{if .Differs}} d{{end}}">{{.Value}}</td>{{end}}{{end}}
+{{define "rec"}}{{range .}}<td class="l{{if .Differs}} d{{end}}{{if .NoWrap}} nw{{end}}">{{.Value}}</td>{{end}}{{end}}
 `))
 
 // Chart geometry, in SVG user units.

@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"html/template"
-	"strings"
 
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -27,12 +26,13 @@ type errorPairView struct {
 	N                     int
 	P                     ErrorPair
 	LeftCells, RightCells []cell
-	Explain               string
+	Explain               []string
 }
 
 type cell struct {
 	Value   string
 	Differs bool
+	NoWrap  bool // short codes that read badly broken: id, birth date, sex, phone
 }
 
 // errorTitle says what a list holds.
@@ -71,14 +71,14 @@ func recordCells(r ErrorRecord) []cell {
 	vals := []string{r.ID, r.Family, r.Given, r.Middle, r.BirthDate, r.Sex, r.Address, r.Phone, r.Email, r.Identifiers}
 	cells := make([]cell, len(vals))
 	for i, v := range vals {
-		cells[i] = cell{Value: v}
+		cells[i] = cell{Value: v, NoWrap: i == 0 || i == 4 || i == 5 || i == 7}
 	}
 	return cells
 }
 
-// explainText is a pair's explanation on one line: each comparison's level
+// explainText is a pair's explanation, one line per comparison: its level
 // and weight.
-func explainText(cs []ComparisonLevel) string {
+func explainText(cs []ComparisonLevel) []string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
 		tf := ""
@@ -87,7 +87,7 @@ func explainText(cs []ComparisonLevel) string {
 		}
 		parts[i] = fmt.Sprintf("%s %s%s %+.2f", c.Comparison, c.Level, tf, c.Weight)
 	}
-	return strings.Join(parts, " · ")
+	return parts
 }
 
 // waterfalls picks the pairs a reader most wants explained: the most
