@@ -31,6 +31,8 @@ type serveConfig struct {
 	security securityConfig
 	// Cluster mode (serve_cluster.go).
 	cluster clusterFlags
+	// The in-flight bound (serve_admission.go).
+	admission admissionFlags
 }
 
 // multiFlag collects a repeatable string flag (--trust-issuer).
@@ -45,6 +47,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet, env *cliEnv) {
 	c.addAuthFlags(fs)
 	c.addSecurityFlags(fs)
 	c.addClusterFlags(fs)
+	c.addAdmissionFlags(fs)
 }
 
 // addServerFlags registers the data folder, listener and HTTP flags.
@@ -69,6 +72,9 @@ func (c *serveConfig) validate() error {
 		return err
 	}
 	if err := c.validateCluster(); err != nil {
+		return err
+	}
+	if err := c.validateAdmission(); err != nil {
 		return err
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
