@@ -113,6 +113,9 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) (*fm.Patien
 	if p.Id != nil && *p.Id != "" && !validID(*p.Id) {
 		return nil, invalid(fm.IssueTypeInvalid, "Patient.id is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)")
 	}
+	if err := s.checkWrite(p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
