@@ -15,7 +15,7 @@ import (
 )
 
 // Match finds the stored patients that q could be, most likely first.
-func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) ([]Match, error) {
+func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) (ms []Match, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -47,6 +47,11 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 		}
 		return nil, fmt.Errorf("matcher: candidates: %w", err)
 	}
+	defer func() {
+		if err == nil {
+			e.metrics.observe(len(ids), ms)
+		}
+	}()
 	minGrade := max(opts.MinGrade, scoring.GradePossible)
 	type scored struct {
 		id  string
