@@ -45,20 +45,20 @@ func TestServeClusterE2E(t *testing.T) {
 	wantStatus(t, "DELETE", b.do(t, http.MethodDelete, "/fhir/Patient/"+e2eOscar.id, nil, "", ""), http.StatusNoContent)
 	wantStatus(t, "GET deleted", b.do(t, http.MethodGet, "/fhir/Patient/"+e2eOscar.id, nil, "", ""), http.StatusNotFound)
 
-	out, code := runCLI(t, "cluster", "retune", "--cluster", "nats://"+natsAddr)
+	out, code := runClusterCLI(t, "cluster", "retune", "--cluster", "nats://"+natsAddr)
 	if code != 0 || !strings.Contains(out, "revision") {
 		t.Fatalf("cluster retune: exit %d\n%s", code, out)
 	}
 	// Nodes announce their shards every heartbeat (1s): both serve all 4
 	// shards (2 copies) with the new term frequencies.
 	waitFor(t, func() bool {
-		out, code = runCLI(t, "cluster", "status", "--cluster", "nats://"+natsAddr)
+		out, code = runClusterCLI(t, "cluster", "status", "--cluster", "nats://"+natsAddr)
 		return code == 0 && strings.Contains(out, "nodes             2") && strings.Count(out, "serving 0,1,2,3; catching up -; lag 0; terms revision 3") == 2
 	})
 	if strings.Contains(out, "UNSERVED") {
 		t.Errorf("cluster status reports unserved shards:\n%s", out)
 	}
-	if _, code := runCLI(t, "cluster", "status"); code != 2 {
+	if _, code := runClusterCLI(t, "cluster", "status"); code != 2 {
 		t.Errorf("cluster status without --cluster: exit %d, want 2", code)
 	}
 }
@@ -73,9 +73,9 @@ func freeLoopbackAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// runCLI runs the command line in process and returns stdout+stderr and
+// runClusterCLI runs the command line in process and returns stdout+stderr and
 // the exit code.
-func runCLI(t *testing.T, args ...string) (string, int) {
+func runClusterCLI(t *testing.T, args ...string) (string, int) {
 	var out bytes.Buffer
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
 	code := run(context.Background(), env, args)

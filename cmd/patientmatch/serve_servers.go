@@ -194,6 +194,9 @@ func (s *servers) startGRPC(c serveConfig, lis net.Listener, d serverDeps) error
 	if err != nil {
 		return err
 	}
+	if d.identities != nil {
+		d.identities.registerGRPC(gsrv.GRPCServer(), d.scopes)
+	}
 	s.grpc = gsrv
 	go func() {
 		if err := gsrv.Serve(lis); err != nil {
