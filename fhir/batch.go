@@ -12,6 +12,7 @@ import (
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // inBundle is the part of a batch or transaction Bundle the server reads.
@@ -111,7 +112,7 @@ func (s *Server) parseEntry(i int, e inEntry, allowDelete bool) (bundleOp, *Erro
 		if method == "DELETE" && !allowDelete {
 			return fail(fm.IssueTypeNotSupported, "DELETE is not supported in a transaction (it cannot be made atomic with the upserts); send it in a batch")
 		}
-		if !validID(id) {
+		if !record.ValidID(id) {
 			return fail(fm.IssueTypeInvalid, "request.url must be Patient/{id} with a valid FHIR id")
 		}
 		op.id = id

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strings"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -119,12 +118,6 @@ func decodePatient(data []byte) (*fm.Patient, error) {
 	}
 	return &p, nil
 }
-
-// idPattern is FHIR R4's id datatype.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
-// validID reports whether id is a valid FHIR logical id.
-func validID(id string) bool { return idPattern.MatchString(id) }
 
 // truncate shortens s for diagnostics.
 func truncate(s string, n int) string {
