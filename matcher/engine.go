@@ -112,6 +112,9 @@ type Engine struct {
 	// guarded by writeMu. With the table's live ids it tells which writes
 	// are of ids never stored, which the store need not look up first.
 	deleted map[string]struct{}
+	// observer, when set, is told of every committed write (SetObserver);
+	// guarded by writeMu.
+	observer Observer
 
 	mu struct {
 		sync.RWMutex

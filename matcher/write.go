@@ -118,6 +118,7 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
 	}
 	e.apply(changes)
+	e.notify(ctx, changes)
 	return out, nil
 }
 
@@ -180,7 +181,9 @@ func (e *Engine) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("matcher: %w", err)
 	}
 	e.deleted[id] = struct{}{}
-	e.apply([]index.Change{{Seq: v.Seq, ID: id}})
+	changes := []index.Change{{Seq: v.Seq, ID: id}}
+	e.apply(changes)
+	e.notify(ctx, changes)
 	return nil
 }
 

@@ -43,6 +43,11 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		return err
 	}
 	defer eng.Close()
+	ids, err := openIdentities(ctx, eng, log)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
 	tlsConf, err := loadTLS(c)
 	if err != nil {
 		return err
@@ -62,7 +67,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
-	srv, err := startServers(c, lis, serverDeps{eng: eng, claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log})
+	srv, err := startServers(c, lis, serverDeps{eng: eng, identities: ids, claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log})
 	if err != nil {
 		return err
 	}

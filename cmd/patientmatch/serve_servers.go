@@ -101,12 +101,14 @@ type servers struct {
 
 // serverDeps is what both servers are built from.
 type serverDeps struct {
-	eng     *matcher.Engine
-	claims  *claims.Service
-	scopes  *authn.ScopeVerifier // nil: no access control
-	tlsConf *tls.Config
-	reg     *prometheus.Registry
-	log     *slog.Logger
+	eng *matcher.Engine
+	// identities serves Person, the review queue and $merge/$unmerge.
+	identities *identities
+	claims     *claims.Service
+	scopes     *authn.ScopeVerifier // nil: no access control
+	tlsConf    *tls.Config
+	reg        *prometheus.Registry
+	log        *slog.Logger
 }
 
 // startServers starts a server on each listener.
@@ -132,6 +134,9 @@ func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error
 		return err
 	}
 	fsrv.Mount("/match/", claims.NewHandler(d.claims, claims.HandlerOptions{Logger: d.log}))
+	if d.identities != nil {
+		d.identities.mount(fsrv.Mount, c, d.log)
+	}
 	if d.scopes != nil {
 		fsrv.Use(authn.Middleware(d.scopes, authn.MiddlewareOptions{Logger: d.log}))
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/patientmatch/patientmatch/identity"
+	"github.com/patientmatch/patientmatch/matcher"
+)
+
+// identityNamespace is the engine KV namespace of the identity event log.
+const identityNamespace = "identity"
+
+// identities is the identity service of a running server: attached to
+// the engine's writes, catching up in the background on what the log
+// does not account for yet (a bulk load, a crash).
+type identities struct {
+	svc    *identity.Service
+	eng    *matcher.Engine
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// openIdentities opens the identity log of eng and attaches it. The
+// catch-up runs in the background: the server answers meanwhile, and the
+// review queue fills as it goes.
+func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger) (*identities, error) {
+	svc, err := openIdentityService(ctx, eng, log)
+	if err != nil {
+		return nil, err
+	}
+	eng.SetObserver(svc)
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ids := &identities{svc: svc, eng: eng, cancel: cancel}
+	ids.wg.Add(1)
+	go func() {
+		defer ids.wg.Done()
+		sum, err := svc.CatchUp(cctx, false, identity.ActorAuto, nil)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("identity: catching up failed; it resumes on the next start", "err", err)
+			return
+		}
+		log.Info("identities ready", "processed", sum.Processed, "identities", sum.Identities, "open_tasks", sum.OpenTasks)
+	}()
+	return ids, nil
+}
+
+func openIdentityService(ctx context.Context, eng *matcher.Engine, log *slog.Logger) (*identity.Service, error) {
+	kv, err := eng.KV(identityNamespace)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := identity.Open(ctx, linkStore{kv}, eng, identity.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening identities: %w", err)
+	}
+	return svc, nil
+}
+
+// mount serves the Person, review and $merge/$unmerge routes.
+func (ids *identities) mount(mount func(string, http.Handler), c serveConfig, log *slog.Logger) {
+	h := identity.NewHandler(ids.svc, ids.eng, identity.HandlerOptions{
+		RequireStewardScope: c.auth == "jwt", BaseURL: c.baseURL, MaxBodyBytes: c.maxBody, Logger: log,
+	})
+	for pattern, handler := range h.Routes() {
+		mount(pattern, handler)
+	}
+}
+
+// Close stops the catch-up, detaches the service and writes what is pending.
+func (ids *identities) Close() error {
+	ids.cancel()
+	ids.wg.Wait()
+	ids.eng.SetObserver(nil)
+	return ids.svc.Close()
+}

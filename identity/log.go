@@ -1,0 +1,179 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// KV is the durable key-value store the event log lives in: the engine's
+// store (a namespace of it) in production, MemKV in tests. Set must be
+// durable when it returns. Its method set is the claims package's, so one
+// adapter of the engine's KV serves both.
+type KV interface {
+	// Get returns the value of key, or (nil, nil) when it is absent.
+	Get(ctx context.Context, key []byte) ([]byte, error)
+	Set(ctx context.Context, key, value []byte) error
+	// Delete removes key; deleting an absent key is not an error.
+	Delete(ctx context.Context, key []byte) error
+	// Scan calls fn for every key with the prefix, in key order.
+	Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error
+}
+
+// batchPrefix starts the key of every batch of events: b/<first seq as 16
+// hex digits>, so that key order is log order.
+const batchPrefix = "b/"
+
+// batch is one atomic write of the log: consecutive events, and how far
+// into the store's changelog the events up to them account for.
+type batch struct {
+	// StoreSeq: every patient write with a changelog sequence number up to
+	// it has been processed by the events up to this batch.
+	StoreSeq uint64  `json:"storeSeq"`
+	Events   []Event `json:"events"`
+}
+
+func batchKey(first uint64) []byte { return fmt.Appendf(nil, "%s%016x", batchPrefix, first) }
+
+// replay reads the log into a new state and returns it with the store
+// sequence number the log accounts for.
+func replay(ctx context.Context, kv KV) (*State, uint64, error) {
+	st := NewState()
+	var storeSeq uint64
+	err := kv.Scan(ctx, []byte(batchPrefix), func(key, value []byte) error {
+		var b batch
+		if err := json.Unmarshal(value, &b); err != nil {
+			return fmt.Errorf("identity: log batch %s: %w", key, err)
+		}
+		for _, e := range b.Events {
+			st.Apply(e)
+		}
+		storeSeq = max(storeSeq, b.StoreSeq)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("identity: reading the log: %w", err)
+	}
+	return st, storeSeq, nil
+}
+
+// logWriter writes events to the KV in batches. Appends are cheap (memory
+// only); Flush writes what is pending as one batch, one durable write for
+// however many events.
+type logWriter struct {
+	kv KV
+	// flushMu serialises flushes so batches reach the KV in order.
+	flushMu sync.Mutex
+	mu      struct {
+		sync.Mutex
+		pending  []Event
+		storeSeq uint64
+		err      error // the last failed flush; reported by the next
+	}
+}
+
+// append queues events; storeSeq is how far into the changelog the state
+// including them accounts for.
+func (w *logWriter) append(storeSeq uint64, es ...Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.mu.pending = append(w.mu.pending, es...)
+	w.mu.storeSeq = max(w.mu.storeSeq, storeSeq)
+}
+
+// flush writes every pending event durably, in order. A failed write
+// keeps the events pending (the next flush retries them).
+func (w *logWriter) flush(ctx context.Context) error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	w.mu.Lock()
+	es, seq := w.mu.pending, w.mu.storeSeq
+	w.mu.pending = nil
+	w.mu.Unlock()
+	if len(es) == 0 {
+		return nil
+	}
+	v, err := json.Marshal(batch{StoreSeq: seq, Events: es})
+	if err == nil {
+		err = w.kv.Set(context.WithoutCancel(ctx), batchKey(es[0].Seq), v)
+	}
+	if err != nil {
+		w.mu.Lock()
+		w.mu.pending = append(es, w.mu.pending...)
+		w.mu.Unlock()
+		return fmt.Errorf("identity: writing the log: %w", err)
+	}
+	return nil
+}
+
+// MemKV is an in-memory KV for tests, safe for concurrent use.
+type MemKV struct {
+	mu sync.Mutex
+	m  map[string][]byte
+	// FailSets, when positive, makes that many Set calls fail.
+	FailSets int
+}
+
+// NewMemKV returns an empty MemKV.
+func NewMemKV() *MemKV { return &MemKV{m: map[string][]byte{}} }
+
+// Get implements KV.
+func (kv *MemKV) Get(_ context.Context, key []byte) ([]byte, error) {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	v, ok := kv.m[string(key)]
+	if !ok {
+		return nil, nil
+	}
+	return bytes.Clone(v), nil
+}
+
+// Set implements KV.
+func (kv *MemKV) Set(_ context.Context, key, value []byte) error {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	if kv.FailSets > 0 {
+		kv.FailSets--
+		return fmt.Errorf("memkv: injected failure")
+	}
+	kv.m[string(key)] = bytes.Clone(value)
+	return nil
+}
+
+// Delete implements KV.
+func (kv *MemKV) Delete(_ context.Context, key []byte) error {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	delete(kv.m, string(key))
+	return nil
+}
+
+// Scan implements KV, on a snapshot.
+func (kv *MemKV) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
+	kv.mu.Lock()
+	var keys []string
+	for k := range kv.m {
+		if strings.HasPrefix(k, string(prefix)) {
+			keys = append(keys, k)
+		}
+	}
+	snap := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		snap[k] = kv.m[k]
+	}
+	kv.mu.Unlock()
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn([]byte(k), snap[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,364 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
+)
+
+// Engine is what the service needs of the matching engine
+// (matcher.Engine implements it): the one Match every surface uses, and
+// the changelog to catch up from.
+type Engine interface {
+	Match(ctx context.Context, r record.Record, opts matcher.MatchOptions) ([]matcher.Match, error)
+	Changes(ctx context.Context, afterSeq uint64, fn func(matcher.Written) error) error
+	LastSeq() uint64
+}
+
+// Options configure a Service. The zero value is usable.
+type Options struct {
+	// Candidates is how many matches of a written record are considered
+	// for linking and tasks. Default 20.
+	Candidates int
+	// FlushInterval is how often automatic links are written to the log
+	// (steward decisions are written at once). Default 200ms.
+	FlushInterval time.Duration
+	// FlushEvents flushes as soon as that many events are pending.
+	// Default 4096.
+	FlushEvents int
+	// Logger receives operational logs (never demographics). Default: discard.
+	Logger *slog.Logger
+	// Now is the clock (tests pin it). Default time.Now.
+	Now func() time.Time
+	// NewID returns a new identity or task id (tests pin it). Default: 16
+	// random lowercase base-32 characters.
+	NewID func() string
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Candidates <= 0 {
+		o.Candidates = 20
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 200 * time.Millisecond
+	}
+	if o.FlushEvents <= 0 {
+		o.FlushEvents = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = randomID
+	}
+}
+
+// Service keeps the identities: it observes the engine's writes
+// (matcher.Observer), runs the batch pass, and carries out steward
+// decisions. It is safe for concurrent use.
+type Service struct {
+	eng  Engine
+	opts Options
+	log  *logWriter
+
+	// procMu serialises the processing of patient writes (live and
+	// catch-up), so each is planned against the effect of the one before.
+	procMu sync.Mutex
+
+	mu struct {
+		sync.RWMutex
+		st     *State
+		closed bool
+		// caughtUp: every write up to catchTo is processed, and live
+		// writes move the log's watermark; before, only CatchUp does.
+		caughtUp bool
+		// watermark: every write up to it is processed.
+		watermark uint64
+	}
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open replays the log in kv and starts the background flusher. The
+// caller attaches the service to the engine (SetObserver), then calls
+// CatchUp for the writes the log does not account for yet.
+func Open(ctx context.Context, kv KV, eng Engine, opts Options) (*Service, error) {
+	if kv == nil || eng == nil {
+		return nil, errors.New("identity: Open needs a KV and an Engine")
+	}
+	opts.ensureDefaults()
+	st, storeSeq, err := replay(ctx, kv)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{eng: eng, opts: opts, log: &logWriter{kv: kv}, stop: make(chan struct{})}
+	s.mu.st = st
+	s.mu.watermark = storeSeq
+	s.mu.caughtUp = storeSeq >= eng.LastSeq()
+	s.wg.Add(1)
+	go s.flusher()
+	return s, nil
+}
+
+// flusher writes automatic links to the log every FlushInterval until Close.
+func (s *Service) flusher() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.log.flush(context.Background()); err != nil {
+				s.opts.Logger.Error("identity: flushing links failed; retrying", "err", err)
+			}
+		}
+	}
+}
+
+// Close writes what is pending and stops the flusher. Idempotent.
+func (s *Service) Close() error {
+	s.procMu.Lock()
+	defer s.procMu.Unlock()
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	return s.log.flush(context.Background())
+}
+
+// commitLocked applies events to the state and queues them for the log,
+// numbering them; the caller holds mu.
+func (s *Service) commitLocked(es []Event) []Event {
+	now := s.opts.Now().UTC()
+	for i := range es {
+		es[i].Seq = s.mu.st.Seq() + 1
+		if es[i].At.IsZero() {
+			es[i].At = now
+		}
+		s.mu.st.Apply(es[i])
+	}
+	s.log.append(s.mu.watermark, es...)
+	return es
+}
+
+// Written implements matcher.Observer: each written patient is linked
+// (or gets tasks) at once. Failures are logged: the write stands, and the
+// patient is processed again by the next CatchUp.
+func (s *Service) Written(ctx context.Context, ws []matcher.Written) {
+	s.procMu.Lock()
+	defer s.procMu.Unlock()
+	for _, w := range ws {
+		if err := s.processLocked(ctx, w, ActorAuto); err != nil {
+			s.opts.Logger.Error("identity: linking a written patient failed; it is linked on the next catch-up", "err", err)
+			return
+		}
+		s.mu.Lock()
+		if s.mu.caughtUp {
+			s.mu.watermark = max(s.mu.watermark, w.Seq)
+		}
+		s.mu.Unlock()
+	}
+	s.maybeFlush(ctx)
+}
+
+func (s *Service) maybeFlush(ctx context.Context) {
+	s.log.mu.Lock()
+	n := len(s.log.mu.pending)
+	s.log.mu.Unlock()
+	if n >= s.opts.FlushEvents {
+		if err := s.log.flush(ctx); err != nil {
+			s.opts.Logger.Error("identity: flushing links failed; retrying", "err", err)
+		}
+	}
+}
+
+// Summary is what a catch-up or batch pass did.
+type Summary struct {
+	Processed  int // patient writes processed
+	Identities int // active identities afterwards
+	Patients   int // assigned patients afterwards
+	OpenTasks  int // open tasks afterwards
+}
+
+// CatchUp processes every patient write the log does not account for
+// (after a crash, or writes made while no service observed the engine,
+// such as a bulk load). With from0 it processes the whole stored
+// population (dedupe --data's batch pass): patients already assigned keep
+// their identity and only gain tasks. progress, when set, is told how many
+// patients are done.
+func (s *Service) CatchUp(ctx context.Context, from0 bool, by Actor, progress func(done int)) (Summary, error) {
+	s.mu.RLock()
+	from := s.mu.watermark
+	s.mu.RUnlock()
+	if from0 {
+		from = 0
+	}
+	to := s.eng.LastSeq()
+	var sum Summary
+	err := s.eng.Changes(ctx, from, func(w matcher.Written) error {
+		if w.Seq > to {
+			return nil // written live since CatchUp began: observed already
+		}
+		s.procMu.Lock()
+		err := s.processLocked(ctx, w, by)
+		if err == nil {
+			s.mu.Lock()
+			if !s.mu.caughtUp {
+				s.mu.watermark = max(s.mu.watermark, w.Seq)
+			}
+			s.mu.Unlock()
+			s.maybeFlush(ctx)
+		}
+		s.procMu.Unlock()
+		if err != nil {
+			return err
+		}
+		sum.Processed++
+		if progress != nil {
+			progress(sum.Processed)
+		}
+		return nil
+	})
+	if err != nil {
+		return sum, err
+	}
+	s.mu.Lock()
+	if !s.mu.caughtUp {
+		s.mu.caughtUp = true
+		s.mu.watermark = max(s.mu.watermark, to)
+		s.log.append(s.mu.watermark)
+	}
+	sum.Identities, sum.Patients, sum.OpenTasks = s.statsLocked()
+	s.mu.Unlock()
+	return sum, s.log.flush(ctx)
+}
+
+func (s *Service) statsLocked() (identities, patients, open int) {
+	st := s.mu.st
+	for _, id := range st.identities {
+		if id.Active() {
+			identities++
+		}
+	}
+	_, open = st.Tasks(StatusOpen, "", 0, 0)
+	return identities, len(st.patients), open
+}
+
+// Stats counts active identities, assigned patients and open tasks.
+func (s *Service) Stats() Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sum Summary
+	sum.Identities, sum.Patients, sum.OpenTasks = s.statsLocked()
+	return sum
+}
+
+// processLocked links one written patient; the caller holds procMu.
+func (s *Service) processLocked(ctx context.Context, w matcher.Written, by Actor) error {
+	var hits []matcher.Match
+	if w.Record != nil {
+		var err error
+		hits, err = s.eng.Match(ctx, *w.Record, matcher.MatchOptions{Count: s.opts.Candidates + 1})
+		if err != nil && !errors.Is(err, matcher.ErrInvalid) {
+			return fmt.Errorf("identity: matching %s: %w", w.ID, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closed {
+		return ErrClosed
+	}
+	s.commitLocked(s.planLocked(w, hits, by))
+	return nil
+}
+
+// planLocked decides what a write of patient p means for the identities:
+// a certain match to exactly one identity links p to it; every other
+// match at or above possible in another identity becomes a task, unless
+// the pair has a task already or a never-link.
+func (s *Service) planLocked(w matcher.Written, hits []matcher.Match, by Actor) []Event {
+	st, p := s.mu.st, w.ID
+	cur := st.IdentityOf(p)
+	if w.Record == nil {
+		if cur == "" {
+			return nil
+		}
+		return []Event{{By: by, Kind: KindUnlink, Patient: p, From: cur}}
+	}
+	type hit struct {
+		m        matcher.Match
+		identity string
+	}
+	var cands []hit
+	certain := map[string]matcher.Match{}
+	for _, m := range hits {
+		hid := st.IdentityOf(m.ID)
+		if m.ID == p || hid == "" || st.Never(p, m.ID) {
+			continue // unassigned: linked when its own turn comes
+		}
+		cands = append(cands, hit{m, hid})
+		if m.Grade.String() == "certain" && hid != cur && !st.neverIdentity(p, hid) {
+			if _, seen := certain[hid]; !seen {
+				certain[hid] = m
+			}
+		}
+	}
+	var es []Event
+	final := cur
+	if len(certain) == 1 && (cur == "" || len(st.identities[cur].Members) == 1) {
+		for hid, m := range certain {
+			final = hid
+			if cur == "" {
+				es = append(es, Event{By: by, Kind: KindLink, Patient: p, Identity: hid, Score: m.Probability, Grade: "certain", Reason: "certain match to Patient/" + m.ID})
+			} else {
+				es = append(es, Event{By: by, Kind: KindMerge, From: cur, Identity: hid, Patients: []string{p}, Left: m.ID, Right: p, Score: m.Probability, Grade: "certain", Reason: "updated record is a certain match to Patient/" + m.ID})
+			}
+		}
+	} else if cur == "" {
+		final = s.opts.NewID()
+		es = append(es, Event{By: by, Kind: KindLink, Patient: p, Identity: final, Reason: "new identity"})
+	}
+	for _, h := range cands {
+		if h.identity == final || st.TaskFor(p, h.m.ID) != nil {
+			continue
+		}
+		es = append(es, Event{By: by, Kind: KindTask, Task: s.opts.NewID(), Left: h.m.ID, Right: p, Score: h.m.Probability, Grade: h.m.Grade.String()})
+	}
+	return es
+}
+
+// randomID returns 16 random characters of [a-z2-7].
+func randomID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[b[i]&31]
+	}
+	return string(b[:])
+}
+
+// sortedCopy returns a deep copy of id (callers get no shared slices).
+func sortedCopy(id *Identity) Identity {
+	c := *id
+	c.Members = slices.Clone(id.Members)
+	return c
+}

@@ -1,0 +1,351 @@
+package identity
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// pair is an unordered pair of patient ids, a < b.
+type pair struct{ a, b string }
+
+func pairOf(x, y string) pair {
+	if y < x {
+		x, y = y, x
+	}
+	return pair{x, y}
+}
+
+// patientState is what the state knows of one assigned patient.
+type patientState struct {
+	identity string
+	// prev is the identity the patient was in before the event via moved
+	// it into identity ("" when via created it there): what an unmerge
+	// restores.
+	prev string
+	via  uint64
+	// history lists the events about the patient that are kept in memory
+	// (all but its first link to a new identity, which Member describes).
+	history []uint64
+}
+
+// State is the replay of the event log: identities, memberships, tasks
+// and never-links. It is not safe for concurrent use; Service guards it.
+type State struct {
+	seq        uint64
+	identities map[string]*Identity
+	patients   map[string]*patientState
+	tasks      map[string]*Task
+	taskByPair map[pair]string
+	never      map[pair]bool
+	// neverOf lists each patient's never-link partners (auto-linking must
+	// skip a whole identity holding one).
+	neverOf map[string][]string
+	// open holds the open tasks in queue order (taskBefore), kept sorted
+	// as tasks come and go; while openDirty (a replay) it is only
+	// appended to, and sorted once when first read.
+	open      []*Task
+	openDirty bool
+	// kept holds the events kept in memory for history, by sequence.
+	kept map[uint64]Event
+	// identityHistory lists the kept events about each identity.
+	identityHistory map[string][]uint64
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{
+		identities:      map[string]*Identity{},
+		patients:        map[string]*patientState{},
+		tasks:           map[string]*Task{},
+		taskByPair:      map[pair]string{},
+		never:           map[pair]bool{},
+		neverOf:         map[string][]string{},
+		kept:            map[uint64]Event{},
+		identityHistory: map[string][]uint64{},
+		openDirty:       true,
+	}
+}
+
+// Seq is the sequence number of the last applied event.
+func (s *State) Seq() uint64 { return s.seq }
+
+// IdentityOf returns the identity of patient p ("" when unassigned).
+func (s *State) IdentityOf(p string) string {
+	if ps := s.patients[p]; ps != nil {
+		return ps.identity
+	}
+	return ""
+}
+
+// Identity returns the identity with id, or nil.
+func (s *State) Identity(id string) *Identity { return s.identities[id] }
+
+// Never reports whether a and b carry a never-link.
+func (s *State) Never(a, b string) bool { return s.never[pairOf(a, b)] }
+
+// Task returns the task with id, or nil.
+func (s *State) Task(id string) *Task { return s.tasks[id] }
+
+// TaskFor returns the task about the pair a, b, or nil.
+func (s *State) TaskFor(a, b string) *Task {
+	if id, ok := s.taskByPair[pairOf(a, b)]; ok {
+		return s.tasks[id]
+	}
+	return nil
+}
+
+// neverIdentity reports whether p has a never-link with a member of
+// identity id.
+func (s *State) neverIdentity(p, id string) bool {
+	for _, q := range s.neverOf[p] {
+		if s.IdentityOf(q) == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply applies e. Events come from the service, which checked them
+// against the state; Apply tolerates what a replay of a log written by an
+// older version might hold (a patient already gone, say) by skipping it.
+func (s *State) Apply(e Event) {
+	s.seq = max(s.seq, e.Seq)
+	keep := true
+	switch e.Kind {
+	case KindLink:
+		keep = s.applyLink(e)
+	case KindUnlink:
+		s.move(e, e.Patient, "")
+	case KindTask:
+		t := &Task{ID: e.Task, Left: e.Left, Right: e.Right, Score: e.Score, Grade: e.Grade, Status: StatusOpen, Created: e.At}
+		s.tasks[t.ID] = t
+		s.taskByPair[pairOf(t.Left, t.Right)] = t.ID
+		s.insertOpen(t)
+	case KindDecide:
+		if t := s.tasks[e.Task]; t != nil {
+			if t.Status == StatusOpen {
+				s.removeOpen(t)
+			}
+			t.Status = statusOf(e.Decision)
+			t.DecidedBy, t.DecidedAt = e.By, e.At
+		}
+	case KindMerge:
+		from := s.identities[e.From]
+		if from == nil {
+			return
+		}
+		for _, m := range slices.Clone(from.Members) {
+			s.move(e, m.Patient, e.Identity)
+		}
+		from.ReplacedBy = e.Identity
+		s.touch(from, e)
+	case KindUnmerge:
+		for _, p := range e.Patients {
+			s.move(e, p, e.Identity)
+		}
+		s.touch(s.identities[e.From], e)
+	case KindNever:
+		k := pairOf(e.Left, e.Right)
+		if !s.never[k] {
+			s.never[k] = true
+			s.neverOf[k.a] = append(s.neverOf[k.a], k.b)
+			s.neverOf[k.b] = append(s.neverOf[k.b], k.a)
+		}
+	case KindUnnever:
+		k := pairOf(e.Left, e.Right)
+		delete(s.never, k)
+		s.neverOf[k.a] = slices.DeleteFunc(s.neverOf[k.a], func(q string) bool { return q == k.b })
+		s.neverOf[k.b] = slices.DeleteFunc(s.neverOf[k.b], func(q string) bool { return q == k.a })
+	}
+	if keep {
+		s.keep(e)
+	}
+}
+
+// applyLink applies a link event; it reports whether the event is worth
+// keeping for history (a first link to a new identity is not: Member
+// holds all of it).
+func (s *State) applyLink(e Event) bool {
+	ps := s.patients[e.Patient]
+	_, exists := s.identities[e.Identity]
+	s.move(e, e.Patient, e.Identity)
+	return ps != nil || exists
+}
+
+// move puts patient p into identity to (out of every identity when to is
+// ""), recording e as the reason.
+func (s *State) move(e Event, p, to string) {
+	ps := s.patients[p]
+	if ps != nil && ps.identity == to {
+		return
+	}
+	from := ""
+	if ps != nil {
+		from = ps.identity
+		if old := s.identities[from]; old != nil {
+			old.Members = slices.DeleteFunc(old.Members, func(m Member) bool { return m.Patient == p })
+			s.touch(old, e)
+		}
+	}
+	if to == "" {
+		delete(s.patients, p)
+		return
+	}
+	if ps == nil {
+		ps = &patientState{}
+		s.patients[p] = ps
+	}
+	ps.identity, ps.prev, ps.via = to, from, e.Seq
+	id := s.identities[to]
+	if id == nil {
+		id = &Identity{ID: to, Created: e.At}
+		s.identities[to] = id
+	}
+	id.ReplacedBy = ""
+	m := Member{Patient: p, By: e.By, At: e.At, Score: e.Score, Grade: e.Grade}
+	if e.Kind != KindLink {
+		m.Score, m.Grade = 0, ""
+	}
+	i, _ := slices.BinarySearchFunc(id.Members, p, func(m Member, p string) int { return strings.Compare(m.Patient, p) })
+	id.Members = slices.Insert(id.Members, i, m)
+	s.touch(id, e)
+}
+
+func (s *State) touch(id *Identity, e Event) {
+	if id == nil {
+		return
+	}
+	id.Updated = e.At
+	id.Version++
+}
+
+// keep records e for history.
+func (s *State) keep(e Event) {
+	s.kept[e.Seq] = e
+	for _, p := range eventPatients(e) {
+		if ps := s.patients[p]; ps != nil {
+			ps.history = append(ps.history, e.Seq)
+		}
+	}
+	for _, id := range []string{e.Identity, e.From} {
+		if id != "" {
+			s.identityHistory[id] = append(s.identityHistory[id], e.Seq)
+		}
+	}
+}
+
+// eventPatients lists the patients an event is about.
+func eventPatients(e Event) []string {
+	var out []string
+	for _, p := range append([]string{e.Patient, e.Left, e.Right}, e.Patients...) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func statusOf(d Decision) Status {
+	switch d {
+	case DecisionMatch:
+		return StatusMatched
+	case DecisionNoMatch:
+		return StatusNoMatch
+	default:
+		return StatusDeferred
+	}
+}
+
+// live reports whether task t still asks a question: open, both patients
+// assigned, and in different identities.
+func (s *State) live(t *Task) bool {
+	a, b := s.IdentityOf(t.Left), s.IdentityOf(t.Right)
+	return a != "" && b != "" && a != b
+}
+
+// Tasks returns the tasks with status, best score first (id breaks ties),
+// whose grade is grade ("" for any); open tasks whose pair has since been
+// joined or deleted are left out. It returns one page (from offset, at
+// most n) and the total.
+func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) {
+	var src []*Task
+	if status == StatusOpen {
+		if s.openDirty {
+			s.open = slices.DeleteFunc(s.open, func(t *Task) bool { return t.Status != StatusOpen })
+			sortTasks(s.open)
+			s.openDirty = false
+		}
+		src = s.open
+	} else {
+		for _, t := range s.tasks {
+			if t.Status == status {
+				src = append(src, t)
+			}
+		}
+		sortTasks(src)
+	}
+	var out []Task
+	total := 0
+	for _, t := range src {
+		if (grade != "" && t.Grade != grade) || (status == StatusOpen && !s.live(t)) {
+			continue
+		}
+		if total >= offset && len(out) < n {
+			out = append(out, *t)
+		}
+		total++
+	}
+	return out, total
+}
+
+// taskOrder is the queue's order: best score first, then id.
+func taskOrder(a, b *Task) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+func sortTasks(ts []*Task) { slices.SortFunc(ts, taskOrder) }
+
+// insertOpen adds a new open task to the queue in order (a memmove, not
+// a sort, so the next page costs no more than the last).
+func (s *State) insertOpen(t *Task) {
+	if s.openDirty {
+		s.open = append(s.open, t)
+		return
+	}
+	i, _ := slices.BinarySearchFunc(s.open, t, taskOrder)
+	s.open = slices.Insert(s.open, i, t)
+}
+
+// removeOpen takes a task that stops being open out of the queue.
+func (s *State) removeOpen(t *Task) {
+	if s.openDirty {
+		return // the sort drops it
+	}
+	if i, ok := slices.BinarySearchFunc(s.open, t, taskOrder); ok {
+		s.open = slices.Delete(s.open, i, i+1)
+	}
+}
+
+// PatientHistory returns the kept events about patient p, oldest first.
+func (s *State) PatientHistory(p string) []Event {
+	ps := s.patients[p]
+	if ps == nil {
+		return nil
+	}
+	return s.events(ps.history)
+}
+
+// IdentityHistory returns the kept events about identity id, oldest first.
+func (s *State) IdentityHistory(id string) []Event { return s.events(s.identityHistory[id]) }
+
+func (s *State) events(seqs []uint64) []Event {
+	out := make([]Event, 0, len(seqs))
+	for _, q := range seqs {
+		out = append(out, s.kept[q])
+	}
+	return out
+}
