@@ -7,6 +7,7 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -122,7 +123,7 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) (*fm.Patien
 func pathID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if strings.HasPrefix(id, "$") {
-		return "", notFound("operation %s is not supported on Patient; see GET /fhir/metadata", truncate(id, 64))
+		return "", notFound("operation %s is not supported on Patient; see GET /fhir/metadata", elide.Text(id, 64))
 	}
 	if !record.ValidID(id) {
 		return "", invalid(fm.IssueTypeInvalid, "the id in the URL is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)")

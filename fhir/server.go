@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -205,7 +206,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	case http.StatusMethodNotAllowed:
 		writeError(w, methodNotAllowed(r.Method, rec.header.Get("Allow")))
 	case http.StatusNotFound, 0:
-		writeError(w, notFound("no route for %s %s; see GET /fhir/metadata", r.Method, truncate(r.URL.Path, 200)))
+		writeError(w, notFound("no route for %s %s; see GET /fhir/metadata", r.Method, elide.Text(r.URL.Path, 200)))
 	default:
 		for k, v := range rec.header {
 			w.Header()[k] = v
