@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func writeN(t *testing.T, path string, n int) {
+func writeN(t testing.TB, path string, n int) {
 	t.Helper()
 	l, err := Open(path, Options{})
 	if err != nil {

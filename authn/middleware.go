@@ -17,8 +17,13 @@ type MiddlewareOptions struct {
 	// Realm is named in WWW-Authenticate challenges. Default "patientmatch".
 	Realm string
 	// Logger receives one line per refused request, with the reason (never
-	// the token). Default: slog.Default().
+	// the token, nor the raw path, which may hold a patient id). Default:
+	// slog.Default().
 	Logger *slog.Logger
+	// Authenticated, when set, is called with the request's context and the
+	// verified claims of every accepted token (the audit trail records the
+	// client from it).
+	Authenticated func(ctx context.Context, c *Claims)
 }
 
 // DefaultOpenPaths are the paths Middleware leaves open by default.
@@ -97,10 +102,13 @@ func Middleware(v *ScopeVerifier, opts MiddlewareOptions) func(http.Handler) htt
 			a := AccessFor(r)
 			c, err := v.AuthorizeAccess(r.Context(), r.Header.Get("Authorization"), a)
 			if err == nil {
+				if opts.Authenticated != nil {
+					opts.Authenticated(r.Context(), c)
+				}
 				next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c)))
 				return
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "access", a.String(), "reason", err.Error()}
+			attrs := []any{"method", r.Method, "route", routeClass(r.URL.Path), "remote", r.RemoteAddr, "access", a.String(), "reason", err.Error()}
 			if c != nil {
 				attrs = append(attrs, "iss", c.Issuer, "sub", c.Subject)
 			}
@@ -119,6 +127,23 @@ func Middleware(v *ScopeVerifier, opts MiddlewareOptions) func(http.Handler) htt
 			writeRefusal(w, http.StatusUnauthorized, fhirPath, "login", "invalid_token", "a valid bearer token is required")
 		})
 	}
+}
+
+// routeClass names the endpoint of a path for logs without the ids in it:
+// the known operation paths as they are, anything else by its first two
+// segments ("/fhir/Patient/…").
+func routeClass(p string) string {
+	if readPOSTs[p] || p == "/fhir" || p == "/fhir/Patient" || p == "/match/links" {
+		return p
+	}
+	segs := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
+	if len(segs) < 3 {
+		if len(segs) == 2 && segs[0] == "fhir" && segs[1] == "Patient" {
+			return p
+		}
+		return "/" + segs[0] + "/…"
+	}
+	return "/" + segs[0] + "/" + segs[1] + "/…"
 }
 
 type ooIssue struct {

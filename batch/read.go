@@ -43,6 +43,18 @@ type ReadOptions struct {
 	Report func(source string, line int, err error)
 	// Workers prepare records in parallel. Default (0): GOMAXPROCS.
 	Workers int
+	// Delimiter and DateOrder are passed to the CSV reader (see
+	// record.ReaderOptions). Default: the separator is detected, and
+	// NN/NN/YYYY birth dates are unreadable.
+	Delimiter rune
+	DateOrder record.DateOrder
+	// Warn, when set, is told what the reader noticed about a file (a
+	// detected separator, ignored columns) and, after the file, how many
+	// values of each column could not be read.
+	Warn func(source, msg string)
+	// Strict stops the read at the first bad record or unreadable value,
+	// with its error, instead of reporting and skipping it.
+	Strict bool
 }
 
 // ReadFiles reads every record of paths, in order, and prepares it. A bad
@@ -169,6 +181,9 @@ func ReadFiles(ctx context.Context, paths []string, opts ReadOptions) ([]*scorin
 	slices.SortFunc(drop, func(a, b [2]int32) int { return cmp.Compare(a[0], b[0]) })
 	for _, d := range drop {
 		o, f := origins[d[0]], origins[d[1]]
+		if opts.Strict {
+			return nil, fmt.Errorf("%s:%d: %w: duplicate id %q (first at %s:%d)", paths[o.file], o.line, ErrBadRecord, recs[d[0]].Rec.ID, paths[f.file], f.line)
+		}
 		report(paths[o.file], int(o.line), fmt.Errorf("%w: duplicate id %q (first at %s:%d)", ErrBadRecord, recs[d[0]].Rec.ID, paths[f.file], f.line))
 	}
 	for _, d := range drop {
@@ -203,17 +218,32 @@ func readFile(path string, opts ReadOptions, fn func(record.Item) error) error {
 		defer file.Close()
 		r = file
 	}
-	rd, err := record.NewReader(r, f, record.ReaderOptions{Columns: opts.Columns})
+	rd, err := record.NewReader(r, f, record.ReaderOptions{Columns: opts.Columns, Delimiter: opts.Delimiter, DateOrder: opts.DateOrder})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	warn := opts.Warn
+	if warn == nil {
+		warn = func(string, string) {}
+	}
+	for _, w := range rd.Warnings() {
+		warn(path, w)
 	}
 	for {
 		it, err := rd.Next()
 		if errors.Is(err, io.EOF) {
+			for _, u := range rd.Unreadable() {
+				warn(path, u.String())
+			}
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
+		}
+		if opts.Strict {
+			if err := strictCheck(path, it); err != nil {
+				return err
+			}
 		}
 		if err := fn(it); err != nil {
 			return err
@@ -296,4 +326,19 @@ func parallel(ctx context.Context, workers, n int, fn func(lo, hi int)) error {
 	close(next)
 	wg.Wait()
 	return err
+}
+
+// strictCheck is the error of a bad record or an unreadable value under
+// ReadOptions.Strict.
+func strictCheck(path string, it record.Item) error {
+	switch {
+	case it.Err != nil:
+		return fmt.Errorf("%s: %w", path, it.Err)
+	case it.Patient.Id == nil || *it.Patient.Id == "":
+		return fmt.Errorf("%s:%d: %w: patient has no id", path, it.Line, ErrBadRecord)
+	case len(it.Unreadable) > 0:
+		v := it.Unreadable[0]
+		return fmt.Errorf("%s:%d: %w: %s %q cannot be read: %s", path, it.Line, ErrBadRecord, v.Column, v.Value, v.Reason)
+	}
+	return nil
 }

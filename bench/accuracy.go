@@ -49,6 +49,10 @@ type AccuracyInput struct {
 	// ReadTime is how long reading and preparing the records took, for the
 	// report (the caller measures it).
 	ReadTime time.Duration
+	// Scorer explains the pairs of the error lists (Accuracy.Errors); the
+	// records must have been prepared with it. Default (nil): the Source's
+	// scorer when it is a *BatchSource, else one of Model.
+	Scorer *scoring.Scorer
 }
 
 // Accuracy is the evaluation of a scoring model and its batch pipeline on
@@ -74,6 +78,11 @@ type Accuracy struct {
 	// PeakMemoryBytes is the process's peak resident set (VmHWM), or the
 	// Go runtime's total obtained memory where /proc is unavailable.
 	PeakMemoryBytes int64 `json:"peak_memory_bytes"`
+	// Errors are the false positives and false negatives at each grade,
+	// with both records and the explanation of the score (see ErrorList).
+	Errors []ErrorList `json:"errors"`
+	// ModelWarnings flag implausible weights of the model (ModelWarnings).
+	ModelWarnings []string `json:"model_warnings"`
 
 	model *scoring.Model
 }
@@ -129,6 +138,9 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 		return nil, fmt.Errorf("bench: the pair source reported %d candidates but emitted %d: with no threshold every candidate must be emitted", candidates, len(pairs))
 	}
 	a.Pairwise = EvaluatePairs(labels, pairs, in.Model.Thresholds)
+	if err := a.addErrors(in, labels, pairs); err != nil {
+		return nil, err
+	}
 
 	start = time.Now()
 	n := len(in.Left) + len(in.Right)

@@ -28,6 +28,14 @@ type reportData struct {
 	Model     []modelRow
 	Prior     string
 	MemMiB    string
+	// The charts and lists of report_charts.go and errors.go.
+	PRFThreshold  template.HTML
+	MUChart       template.HTML
+	WeightChart   template.HTML
+	ModelWarnings []string
+	Waterfalls    []waterfallView
+	ErrorLists    []errorListView
+	MaxPairs      int
 }
 
 type gradeRow struct {
@@ -53,6 +61,12 @@ func (a *Accuracy) WriteHTML(w io.Writer) error {
 		PRCurve:   template.HTML(prCurveSVG(a)),
 		Histogram: template.HTML(histogramSVG(a)),
 		MemMiB:    fmt.Sprintf("%.1f", float64(a.PeakMemoryBytes)/(1<<20)),
+
+		PRFThreshold:  template.HTML(prfThresholdSVG(a)),
+		ModelWarnings: a.ModelWarnings,
+		Waterfalls:    waterfalls(a),
+		ErrorLists:    errorViews(a),
+		MaxPairs:      MaxErrorPairs,
 	}
 	for _, g := range a.Grades {
 		m := g.AtOrAbove
@@ -79,6 +93,8 @@ func (a *Accuracy) WriteHTML(w io.Writer) error {
 			}
 			d.Model = append(d.Model, modelRow{Comparison: c.Name, Level: "missing", M: "–", U: "–", Wt: "+0.00"})
 		}
+		rows := levelRows(m, a.ModelWarnings)
+		d.MUChart, d.WeightChart = template.HTML(muSVG(rows)), template.HTML(weightsSVG(rows))
 	}
 	return reportTemplate.Execute(w, d)
 }
@@ -100,6 +116,15 @@ td.l, th.l { text-align: left; }
 td.neg { color: #b3261e; }
 td.pos { color: #1b6e3a; }
 tr.best td { background: #fff8e1; }
+h3 { font-size: 15px; margin: 18px 0 4px; }
+.warn { border-left: 4px solid #f08c00; background: #fff8e1; padding: 6px 12px; margin: 8px 0; max-width: 980px; }
+table.pairs { font-size: 12px; }
+table.pairs td { vertical-align: top; }
+table.pairs td.nw { white-space: nowrap; }
+table.pairs tr.left td { border-top: 2px solid #c5ccd3; }
+table.pairs td.d { background: #fde7e5; }
+table.pairs td.x { font-size: 11.5px; color: #3b444b; }
+code { font-size: 12.5px; }
 .grid { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .card { border: 1px solid #d5dbe1; border-radius: 6px; padding: 10px 14px; background: #fff; }
 .note { color: #5b6770; font-size: 12.5px; max-width: 980px; }
@@ -136,7 +161,9 @@ svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
 <div class="grid">
 <div class="card"><div><b>Precision–recall over the match-weight sweep</b></div>{{.PRCurve}}</div>
 <div class="card"><div><b>Match weight of candidate pairs, true and false</b></div>{{.Histogram}}</div>
+<div class="card"><div><b>Precision, recall and F1 against the match-weight threshold</b></div>{{.PRFThreshold}}</div>
 </div>
+<p class="note">The threshold chart declares every pair at or above a match weight a match (grade caps ignored, as in the sweep); the dashed lines are where the model's grades start.</p>
 
 <h2>Model: m and u per level</h2>
 <p class="note">Prior λ = {{.Prior}}. Weight = log2(m/u); the implicit "missing" level is neutral. "(tf)" marks an exact level adjusted by term frequency.</p>
@@ -144,8 +171,30 @@ svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
 <tr><th class="l">comparison</th><th class="l">level</th><th>m</th><th>u</th><th>weight</th></tr>
 {{range .Model}}<tr>{{if .First}}<td class="l" rowspan="{{.Rows}}"><b>{{.Comparison}}</b></td>{{end}}<td class="l">{{.Level}}{{if .TF}} (tf){{end}}</td><td>{{.M}}</td><td>{{.U}}</td><td class="{{if .Negative}}neg{{else}}pos{{end}}">{{.Wt}}</td></tr>
 {{end}}</table>
+<div class="warn" data-model-warnings="{{len .ModelWarnings}}">{{if .ModelWarnings}}<b>Implausible weights ({{len .ModelWarnings}}):</b><ul>{{range .ModelWarnings}}<li>{{.}}</li>{{end}}</ul>Check the training data (EM may have learned households or a data-entry pattern) before using this model.{{else}}No implausible weights: every agreement level counts for a match, every disagreement against it, and no level weighs more than a bit above exact agreement of its comparison.{{end}}</div>
+{{if .MUChart}}<div class="grid">
+<div class="card"><div><b>m and u per comparison level</b></div>{{.MUChart}}</div>
+<div class="card"><div><b>Weight log2(m/u) per comparison level</b> (! marks an implausible weight)</div>{{.WeightChart}}</div>
+</div>{{end}}
+
+<h2>Why pairs score as they do: waterfalls</h2>
+<p class="note">Each chart starts from the prior weight and adds each comparison's weight; the last bar is the match weight, the dashed lines the grade thresholds. Grade caps can lower a pair's grade below what its weight reaches.</p>
+{{range .Waterfalls}}<div class="card wf"><div><b>{{.Title}}</b>: {{.Left}} and {{.Right}}, match weight {{printf "%+.2f" .Weight}}, grade {{.Grade}}{{if .Cap}} (capped: {{.Cap}}){{end}}</div>{{.SVG}}</div>
+{{else}}<p>No false positives or false negatives to show.</p>{{end}}
+
+<h2>False positives and false negatives at each grade</h2>
+<p class="note">Records as the scorer saw them (normalized). False positives at a grade are pairs of different people given that grade: what deciding at it wrongly joins. False negatives at a grade are true pairs given that grade: what deciding at any higher grade misses; "none" scored below possible, "not compared" were never proposed by blocking (scored here to show why). Each list shows its first {{.MaxPairs}} pairs: false positives by falling weight, false negatives by rising weight. Cells that differ from the other record are marked. The same lists are in <code>bench accuracy --json</code> under <code>errors</code>.</p>
+{{range .ErrorLists}}<h3 id="{{.Key}}">{{.Title}}: {{.Total}}{{if lt .Shown .Total}} (first {{.Shown}} shown){{end}}</h3>
+{{if .Pairs}}<table class="pairs">
+<thead><tr><th>#</th><th class="l">id</th><th class="l">family</th><th class="l">given</th><th class="l">middle</th><th class="l">birth date</th><th class="l">sex</th><th class="l">address</th><th class="l">phone</th><th class="l">email</th><th class="l">identifiers</th><th class="l">score and explanation</th></tr></thead>
+<tbody data-list="{{.Key}}" data-total="{{.Total}}">
+{{range .Pairs}}<tr class="left" data-pair="{{.P.Left.ID}}|{{.P.Right.ID}}" data-weight="{{printf "%.4f" .P.MatchWeight}}"><td rowspan="2">{{.N}}</td>{{template "rec" .LeftCells}}<td class="l x nw" rowspan="2"><b>{{printf "%+.2f" .P.MatchWeight}}</b> {{.P.Grade}}{{if .P.Cap}} (cap: {{.P.Cap}}){{end}}{{range .Explain}}<br>{{.}}{{end}}</td></tr>
+<tr class="right">{{template "rec" .RightCells}}</tr>
+{{end}}</tbody></table>{{end}}
+{{end}}
 </body>
 </html>
+{{define "rec"}}{{range .}}<td class="l{{if .Differs}} d{{end}}{{if .NoWrap}} nw{{end}}">{{.Value}}</td>{{end}}{{end}}
 `))
 
 // Chart geometry, in SVG user units.
@@ -187,7 +236,7 @@ func prCurveSVG(a *Accuracy) string {
 	x := func(r float64) float64 { return chartPadL + (r-xlo)/(1-xlo)*pw }
 	y := func(p float64) float64 { return chartPadT + (1-p)/(1-ylo)*ph }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" role="img" aria-label="precision-recall curve">`, w, h, w, h)
+	svgOpen(&b, "pr-curve", "precision-recall curve", w, h)
 	axes(&b, chartPadL, chartPadT, pw, ph)
 	for i := 0; i <= 5; i++ {
 		vx := xlo + (1-xlo)*float64(i)/5
@@ -258,7 +307,7 @@ func histogramSVG(a *Accuracy) string {
 	y := func(c int64) float64 { return yLog(math.Log10(float64(c))) }
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" role="img" aria-label="match weight histogram">`, w, h, w, h)
+	svgOpen(&b, "weight-histogram", "match weight histogram", w, h)
 	axes(&b, chartPadL, chartPadT, pw, ph)
 	for e := 0.0; e <= top; e++ {
 		yy := yLog(e)

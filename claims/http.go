@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/patientmatch/patientmatch/matcher"
@@ -122,12 +124,26 @@ type linkJSON struct {
 	Score    float64   `json:"score,omitempty"`
 }
 
+// Paging of GET /match/links: _count links per page (default
+// DefaultLinksPage, at most MaxLinksPage), _offset skips that many.
+const (
+	DefaultLinksPage = 100
+	MaxLinksPage     = 1000
+)
+
 func (h *handler) listLinks(w http.ResponseWriter, r *http.Request) {
 	if h.svc.opts.Links == nil {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", Description: "identity links are disabled"})
 		return
 	}
-	links, err := h.svc.opts.Links.List(r.Context(), r.URL.Query().Get("patient"))
+	q := r.URL.Query()
+	count, offset, err := pageParams(q)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})
+		return
+	}
+	patient := q.Get("patient")
+	links, more, err := h.svc.opts.Links.ListPage(r.Context(), patient, offset, count)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "claims: list links failed", "error", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "server_error"})
@@ -135,6 +151,7 @@ func (h *handler) listLinks(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		Links []linkJSON `json:"links"`
+		Next  string     `json:"next,omitempty"`
 	}{Links: make([]linkJSON, 0, len(links))}
 	for _, l := range links {
 		out.Links = append(out.Links, linkJSON{
@@ -142,7 +159,34 @@ func (h *handler) listLinks(w http.ResponseWriter, r *http.Request) {
 			FHIRUser: h.svc.fhirUser(l.PatientID), Created: l.Created, ACR: l.ACR, Score: l.Score,
 		})
 	}
+	if more {
+		next := url.Values{"_offset": {strconv.Itoa(offset + count)}, "_count": {strconv.Itoa(count)}}
+		if patient != "" {
+			next.Set("patient", patient)
+		}
+		out.Next = h.svc.opts.BaseURL + "/match/links?" + next.Encode()
+	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pageParams reads _count and _offset.
+func pageParams(q url.Values) (count, offset int, err error) {
+	count = DefaultLinksPage
+	if v := q.Get("_count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, errors.New("_count must be a positive integer")
+		}
+		count = min(n, MaxLinksPage)
+	}
+	if v := q.Get("_offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, errors.New("_offset must be a non-negative integer")
+		}
+		offset = n
+	}
+	return count, offset, nil
 }
 
 func (h *handler) deleteLink(w http.ResponseWriter, r *http.Request) {

@@ -205,3 +205,38 @@ func (s *LinkStore) List(ctx context.Context, patientID string) ([]Link, error) 
 	}
 	return out, nil
 }
+
+// errPageFull stops a Scan once a page and one more link are collected.
+var errPageFull = errors.New("claims: page full")
+
+// ListPage returns at most count links (of patientID, or all when empty)
+// after skipping offset of them, in key order, and whether more follow. It
+// stops scanning once the page is full, so a page costs offset+count
+// decodes however many links are stored.
+func (s *LinkStore) ListPage(ctx context.Context, patientID string, offset, count int) ([]Link, bool, error) {
+	var out []Link
+	skipped, more := 0, false
+	err := s.kv.Scan(ctx, []byte(linkPrefix), func(_, v []byte) error {
+		var l Link
+		if err := json.Unmarshal(v, &l); err != nil {
+			return fmt.Errorf("claims: decode link: %w", err)
+		}
+		if patientID != "" && l.PatientID != patientID {
+			return nil
+		}
+		if skipped < offset {
+			skipped++
+			return nil
+		}
+		if len(out) == count {
+			more = true
+			return errPageFull
+		}
+		out = append(out, l)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errPageFull) {
+		return nil, false, fmt.Errorf("claims: list links: %w", err)
+	}
+	return out, more, nil
+}

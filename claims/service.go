@@ -246,6 +246,12 @@ func (s *Service) decide(ctx context.Context, req Request, c *OIDCClaims, who su
 		resp.Patient = "Patient/" + ranked[0].ID
 		resp.FHIRUser = s.fhirUser(ranked[0].ID)
 	}
+	if resp.Decision == DecisionNoMatch {
+		// Nobody was identified: the near misses are other people, whose
+		// ids and scores are none of the caller's business.
+		resp.Candidates = []Candidate{}
+		resp.Score, resp.Grade = 0, ""
+	}
 
 	if req.Link {
 		linked, st, err := s.link(ctx, who, resp.Decision, ranked)

@@ -135,6 +135,10 @@ func (s *Server) parseEntry(i int, e inEntry, allowDelete bool) (bundleOp, *Erro
 		}
 		return fail(fm.IssueTypeStructure, "resource could not be decoded")
 	}
+	if err := s.checkWrite(p); err != nil {
+		err.Diagnostics = fmt.Sprintf("entry[%d]: %s", i, err.Diagnostics)
+		return bundleOp{}, err
+	}
 	switch {
 	case method == "POST":
 		// FHIR create: a body id is ignored, the server assigns one.

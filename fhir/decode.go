@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -47,6 +48,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, invalid(fm.IssueTypeRequired, "request body is empty; send a FHIR resource as JSON")
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would turn invalid bytes into U+FFFD and store the
+		// result; FHIR requires UTF-8, so refuse instead.
+		return nil, invalid(fm.IssueTypeStructure, "request body is not valid UTF-8")
 	}
 	return body, nil
 }

@@ -56,6 +56,9 @@ func (s *Server) readMatchRequest(w http.ResponseWriter, r *http.Request) (match
 	if err != nil {
 		return req, err
 	}
+	if err := checkLimits(req.Patient); err != nil {
+		return req, err
+	}
 	if v := r.URL.Query().Get("_explain"); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {

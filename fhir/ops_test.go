@@ -230,16 +230,19 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
-func TestBaseURLFromRequest(t *testing.T) {
+// TestBaseURLNeverFromHost is issue 14 item 7: without a configured base
+// URL, Location is built from the address the connection reached, not from
+// the client's Host header (Host: evil.example used to be echoed).
+func TestBaseURLNeverFromHost(t *testing.T) {
 	env := newTestEnv(t, newFakeEngine(), Options{})
 	req, _ := http.NewRequest("PUT", env.ts.URL+"/fhir/Patient/p1", strings.NewReader(patientJSON))
-	req.Host = "mpi.internal:8443"
+	req.Host = "evil.example"
 	resp, err := env.ts.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if got := resp.Header.Get("Location"); got != "http://mpi.internal:8443/fhir/Patient/p1/_history/1" {
+	if got := resp.Header.Get("Location"); got != env.ts.URL+"/fhir/Patient/p1/_history/1" {
 		t.Errorf("Location %q", got)
 	}
 }

@@ -115,6 +115,9 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) (*fm.Patien
 	if p.Id != nil && *p.Id != "" && !record.ValidID(*p.Id) {
 		return nil, invalid(fm.IssueTypeInvalid, "Patient.id is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)")
 	}
+	if err := s.checkWrite(p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

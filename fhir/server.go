@@ -44,10 +44,22 @@ type Pinger interface {
 // Options configure a Server. The zero value is usable.
 type Options struct {
 	// BaseURL is the absolute base of fullUrl and Location values, without
-	// the /fhir suffix, e.g. "https://mpi.example.org". Default: derived per
-	// request from its Host header and scheme (http, or https under TLS).
-	// Set it behind a reverse proxy: X-Forwarded-* headers are not trusted.
+	// the /fhir suffix, e.g. "https://mpi.example.org". Default: the scheme
+	// and the local address the request's connection was accepted on —
+	// never the Host header, which the client chooses. Set it behind a
+	// reverse proxy: X-Forwarded-* headers are not trusted.
 	BaseURL string
+	// LocalOnly applies the rules for a server without authentication (see
+	// guard): Host must be one of AllowedHosts or BaseURL's host, no
+	// cross-site Origin or Sec-Fetch-Site, and bodies need a FHIR or JSON
+	// Content-Type. Default off.
+	LocalOnly bool
+	// AllowedHosts are the Host header values accepted under LocalOnly
+	// (host:port, as clients send them; see LoopbackHosts).
+	AllowedHosts []string
+	// RequestTimeout is the deadline put on every request's context, so
+	// a request cannot hold the engine longer. Default 30 s; negative: none.
+	RequestTimeout time.Duration
 	// MaxBodyBytes caps request bodies; larger ones get 413. Default 1 MiB.
 	MaxBodyBytes int64
 	// Logger receives one line per request (method, route pattern, status,
@@ -92,6 +104,9 @@ func (o *Options) EnsureDefaults() {
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 30 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -188,7 +203,7 @@ func (s *Server) Handler() http.Handler {
 	for i := len(s.mws) - 1; i >= 0; i-- {
 		h = s.mws[i](h)
 	}
-	return s.observe(h)
+	return s.observe(s.guard(h))
 }
 
 // dispatch routes r, turning ServeMux's plain-text 404 and 405 into
@@ -264,11 +279,7 @@ func (s *Server) baseURL(r *http.Request) string {
 	if s.opts.BaseURL != "" {
 		return s.opts.BaseURL
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return localBase(r)
 }
 
 // patientURL is the absolute URL of the patient id.

@@ -43,10 +43,18 @@ func (s *service) matchInput(req *pb.MatchRequest, prefix string) (matchInput, e
 	case *pb.MatchRequest_Demographics:
 		in.field = prefix + "demographics"
 		raw := demographicsRaw(subj.Demographics, prefix+"demographics", &v)
+		if err := record.CheckRawLimits(raw); err != nil {
+			v.add(in.field, "%s", strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": "))
+			break
+		}
 		in.rec = record.Normalize("", raw)
 	case *pb.MatchRequest_PatientJson:
 		in.field = prefix + "patient_json"
 		if p := decodePatient(subj.PatientJson, in.field, &v); p != nil {
+			if err := record.CheckLimits(p); err != nil {
+				v.add(in.field, "%s", strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": "))
+				break
+			}
 			in.rec = record.FromFHIR(p)
 		}
 	default:

@@ -2,8 +2,10 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -106,10 +108,29 @@ func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
 	}
 }
 
+// panicked logs a recovered panic with its stack. The panic value is
+// logged only when it is a runtime error (nil dereference, index out of
+// range): any other value could carry patient data.
 func panicked(ctx context.Context, log *slog.Logger, method string, v any) error {
+	msg := "non-runtime panic value (not logged)"
+	var re runtime.Error
+	if err, ok := v.(error); ok && errors.As(err, &re) {
+		msg = re.Error()
+	}
 	log.LogAttrs(ctx, slog.LevelError, "grpcapi: handler panicked",
-		slog.String("method", method), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		slog.String("method", method), slog.String("panic", msg), slog.String("stack", string(debug.Stack())))
 	return status.Error(codes.Internal, "internal error; see the server log")
+}
+
+// deadlineUnary bounds every unary call by CallTimeout: a caller that sets
+// no deadline, or a longer one, gets this one.
+func (s *Server) deadlineUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if s.opts.CallTimeout <= 0 {
+		return handler(ctx, req)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	defer cancel()
+	return handler(ctx, req)
 }
 
 // servicePrefix starts every PatientMatch method name; health checks and

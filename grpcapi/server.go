@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	pb "github.com/patientmatch/patientmatch/api/patientmatch/v1"
@@ -57,7 +59,8 @@ const ServiceName = "patientmatch.v1.PatientMatch"
 
 // Options configure a Server. The zero value is usable.
 type Options struct {
-	// MaxRecvMsgSize caps the size of one received message in bytes.
+	// MaxRecvMsgSize caps the size of one received message in bytes; a
+	// larger one is refused with RESOURCE_EXHAUSTED before it is decoded.
 	// Default 4 MiB.
 	MaxRecvMsgSize int
 	// MaxSendMsgSize caps the size of one sent message in bytes (a Match
@@ -92,8 +95,30 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// TLSConfig, when set, makes the server speak TLS. Default: plaintext.
 	TLSConfig *tls.Config
-	// ServerOptions are added after the server's own (keepalive
-	// parameters, stream limits...).
+	// MaxConcurrentStreams caps the calls in flight on one connection
+	// (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); further streams wait for
+	// a slot. Default 100.
+	MaxConcurrentStreams uint32
+	// CallTimeout is the deadline of every unary call (a shorter one of the
+	// caller's is kept) and of each request of a MatchStream. Default 30 s;
+	// negative: none.
+	CallTimeout time.Duration
+	// Keepalive enforcement: a client pinging more often than every
+	// KeepaliveMinTime (default 10 s), or at all without an open call, is
+	// disconnected (GOAWAY "too_many_pings"); a connection idle for
+	// MaxConnectionIdle (default 5 min) is closed, and the server pings an
+	// idle client every KeepaliveTime (default 1 min), closing it when no
+	// answer comes within KeepaliveTimeout (default 20 s).
+	KeepaliveMinTime  time.Duration
+	MaxConnectionIdle time.Duration
+	KeepaliveTime     time.Duration
+	KeepaliveTimeout  time.Duration
+	// Interceptors run outermost but for the metrics one (before panic
+	// recovery and Authorize), e.g. the audit recorder, which must see
+	// refused calls too. Unary and stream lists are separate.
+	UnaryInterceptors  []grpc.UnaryServerInterceptor
+	StreamInterceptors []grpc.StreamServerInterceptor
+	// ServerOptions are added after the server's own.
 	ServerOptions []grpc.ServerOption
 }
 
@@ -152,6 +177,22 @@ func (o *Options) EnsureDefaults() {
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
 	}
+	if o.MaxConcurrentStreams == 0 {
+		o.MaxConcurrentStreams = 100
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+	setDuration(&o.KeepaliveMinTime, 10*time.Second)
+	setDuration(&o.MaxConnectionIdle, 5*time.Minute)
+	setDuration(&o.KeepaliveTime, time.Minute)
+	setDuration(&o.KeepaliveTimeout, 20*time.Second)
+}
+
+func setDuration(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
 }
 
 // Server is the gRPC server: PatientMatch, health and reflection.
@@ -186,11 +227,22 @@ func New(eng Engine, cm ClaimsMatcher, opts Options) (*Server, error) {
 		metrics: m,
 		health:  health.NewServer(),
 	}
+	unary := append([]grpc.UnaryServerInterceptor{s.observeUnary}, opts.UnaryInterceptors...)
+	unary = append(unary, recoverUnary(opts.Logger), s.authorizeUnary, s.deadlineUnary)
+	stream := append([]grpc.StreamServerInterceptor{s.observeStream}, opts.StreamInterceptors...)
+	stream = append(stream, recoverStream(opts.Logger), s.authorizeStream)
 	sopts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(opts.MaxRecvMsgSize),
 		grpc.MaxSendMsgSize(opts.MaxSendMsgSize),
-		grpc.ChainUnaryInterceptor(s.observeUnary, recoverUnary(opts.Logger), s.authorizeUnary),
-		grpc.ChainStreamInterceptor(s.observeStream, recoverStream(opts.Logger), s.authorizeStream),
+		grpc.MaxConcurrentStreams(opts.MaxConcurrentStreams),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: opts.KeepaliveMinTime}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: opts.MaxConnectionIdle,
+			Time:              opts.KeepaliveTime,
+			Timeout:           opts.KeepaliveTimeout,
+		}),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 	}
 	if opts.TLSConfig != nil {
 		sopts = append(sopts, grpc.Creds(credentials.NewTLS(opts.TLSConfig)))

@@ -498,7 +498,7 @@ func TestDeadlineExceeded(t *testing.T) {
 	observed := make(chan error, 1)
 	eng.matchFn = func(ctx context.Context, _ record.Record, _ matcher.MatchOptions) ([]matcher.Match, error) {
 		dl, ok := ctx.Deadline()
-		if !ok || time.Until(dl) > 50*time.Millisecond {
+		if !ok || time.Until(dl) > time.Second {
 			observed <- fmt.Errorf("engine context deadline %v (set %v), want the caller's", dl, ok)
 			return nil, nil
 		}
@@ -509,7 +509,7 @@ func TestDeadlineExceeded(t *testing.T) {
 		return nil, fmt.Errorf("engine: %w", ctx.Err())
 	}
 	h := newHarness(t, eng, nil, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // long enough to reach the engine on a loaded machine
 	defer cancel()
 	_, err := h.client.Match(ctx, &pb.MatchRequest{Subject: demo(&pb.Demographics{Family: "x"})})
 	wantCode(t, err, codes.DeadlineExceeded)

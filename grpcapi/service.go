@@ -3,6 +3,8 @@ package grpcapi
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -10,6 +12,7 @@ import (
 
 	pb "github.com/patientmatch/patientmatch/api/patientmatch/v1"
 	"github.com/patientmatch/patientmatch/claims"
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // service implements pb.PatientMatchServer. Handlers return errors that are
@@ -116,6 +119,9 @@ func (s *service) Upsert(ctx context.Context, req *pb.UpsertRequest) (*pb.Upsert
 			id = *p.Id
 		}
 		checkID(id, "patient_json.id", &v)
+		if err := record.CheckForWrite(p, time.Now()); err != nil {
+			v.add("patient_json", "%s", strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": "))
+		}
 	}
 	if err := v.err(); err != nil {
 		return nil, s.fail(ctx, err, toStatus(err, ""))

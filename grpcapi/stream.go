@@ -112,7 +112,7 @@ func (s *service) streamWorker(ctx context.Context, jobs <-chan *streamItem) {
 				return
 			}
 			out := &pb.MatchStreamResponse{RequestId: it.id}
-			if resp, err := s.match(ctx, it.req, "match."); err != nil {
+			if resp, err := s.matchItem(ctx, it.req); err != nil {
 				out.Result = &pb.MatchStreamResponse_Error{Error: itemError(err)}
 			} else {
 				out.Result = &pb.MatchStreamResponse_Match{Match: resp}
@@ -123,4 +123,15 @@ func (s *service) streamWorker(ctx context.Context, jobs <-chan *streamItem) {
 			return
 		}
 	}
+}
+
+// matchItem is one MatchStream request, bounded by CallTimeout like a unary
+// call, so one slow request cannot hold a worker for the stream's life.
+func (s *service) matchItem(ctx context.Context, req *pb.MatchRequest) (*pb.MatchResponse, error) {
+	if s.opts.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.CallTimeout)
+		defer cancel()
+	}
+	return s.match(ctx, req, "match.")
 }

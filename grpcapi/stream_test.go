@@ -302,7 +302,7 @@ func TestMatchStreamDeadline(t *testing.T) {
 		return nil, ctx.Err()
 	}
 	h := newHarness(t, eng, nil, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	stream, err := h.client.MatchStream(ctx)
 	if err != nil {

@@ -172,8 +172,11 @@ func FuzzCSVReader(f *testing.F) {
 	f.Add([]byte("ID,SSN,MRN,mrn_system\n1,219-09-9999,42,urn:x\n"))
 	f.Add([]byte("family\nx\n"))
 	f.Add([]byte("id,\"a\n"))
+	f.Add([]byte("id;family;birth_date;sex\na;Smith;16.03.1980;k\nb;Jones;03/16/1980;f\n"))
+	f.Add([]byte("last_name\tdob\tid\nx\t19800316\t1\n"))
+	f.Add(gzipped("id,family\na,Smith\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewReader(strings.NewReader(string(data)), FormatCSV, ReaderOptions{})
+		r, err := NewReader(strings.NewReader(string(data)), FormatCSV, ReaderOptions{DateOrder: DateOrder(len(data) % 3)})
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("NewReader error %v does not wrap ErrInvalid", err)
@@ -183,8 +186,8 @@ func FuzzCSVReader(f *testing.F) {
 		last := 0
 		for n := 0; ; n++ {
 			it, err := r.Next()
-			if err == io.EOF {
-				break
+			if err == io.EOF || errors.Is(err, ErrInvalid) {
+				break // the end, or a corrupt gzip stream
 			}
 			if err != nil {
 				t.Fatalf("Next: %v", err)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -54,9 +56,13 @@ func ParseFormat(name string) (Format, error) {
 }
 
 // FormatFromPath tells the format of a file from its extension: .ndjson
-// (or .jsonl), .json, .csv.
+// (or .jsonl), .json, .csv, each optionally followed by .gz (NewReader
+// decompresses gzip whatever the name).
 func FormatFromPath(path string) (Format, error) {
 	ext := strings.ToLower(filepath.Ext(path))
+	if ext == ".gz" || ext == ".gzip" {
+		ext = strings.ToLower(filepath.Ext(path[:len(path)-len(ext)]))
+	}
 	if ext == "" {
 		return 0, fmt.Errorf("%w: cannot tell the format of %q: no extension (want .ndjson, .json or .csv)", ErrInvalid, path)
 	}
@@ -77,6 +83,13 @@ type ReaderOptions struct {
 	// --columns flag). Default: none; source columns are matched to
 	// canonical names case-insensitively.
 	Columns map[string]string
+	// Delimiter separates CSV fields (the --delimiter flag). Default (0):
+	// detected from the header, ',' unless ';' or tab occurs more often;
+	// a detected separator other than ',' is reported in Warnings.
+	Delimiter rune
+	// DateOrder reads CSV birth dates written MM/DD/YYYY or DD/MM/YYYY.
+	// Default (DateOrderUnknown): such dates are unreadable and reported.
+	DateOrder DateOrder
 }
 
 // Item is one record read from input.
@@ -93,40 +106,88 @@ type Item struct {
 	// or entry). The caller reports it and skips the record; the Reader goes
 	// on.
 	Err error
+	// Unreadable lists values of a good record that could not be read
+	// (see UnreadableValue); --strict callers treat the record as bad.
+	Unreadable []UnreadableValue
 }
 
 // Reader reads Patients from an input file. NDJSON and CSV are streamed;
 // a JSON Bundle is decoded whole. Not safe for concurrent use.
 type Reader struct {
-	next func() (Item, error)
+	next     func() (Item, error)
+	warnings []string
+	tally    unreadableTally
 }
 
 // NewReader returns a Reader of r in format f. For CSV it reads the header
 // now: a header without an id column (after renaming) is an error, as is a
 // --columns mapping that names an unknown canonical column or a source
 // column the header lacks.
+//
+// Input compressed with gzip is decompressed, whatever the format.
 func NewReader(r io.Reader, f Format, opts ReaderOptions) (*Reader, error) {
+	if f != FormatNDJSON && f != FormatJSON && f != FormatCSV {
+		return nil, fmt.Errorf("%w: unknown format %d", ErrInvalid, int(f))
+	}
+	r, err := maybeGunzip(r)
+	if err != nil {
+		return nil, err
+	}
 	switch f {
 	case FormatNDJSON:
 		nr := &ndjsonReader{br: bufio.NewReaderSize(r, 64<<10)}
-		return &Reader{next: nr.next}, nil
+		return &Reader{next: fhirChecked(nr.next)}, nil
 	case FormatJSON:
 		jr := &jsonReader{r: r}
-		return &Reader{next: jr.next}, nil
-	case FormatCSV:
+		return &Reader{next: fhirChecked(jr.next)}, nil
+	default:
 		cr, err := newCSVReader(r, opts)
 		if err != nil {
 			return nil, err
 		}
-		return &Reader{next: cr.next}, nil
+		return &Reader{next: cr.next, warnings: cr.warnings}, nil
 	}
-	return nil, fmt.Errorf("%w: unknown format %d", ErrInvalid, int(f))
 }
 
 // Next returns the next record, or io.EOF after the last. A bad record is
 // an Item with Err set and a nil error; an error is returned only for I/O
 // failures, after which the Reader must not be used.
-func (r *Reader) Next() (Item, error) { return r.next() }
+func (r *Reader) Next() (Item, error) {
+	it, err := r.next()
+	if err == nil && it.Err == nil && len(it.Unreadable) > 0 {
+		r.tally.add(it.Line, it.Unreadable)
+	}
+	return it, err
+}
+
+// Warnings are what the Reader noticed about the input as a whole when it
+// was opened: a detected CSV separator, ignored columns. Callers show them
+// to the user.
+func (r *Reader) Warnings() []string { return append([]string(nil), r.warnings...) }
+
+// Unreadable sums up the unreadable values of the good records read so
+// far, per column (see Item.Unreadable).
+func (r *Reader) Unreadable() []UnreadableColumn { return r.tally.list() }
+
+// fhirChecked wraps a FHIR reader so that a birthDate outside FHIR's date
+// grammar is reported as unreadable (it is kept as written).
+func fhirChecked(next func() (Item, error)) func() (Item, error) {
+	return func() (Item, error) {
+		it, err := next()
+		if err != nil || it.Err != nil || it.Patient == nil || it.Patient.BirthDate == nil {
+			return it, err
+		}
+		v := *it.Patient.BirthDate
+		out, reason := fieldDate(v, DateOrderUnknown)
+		if reason == "" && out != strings.TrimSpace(v) {
+			reason = "not FHIR's date grammar (YYYY, YYYY-MM, YYYY-MM-DD)"
+		}
+		if reason != "" {
+			it.Unreadable = append(it.Unreadable, UnreadableValue{Column: "birthDate", Value: v, Reason: reason})
+		}
+		return it, nil
+	}
+}
 
 // badItem builds the Item of a bad record.
 func badItem(line int, what string, err error) Item {
@@ -267,13 +328,28 @@ type csvReader struct {
 	cr *csv.Reader
 	// names holds the canonical column name of each source column, "" for
 	// columns that are ignored.
-	names  []string
-	cols   map[string]string
-	header int
+	names     []string
+	cols      map[string]string
+	header    int
+	dateOrder DateOrder
+	warnings  []string
 }
 
 func newCSVReader(r io.Reader, opts ReaderOptions) (*csvReader, error) {
-	cr := csv.NewReader(newLimitedLineReader(r))
+	br := bufio.NewReaderSize(r, 64<<10)
+	delim := opts.Delimiter
+	var warnings []string
+	if delim == 0 {
+		delim = detectDelimiter(peekLine(br))
+		if delim != ',' {
+			warnings = append(warnings, fmt.Sprintf("fields are separated by %s (detected from the header; --delimiter sets it)", delimiterName(delim)))
+		}
+	}
+	if delim == '"' || delim == '\r' || delim == '\n' || delim == 0xFFFD {
+		return nil, fmt.Errorf("%w: csv: %s cannot separate fields", ErrInvalid, delimiterName(delim))
+	}
+	cr := csv.NewReader(newLimitedLineReader(br))
+	cr.Comma = delim
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -287,48 +363,105 @@ func newCSVReader(r io.Reader, opts ReaderOptions) (*csvReader, error) {
 		}
 		return nil, fmt.Errorf("record: read csv header: %w", err)
 	}
+	header = slices.Clone(header)
+	names, err := csvColumnNames(header, opts.Columns)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(names, "id") {
+		return nil, noIDError(header, names, delim)
+	}
+	if w := unknownColumnsWarning(unknownColumns(header, names)); w != "" {
+		warnings = append(warnings, w)
+	}
+	line, _ := cr.FieldPos(0)
+	return &csvReader{cr: cr, names: names, cols: make(map[string]string, len(names)), header: line, dateOrder: opts.DateOrder, warnings: warnings}, nil
+}
+
+// peekLine returns the start of the input up to its first newline (at most
+// 64 KiB) without consuming it.
+func peekLine(br *bufio.Reader) []byte {
+	for n := 512; ; n *= 2 {
+		b, err := br.Peek(min(n, br.Size()))
+		if bytes.IndexByte(b, '\n') >= 0 || err != nil || n >= br.Size() {
+			return b
+		}
+	}
+}
+
+// csvColumnNames maps each header column to its canonical name ("" when
+// ignored): same name in any case, or a --columns rename.
+func csvColumnNames(header []string, renames map[string]string) ([]string, error) {
 	source := make(map[string]int, len(header))
 	for i, h := range header {
-		h = strings.TrimSpace(h)
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff")
-		}
-		if _, dup := source[strings.ToLower(h)]; !dup {
-			source[strings.ToLower(h)] = i
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+		if _, dup := source[h]; !dup {
+			source[h] = i
 		}
 	}
 	names := make([]string, len(header))
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		h = strings.ToLower(h)
 		if IsColumn(h) && source[h] == i {
 			names[i] = h
 		}
 	}
-	for canon, src := range opts.Columns {
-		if !IsColumn(canon) {
-			return nil, fmt.Errorf("%w: --columns: %q is not a canonical column (want one of %s)", ErrInvalid, canon, strings.Join(canonicalColumns[:], ", "))
+	canon := make([]string, 0, len(renames))
+	for c := range renames {
+		canon = append(canon, c)
+	}
+	sort.Strings(canon) // one error, the same every run
+	for _, c := range canon {
+		src := renames[c]
+		if !IsColumn(c) {
+			return nil, fmt.Errorf("%w: --columns: %q is not a canonical column (want one of %s)", ErrInvalid, c, strings.Join(canonicalColumns[:], ", "))
 		}
 		i, ok := source[strings.ToLower(strings.TrimSpace(src))]
 		if !ok {
-			return nil, fmt.Errorf("%w: --columns: source column %q for %s is not in the header", ErrInvalid, src, canon)
+			return nil, fmt.Errorf("%w: --columns: source column %q for %s is not in the header (%s)", ErrInvalid, src, c, strings.Join(header, ", "))
 		}
-		// The renamed column replaces any column already called canon.
+		// The renamed column replaces any column already called c.
 		for j, n := range names {
-			if n == canon {
+			if n == c {
 				names[j] = ""
 			}
 		}
-		names[i] = canon
+		names[i] = c
 	}
-	hasID := false
-	for _, n := range names {
-		hasID = hasID || n == "id"
+	return names, nil
+}
+
+// unknownColumns lists the header columns that map to no canonical column.
+func unknownColumns(header, names []string) (unknown []string, present map[string]bool) {
+	present = map[string]bool{}
+	for i, n := range names {
+		if n != "" {
+			present[n] = true
+		} else if header[i] != "" {
+			unknown = append(unknown, header[i])
+		}
 	}
-	if !hasID {
-		return nil, fmt.Errorf("%w: csv header has no id column (header: %s)", ErrInvalid, strings.Join(header, ","))
+	return unknown, present
+}
+
+// noIDError explains a header without an id column, with what would fix
+// it: another separator, or a rename.
+func noIDError(header, names []string, delim rune) error {
+	msg := fmt.Sprintf("csv header has no id column (header: %s)", strings.Join(header, string(delim)))
+	if len(header) == 1 {
+		msg += fmt.Sprintf("; split at %s it has one column: give --delimiter if fields are separated by something else", delimiterName(delim))
 	}
-	line, _ := cr.FieldPos(0)
-	return &csvReader{cr: cr, names: names, cols: make(map[string]string, len(names)), header: line}, nil
+	unknown, present := unknownColumns(header, names)
+	for _, u := range unknown {
+		if columnAliases[aliasKey(u)] == "id" {
+			return fmt.Errorf("%w: %s; to use %q as the id give --columns id=%s", ErrInvalid, msg, u, u)
+		}
+	}
+	if w := unknownColumnsWarning(unknown, present); w != "" {
+		msg += "; " + w
+	}
+	return fmt.Errorf("%w: %s", ErrInvalid, msg)
 }
 
 func (c *csvReader) next() (Item, error) {
@@ -361,6 +494,7 @@ func (c *csvReader) next() (Item, error) {
 				c.cols[c.names[i]] = v
 			}
 		}
+		unreadable := c.readValues()
 		p, err := PatientFromColumns(c.cols)
 		if err != nil {
 			return badItem(line, "line", err), nil
@@ -369,8 +503,27 @@ func (c *csvReader) next() (Item, error) {
 		if err != nil {
 			return badItem(line, "line", fmt.Errorf("%w: %w", ErrInvalid, err)), nil
 		}
-		return Item{Line: line, Patient: p, JSON: js}, nil
+		return Item{Line: line, Patient: p, JSON: js, Unreadable: unreadable}, nil
 	}
+}
+
+// readValues rewrites the birth date into the form ParseDate reads and
+// lists the values that cannot be read.
+func (c *csvReader) readValues() []UnreadableValue {
+	var out []UnreadableValue
+	if v, ok := c.cols["birth_date"]; ok {
+		d, reason := fieldDate(v, c.dateOrder)
+		c.cols["birth_date"] = d
+		if reason != "" {
+			out = append(out, UnreadableValue{Column: "birth_date", Value: strings.TrimSpace(v), Reason: reason})
+		}
+	}
+	if v := c.cols["sex"]; v != "" {
+		if reason := readSex(v); reason != "" {
+			out = append(out, UnreadableValue{Column: "sex", Value: strings.TrimSpace(v), Reason: reason})
+		}
+	}
+	return out
 }
 
 // lineTooLongError stops a CSV read at a line longer than MaxLineSize: the

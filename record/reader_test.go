@@ -38,6 +38,7 @@ func TestFormats(t *testing.T) {
 	for path, want := range map[string]Format{
 		"a.ndjson": FormatNDJSON, "dir.x/B.NDJSON": FormatNDJSON, "a.jsonl": FormatNDJSON,
 		"a.json": FormatJSON, "a.csv": FormatCSV, "a.Csv": FormatCSV,
+		"a.csv.gz": FormatCSV, "a.ndjson.GZ": FormatNDJSON, "a.json.gzip": FormatJSON,
 	} {
 		got, err := FormatFromPath(path)
 		if err != nil || got != want {
@@ -47,7 +48,7 @@ func TestFormats(t *testing.T) {
 			t.Errorf("ParseFormat(%q) = %v, %v", got.String(), back, err)
 		}
 	}
-	for _, path := range []string{"a.txt", "a", "-", "a.csv.gz"} {
+	for _, path := range []string{"a.txt", "a", "-", "a.gz", "a.txt.gz"} {
 		if _, err := FormatFromPath(path); !errors.Is(err, ErrInvalid) {
 			t.Errorf("FormatFromPath(%q) error %v, want ErrInvalid", path, err)
 		}

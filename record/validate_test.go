@@ -72,40 +72,46 @@ func TestUnreadableBirthDate(t *testing.T) {
 	}
 }
 
-// TestNormalizeIdentifiersLinear is issue 14 item 5: normalizing ten times
-// as many identifiers costs about ten times as long, not a hundred (the
-// quadratic de-dup took 0.36 s for 10k and 10 s for 50k). A ratio, the best
-// of three runs each, so a loaded machine does not fail it.
+// TestNormalizeIdentifiersLinear is issue 14 item 5: 100,000 identifiers
+// (and repeats) normalize in well under the bound; the quadratic de-dup took
+// 10 s for 50,000, so about 40 s for 100,000 — and more under the race
+// detector — while the linear one takes a fraction of a second. The bound
+// is generous because the machine running the tests may be shared; a
+// ratio of two timings proved too noisy at these sizes.
 func TestNormalizeIdentifiersLinear(t *testing.T) {
-	mk := func(n int) Raw {
-		raw := Raw{}
-		for i := range n {
-			raw.Identifiers = append(raw.Identifiers, RawIdentifier{TypeCode: "MR", System: "urn:x", Value: fmt.Sprintf("M%07d", i)})
+	raw := Raw{}
+	for i := range 100000 {
+		raw.Identifiers = append(raw.Identifiers, RawIdentifier{TypeCode: "MR", System: "urn:x", Value: fmt.Sprintf("M%07d", i)})
+	}
+	raw.Identifiers = append(raw.Identifiers, raw.Identifiers[:100]...)
+	start := time.Now()
+	r := Normalize("p", raw)
+	d := time.Since(start)
+	t.Logf("100,100 identifiers normalized in %v", d)
+	if d > 15*time.Second {
+		t.Errorf("normalizing 100,100 identifiers took %v: not linear", d)
+	}
+	if len(r.Identifiers) != 100000 {
+		t.Fatalf("%d identifiers after de-dup, want 100000", len(r.Identifiers))
+	}
+	if r.Identifiers[0].Value != "M0000000" || r.Identifiers[99999].Value != "M0099999" {
+		t.Errorf("order not kept: %v … %v", r.Identifiers[0], r.Identifiers[99999])
+	}
+}
+
+// FuzzCheckBirthDate: never a panic, and an accepted date is one ParseDate
+// reads as valid, with the same text.
+func FuzzCheckBirthDate(f *testing.F) {
+	for _, s := range []string{"1980", "1980-03", "1980-03-16", "yesterday", "99999-01-01", "1980/01/01", "2000-02-30"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if err := CheckBirthDate(s, now); err != nil {
+			return
 		}
-		raw.Identifiers = append(raw.Identifiers, raw.Identifiers[:100]...)
-		return raw
-	}
-	best := func(raw Raw) (time.Duration, Record) {
-		var d time.Duration
-		var r Record
-		for i := range 3 {
-			start := time.Now()
-			r = Normalize("p", raw)
-			if e := time.Since(start); i == 0 || e < d {
-				d = e
-			}
+		if d := ParseDate(s); !d.Valid || d.Text != s || d.Year == 0 {
+			t.Fatalf("accepted %q but ParseDate gives %+v", s, d)
 		}
-		return d, r
-	}
-	small, _ := best(mk(4000))
-	large, r := best(mk(40000))
-	if ratio := float64(large) / float64(max(small, time.Microsecond)); ratio > 35 {
-		t.Errorf("10x the identifiers took %.0fx as long (%v vs %v): not linear", ratio, large, small)
-	}
-	if len(r.Identifiers) != 40000 {
-		t.Fatalf("%d identifiers after de-dup, want 40000", len(r.Identifiers))
-	}
-	if r.Identifiers[0].Value != "M0000000" || r.Identifiers[39999].Value != "M0039999" {
-		t.Errorf("order not kept: %v … %v", r.Identifiers[0], r.Identifiers[39999])
-	}
+	})
 }

@@ -435,6 +435,12 @@ func (s *Store) Get(ctx context.Context, id string) (Entry, error) {
 	return e, nil
 }
 
+// Scan is ScanRecords with each patient's FHIR resource: what exporting
+// the store (patientmatch export) needs.
+func (s *Store) Scan(ctx context.Context, fn func(Entry) error) error {
+	return s.scan(ctx, true, false, fn)
+}
+
 // ScanRecords calls fn with every live patient without its FHIR resource
 // (Resource is nil), in id order, stopping at the first error fn returns
 // (which ScanRecords returns): what rebuilding the candidate index needs,

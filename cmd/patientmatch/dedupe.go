@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +27,7 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	bf := addBatchFlags(fs, env)
 	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
 	clustersOut := fs.String("clusters", "", "optional output CSV mapping every record to its cluster")
+	outFormat := fs.String("output-format", "", "pairs and clusters files: csv or ndjson, with match weight, cap, each comparison's level and weight, and cluster sizes (default: the four-column pairs CSV and id,cluster_id)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -38,6 +38,10 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 		return usageErrorf("--pairs is required")
 	case *pairsOut == "-" && *clustersOut == "-":
 		return usageErrorf("--pairs and --clusters cannot both be stdout")
+	}
+	format, err := parseOutputFormat(*outFormat)
+	if err != nil {
+		return err
 	}
 	job, err := bf.setup(fs.Args())
 	if err != nil {
@@ -58,14 +62,14 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer pw.abort()
-	w := newPairWriter(pw)
+	w := newPairSink(pw, format, scorer)
 	var edges batch.EdgeList
 	progress := job.progress(env, "scoring")
 	st, err := batch.Dedupe(ctx, recs, job.options(scorer, progress), func(p batch.Pair) error {
 		if *clustersOut != "" {
 			edges.Add(p)
 		}
-		return w.write(recs[p.Left].Rec.ID, recs[p.Right].Rec.ID, p)
+		return w.write(recs[p.Left], recs[p.Right], p)
 	})
 	progress.done()
 	if err == nil {
@@ -78,7 +82,7 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 
-	clusters, multi := 0, 0
+	clusterNote := ""
 	if *clustersOut != "" {
 		c := batch.ClusterEdges(len(recs), &edges, batch.ClusterOptions{
 			Threshold:  job.threshold,
@@ -88,15 +92,10 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 				return batch.Pair{Left: i, Right: j, Weight: r.Weight, Probability: r.Probability, Grade: r.Grade}
 			},
 		})
-		clusters, multi = countClusters(c)
-		if err := writeClusters(env, *clustersOut, recs, c); err != nil {
+		if err := writeClusters(env, *clustersOut, format, recs, c); err != nil {
 			return err
 		}
-	}
-
-	clusterNote := ""
-	if *clustersOut != "" {
-		clusterNote = fmt.Sprintf(", %d clusters (%d of two or more records)", clusters, multi)
+		clusterNote = ", " + clusterSizes(c)
 	}
 	fmt.Fprintf(env.stderr, "dedupe: %d records (%d bad skipped), %d pairs compared, %d pairs written%s, in %.1fs, peak memory %s%s\n",
 		len(recs), job.bad, st.CandidatePairs, st.Emitted, clusterNote, time.Since(start).Seconds(), peakMemory(), skippedNote(st.Blocking))
@@ -113,6 +112,8 @@ type batchFlags struct {
 	maxBlock  *int
 	maxCands  *int
 	progress  *bool
+	strict    *bool
+	field     fieldFlags
 }
 
 func addBatchFlags(fs interface {
@@ -129,6 +130,8 @@ func addBatchFlags(fs interface {
 		maxBlock:  fs.Int("max-block", blocking.DefaultMaxBlock, "skip blocks larger than this many records"),
 		maxCands:  fs.Int("max-candidates", blocking.DefaultMaxCandidates, "compare each record with at most this many candidates, those sharing the most blocking keys (0: every record sharing a key)"),
 		progress:  fs.Bool("progress", env.progress, "show progress on stderr"),
+		strict:    fs.Bool("strict", false, "fail on the first bad record or unreadable value instead of skipping it"),
+		field:     addFieldFlags(fs),
 	}
 }
 
@@ -168,6 +171,10 @@ func (bf *batchFlags) setup(paths []string) (*batchJob, error) {
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
+	delim, order, err := bf.field.resolve()
+	if err != nil {
+		return nil, err
+	}
 	if *bf.workers < 0 || *bf.maxBlock < 0 || *bf.maxCands < 0 {
 		return nil, usageErrorf("--workers, --max-block and --max-candidates must be >= 0")
 	}
@@ -189,15 +196,19 @@ func (bf *batchFlags) setup(paths []string) (*batchJob, error) {
 	job := &batchJob{flags: bf, model: model, scorer: scorer, threshold: threshold}
 	job.read = func(ctx context.Context, env *cliEnv, paths []string) ([]*scoring.Prepared, error) {
 		return batch.ReadFiles(ctx, paths, batch.ReadOptions{
-			Format:  format,
-			Columns: cols,
-			Scorer:  scorer,
-			Stdin:   env.stdin,
-			Workers: *bf.workers,
+			Format:    format,
+			Columns:   cols,
+			Scorer:    scorer,
+			Stdin:     env.stdin,
+			Workers:   *bf.workers,
+			Delimiter: delim,
+			DateOrder: order,
+			Strict:    *bf.strict,
 			Report: func(src string, line int, err error) {
 				job.bad++
 				fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", src, line, err)
 			},
+			Warn: func(src, msg string) { fmt.Fprintf(env.stderr, "%s: warning: %s\n", src, msg) },
 		})
 	}
 	return job, nil
@@ -330,11 +341,11 @@ func newPairWriter(w io.Writer) *pairWriter {
 	return pw
 }
 
-func (w *pairWriter) write(left, right string, p batch.Pair) error {
+func (w *pairWriter) write(a, b *scoring.Prepared, p batch.Pair) error {
 	if w.err != nil {
 		return w.err
 	}
-	w.row = [4]string{left, right, formatProbability(p.Probability), p.Grade.String()}
+	w.row = [4]string{a.Rec.ID, b.Rec.ID, formatProbability(p.Probability), p.Grade.String()}
 	w.err = w.cw.Write(w.row[:])
 	return w.err
 }
@@ -353,42 +364,6 @@ func (w *pairWriter) flush() error {
 // formatProbability writes a probability with eight significant digits:
 // enough to tell 0.99999 (certain's default) from 0.999989.
 func formatProbability(p float64) string { return strconv.FormatFloat(p, 'g', 8, 64) }
-
-// writeClusters writes the clusters CSV: every record once, in input order,
-// with its cluster number.
-func writeClusters(env *cliEnv, path string, recs []*scoring.Prepared, c []int32) error {
-	out, err := createOutput(env, path)
-	if err != nil {
-		return err
-	}
-	defer out.abort()
-	bw := bufio.NewWriterSize(out, 256<<10)
-	cw := csv.NewWriter(bw)
-	err = cw.Write([]string{"id", "cluster_id"})
-	for i := 0; i < len(recs) && err == nil; i++ {
-		err = cw.Write([]string{recs[i].Rec.ID, strconv.Itoa(int(c[i]))})
-	}
-	cw.Flush()
-	err = errors.Join(err, cw.Error(), bw.Flush())
-	if err != nil {
-		return err
-	}
-	return out.commit()
-}
-
-// countClusters counts the clusters and those of two or more records.
-func countClusters(c []int32) (clusters, multi int) {
-	size := map[int32]int{}
-	for _, k := range c {
-		size[k]++
-	}
-	for _, n := range size {
-		if n > 1 {
-			multi++
-		}
-	}
-	return len(size), multi
-}
 
 // skippedNote says how many blocks were too large to compare and how many
 // records had more candidates than --max-candidates, if any.

@@ -16,6 +16,7 @@ func runLink(ctx context.Context, env *cliEnv, args []string) error {
 	bf := addBatchFlags(fs, env)
 	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
 	oneToOne := fs.Bool("one-to-one", false, "keep each record in at most one pair, strongest first")
+	outFormat := fs.String("output-format", "", "pairs file: csv or ndjson, with match weight, cap and each comparison's level and weight (default: the four-column pairs CSV)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -24,6 +25,10 @@ func runLink(ctx context.Context, env *cliEnv, args []string) error {
 		return usageErrorf("want two inputs, LEFT and RIGHT; got %d", fs.NArg())
 	case *pairsOut == "":
 		return usageErrorf("--pairs is required")
+	}
+	format, err := parseOutputFormat(*outFormat)
+	if err != nil {
+		return err
 	}
 	job, err := bf.setup(fs.Args())
 	if err != nil {
@@ -49,8 +54,8 @@ func runLink(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer pw.abort()
-	w := newPairWriter(pw)
-	write := func(p batch.Pair) error { return w.write(left[p.Left].Rec.ID, right[p.Right].Rec.ID, p) }
+	w := newPairSink(pw, format, scorer)
+	write := func(p batch.Pair) error { return w.write(left[p.Left], right[p.Right], p) }
 	var kept []batch.Pair
 	emit := write
 	if *oneToOne {

@@ -43,6 +43,9 @@ func runLoad(ctx context.Context, env *cliEnv, args []string) error {
 			if it.Err == nil {
 				it.Err = matcher.ValidatePatient(it.Patient)
 			}
+			if it.Err == nil && len(it.Unreadable) > 0 {
+				it.Err = unreadableError(it.Unreadable)
+			}
 			if it.Err != nil {
 				return fmt.Errorf("%s:%d: %w", it.source, it.Line, it.Err)
 			}
@@ -187,7 +190,8 @@ func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFl
 // --demo).
 func loadFile(ctx context.Context, env *cliEnv, eng *matcher.Engine, path string) (int, error) {
 	empty := ""
-	sum, err := loadInto(ctx, env, eng, &inputFlags{format: &empty, columns: &empty}, []string{path}, false)
+	in := &inputFlags{format: &empty, columns: &empty, field: fieldFlags{delimiter: &empty, dateOrder: &empty}}
+	sum, err := loadInto(ctx, env, eng, in, []string{path}, false)
 	return sum.loaded, err
 }
 
@@ -195,6 +199,10 @@ func loadFile(ctx context.Context, env *cliEnv, eng *matcher.Engine, path string
 type inputFlags struct {
 	format  *string
 	columns *string
+	field   fieldFlags
+	// warned holds the files whose warnings were shown: a strict load
+	// reads every file twice.
+	warned map[string]bool
 }
 
 func addInputFlags(fs interface {
@@ -203,6 +211,7 @@ func addInputFlags(fs interface {
 	return &inputFlags{
 		format:  fs.String("format", "", "input format when reading stdin (-) or overriding the extension: ndjson, json, csv"),
 		columns: fs.String("columns", "", "CSV column renames: canonical=source,..."),
+		field:   addFieldFlags(fs),
 	}
 }
 
@@ -220,7 +229,8 @@ func (in *inputFlags) validate(paths []string) error {
 	if _, err := parseColumns(*in.columns); err != nil {
 		return usageErrorf("%v", err)
 	}
-	return nil
+	_, _, err := in.field.resolve()
+	return err
 }
 
 // inputItem is one record read from an input file, with where it came from.
@@ -265,13 +275,30 @@ func (in *inputFlags) readOne(env *cliEnv, path string, cols map[string]string, 
 		defer file.Close()
 		r = file
 	}
-	rd, err := record.NewReader(r, f, record.ReaderOptions{Columns: cols})
+	delim, order, err := in.field.resolve()
+	if err != nil {
+		return err
+	}
+	rd, err := record.NewReader(r, f, record.ReaderOptions{Columns: cols, Delimiter: delim, DateOrder: order})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if in.warned == nil {
+		in.warned = map[string]bool{}
+	}
+	warn := !in.warned[path]
+	in.warned[path] = true
+	for _, w := range rd.Warnings() {
+		if warn {
+			fmt.Fprintf(env.stderr, "%s: warning: %s\n", path, w)
+		}
 	}
 	for {
 		it, err := rd.Next()
 		if errors.Is(err, io.EOF) {
+			for _, u := range rd.Unreadable() {
+				fmt.Fprintf(env.stderr, "%s: warning: %s\n", path, u)
+			}
 			return nil
 		}
 		if err != nil {

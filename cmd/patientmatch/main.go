@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"bench":    {"accuracy against a truth file, and load/latency against a running server", runBench},
 		"dedupe":   {"find duplicates within files; writes pairs and clusters CSV", runDedupe},
 		"link":     {"link the records of one file to another's; writes pairs CSV", runLink},
+		"export":   {"write every stored Patient as NDJSON (FHIR Bulk Data style)", runExport},
 		"generate": {"generate synthetic patients with realistic errors and a truth file", runGenerate},
 		"load":     {"load patients (NDJSON, Bundle JSON, CSV) into the data folder", runLoad},
 		"match":    {"match one Patient or Parameters resource; prints the $match Bundle", runMatch},

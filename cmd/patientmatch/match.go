@@ -46,6 +46,9 @@ func runMatch(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := requireDataDir(*data); err != nil {
+		return err
+	}
 
 	eng, err := matcher.Open(*data, matcher.Options{})
 	if err != nil {

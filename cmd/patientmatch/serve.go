@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/patientmatch/patientmatch/audit"
+	"github.com/patientmatch/patientmatch/fhir"
 	"github.com/patientmatch/patientmatch/matcher"
 )
 
@@ -37,6 +40,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 // Ctrl-C), then stops them gracefully. ready, when set, receives the bound
 // addresses once both listen (tests use port 0).
 func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr, grpcAddr string)) error {
+	c.security = c.security.withDefaults()
+	if c.maxLifetime <= 0 {
+		c.maxLifetime = 5 * time.Minute
+	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, nil))
 	eng, err := openServedEngine(ctx, env, c, log)
 	if err != nil {
@@ -57,17 +64,32 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		return err
 	}
 	defer lis.Close()
+	lis.http = limitListener(lis.http, c.security.maxConns)
+	lis.grpc = limitListener(lis.grpc, c.security.maxConns)
+	auditLog, rec, err := openAudit(c, log)
+	if err != nil {
+		return err
+	}
+	if auditLog != nil {
+		defer auditLog.Close() // after the servers stopped: their last records are in
+	}
+	var api fhir.Engine = eng
+	if rec != nil {
+		api = audit.Wrap(eng)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	scopes, err := accessControl(ctx, c)
 	if err != nil {
 		return err
 	}
-	csvc, err := claimsService(eng, c, publicBase(c, lis, tlsConf), log)
+	base := publicBase(c, lis, tlsConf)
+	csvc, err := claimsService(eng, api, c, base, log)
 	if err != nil {
 		return err
 	}
-	srv, err := startServers(c, lis, serverDeps{eng: eng, identities: ids, claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log})
+	srv, err := startServers(c, lis, serverDeps{eng: eng, api: api, base: base, audit: rec, identities: ids,
+		claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log})
 	if err != nil {
 		return err
 	}

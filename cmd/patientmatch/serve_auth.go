@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/claims"
@@ -17,8 +18,12 @@ import (
 func (c *serveConfig) addAuthFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.auth, "auth", "none", "access control: none (loopback only) or jwt (SMART Backend Services bearer tokens)")
 	fs.StringVar(&c.authJWKS, "auth-jwks", "", "JWKS file or URL whose keys sign access tokens (--auth jwt)")
-	fs.StringVar(&c.audience, "auth-audience", "", "required aud of access tokens (--auth jwt); recommended")
-	fs.Var(&c.trust, "trust-issuer", "ISSUER=JWKS_FILE_OR_URL trusted to sign ID tokens for /match/claims (repeatable)")
+	fs.StringVar(&c.audience, "auth-audience", "", "the aud access tokens must carry (required with --auth jwt), e.g. this server's base URL")
+	fs.StringVar(&c.authIssuer, "auth-issuer", "", "the iss access tokens must carry (required with --auth jwt)")
+	fs.DurationVar(&c.maxLifetime, "auth-max-lifetime", 5*time.Minute, "longest access-token lifetime accepted (exp - iat)")
+	fs.BoolVar(&c.jtiOnce, "auth-jti-once", false, "make access tokens single-use: jti required, a replayed jti refused until the token expires")
+	fs.Var(&c.trust, "trust-issuer", "ISSUER=JWKS_FILE_OR_URL trusted to sign ID tokens for /match/claims (repeatable; needs --id-token-audience)")
+	fs.Var(&c.idTokenAud, "id-token-audience", "client id an ID token's aud must name for /match/claims (repeatable; required with --trust-issuer)")
 }
 
 // validateAuth checks --auth and what it needs: without access control
@@ -32,11 +37,22 @@ func (c *serveConfig) validateAuth() error {
 			}
 		}
 	case "jwt":
-		if c.authJWKS == "" {
+		switch {
+		case c.authJWKS == "":
 			return usageErrorf("--auth jwt needs --auth-jwks")
+		case c.authIssuer == "":
+			return usageErrorf("--auth jwt needs --auth-issuer (the iss of the access tokens to accept)")
+		case c.audience == "":
+			return usageErrorf("--auth jwt needs --auth-audience (the aud access tokens must carry, e.g. this server's base URL)")
 		}
 	default:
 		return usageErrorf("--auth must be none or jwt, not %q", c.auth)
+	}
+	if len(c.trust) > 0 && len(c.idTokenAud) == 0 {
+		return usageErrorf("--trust-issuer needs --id-token-audience: an ID token issued to another client must not be accepted")
+	}
+	if c.maxLifetime < 0 {
+		return usageErrorf("--auth-max-lifetime must be positive")
 	}
 	return nil
 }
@@ -54,25 +70,26 @@ func accessControl(ctx context.Context, c serveConfig) (*authn.ScopeVerifier, er
 	if err := ks.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("--auth-jwks: %w", err)
 	}
-	v, err := authn.NewKeySetVerifier(ks, authn.VerifierOptions{Algorithms: authn.SMARTBackendAlgorithms(), Audience: audiences(c.audience)})
+	opts := authn.VerifierOptions{
+		Algorithms:  authn.SMARTBackendAlgorithms(),
+		Audience:    []string{c.audience},
+		MaxLifetime: c.maxLifetime,
+		Types:       authn.AccessTokenTypes(),
+	}
+	if c.jtiOnce {
+		opts.Replay = authn.NewReplayCache(0, nil)
+	}
+	v, err := authn.NewVerifier(map[string]*authn.KeySet{c.authIssuer: ks}, opts)
 	if err != nil {
 		return nil, err
 	}
 	return authn.NewScopeVerifier(v), nil
 }
 
-// audiences turns the --auth-audience flag into the verifier's list.
-func audiences(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return []string{s}
-}
-
 // claimsService builds the OIDC-claims service shared by HTTP
 // /match/claims and gRPC: ID tokens checked against --trust-issuer, identity
 // links kept in the engine's store.
-func claimsService(eng *matcher.Engine, c serveConfig, base string, log *slog.Logger) (*claims.Service, error) {
+func claimsService(eng *matcher.Engine, m claims.Matcher, c serveConfig, base string, log *slog.Logger) (*claims.Service, error) {
 	issuers := map[string]*authn.KeySet{}
 	for _, t := range c.trust {
 		iss, src, err := authn.ParseTrustIssuer(t)
@@ -91,13 +108,13 @@ func claimsService(eng *matcher.Engine, c serveConfig, base string, log *slog.Lo
 	}
 	copts := claims.Options{BaseURL: base, Logger: log, Links: claims.NewLinkStore(linkStore{linkKV})}
 	if len(issuers) > 0 {
-		v, err := authn.NewVerifier(issuers, authn.VerifierOptions{})
+		v, err := authn.NewVerifier(issuers, authn.VerifierOptions{Audience: c.idTokenAud, Types: authn.IDTokenTypes()})
 		if err != nil {
 			return nil, err
 		}
 		copts.Verifier = v
 	}
-	return claims.NewService(eng, copts)
+	return claims.NewService(m, copts)
 }
 
 // linkStore adapts the engine's durable KV namespace to the claims

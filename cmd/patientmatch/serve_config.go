@@ -4,6 +4,7 @@ import (
 	"flag"
 	"net"
 	"strings"
+	"time"
 )
 
 // serveConfig is the parsed command line of serve. Each concern registers
@@ -22,6 +23,12 @@ type serveConfig struct {
 	auth, authJWKS string
 	audience       string
 	trust          multiFlag
+	authIssuer     string
+	idTokenAud     multiFlag
+	maxLifetime    time.Duration
+	jtiOnce        bool
+	// Timeouts, limits and the audit trail (serve_security.go).
+	security securityConfig
 }
 
 // multiFlag collects a repeatable string flag (--trust-issuer).
@@ -34,6 +41,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func (c *serveConfig) addFlags(fs *flag.FlagSet, env *cliEnv) {
 	c.addServerFlags(fs, env)
 	c.addAuthFlags(fs)
+	c.addSecurityFlags(fs)
 }
 
 // addServerFlags registers the data folder, listener and HTTP flags.
@@ -52,6 +60,9 @@ func (c *serveConfig) addServerFlags(fs *flag.FlagSet, env *cliEnv) {
 // validate checks the flags that depend on each other.
 func (c *serveConfig) validate() error {
 	if err := c.validateAuth(); err != nil {
+		return err
+	}
+	if err := c.validateSecurity(); err != nil {
 		return err
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/patientmatch/patientmatch/audit"
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/claims"
 	"github.com/patientmatch/patientmatch/fhir"
@@ -102,8 +102,13 @@ type servers struct {
 // serverDeps is what both servers are built from.
 type serverDeps struct {
 	eng *matcher.Engine
+	// api is the engine as the services see it: eng, or eng seen through
+	// the audit trail (--audit).
+	api fhir.Engine
 	// identities serves Person, the review queue and $merge/$unmerge.
 	identities *identities
+	base       string          // public base URL (--base-url or the HTTP address)
+	audit      *audit.Recorder // nil without --audit
 	claims     *claims.Service
 	scopes     *authn.ScopeVerifier // nil: no access control
 	tlsConf    *tls.Config
@@ -120,7 +125,7 @@ func startServers(c serveConfig, l *listeners, d serverDeps) (*servers, error) {
 		}
 	}
 	if l.grpc != nil {
-		if err := s.startGRPC(l.grpc, d); err != nil {
+		if err := s.startGRPC(c, l.grpc, d); err != nil {
 			return nil, err
 		}
 	}
@@ -129,7 +134,9 @@ func startServers(c serveConfig, l *listeners, d serverDeps) (*servers, error) {
 
 // startHTTP serves FHIR REST and /match/claims on lis.
 func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error {
-	fsrv, err := fhir.NewServer(d.eng, fhir.Options{BaseURL: c.baseURL, MaxBodyBytes: c.maxBody, Logger: d.log, Registerer: d.reg, Version: version})
+	fo := fhir.Options{MaxBodyBytes: c.maxBody, Logger: d.log, Registerer: d.reg, Version: version}
+	fhirSecurityOptions(c, &fo, lis.Addr(), d.base)
+	fsrv, err := fhir.NewServer(d.api, fo)
 	if err != nil {
 		return err
 	}
@@ -137,10 +144,13 @@ func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error
 	if d.identities != nil {
 		d.identities.mount(fsrv.Mount, c, d.log)
 	}
-	if d.scopes != nil {
-		fsrv.Use(authn.Middleware(d.scopes, authn.MiddlewareOptions{Logger: d.log}))
+	if d.audit != nil {
+		fsrv.Use(d.audit.Middleware) // outside authn: refused requests are recorded too
 	}
-	s.http = &http.Server{Handler: fsrv.Handler(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: d.tlsConf}
+	if d.scopes != nil {
+		fsrv.Use(authn.Middleware(d.scopes, authn.MiddlewareOptions{Logger: d.log, Authenticated: noteClient}))
+	}
+	s.http = newHTTPServer(c, fsrv.Handler(), d)
 	go func() {
 		var err error
 		if d.tlsConf != nil {
@@ -156,15 +166,24 @@ func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error
 }
 
 // startGRPC serves the gRPC API on lis.
-func (s *servers) startGRPC(lis net.Listener, d serverDeps) error {
+func (s *servers) startGRPC(c serveConfig, lis net.Listener, d serverDeps) error {
 	gopts := grpcapi.Options{Logger: d.log, Registerer: d.reg, TLSConfig: d.tlsConf}
+	grpcSecurityOptions(c, &gopts, d.audit)
 	if d.scopes != nil {
 		gopts.Authorize = func(ctx context.Context, method string) error {
 			tok, _ := grpcapi.BearerToken(ctx)
-			return d.scopes.Authorize(ctx, tok, grpcapi.IsWrite(method))
+			access := authn.AccessRead
+			if grpcapi.IsWrite(method) {
+				access = authn.AccessWrite
+			}
+			tc, err := d.scopes.AuthorizeAccess(ctx, tok, access)
+			if err == nil {
+				noteClient(ctx, tc)
+			}
+			return err
 		}
 	}
-	gsrv, err := grpcapi.New(d.eng, d.claims, gopts)
+	gsrv, err := grpcapi.New(d.api, d.claims, gopts)
 	if err != nil {
 		return err
 	}

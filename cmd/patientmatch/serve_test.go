@@ -115,12 +115,13 @@ func TestServeE2E(t *testing.T) {
 	}
 	op := idp{key: key, jwks: writeJWKS(t, dir, "idp.jwks.json", "idp-1", jose.RS256, &key.PublicKey)}
 	cfg := serveConfig{
-		data:     filepath.Join(dir, "data"),
-		demo:     true,
-		demoFile: demo,
-		auth:     "none",
-		trust:    multiFlag{e2eIssuer + "=" + op.jwks},
-		maxBody:  32 << 10,
+		data:       filepath.Join(dir, "data"),
+		demo:       true,
+		demoFile:   demo,
+		auth:       "none",
+		trust:      multiFlag{e2eIssuer + "=" + op.jwks},
+		idTokenAud: multiFlag{"patientmatch"},
+		maxBody:    32 << 10,
 	}
 	srv := startServer(t, cfg)
 	if !strings.Contains(srv.log.String(), "demo patients loaded") {
@@ -823,7 +824,8 @@ func TestServeE2EAuthJWT(t *testing.T) {
 		t.Fatal(err)
 	}
 	jwks := writeJWKS(t, dir, "as.jwks.json", "as-1", jose.ES384, &key.PublicKey)
-	s := startServer(t, serveConfig{data: filepath.Join(dir, "data"), auth: "jwt", authJWKS: jwks})
+	s := startServer(t, serveConfig{data: filepath.Join(dir, "data"), auth: "jwt", authJWKS: jwks,
+		authIssuer: "https://as.example.test", audience: "patientmatch"})
 
 	tok := func(lifetime time.Duration, scope string) string {
 		return signJWT(t, jose.ES384, key, "as-1", timeClaims("https://as.example.test", "backend-1", lifetime, map[string]any{"scope": scope}))
@@ -923,8 +925,12 @@ func TestServeConfigValidate(t *testing.T) {
 		{"none on all IPv6 interfaces", serveConfig{auth: "none", httpAddr: "[::]:8080"}, false},
 		{"none on a host name", serveConfig{auth: "none", httpAddr: "mpi.example.org:8080"}, false},
 		{"none with no port", serveConfig{auth: "none", httpAddr: "127.0.0.1"}, false},
-		{"jwt on all interfaces", serveConfig{auth: "jwt", authJWKS: "keys.json", httpAddr: "0.0.0.0:8080", grpcAddr: ":9090"}, true},
-		{"jwt without a key set", serveConfig{auth: "jwt", httpAddr: "0.0.0.0:8080"}, false},
+		{"jwt on all interfaces", serveConfig{auth: "jwt", authJWKS: "keys.json", authIssuer: "https://as", audience: "https://mpi", httpAddr: "0.0.0.0:8080", grpcAddr: ":9090"}, true},
+		{"jwt without a key set", serveConfig{auth: "jwt", authIssuer: "https://as", audience: "https://mpi", httpAddr: "0.0.0.0:8080"}, false},
+		{"jwt without an issuer", serveConfig{auth: "jwt", authJWKS: "keys.json", audience: "https://mpi", httpAddr: "0.0.0.0:8080"}, false},
+		{"jwt without an audience", serveConfig{auth: "jwt", authJWKS: "keys.json", authIssuer: "https://as", httpAddr: "0.0.0.0:8080"}, false},
+		{"trusted issuer without ID-token audience", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", trust: multiFlag{"https://idp=keys.json"}}, false},
+		{"trusted issuer with ID-token audience", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", trust: multiFlag{"https://idp=keys.json"}, idTokenAud: multiFlag{"app"}}, true},
 		{"unknown auth", serveConfig{auth: "basic", httpAddr: "127.0.0.1:8080"}, false},
 		{"empty auth", serveConfig{httpAddr: "127.0.0.1:8080"}, false},
 		{"cert without key", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", tlsCert: "c.pem"}, false},
