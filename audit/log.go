@@ -268,7 +268,7 @@ func verify(r io.Reader) (Result, error) {
 		n++
 		b := sc.Bytes()
 		i := bytes.LastIndex(b, []byte(hashField))
-		if i < 0 || !bytes.HasSuffix(b, []byte(`"}`)) {
+		if i < 0 || len(b) < i+len(hashField)+2 || !bytes.HasSuffix(b, []byte(`"}`)) {
 			return res, fmt.Errorf("line %d: no hash field", n)
 		}
 		body := append(append([]byte{}, b[:i]...), '}')

@@ -234,6 +234,11 @@ func parseJWKS(data []byte) ([]jose.JSONWebKey, error) {
 		default:
 			continue
 		}
+		// A key declaring an "alg" its type cannot do (an EC key "RS256")
+		// could never verify anything: drop it rather than keep dead keys.
+		if !slices.ContainsFunc(defaultAlgorithms, func(a jose.SignatureAlgorithm) bool { return compatible(k, a) }) {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
