@@ -2,6 +2,9 @@
 GO            ?= go
 BIN           := bin/patientmatch
 DATA          ?= ./data
+# make run HTTP=127.0.0.1:8081 GRPC=127.0.0.1:9091 serves on other addresses.
+HTTP          ?= 127.0.0.1:8080
+GRPC          ?= 127.0.0.1:9090
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 GOBIN_DIR     := $(CURDIR)/.tools
 export CGO_ENABLED ?= 0
@@ -9,12 +12,12 @@ export CGO_ENABLED ?= 0
 .PHONY: build run test test-short bench lint fmt vet tools clean
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/patientmatch
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/patientmatch
 
 # run: build, load the bundled demo patients into $(DATA), serve on localhost.
 run: build
 	./$(BIN) load --data $(DATA) testdata/demo/patients.ndjson
-	./$(BIN) serve --data $(DATA) --http 127.0.0.1:8080 --grpc 127.0.0.1:9090
+	./$(BIN) serve --data $(DATA) --http $(HTTP) --grpc $(GRPC)
 
 # test: the whole suite with the race detector (needs cgo for -race), plus vet
 # and staticcheck. This is what .ci/run calls.

@@ -101,7 +101,11 @@ func (h *handler) matchClaims(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		writeJSON(w, http.StatusOK, resp)
 	case errors.Is(err, ErrInvalidToken):
-		// Nothing about why, nor about patients.
+		// Nothing about why, nor about patients, to the caller; the reason
+		// (signature, issuer, expiry, audience, algorithm) goes to the log
+		// for the operator. Verification errors name claims, never
+		// demographics.
+		h.log.WarnContext(r.Context(), "claims: ID token rejected", "reason", err.Error())
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "invalid_token"})
 	case errors.Is(err, ErrBadRequest):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})

@@ -73,6 +73,12 @@ func TestHandler(t *testing.T) {
 	if status != 401 || strings.TrimSpace(string(data)) != `{"error":"invalid_token"}` {
 		t.Errorf("invalid token: %d %s", status, data)
 	}
+	// The reason is in the server log (as the README says), the
+	// demographics are not.
+	if logs := env.log.String(); !strings.Contains(logs, `"msg":"claims: ID token rejected"`) || !strings.Contains(logs, `"reason":"claims: invalid token: `) ||
+		strings.Contains(logs, "Quigley") {
+		t.Errorf("log of a rejected token: %s", logs)
+	}
 
 	// Errors.
 	for _, tt := range []struct {

@@ -1,6 +1,8 @@
 package claims
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,6 +97,8 @@ func (o *Options) ensureDefaults() {
 type Service struct {
 	m    Matcher
 	opts Options
+	// decisions counts answers by decision (see Collectors).
+	decisions *prometheus.CounterVec
 }
 
 // NewService returns a Service using m. A Margin of 0 means the default;
@@ -108,7 +112,7 @@ func NewService(m Matcher, opts Options) (*Service, error) {
 		return nil, err
 	}
 	opts.ensureDefaults()
-	return &Service{m: m, opts: opts}, nil
+	return &Service{m: m, opts: opts, decisions: newDecisionCounter()}, nil
 }
 
 // LinkStatus says what happened to the identity link.
@@ -171,6 +175,7 @@ func (s *Service) MatchClaims(ctx context.Context, req Request) (Response, error
 		}
 		tc, err := s.opts.Verifier.Verify(ctx, req.IDToken)
 		if err != nil {
+			s.decisions.WithLabelValues("invalid_token").Inc()
 			return Response{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 		}
 		c, err = claimsFromToken(tc)
@@ -188,6 +193,7 @@ func (s *Service) MatchClaims(ctx context.Context, req Request) (Response, error
 		return Response{}, err
 	}
 	s.audit(ctx, who, resp, nil)
+	s.decisions.WithLabelValues(string(resp.Decision)).Inc()
 	return resp, nil
 }
 

@@ -21,9 +21,11 @@ import (
 const maxCount = 200
 
 // readBody checks the request's media type and reads its body, at most limit
-// bytes. A missing Content-Type is taken as JSON (curl without -H); any
-// other type than FHIR JSON or JSON is 415, a longer body 413.
+// bytes. FHIR XML bodies are converted to JSON here, so every decoder reads
+// JSON. A missing Content-Type is taken as JSON, or XML when the body starts
+// with "<"; any other type than FHIR JSON or XML is 415, a longer body 413.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	isXML := false
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil {
@@ -33,8 +35,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		switch mt {
 		case "application/fhir+json", "application/json", "application/json+fhir":
 		default:
-			return nil, badRequest(http.StatusUnsupportedMediaType, fm.IssueTypeNotSupported,
-				"Content-Type %s is not supported; send application/fhir+json or application/json", mt)
+			if isXML = isXMLMedia(mt); !isXML {
+				return nil, badRequest(http.StatusUnsupportedMediaType, fm.IssueTypeNotSupported,
+					"Content-Type %s is not supported; send application/fhir+json or application/fhir+xml", mt)
+			}
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
@@ -53,6 +57,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		// encoding/json would turn invalid bytes into U+FFFD and store the
 		// result; FHIR requires UTF-8, so refuse instead.
 		return nil, invalid(fm.IssueTypeStructure, "request body is not valid UTF-8")
+	}
+	if isXML || (r.Header.Get("Content-Type") == "" && looksLikeXML(body)) {
+		return xmlRequestBody(body)
 	}
 	return body, nil
 }

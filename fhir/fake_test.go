@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -155,3 +156,30 @@ func (e *fakeEngine) Ping(context.Context) error {
 }
 
 var errBoom = errors.New("disk on fire")
+
+// List implements Lister: live patients in id order after the cursor.
+func (e *fakeEngine) List(ctx context.Context, after string, fn func(matcher.StoredPatient) (bool, error)) error {
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.patients))
+	for id := range e.patients {
+		if id > after && !e.deleted[id] {
+			ids = append(ids, id)
+		}
+	}
+	sps := make([]matcher.StoredPatient, 0, len(ids))
+	slices.Sort(ids)
+	for _, id := range ids {
+		sps = append(sps, e.patients[id])
+	}
+	e.mu.Unlock()
+	for _, sp := range sps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		more, err := fn(sp)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}

@@ -13,7 +13,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/internal/buildinfo"
 )
+
+// MetricsSource is an optional Engine capability (matcher.Engine has it):
+// collectors of its own (grades returned, candidates per query) that the
+// server registers next to its HTTP metrics.
+type MetricsSource interface {
+	Collectors() []prometheus.Collector
+}
 
 // metrics are the server's Prometheus collectors, registered on
 // Options.Registerer (never on the global default registry).
@@ -39,7 +48,11 @@ func newMetrics(reg prometheus.Registerer, eng Engine) (*metrics, error) {
 		Name: "patientmatch_patients",
 		Help: "Live patients stored in the engine.",
 	}, func() float64 { return float64(eng.Len()) })
-	for _, c := range []prometheus.Collector{m.requests, m.duration, patients} {
+	cs := []prometheus.Collector{m.requests, m.duration, patients, buildinfo.Read().Collector()}
+	if src, ok := eng.(MetricsSource); ok {
+		cs = append(cs, src.Collectors()...)
+	}
+	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("fhir: registering metrics: %w", err)
 		}

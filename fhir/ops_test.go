@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func TestMetadata(t *testing.T) {
 	for _, i := range res.Interaction {
 		inter = append(inter, i.Code.Code())
 	}
-	if strings.Join(inter, ",") != "read,update,delete,create" {
+	if strings.Join(inter, ",") != "read,vread,update,delete,create,search-type,history-instance" {
 		t.Errorf("interactions %v", inter)
 	}
 	var ops []string
@@ -49,12 +50,20 @@ func TestMetadata(t *testing.T) {
 	if strings.Join(ops, ",") != "match,idi-match" {
 		t.Errorf("operations %v", ops)
 	}
-	hasJSON := false
-	for _, f := range cs.Format {
-		hasJSON = hasJSON || f == "json" || f == "application/fhir+json"
-	}
-	if !hasJSON {
+	if !slices.Contains(cs.Format, "application/fhir+json") || !slices.Contains(cs.Format, "application/fhir+xml") {
 		t.Errorf("formats %v", cs.Format)
+	}
+	var params []string
+	for _, p := range res.SearchParam {
+		params = append(params, p.Name)
+	}
+	for _, want := range searchParamNames {
+		if !slices.Contains(params, want) {
+			t.Errorf("search parameter %s not listed: %v", want, params)
+		}
+	}
+	if res.Versioning == nil || *res.Versioning != fm.ResourceVersionPolicyVersionedUpdate || res.ReadHistory == nil || !*res.ReadHistory {
+		t.Errorf("versioning %v, readHistory %v", res.Versioning, res.ReadHistory)
 	}
 }
 

@@ -80,6 +80,8 @@ func engineError(err error) *Error {
 	switch {
 	case errors.As(err, &fe):
 		return fe
+	case errors.Is(err, matcher.ErrVersionMismatch):
+		return &Error{Status: http.StatusPreconditionFailed, Code: fm.IssueTypeConflict, Diagnostics: "If-Match: " + versionDetail(err), Err: fmt.Errorf("%w: %w", ErrBadRequest, err)}
 	case errors.Is(err, matcher.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: fm.IssueTypeNotFound, Diagnostics: "patient not found", Err: fmt.Errorf("%w: %w", ErrNotFound, err)}
 	case errors.Is(err, matcher.ErrInvalid):
@@ -128,10 +130,19 @@ func writeResource(w http.ResponseWriter, status int, v any) {
 	writeJSON(w, status, b)
 }
 
-// writeJSON writes already-encoded FHIR JSON with status.
+// writeJSON writes already-encoded FHIR JSON with status, converted to the
+// format negotiated for w (see withFormat).
 func writeJSON(w http.ResponseWriter, status int, b []byte) {
+	body, ct, err := responseBody(w, b)
+	if err != nil {
+		// Only a resource type the XML codec lacks can get here.
+		status, ct = http.StatusInternalServerError, contentType
+		d := "internal error: the response could not be converted to XML"
+		body, _ = json.Marshal(fm.OperationOutcome{Issue: []fm.OperationOutcomeIssue{{Severity: fm.IssueSeverityFatal, Code: fm.IssueTypeException, Diagnostics: &d}}})
+	}
+	b = body
 	h := w.Header()
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", ct)
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

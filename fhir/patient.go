@@ -47,7 +47,12 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, invalid(fm.IssueTypeInvalid, "Patient.id does not equal the id in the URL; send the same id or none"))
 		return
 	}
-	s.store(w, r, p)
+	ifVersion, err := ifMatch(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.store(w, r, p, ifVersion)
 }
 
 // handleCreate serves POST /fhir/Patient: create with a server-assigned id.
@@ -60,13 +65,14 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.newUUID()
 	p.Id = &id
-	s.store(w, r, p)
+	s.store(w, r, p, 0)
 }
 
 // store upserts p and answers 201 (created) or 200 (updated) with ETag,
-// Location and the stored resource.
-func (s *Server) store(w http.ResponseWriter, r *http.Request, p *fm.Patient) {
-	sp, created, err := s.eng.Upsert(r.Context(), p)
+// Location and the stored resource. ifVersion > 0 makes the write
+// conditional (If-Match): 412 when the stored version differs.
+func (s *Server) store(w http.ResponseWriter, r *http.Request, p *fm.Patient, ifVersion uint64) {
+	sp, created, err := s.upsert(r.Context(), p, ifVersion)
 	if err != nil {
 		writeError(w, engineError(err))
 		return
@@ -95,7 +101,12 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := s.eng.Delete(r.Context(), id); err != nil {
+	ifVersion, err := ifMatch(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.remove(r.Context(), id, ifVersion); err != nil {
 		writeError(w, engineError(err))
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/buildinfo"
 	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
@@ -70,7 +71,7 @@ type Options struct {
 	// Registerer must also be a prometheus.Gatherer (*prometheus.Registry is).
 	Registerer prometheus.Registerer
 	// Version is the software version reported in the CapabilityStatement.
-	// Default "dev".
+	// Default: the module version stamped into the binary (buildinfo).
 	Version string
 	// Organization is the name of the responding organization in
 	// $idi-match answers. Default "patientmatch".
@@ -115,7 +116,7 @@ func (o *Options) EnsureDefaults() {
 		o.Registerer = prometheus.NewRegistry()
 	}
 	if o.Version == "" {
-		o.Version = "dev"
+		o.Version = buildinfo.Read().Version
 	}
 	if o.Organization == "" {
 		o.Organization = "patientmatch"
@@ -174,7 +175,11 @@ func (s *Server) routes() {
 			m.HandleFunc(method+" "+op, s.methodNotAllowed("POST"))
 		}
 	}
+	m.HandleFunc("GET /fhir/Patient", s.handleSearch)
+	m.HandleFunc("POST /fhir/Patient/_search", s.handleSearch)
 	m.HandleFunc("GET /fhir/Patient/{id}", s.handleRead)
+	m.HandleFunc("GET /fhir/Patient/{id}/_history", s.handleHistory)
+	m.HandleFunc("GET /fhir/Patient/{id}/_history/{vid}", s.handleVRead)
 	m.HandleFunc("PUT /fhir/Patient/{id}", s.handleUpdate)
 	m.HandleFunc("DELETE /fhir/Patient/{id}", s.handleDelete)
 	m.HandleFunc("POST /fhir/Patient/{id}", s.handlePatientPost)
@@ -209,6 +214,10 @@ func (s *Server) Handler() http.Handler {
 // dispatch routes r, turning ServeMux's plain-text 404 and 405 into
 // OperationOutcomes.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	w, ok := withFormat(w, r)
+	if !ok {
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return

@@ -90,6 +90,8 @@ type Engine struct {
 	opts  Options
 	store *store.Store
 	idx   *index.Index
+	// metrics counts what Match answers (see Collectors).
+	metrics *engineMetrics
 	// indexQ carries committed changes to the indexer goroutine, so that
 	// indexing one chunk overlaps with storing the next (both cores busy
 	// during a bulk load). It is bounded: a writer that outruns the index
@@ -153,7 +155,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("matcher: opening store: %w", err)
 	}
-	e := &Engine{opts: opts, store: st}
+	e := &Engine{opts: opts, store: st, metrics: newEngineMetrics()}
 	if err := e.loadTable(context.Background(), scorer); err != nil {
 		st.Close()
 		return nil, err

@@ -10,6 +10,10 @@ var (
 	// ErrInvalid: the input cannot be stored or matched (no id, wrong
 	// resource type, nothing to match on). Wrapped errors say what is wrong.
 	ErrInvalid = errors.New("matcher: invalid input")
+	// ErrVersionMismatch: a conditional write (UpsertIfVersion,
+	// DeleteIfVersion) found another version than the caller expected, or
+	// no live patient (FHIR If-Match → 412).
+	ErrVersionMismatch = errors.New("matcher: version mismatch")
 	// ErrClosed: the engine was closed.
 	ErrClosed = errors.New("matcher: engine closed")
 )

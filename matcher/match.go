@@ -20,7 +20,7 @@ const DefaultCount = 10
 
 // Match finds the stored patients that q could be, in Rank order, selected
 // by opts (Select).
-func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) ([]Match, error) {
+func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) (ms []Match, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -52,6 +52,11 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 		}
 		return nil, fmt.Errorf("matcher: candidates: %w", err)
 	}
+	defer func() {
+		if err == nil {
+			e.metrics.observe(len(ids), ms)
+		}
+	}()
 	hits := e.score(scorer, qp, ids, max(opts.MinGrade, scoring.GradePossible))
 	return e.resolve(ctx, scorer, qp, hits, opts)
 }

@@ -46,6 +46,12 @@ func (e *Engine) Upsert(ctx context.Context, p *fm.Patient) (StoredPatient, bool
 
 // UpsertBatch stores every patient of ps, all or nothing, in one commit.
 func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPatient, error) {
+	return e.upsertBatch(ctx, ps, nil)
+}
+
+// upsertBatch is UpsertBatch; precondition, when set, runs under the write
+// lock before anything is written, and its error aborts the write (If-Match).
+func (e *Engine) upsertBatch(ctx context.Context, ps []*fm.Patient, precondition func() error) ([]StoredPatient, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -63,6 +69,11 @@ func (e *Engine) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]StoredPat
 	defer e.writeMu.Unlock()
 	if e.isClosed() {
 		return nil, ErrClosed
+	}
+	if precondition != nil {
+		if err := precondition(); err != nil {
+			return nil, err
+		}
 	}
 	// Holding writeMu, the table holds exactly the store's live patients
 	// (every write updates both before releasing it), so a patient missing
@@ -168,10 +179,20 @@ func (e *Engine) apply(changes []index.Change) {
 // Delete removes the patient with id: it stops matching at once. Deleting an
 // absent patient is ErrNotFound.
 func (e *Engine) Delete(ctx context.Context, id string) error {
+	return e.delete(ctx, id, nil)
+}
+
+// delete is Delete with an optional precondition, as upsertBatch has.
+func (e *Engine) delete(ctx context.Context, id string, precondition func() error) error {
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	if e.isClosed() {
 		return ErrClosed
+	}
+	if precondition != nil {
+		if err := precondition(); err != nil {
+			return err
+		}
 	}
 	v, err := e.store.Delete(ctx, id)
 	if err != nil {

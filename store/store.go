@@ -23,6 +23,7 @@ import (
 //	p<id>                      patient value (see encodePatient)
 //	s<seq: 8 bytes big-endian> changelog: flags byte + id
 //	k<namespace>\x00<key>      KV namespaces of other packages
+//	h<id>\x00<version: 8 bytes> a superseded version, as p<id> held it (see history.go)
 //
 // Big-endian sequence numbers sort numerically, so the changelog is read
 // in order by a plain prefix iteration.
@@ -30,6 +31,7 @@ const (
 	prefixPatient = 'p'
 	prefixSeq     = 's'
 	prefixKV      = 'k'
+	prefixHistory = 'h'
 )
 
 // MaxIDLen bounds patient ids (FHIR allows 64 characters; some sources
@@ -334,6 +336,11 @@ func (s *Store) putLocked(entries []Entry) ([]Version, error) {
 				return nil, err
 			}
 		}
+		if exists {
+			if err := keepVersion(txn, e.ID, prev.version); err != nil {
+				return nil, err
+			}
+		}
 		seq++
 		v := Version{ID: e.ID, VersionID: prev.version + 1, LastUpdated: now, Seq: seq, Created: !exists || prev.deleted}
 		res := e.Resource
@@ -389,6 +396,9 @@ func (s *Store) deleteLocked(id string) (Version, error) {
 	}
 	if !exists || prev.deleted {
 		return Version{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	if err := keepVersion(txn, id, prev.version); err != nil {
+		return Version{}, err
 	}
 	now := s.opts.Now().UTC()
 	seq := s.lastSeq.Load() + 1

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/patientmatch/patientmatch/internal/buildinfo"
 )
 
 // cliEnv is what a command may touch of the outside world; tests substitute it.
@@ -83,6 +85,9 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	c, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(env.stderr, "patientmatch: unknown command %q (see patientmatch --help)\n", args[0])
@@ -121,11 +126,17 @@ func printUsage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "\nRun 'patientmatch <command> --help' for a command's flags.")
 }
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
-func runVersion(_ context.Context, env *cliEnv, _ []string) error {
-	fmt.Fprintf(env.stdout, "patientmatch %s\n", version)
+// runVersion prints the module version and VCS revision the Go toolchain
+// stamped into the binary (patientmatch version, patientmatch --version).
+func runVersion(_ context.Context, env *cliEnv, args []string) error {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" {
+			fmt.Fprintln(env.stderr, "usage: patientmatch version\n\nPrints the module version, the VCS revision and the Go version of this binary.")
+			return errHelp
+		}
+		return usageErrorf("version takes no arguments")
+	}
+	fmt.Fprintln(env.stdout, buildinfo.Read().String())
 	return nil
 }
 

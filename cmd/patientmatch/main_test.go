@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/buildinfo"
 )
 
 // testEnv returns a cliEnv writing into buffers and an empty environment.
@@ -18,6 +20,20 @@ func testEnv() (*cliEnv, *bytes.Buffer, *bytes.Buffer) {
 	}, &out, &errb
 }
 
+// TestVersion: both spellings print the module version and the revision.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		env, out, _ := testEnv()
+		if code := run(context.Background(), env, args); code != 0 {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+		want := buildinfo.Read().String()
+		if got := strings.TrimSpace(out.String()); got != want || !strings.HasPrefix(got, "patientmatch ") || !strings.Contains(got, "(revision ") {
+			t.Errorf("%v printed %q, want %q", args, got, want)
+		}
+	}
+}
+
 func TestRunExitCodes(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -29,6 +45,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"help", []string{"--help"}, 0, "commands:"},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"version", []string{"version"}, 0, ""},
+		{"--version", []string{"--version"}, 0, ""},
+		{"version with an argument", []string{"version", "x"}, 2, "no arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

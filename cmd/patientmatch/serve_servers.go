@@ -134,13 +134,16 @@ func startServers(c serveConfig, l *listeners, d serverDeps) (*servers, error) {
 
 // startHTTP serves FHIR REST and /match/claims on lis.
 func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error {
-	fo := fhir.Options{MaxBodyBytes: c.maxBody, Logger: d.log, Registerer: d.reg, Version: version}
+	fo := fhir.Options{MaxBodyBytes: c.maxBody, Logger: d.log, Registerer: d.reg}
 	fhirSecurityOptions(c, &fo, lis.Addr(), d.base)
 	fsrv, err := fhir.NewServer(d.api, fo)
 	if err != nil {
 		return err
 	}
 	fsrv.Mount("/match/", claims.NewHandler(d.claims, claims.HandlerOptions{Logger: d.log}))
+	if err := registerAll(d.reg, d.claims.Collectors()); err != nil {
+		return err
+	}
 	if d.identities != nil {
 		d.identities.mount(fsrv.Mount, c, d.log)
 	}
@@ -193,5 +196,15 @@ func (s *servers) startGRPC(c serveConfig, lis net.Listener, d serverDeps) error
 			s.errc <- fmt.Errorf("grpc: %w", err)
 		}
 	}()
+	return nil
+}
+
+// registerAll registers cs on reg.
+func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
 	return nil
 }
