@@ -70,6 +70,9 @@ type Accuracy struct {
 	Pairwise
 	// Clusters is the B-cubed measure of the batch clustering.
 	Clusters BCubed `json:"clusters"`
+	// Rules is the pairs completeness of each blocking rule on its own
+	// (deduplication only).
+	Rules []RuleRecall `json:"rules,omitempty"`
 	// Timings in seconds: reading and preparing records, blocking and
 	// scoring every candidate pair, clustering, and the whole run.
 	ReadSec    float64 `json:"read_s"`
@@ -138,6 +141,9 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 		return nil, fmt.Errorf("bench: the pair source reported %d candidates but emitted %d: with no threshold every candidate must be emitted", candidates, len(pairs))
 	}
 	a.Pairwise = EvaluatePairs(labels, pairs, in.Model.Thresholds)
+	if !link {
+		a.Rules = RuleCompleteness(in.Left, labels.Left)
+	}
 	if err := a.addErrors(in, labels, pairs); err != nil {
 		return nil, err
 	}
@@ -219,6 +225,13 @@ func (a *Accuracy) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\ntrue pairs %d; candidate pairs %d of %d; pairs completeness %.4f; reduction ratio %.6f\n",
 		bl.TruePairs, bl.CandidatePairs, bl.AllPairs, bl.PairsCompleteness, bl.ReductionRatio)
 
+	if len(a.Rules) > 0 {
+		fmt.Fprintf(&b, "pairs completeness per rule (on its own; only = true pairs no other rule proposes):")
+		for _, r := range a.Rules {
+			fmt.Fprintf(&b, " %s %.4f (only %d);", r.Rule, r.Completeness, r.Only)
+		}
+		fmt.Fprintln(&b)
+	}
 	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\ndecide at\tthreshold\tprecision\trecall\tF1\tTP\tFP\tFN\ttrue at grade\tfalse at grade\t\n")
 	for _, g := range a.Grades {

@@ -1,16 +1,15 @@
 package blocking
 
 import (
-	"strings"
-
 	"github.com/patientmatch/patientmatch/record"
 )
 
 // Field extraction for keys. Placeholder values are shared by unrelated
 // patients; as keys they would build one giant block of strangers, so each
-// helper returns "" for them. The checks mirror the scoring package's
-// (which keeps its own unexported), kept deliberately small: the block-size
-// cap in Pairs and the index's IDF ranking absorb what slips through.
+// helper returns "" for them, by the one placeholder policy of package
+// record (record/placeholder.go). Stand-in names are the exception: they
+// do key, so a registered "Jane Doe" is still found; the block-size cap in
+// Pairs and the index's IDF ranking absorb the large blocks they make.
 
 // birthYear returns "YYYY", or "" when the year is missing or a placeholder.
 func birthYear(d record.Date) string {
@@ -41,11 +40,6 @@ func birthDay(d record.Date) string {
 	if !plausibleYear(d) || d.Month <= 0 || d.Day <= 0 || d.Month > 99 || d.Day > 99 {
 		return ""
 	}
-	if d.Year == 1900 || d.Year == 1901 {
-		if d.Month == 1 && d.Day == 1 {
-			return "" // system default, not a birth date
-		}
-	}
 	lo, hi := d.Month, d.Day
 	if hi < lo {
 		lo, hi = hi, lo
@@ -57,9 +51,10 @@ func birthDay(d record.Date) string {
 	return string(b[:])
 }
 
-// plausibleYear rejects stand-in years (0001, 9999).
+// plausibleYear rejects stand-in years (0001, 9999) and stand-in dates
+// (1900-01-01): no key comes from any part of them.
 func plausibleYear(d record.Date) bool {
-	return d.Year >= 1850 && d.Year <= 2199
+	return d.Year >= 1850 && d.Year <= 2199 && !record.IsPlaceholderBirth(d)
 }
 
 func putDigits(b []byte, v int) {
@@ -101,7 +96,7 @@ func phone7(ph string) string {
 			b[7-n] = c
 		}
 	}
-	if n < 7 || isPlaceholderDigits(string(b[:]), 7) {
+	if n < 7 || record.IsPlaceholderDigits(string(b[:]), 7) {
 		return ""
 	}
 	return string(b[:])
@@ -114,55 +109,4 @@ func allSame(s string) bool {
 		}
 	}
 	return true
-}
-
-// isPlaceholderDigits reports values too short to identify anyone, one
-// repeated character, or a run up or down (123456789).
-func isPlaceholderDigits(s string, minLen int) bool {
-	if len(s) < minLen {
-		return true
-	}
-	same, up, down := true, true, true
-	for i := 1; i < len(s); i++ {
-		if s[i] != s[0] {
-			same = false
-		}
-		if s[i] != s[i-1]+1 && !(s[i-1] == '9' && s[i] == '0') {
-			up = false
-		}
-		if s[i] != s[i-1]-1 && !(s[i-1] == '0' && s[i] == '9') {
-			down = false
-		}
-	}
-	return same || up || down
-}
-
-// isPlaceholderEmail reports e-mail addresses that are nobody's: missing,
-// malformed, or a well-known stand-in local part or domain.
-func isPlaceholderEmail(s string) bool {
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || !strings.Contains(domain, ".") {
-		return true
-	}
-	switch local {
-	case "unknown", "none", "noemail", "no", "na", "test", "noreply", "no-reply",
-		"donotreply", "nomail", "null", "email", "declined", "refused", "nobody", "x":
-		return true
-	}
-	switch domain {
-	case "example.com", "example.org", "example.net", "test.com", "none.com",
-		"noemail.com", "unknown.com", "email.com", "na.com":
-		return true
-	}
-	return false
-}
-
-// isPlaceholderStreet reports street names that are no address.
-func isPlaceholderStreet(s string) bool {
-	switch s {
-	case "unknown", "none", "homeless", "na", "no fixed abode", "nfa",
-		"no address", "general delivery", "xxx", "x":
-		return true
-	}
-	return false
 }

@@ -249,139 +249,135 @@ func (kb *keyBuilder) emit(dst []string) []string {
 	return append(dst, string(kb.buf))
 }
 
+// appendRule appends the keys of p under rule r: each rule's recipe is
+// one function of ruleRecipes.
 func (kb *keyBuilder) appendRule(p *scoring.Prepared, r Rule, dst []string) []string {
+	if r >= numRules {
+		return dst
+	}
+	return ruleRecipes[r](kb, p, dst)
+}
+
+// ruleRecipes holds the recipe of each rule (see the Rule constants).
+var ruleRecipes = [numRules]func(kb *keyBuilder, p *scoring.Prepared, dst []string) []string{
+	RuleName:           (*keyBuilder).nameKeys,
+	RuleFamilyYear:     (*keyBuilder).familyYearKeys,
+	RuleGivenBirth:     (*keyBuilder).givenBirthKeys,
+	RuleBirthInitial:   (*keyBuilder).birthInitialKeys,
+	RuleMonthInitials:  (*keyBuilder).monthInitialsKeys,
+	RuleBirthLocality:  (*keyBuilder).birthLocalityKeys,
+	RuleLocalityFamily: (*keyBuilder).localityFamilyKeys,
+	RuleLocalityGiven:  (*keyBuilder).localityGivenKeys,
+	RulePhone:          (*keyBuilder).phoneKeys,
+	RuleEmail:          (*keyBuilder).emailKeys,
+	RuleIdentifier:     (*keyBuilder).identifierKeys,
+	RuleAddress:        (*keyBuilder).addressKeys,
+}
+
+// key emits one key of rule r made of parts, or nothing when a part is
+// missing.
+func (kb *keyBuilder) key(r Rule, dst []string, parts ...string) []string {
+	for _, s := range parts {
+		if s == "" {
+			return dst
+		}
+	}
+	kb.start(r)
+	kb.add(parts...)
+	return kb.emit(dst)
+}
+
+func (kb *keyBuilder) nameKeys(p *scoring.Prepared, dst []string) []string {
+	if p.GivenDM1 == "" || p.FamilyDM1 == "" {
+		return dst
+	}
+	first := namePair(p.GivenDM1, p.FamilyDM1)
+	dst = kb.key(RuleName, dst, first[0], first[1])
+	alt := namePair(orElse(p.GivenDM2, p.GivenDM1), orElse(p.FamilyDM2, p.FamilyDM1))
+	if alt != first {
+		dst = kb.key(RuleName, dst, alt[0], alt[1])
+	}
+	return dst
+}
+
+func (kb *keyBuilder) familyYearKeys(p *scoring.Prepared, dst []string) []string {
+	return kb.key(RuleFamilyYear, dst, p.FamilyNYSIIS, birthYear(p.Rec.BirthDate))
+}
+
+func (kb *keyBuilder) givenBirthKeys(p *scoring.Prepared, dst []string) []string {
+	return kb.key(RuleGivenBirth, dst, p.GivenDM1, birthDay(p.Rec.BirthDate))
+}
+
+func (kb *keyBuilder) birthInitialKeys(p *scoring.Prepared, dst []string) []string {
 	rec := &p.Rec
-	switch r {
-	case RuleName:
-		if p.GivenDM1 == "" || p.FamilyDM1 == "" {
-			return dst
+	d := birthDay(rec.BirthDate)
+	gi, fi := "", ""
+	if p.GivenDM1 != "" {
+		gi = rec.Given[:1]
+	}
+	if p.FamilyDM1 != "" {
+		fi = rec.Family[:1]
+	}
+	dst = kb.key(RuleBirthInitial, dst, d, gi)
+	if fi != gi {
+		dst = kb.key(RuleBirthInitial, dst, d, fi)
+	}
+	return dst
+}
+
+func (kb *keyBuilder) monthInitialsKeys(p *scoring.Prepared, dst []string) []string {
+	m := birthMonth(p.Rec.BirthDate)
+	if p.FamilyDM1 == "" || p.GivenDM1 == "" || m == "" {
+		return dst
+	}
+	return kb.key(RuleMonthInitials, dst, m, initials(p.Rec.Given[:1], p.Rec.Family[:1]))
+}
+
+func (kb *keyBuilder) birthLocalityKeys(p *scoring.Prepared, dst []string) []string {
+	return kb.key(RuleBirthLocality, dst, birthDay(p.Rec.BirthDate), locality(&p.Rec.Address))
+}
+
+func (kb *keyBuilder) localityFamilyKeys(p *scoring.Prepared, dst []string) []string {
+	return kb.key(RuleLocalityFamily, dst, locality(&p.Rec.Address), p.FamilyDM1)
+}
+
+func (kb *keyBuilder) localityGivenKeys(p *scoring.Prepared, dst []string) []string {
+	return kb.key(RuleLocalityGiven, dst, locality(&p.Rec.Address), p.GivenDM1)
+}
+
+func (kb *keyBuilder) phoneKeys(p *scoring.Prepared, dst []string) []string {
+	return kb.key(RulePhone, dst, phone7(p.Rec.Phone))
+}
+
+func (kb *keyBuilder) emailKeys(p *scoring.Prepared, dst []string) []string {
+	if record.IsPlaceholderEmail(p.Rec.Email) {
+		return dst
+	}
+	return kb.key(RuleEmail, dst, p.Rec.Email)
+}
+
+func (kb *keyBuilder) identifierKeys(p *scoring.Prepared, dst []string) []string {
+	for _, id := range p.Rec.Identifiers {
+		if record.IsPlaceholderID(id.Value) {
+			continue
 		}
-		first := namePair(p.GivenDM1, p.FamilyDM1)
-		kb.start(r)
-		kb.add(first[0], first[1])
-		dst = kb.emit(dst)
-		alt := namePair(orElse(p.GivenDM2, p.GivenDM1), orElse(p.FamilyDM2, p.FamilyDM1))
-		if alt != first {
-			kb.start(r)
-			kb.add(alt[0], alt[1])
-			dst = kb.emit(dst)
+		kb.start(RuleIdentifier)
+		kb.add(id.Type.String())
+		if id.Type == record.IDMRN || id.Type == record.IDOther {
+			kb.add("", id.System)
 		}
-	case RuleFamilyYear:
-		y := birthYear(rec.BirthDate)
-		if p.FamilyNYSIIS == "" || y == "" {
-			return dst
-		}
-		kb.start(r)
-		kb.add(p.FamilyNYSIIS, y)
-		dst = kb.emit(dst)
-	case RuleGivenBirth:
-		d := birthDay(rec.BirthDate)
-		if p.GivenDM1 == "" || d == "" {
-			return dst
-		}
-		kb.start(r)
-		kb.add(p.GivenDM1, d)
-		dst = kb.emit(dst)
-	case RuleBirthInitial:
-		d := birthDay(rec.BirthDate)
-		if d == "" {
-			return dst
-		}
-		gi, fi := "", ""
-		if p.GivenDM1 != "" {
-			gi = rec.Given[:1]
-		}
-		if p.FamilyDM1 != "" {
-			fi = rec.Family[:1]
-		}
-		if gi != "" {
-			kb.start(r)
-			kb.add(d, gi)
-			dst = kb.emit(dst)
-		}
-		if fi != "" && fi != gi {
-			kb.start(r)
-			kb.add(d, fi)
-			dst = kb.emit(dst)
-		}
-	case RuleBirthLocality:
-		d := birthDay(rec.BirthDate)
-		loc := locality(&rec.Address)
-		if d == "" || loc == "" {
-			return dst
-		}
-		kb.start(r)
-		kb.add(d, loc)
-		dst = kb.emit(dst)
-	case RuleMonthInitials:
-		m := birthMonth(rec.BirthDate)
-		if p.FamilyDM1 == "" || m == "" {
-			return dst
-		}
-		if p.GivenDM1 == "" {
-			return dst
-		}
-		kb.start(r)
-		kb.add(m, initials(rec.Given[:1], rec.Family[:1]))
-		dst = kb.emit(dst)
-	case RuleLocalityFamily:
-		pc := locality(&rec.Address)
-		if pc == "" || p.FamilyDM1 == "" {
-			return dst
-		}
-		kb.start(r)
-		kb.add(pc, p.FamilyDM1)
-		dst = kb.emit(dst)
-	case RuleLocalityGiven:
-		pc := locality(&rec.Address)
-		if pc == "" || p.GivenDM1 == "" {
-			return dst
-		}
-		kb.start(r)
-		kb.add(pc, p.GivenDM1)
-		dst = kb.emit(dst)
-	case RulePhone:
-		ph := phone7(rec.Phone)
-		if ph == "" {
-			return dst
-		}
-		kb.start(r)
-		kb.add(ph)
-		dst = kb.emit(dst)
-	case RuleEmail:
-		if isPlaceholderEmail(rec.Email) {
-			return dst
-		}
-		kb.start(r)
-		kb.add(rec.Email)
-		dst = kb.emit(dst)
-	case RuleIdentifier:
-		for _, id := range rec.Identifiers {
-			if isPlaceholderDigits(id.Value, 4) {
-				continue
-			}
-			kb.start(r)
-			kb.add(id.Type.String())
-			if id.Type == record.IDMRN || id.Type == record.IDOther {
-				kb.add("", id.System)
-			}
-			kb.add("", id.Value)
-			dst = kb.emit(dst)
-		}
-	case RuleAddress:
-		a := &rec.Address
-		if a.Number == "" || a.Street == "" || isPlaceholderStreet(a.Street) {
-			return dst
-		}
-		kb.start(r)
-		loc := locality(a)
-		if loc == "" {
-			return dst
-		}
-		kb.add(a.Number, a.Street, loc)
+		kb.add("", id.Value)
 		dst = kb.emit(dst)
 	}
 	return dst
+}
+
+func (kb *keyBuilder) addressKeys(p *scoring.Prepared, dst []string) []string {
+	a := &p.Rec.Address
+	if record.IsPlaceholderStreet(a.Street) {
+		return dst
+	}
+	return kb.key(RuleAddress, dst, a.Number, a.Street, locality(a))
 }
 
 // namePair orders two phonetic codes so that a given/family swap yields

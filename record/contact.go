@@ -63,17 +63,6 @@ func allSameByte(b []byte) bool {
 	return true
 }
 
-var placeholderEmailLocal = map[string]bool{
-	"unknown": true, "none": true, "noemail": true, "no": true, "na": true, "n/a": true,
-	"test": true, "nomail": true, "null": true, "declined": true, "refused": true,
-	"noreply": true, "no-reply": true, "donotreply": true, "nobody": true,
-}
-
-var placeholderEmailDomain = map[string]bool{
-	"example.com": true, "example.org": true, "example.net": true,
-	"noemail.com": true, "none.com": true, "unknown.com": true,
-}
-
 // NormalizeEmail trims and lower-cases an email address (a "mailto:"
 // prefix is dropped). Anything that is not local@domain, and the stand-ins
 // clerks type for "no email" (unknown@…, noemail@…, …@example.com),
@@ -88,7 +77,7 @@ func NormalizeEmail(s string) string {
 	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
 		return ""
 	}
-	if placeholderEmailLocal[local] || placeholderEmailDomain[domain] {
+	if placeholderEmailLocal[local] || placeholderEmailDomain[domain] { // placeholder.go
 		return ""
 	}
 	return e
@@ -142,7 +131,7 @@ func identifierType(typeCode, system string) IdentifierType {
 func normalizeIdentifier(raw RawIdentifier) (Identifier, bool) {
 	t := identifierType(raw.TypeCode, raw.System)
 	v := strings.ToUpper(alnumLower(raw.Value))
-	if isPlaceholderID(v) {
+	if IsPlaceholderID(v) {
 		return Identifier{}, false
 	}
 	id := Identifier{Type: t, Value: v}
@@ -150,26 +139,4 @@ func normalizeIdentifier(raw RawIdentifier) (Identifier, bool) {
 		id.System = strings.TrimSpace(raw.System)
 	}
 	return id, true
-}
-
-// isPlaceholderID reports identifiers that carry no identity: shorter than
-// four characters, one repeated character (000000000), or a straight run of
-// digits (123456789, 987654321).
-func isPlaceholderID(v string) bool {
-	if len(v) < 4 {
-		return true
-	}
-	same, up, down := true, allDigits(v), allDigits(v)
-	for i := 1; i < len(v); i++ {
-		if v[i] != v[0] {
-			same = false
-		}
-		if v[i] != v[i-1]+1 && !(v[i-1] == '9' && v[i] == '0') {
-			up = false
-		}
-		if v[i] != v[i-1]-1 && !(v[i-1] == '0' && v[i] == '9') {
-			down = false
-		}
-	}
-	return same || (len(v) >= 6 && (up || down))
 }

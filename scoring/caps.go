@@ -13,7 +13,10 @@ package scoring
 //     jw>=0.80 or else; birth date year_month or worse) → possible at most,
 //     probable if an identifier agrees (exact or one off). Siblings,
 //     spouses, parent and child share a household and a family name, never
-//     an identifier.
+//     an identifier. One off lifts the cap only when sex does not
+//     disagree as well. Only hand-keyed numbers reach one off: an MRN one off
+//     is the next registration in its system (a family registering
+//     together), no evidence at all (compareIdentifiers).
 //   - CapTwins: birth date agrees (exact, transposed or one digit) and the
 //     family name agrees at some level (or is missing), but the given names
 //     differ, and no identifier agrees (exact or one off) →
@@ -97,8 +100,11 @@ func applyCaps(cmp *Comparison, g Grade) (Grade, Cap) {
 	}
 	// Relatives never share an identifier: its agreement lifts the family caps
 	// from possible to probable.
+	// A hand-keyed number one digit off is weak agreement: it lifts them
+	// only when sex does not disagree too (sex, given name and birth date
+	// all different outweigh any household agreement).
 	family := GradePossible
-	if idAgrees {
+	if idExact || (id == IDOneOff && lv[CompSex] != SexDisagree) {
 		family = GradeProbable
 	}
 	if givenDiffers && birthDiffers {

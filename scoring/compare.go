@@ -79,7 +79,9 @@ const (
 )
 
 // Identifier levels (identifiers of the same type, and same issuing system
-// where both give one).
+// where both give one). one_off and disagree are reached only by hand-keyed
+// numbers (SSN, national id, driver's licence, passport): a system-assigned
+// MRN either agrees or says nothing (see compareIdentifiers).
 const (
 	IDExact  = iota
 	IDOneOff // one character changed, added, dropped, or two adjacent swapped
@@ -170,7 +172,7 @@ func Compare(a, b *Prepared, out *Comparison) {
 // one name is exact and whose other is that close is a swap with a typo
 // ("shepherd jaxk" for "jack shepherd"), not two different names.
 func swappedNames(a, b *Prepared) bool {
-	if a.given == "" || a.family == "" || b.given == "" || b.family == "" {
+	if a.given == "" || a.family == "" || b.given == "" || b.family == "" || standIn(a) || standIn(b) {
 		return false
 	}
 	g, f := a.given == b.family, a.family == b.given
@@ -202,7 +204,7 @@ func phoneticAgree(dm1a, dm2a, nya, dm1b, dm2b, nyb string) bool {
 }
 
 func compareGiven(a, b *Prepared) uint8 {
-	if a.given == "" || b.given == "" {
+	if a.given == "" || b.given == "" || a.givenStandIn || b.givenStandIn {
 		return GivenMissing
 	}
 	if a.given == b.given {
@@ -229,7 +231,7 @@ func compareGiven(a, b *Prepared) uint8 {
 }
 
 func compareFamily(a, b *Prepared) uint8 {
-	if a.family == "" || b.family == "" {
+	if a.family == "" || b.family == "" || a.familyStandIn || b.familyStandIn {
 		return FamilyMissing
 	}
 	if a.family == b.family {
@@ -268,12 +270,19 @@ func compareFamily(a, b *Prepared) uint8 {
 // any other (u from random pairs, where a given name equal to another
 // person's family name is uncommon but not rare: Thomas, James, Lee).
 func crossedNames(a, b *Prepared) bool {
+	if standIn(a) || standIn(b) {
+		return false
+	}
 	cross := func(family, given string) bool {
 		return family != "" && given != "" &&
 			(family == given || (family[0] == given[0] && JaroWinkler(family, given) >= jwStrong))
 	}
 	return cross(a.family, b.given) || cross(b.family, a.given)
 }
+
+// standIn reports whether either name of p is a stand-in, which takes no
+// part in name comparisons.
+func standIn(p *Prepared) bool { return p.givenStandIn || p.familyStandIn }
 
 // familyPartAgrees reports whether a part of one compound family name
 // equals a part of the other (garcia lopez vs garcia; smith jones vs jones).
@@ -374,6 +383,19 @@ func compareHousehold(a, b *Prepared) uint8 {
 	return HouseDisagree
 }
 
+// compareIdentifiers compares identifiers by kind (MATCHING-NOTES
+// "Identifiers differ by kind"). Only identifiers of the same type (and the
+// same issuing system, where one is given) are compared.
+//
+//   - An identifier assigned by one system (an MRN, or an untyped
+//     identifier with its system) is unique within it: equal values are
+//     strong agreement, but a different value is what two registrations of
+//     one person look like, and a value one digit away is the next
+//     registration (families and newborn twins get consecutive numbers), so
+//     neither is evidence either way.
+//   - A hand-keyed number (SSN, national id, driver's licence, passport)
+//     can carry a typo: one character off is (weak) agreement, any other
+//     different value disagreement.
 func compareIdentifiers(a, b *Prepared) uint8 {
 	best := uint8(IDMissing)
 	for i := range a.ids {
@@ -387,19 +409,24 @@ func compareIdentifiers(a, b *Prepared) uint8 {
 				// An MRN is unique only within its issuing system.
 				continue
 			}
-			var l uint8
-			switch {
-			case x.Value == y.Value:
+			if x.Value == y.Value {
 				return IDExact
-			case withinOneEdit(x.Value, y.Value):
+			}
+			if systemAssigned(x.Type) {
+				continue
+			}
+			l := uint8(IDDisagree)
+			if withinOneEdit(x.Value, y.Value) {
 				l = IDOneOff
-			default:
-				l = IDDisagree
 			}
-			if l < best {
-				best = l
-			}
+			best = min(best, l)
 		}
 	}
 	return best
+}
+
+// systemAssigned reports identifier types issued by one system, whose
+// values say nothing when they differ.
+func systemAssigned(t record.IdentifierType) bool {
+	return t == record.IDMRN || t == record.IDOther
 }

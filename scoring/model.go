@@ -37,6 +37,14 @@ type Model struct {
 	// for comparisons whose TF settings enable it. The engine may instead
 	// build them from its store (Scorer.WithTermFrequencies).
 	TermFrequencies *TermFrequencies `json:"term_frequencies,omitempty"`
+	// Relatives, when present, adds the third class of the model: pairs of
+	// different people of one household (spouses, siblings, twins, parent
+	// and child), with each level's probability among them in Level.R.
+	// Grades then come from P(same person | levels) against both other
+	// classes, so household agreement that relatives share stops counting
+	// for a match (see RelativesClass). A model without it (model files of
+	// earlier versions) is the two-class Fellegi–Sunter model.
+	Relatives *RelativesClass `json:"relatives,omitempty"`
 	// Training records how the model was estimated; nil for DefaultModel.
 	Training *TrainingInfo `json:"training,omitempty"`
 }
@@ -62,6 +70,36 @@ type Level struct {
 	Label string  `json:"label"`
 	M     float64 `json:"m"`
 	U     float64 `json:"u"`
+	// R is the level's probability among pairs of relatives (same
+	// household, different person); 0 in a model without Relatives.
+	R float64 `json:"r,omitempty"`
+}
+
+// RelativesClass is the prior and the one dependence of the relatives
+// class. Fellegi–Sunter has two classes, and on household-rich data the
+// pairs of one household — agreeing on family name, address, phone and
+// email — outnumber true duplicates among candidate pairs: a two-class
+// model either learns households or must be corrected by hand rules. The
+// third class takes them: relatives agree on the household and usually
+// on the family name, and differ in given name, birth date or sex
+// (MATCHING-NOTES "Households break the independence assumption").
+//
+// Within the class the levels are independent but for one dependence that
+// makes the class: a relative with the same given name has another birth
+// date (a junior), one with the same birth date another given name (a
+// twin). PersonAgreement is the probability that a pair of relatives
+// agrees on both (given name at jw>=0.92 or better, birth date exact,
+// transposed or one digit off): a clerk's error, not a family. Where both
+// agree the class is negligible and the pair is scored as by the
+// two-class model; it acts on the pairs whose person fields differ and
+// whose household and family name agree.
+type RelativesClass struct {
+	// Prior is the probability that two records drawn at random are
+	// different people of one household.
+	Prior float64 `json:"prior"`
+	// PersonAgreement is P(given name and birth date both agree |
+	// relatives).
+	PersonAgreement float64 `json:"person_agreement"`
 }
 
 // Weight is log2(m/u), the level's contribution to the match weight.
@@ -107,6 +145,18 @@ type PassStats struct {
 // speaking populations, one birthday in ~25,000 across ages); they are not
 // estimated from, or tuned to, any dataset shipped with patientmatch.
 // Training (Train) replaces them with estimates from the data.
+//
+// The relatives class (r, RelativesClass): a person has about three times
+// as many relatives in a registry (spouse, children, siblings, parents) as
+// extra records, hence its prior; relatives share the family name three
+// times in four and the household nine times in ten, a twin the birth date
+// (4%), a junior the given name (2%); and practically never both
+// (PersonAgreement, one in a billion: a clerk's error) or an identifier.
+//
+// Identifier one_off is reached only by hand-keyed numbers (SSN, national
+// id, driver's licence, passport) one character off, a typo; an MRN one
+// off is the next registration of its system and no evidence
+// (compareIdentifiers).
 func DefaultModel() *Model {
 	return &Model{
 		Version:     ModelVersion,
@@ -115,51 +165,59 @@ func DefaultModel() *Model {
 		Thresholds:  DefaultThresholds(),
 		Comparisons: []ComparisonModel{
 			{Name: "given_name", TF: &TFSettings{Enabled: true, MinU: 1e-4}, Levels: []Level{
-				{"exact", 0.85, 0.01},
-				{"nickname", 0.03, 0.002},
-				{"swapped", 0.005, 0.0001},
-				{"phonetic", 0.03, 0.005},
-				{"jw>=0.92", 0.04, 0.004},
-				{"jw>=0.80", 0.02, 0.03},
-				{"else", 0.025, 0.9489},
+				{"exact", 0.85, 0.01, 0.02},
+				{"nickname", 0.03, 0.002, 0.001},
+				{"swapped", 0.005, 0.0001, 0.0005},
+				{"phonetic", 0.03, 0.005, 0.01},
+				{"jw>=0.92", 0.04, 0.004, 0.01},
+				{"jw>=0.80", 0.02, 0.03, 0.05},
+				{"else", 0.025, 0.9489, 0.9085},
 			}},
 			{Name: "family_name", TF: &TFSettings{Enabled: true, MinU: 1e-4}, Levels: []Level{
-				{"exact", 0.85, 0.003},
-				{"swapped", 0.005, 0.0001},
-				{"compound_part", 0.02, 0.0005},
-				{"phonetic", 0.03, 0.002},
-				{"jw>=0.92", 0.04, 0.003},
-				{"jw>=0.80", 0.02, 0.02},
-				{"crossed", 0.005, 0.0003},
-				{"else", 0.03, 0.9711},
+				{"exact", 0.85, 0.003, 0.75},
+				{"swapped", 0.005, 0.0001, 0.002},
+				{"compound_part", 0.02, 0.0005, 0.05},
+				{"phonetic", 0.03, 0.002, 0.005},
+				{"jw>=0.92", 0.04, 0.003, 0.005},
+				{"jw>=0.80", 0.02, 0.02, 0.01},
+				{"crossed", 0.005, 0.0003, 0.002},
+				{"else", 0.03, 0.9711, 0.176},
 			}},
 			{Name: "birth_date", Levels: []Level{
-				{"exact", 0.88, 0.00004},
-				{"transposed", 0.01, 0.00002},
-				{"one_digit", 0.05, 0.0008},
-				{"year_month", 0.01, 0.0012},
-				{"year_within_one", 0.02, 0.04},
-				{"else", 0.03, 0.95794},
+				{"exact", 0.88, 0.00004, 0.04},
+				{"transposed", 0.01, 0.00002, 0.0005},
+				{"one_digit", 0.05, 0.0008, 0.01},
+				{"year_month", 0.01, 0.0012, 0.005},
+				{"year_within_one", 0.02, 0.04, 0.08},
+				{"else", 0.03, 0.95794, 0.8645},
 			}},
 			{Name: "sex", Levels: []Level{
-				{"agree", 0.98, 0.5},
-				{"disagree", 0.02, 0.5},
+				{"agree", 0.98, 0.5, 0.5},
+				{"disagree", 0.02, 0.5, 0.5},
 			}},
 			{Name: "household", Levels: []Level{
-				{"address+contact", 0.35, 0.000005},
-				{"address", 0.30, 0.00002},
-				{"contact", 0.08, 0.00001},
-				{"postal_code", 0.07, 0.002},
-				{"city_or_postal3", 0.05, 0.02},
-				{"disagree", 0.15, 0.977965},
+				{"address+contact", 0.35, 0.000005, 0.45},
+				{"address", 0.30, 0.00002, 0.30},
+				{"contact", 0.08, 0.00001, 0.10},
+				{"postal_code", 0.07, 0.002, 0.03},
+				{"city_or_postal3", 0.05, 0.02, 0.02},
+				{"disagree", 0.15, 0.977965, 0.10},
 			}},
 			{Name: "identifier", Levels: []Level{
-				{"exact", 0.90, 0.000001},
-				{"one_off", 0.05, 0.00001},
-				{"disagree", 0.05, 0.999989},
+				{"exact", 0.90, 0.000001, 0.000001},
+				{"one_off", 0.05, 0.00001, 0.002},
+				{"disagree", 0.05, 0.999989, 0.997999},
 			}},
 		},
 	}
+}
+
+// DefaultRelatives is the relatives class that goes with DefaultModel's r
+// (Level.R). DefaultModel leaves it off for now (its grades are the
+// two-class ones); a model with it set grades from P(same person) against
+// strangers and relatives both.
+func DefaultRelatives() *RelativesClass {
+	return &RelativesClass{Prior: 3e-4, PersonAgreement: 1e-9}
 }
 
 // DefaultThresholds are the grade boundaries of DefaultModel. certain starts
@@ -183,6 +241,10 @@ func (m *Model) Clone() *Model {
 			tf := *cm.TF
 			c.Comparisons[i].TF = &tf
 		}
+	}
+	if m.Relatives != nil {
+		r := *m.Relatives
+		c.Relatives = &r
 	}
 	if m.Training != nil {
 		t := *m.Training
@@ -250,6 +312,26 @@ func (m *Model) Validate() error {
 			}
 			if !(c.TF.MinU > 0 && c.TF.MinU < 1) {
 				bad("%s: tf min_u %v not in (0,1)", c.Name, c.TF.MinU)
+			}
+		}
+	}
+	if r := m.Relatives; r != nil {
+		if !(r.Prior > 0 && r.Prior+m.Prior < 1) {
+			bad("relatives prior %v not in (0, 1-prior)", r.Prior)
+		}
+		if !(r.PersonAgreement > 0 && r.PersonAgreement < 1) {
+			bad("relatives person_agreement %v not in (0,1)", r.PersonAgreement)
+		}
+		for _, c := range m.Comparisons {
+			var sr float64
+			for _, l := range c.Levels {
+				if !(l.R > 0 && l.R <= 1) {
+					bad("%s %s: r=%v must be in (0,1] in a model with relatives", c.Name, l.Label, l.R)
+				}
+				sr += l.R
+			}
+			if math.Abs(sr-1) > 1e-3 {
+				bad("%s: r sums to %v, want 1", c.Name, sr)
 			}
 		}
 	}

@@ -15,9 +15,10 @@ import (
 // Blocking (package blocking) and the candidate index read the phonetic
 // codes from here too, so they are computed exactly once per record.
 //
-// Placeholder values (unknown, 0000000000, 1900-01-01, noemail@...) are
-// dropped from the comparison-ready fields, so they compare as missing;
-// Rec keeps the record as given.
+// Placeholder values (0000000000, 1900-01-01, noemail@...) are dropped
+// from the comparison-ready fields, so they compare as missing; stand-in
+// names are kept but compare as missing too (record/placeholder.go is the
+// one placeholder policy). Rec keeps the record as given.
 type Prepared struct {
 	Rec record.Record
 
@@ -36,18 +37,21 @@ type Prepared struct {
 
 	// Comparison-ready values; empty means missing.
 	given, family string
-	familyParts   []string
-	givenNick     [maxNickGroups]uint16
-	birth         record.Date // Year == 0 when missing
-	birthDigits   string      // "YYYYMMDD" for full dates, else ""
-	number        string      // house number
-	street        string      // street name and type
-	city          string
-	postal        string
-	phone         string // digits only
-	phone7        string // last seven digits of phone
-	email         string
-	ids           []record.Identifier
+	// givenStandIn and familyStandIn mark stand-in names (kept for
+	// blocking, compared as missing).
+	givenStandIn, familyStandIn bool
+	familyParts                 []string
+	givenNick                   [maxNickGroups]uint16
+	birth                       record.Date // Year == 0 when missing
+	birthDigits                 string      // "YYYYMMDD" for full dates, else ""
+	number                      string      // house number
+	street                      string      // street name and type
+	city                        string
+	postal                      string
+	phone                       string // digits only
+	phone7                      string // last seven digits of phone
+	email                       string
+	ids                         []record.Identifier
 }
 
 // Prepare computes the comparison-ready form of r, without term
@@ -61,14 +65,14 @@ func Prepare(r record.Record) *Prepared {
 // PrepareInto fills p from r, without term frequencies.
 func PrepareInto(p *Prepared, r record.Record) {
 	*p = Prepared{Rec: r}
-	if r.Given != "" && !isPlaceholderName(r.Given) {
+	if r.Given != "" {
 		p.given = r.Given
 		p.GivenDM1, p.GivenDM2 = matchr.DoubleMetaphone(r.Given)
 		p.GivenNYSIIS = matchr.NYSIIS(r.Given)
 		p.GivenSoundex = matchr.Soundex(r.Given)
 		defaultNicknames().lookup(r.Given, &p.givenNick)
 	}
-	if r.Family != "" && !isPlaceholderName(r.Family) {
+	if r.Family != "" {
 		p.family = r.Family
 		p.familyParts = r.FamilyParts
 		fam := joinedFamily(r)
@@ -76,16 +80,15 @@ func PrepareInto(p *Prepared, r record.Record) {
 		p.FamilyNYSIIS = matchr.NYSIIS(fam)
 		p.FamilySoundex = matchr.Soundex(fam)
 	}
-	// "John Doe" and "Jane Doe" are the classic stand-ins for an unknown
-	// patient: both names are placeholders together.
-	if p.family == "doe" && (p.given == "john" || p.given == "jane") {
-		p.given, p.family, p.familyParts = "", "", nil
-		p.GivenDM1, p.GivenDM2, p.GivenNYSIIS, p.GivenSoundex = "", "", "", ""
-		p.FamilyDM1, p.FamilyDM2, p.FamilyNYSIIS, p.FamilySoundex = "", "", "", ""
-		p.givenNick = [maxNickGroups]uint16{}
-	}
+	// Stand-in names ("unknown", "baby boy", "John Doe") are kept, so that
+	// blocking still keys on them and a registered "Jane Doe" is found
+	// through the rest of her record, but they compare as missing: agreeing
+	// on one is no evidence (record.IsPlaceholderName).
+	person := record.IsPlaceholderPerson(r.Given, r.Family)
+	p.givenStandIn = person || record.IsPlaceholderName(r.Given)
+	p.familyStandIn = person || record.IsPlaceholderName(r.Family)
 
-	if d := r.BirthDate; !d.IsZero() && !isPlaceholderBirth(d) {
+	if d := r.BirthDate; !d.IsZero() && !record.IsPlaceholderBirth(d) {
 		p.birth = d
 		if d.Year > 0 && d.Month > 0 && d.Day > 0 && d.Year < 10000 && d.Month < 100 && d.Day < 100 {
 			var b [8]byte
@@ -103,7 +106,7 @@ func PrepareInto(p *Prepared, r record.Record) {
 	}
 
 	a := r.Address
-	if a.Street != "" && !isPlaceholderStreet(a.Street) {
+	if a.Street != "" && !record.IsPlaceholderStreet(a.Street) {
 		p.number = a.Number
 		p.street = a.Street
 		if a.StreetType != "" {
@@ -122,22 +125,22 @@ func PrepareInto(p *Prepared, r record.Record) {
 			digits = append(digits, r.Phone[i])
 		}
 	}
-	if len(digits) >= 7 && !isPlaceholderDigits(string(digits[len(digits)-7:]), 7) {
+	if len(digits) >= 7 && !record.IsPlaceholderDigits(string(digits[len(digits)-7:]), 7) {
 		p.phone = string(digits)
 		p.phone7 = p.phone[len(p.phone)-7:]
 	}
-	if r.Email != "" && !isPlaceholderEmail(r.Email) {
+	if r.Email != "" && !record.IsPlaceholderEmail(r.Email) {
 		p.email = r.Email
 	}
 
 	p.ids = r.Identifiers
 	for i, id := range r.Identifiers {
-		if isPlaceholderDigits(id.Value, 4) {
+		if record.IsPlaceholderID(id.Value) {
 			// Copy once, keeping only the real identifiers.
 			kept := make([]record.Identifier, 0, len(r.Identifiers)-1)
 			kept = append(kept, r.Identifiers[:i]...)
 			for _, id := range r.Identifiers[i+1:] {
-				if !isPlaceholderDigits(id.Value, 4) {
+				if !record.IsPlaceholderID(id.Value) {
 					kept = append(kept, id)
 				}
 			}

@@ -18,6 +18,21 @@ type Scorer struct {
 	certainW, probableW, possibleW float64
 	tf                             [2]tfCompiled // given, family
 	terms                          *TermFrequencies
+	rel                            relCompiled
+}
+
+// relCompiled is the relatives class of a model, compiled: the weight of
+// a pair against relatives is its weight against strangers minus
+// log2(m/r) of each level, which keeps the term-frequency adjustment of
+// u (it divides both classes alike).
+type relCompiled struct {
+	on    bool
+	prior float64 // log2(λr/λu)
+	mr    [NumComparisons][MaxLevels]float64
+	// both and notBoth correct the independence of given name and birth
+	// date within the class (RelativesClass.PersonAgreement), when both
+	// are present.
+	both, notBoth float64
 }
 
 type tfCompiled struct {
@@ -33,10 +48,16 @@ type Result struct {
 	Weight float64
 	// Probability is the posterior match probability 1/(1+2^−Weight).
 	Probability float64
-	// Grade is the grade of Probability, lowered by any cap that applies.
+	// Grade is the grade of Probability, lowered by any cap that applies;
+	// except that possible is the grade of the weight against strangers
+	// alone (Weight − Relatives), so household members of the query stay
+	// visible to a reviewer who searches.
 	Grade Grade
 	// Cap is the hazard rule that lowered the grade, CapNone if none did.
 	Cap Cap
+	// Relatives is the weight the relatives class took off (≤ 0; 0 for a
+	// model without one): −log2(1 + odds of relatives against strangers).
+	Relatives float64
 	// Levels is the level reached in each comparison.
 	Levels [NumComparisons]uint8
 }
@@ -58,6 +79,9 @@ func NewScorer(m *Model) (*Scorer, error) {
 		}
 	}
 	s.prior = logit2(m.Prior)
+	if r := m.Relatives; r != nil {
+		s.compileRelatives(m)
+	}
 	s.certainW = logit2(m.Thresholds.Certain)
 	s.probableW = logit2(m.Thresholds.Probable)
 	s.possibleW = logit2(m.Thresholds.Possible)
@@ -133,28 +157,90 @@ func (s *Scorer) Score(a, b *Prepared) Result {
 // ScoreComparison scores a pair already compared into cmp.
 func (s *Scorer) ScoreComparison(cmp *Comparison, a, b *Prepared) Result {
 	w := s.prior
+	wr := s.rel.prior
 	for c := 0; c < NumComparisons; c++ {
-		lw, _ := s.levelWeight(c, cmp.Levels[c], a, b)
+		l := cmp.Levels[c]
+		lw, _ := s.levelWeight(c, l, a, b)
 		w += lw
+		wr += lw - s.rel.mr[c][l]
 	}
-	r := Result{Weight: w, Probability: probability(w), Levels: cmp.Levels}
+	// possible is judged against strangers alone: a reviewer who searches
+	// is shown the query's household members too (MATCHING-NOTES
+	// "Decided"); probable and certain are judged against relatives as
+	// well.
+	strangers := w
+	var rel float64
+	if s.rel.on {
+		rel = -log2OnePlusExp2(wr + s.rel.personCorrection(cmp))
+		w += rel
+	}
+	r := Result{Weight: w, Probability: probability(w), Levels: cmp.Levels, Relatives: rel}
 	switch {
 	case w >= s.certainW:
 		r.Grade = GradeCertain
 	case w >= s.probableW:
 		r.Grade = GradeProbable
-	case w >= s.possibleW:
+	case strangers >= s.possibleW:
 		r.Grade = GradePossible
 	}
 	r.Grade, r.Cap = applyCaps(cmp, r.Grade)
 	return r
 }
 
+// compileRelatives compiles m's relatives class. The prior of the match
+// class becomes log2(λm/λu) with λu = 1 − λm − λr.
+func (s *Scorer) compileRelatives(m *Model) {
+	r := m.Relatives
+	lu := 1 - m.Prior - r.Prior
+	s.prior = math.Log2(m.Prior / lu)
+	s.rel.on = true
+	s.rel.prior = math.Log2(r.Prior / lu)
+	for c, cm := range m.Comparisons {
+		for l, lv := range cm.Levels {
+			s.rel.mr[c][l] = math.Log2(lv.M / lv.R)
+		}
+	}
+	// Independent levels would give P(both agree) = pg·pb; the class says
+	// PersonAgreement, and the rest of the mass goes to the other cells.
+	var pg, pb float64
+	for _, l := range []int{GivenExact, GivenNickname, GivenSwapped, GivenPhonetic, GivenJW92} {
+		pg += m.Comparisons[CompGivenName].Levels[l].R
+	}
+	for _, l := range []int{BirthExact, BirthTransposed, BirthOneDigit} {
+		pb += m.Comparisons[CompBirthDate].Levels[l].R
+	}
+	pa := r.PersonAgreement
+	s.rel.both = math.Log2(pa / (pg * pb))
+	s.rel.notBoth = math.Log2((1 - pa) / (1 - pg*pb))
+}
+
+// personCorrection is the relatives class's given-name × birth-date
+// dependence for the pair's levels.
+func (rc *relCompiled) personCorrection(cmp *Comparison) float64 {
+	g, b := cmp.Levels[CompGivenName], cmp.Levels[CompBirthDate]
+	if g == GivenMissing || b == BirthMissing {
+		return 0
+	}
+	if g <= GivenJW92 && b <= BirthOneDigit {
+		return rc.both
+	}
+	return rc.notBoth
+}
+
+// log2OnePlusExp2 is log2(1 + 2^x) without overflow.
+func log2OnePlusExp2(x float64) float64 {
+	if x > 0 {
+		return x + math.Log2(1+math.Exp2(-x))
+	}
+	return math.Log2(1 + math.Exp2(x))
+}
+
 // probability is the posterior 1/(1+2^−w).
 func probability(w float64) float64 { return 1 / (1 + math.Exp2(-w)) }
 
 // Explain returns, per comparison, the level reached and the weight it
-// contributed.
+// contributed. With a relatives class, the prior, these weights and
+// Result.Relatives add up to the pair's Weight; the cap is Result.Cap.
 func (s *Scorer) Explain(a, b *Prepared) []ComparisonResult {
 	var cmp Comparison
 	Compare(a, b, &cmp)

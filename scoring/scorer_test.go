@@ -68,6 +68,23 @@ func TestHazards(t *testing.T) {
 			"given=smith;family=robert;birth=1970-05-12;sex=male;" + household, GradeProbable, GradeCertain},
 		{"compound surname part dropped", "given=maria;family=garcia lopez;birth=1980-03-04;sex=female;" + household,
 			"given=maria;family=garcia;birth=1980-03-04;sex=female;" + household, GradeProbable, GradeCertain},
+		// A family registered together: consecutive MRNs from one system
+		// are no evidence, whatever else the household shares.
+		{"household, consecutive mrns", "given=victoria;family=person;birth=1973-06-04;sex=female;mrn=100000123;mrn_system=h;" + household,
+			"given=ronald;family=person;birth=1977-09-10;sex=male;mrn=100000124;mrn_system=h;" + household, GradeNone, GradePossible},
+		{"twins, consecutive mrns", "given=ava;family=person;birth=2015-06-04;sex=female;mrn=100000125;mrn_system=h;" + household,
+			"given=mia;family=person;birth=2015-06-04;sex=female;mrn=100000126;mrn_system=h;" + household, GradeNone, GradePossible},
+		{"siblings, ssn one off", base + ";ssn=422777511",
+			"given=susan;family=smith;birth=1972-01-03;sex=female;ssn=422777512;" + household, GradeNone, GradePossible},
+		// Placeholders without erasure: a registered Jane Doe is found
+		// through the rest of her record; two stand-in names alone are
+		// nothing.
+		{"jane doe with her own birth date, sex and contacts", "given=jane;family=doe;birth=1991-12-31;sex=female;email=jd1991@mail.com;" + household,
+			"given=jane;family=doe;birth=1991-12-31;sex=female;email=jd1991@mail.com;" + household, GradePossible, GradeProbable},
+		{"two jane does", "given=jane;family=doe;birth=1991-12-31;sex=female",
+			"given=jane;family=doe;birth=1964-03-08;sex=female", GradeNone, GradeNone},
+		{"two baby boys", "given=baby boy;family=smith;birth=2024-03-08;sex=male",
+			"given=baby boy;family=jones;birth=2024-02-11;sex=male", GradeNone, GradeNone},
 		{"placeholder phone only", "given=robert;family=smith;birth=1970-05-12;phone=0000000000",
 			"given=robert;family=smith;birth=1970-05-12;phone=0000000000", GradeNone, GradeProbable},
 	}
@@ -113,7 +130,9 @@ func TestCapRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
 			r := s.Score(a, b)
-			capOK := r.Cap == tc.cap || (tc.cap == notTwins && r.Cap != CapTwins)
+			// The relatives class usually grades relatives down on its own;
+			// then no rule needs to, and the rule is only a safety net.
+			capOK := r.Cap == tc.cap || r.Cap == CapNone || (tc.cap == notTwins && r.Cap != CapTwins)
 			if !capOK || r.Grade > tc.max {
 				t.Errorf("cap %v grade %v (p=%.6f), want cap %v and at most %v; %s", r.Cap, r.Grade, r.Probability,
 					tc.cap, tc.max, explainString(s.Explain(a, b)))
@@ -133,15 +152,17 @@ func explainString(e []ComparisonResult) string {
 // TestExplainAddsUp: the explanation's weights plus the prior give Weight.
 func TestExplainAddsUp(t *testing.T) {
 	m := DefaultModel()
+	m.Relatives = DefaultRelatives()
 	s := MustScorer(m)
 	a := s.Prepare(mustRecord(t, "given=bob;family=smith;birth=1970-05-12;sex=male;"+household))
 	b := s.Prepare(mustRecord(t, "given=robert;family=smyth;birth=1970-12-05;"+household))
 	r := s.Score(a, b)
-	sum := math.Log2(m.Prior / (1 - m.Prior))
+	sum := math.Log2(m.Prior / (1 - m.Prior - m.Relatives.Prior))
 	e := s.Explain(a, b)
-	if len(e) != NumComparisons {
-		t.Fatalf("%d explanations", len(e))
+	if len(e) != NumComparisons || r.Relatives >= 0 {
+		t.Fatalf("%d explanations, relatives %v", len(e), r.Relatives)
 	}
+	sum += r.Relatives
 	for c, x := range e {
 		sum += x.Weight
 		if x.LevelIndex != int(r.Levels[c]) || x.Level != LevelLabel(c, x.LevelIndex) {
@@ -390,4 +411,33 @@ func FuzzLoadModel(f *testing.F) {
 			t.Fatalf("round trip changed the model:\n%s\n%s", out1.String(), out2.String())
 		}
 	})
+}
+
+// TestRelativesClassWithoutCaps: the relatives class, not the hazard
+// rules, keeps household members below probable — by posterior alone —
+// while a duplicate in the same household keeps its weight.
+func TestRelativesClassWithoutCaps(t *testing.T) {
+	m := DefaultModel()
+	m.Relatives = DefaultRelatives()
+	s := MustScorer(m)
+	th := DefaultModel().Thresholds
+	base := "given=robert;family=smith;birth=1970-05-12;sex=male;" + household
+	relatives := map[string]string{
+		"twin":         "given=richard;family=smith;birth=1970-05-12;sex=male;" + household,
+		"junior":       strings.Replace(base, "1970-05-12", "1995-02-03", 1),
+		"sister":       "given=susan;family=smith;birth=1972-01-03;sex=female;" + household,
+		"spouse":       "given=mary;family=smith;birth=1971-09-23;sex=female;" + household,
+		"brother, ssn": "given=roberto;family=smith;birth=1968-08-30;sex=male;ssn=422777512;" + household,
+	}
+	for name, spec := range relatives {
+		a, b := s.Prepare(mustRecord(t, base+";ssn=422777511")), s.Prepare(mustRecord(t, spec))
+		if r := s.Score(a, b); r.Probability >= th.Probable || r.Relatives >= 0 {
+			t.Errorf("%s: posterior %.6f (relatives %.2f), want below probable without any cap; %s",
+				name, r.Probability, r.Relatives, explainString(s.Explain(a, b)))
+		}
+	}
+	a, b := s.Prepare(mustRecord(t, base)), s.Prepare(mustRecord(t, strings.Replace(base, "robert", "bob", 1)))
+	if r := s.Score(a, b); r.Grade != GradeCertain {
+		t.Errorf("duplicate in the household: %v p=%.7f, want certain", r.Grade, r.Probability)
+	}
 }

@@ -223,3 +223,25 @@ func TestConstrainWeights(t *testing.T) {
 		t.Errorf("constrained model invalid: %v", err)
 	}
 }
+
+// TestPersonFallback: an m that learned households (a fifth of "matches"
+// with another given name) falls back to the base model's; a plausible one
+// stays.
+func TestPersonFallback(t *testing.T) {
+	m := DefaultModel()
+	lv := m.Comparisons[CompGivenName].Levels
+	lv[GivenExact].M -= 0.4
+	lv[GivenElse].M += 0.4
+	m.Comparisons[CompBirthDate].Levels[BirthExact].M -= 0.01
+	m.Comparisons[CompBirthDate].Levels[BirthElse].M += 0.01
+	notes := personFallback(m, DefaultModel())
+	if len(notes) != 1 || lv[GivenElse].M != DefaultModel().Comparisons[CompGivenName].Levels[GivenElse].M {
+		t.Errorf("notes %v, given else m %v: want the base model's given_name m", notes, lv[GivenElse].M)
+	}
+	if got := m.Comparisons[CompBirthDate].Levels[BirthElse].M; got == DefaultModel().Comparisons[CompBirthDate].Levels[BirthElse].M {
+		t.Errorf("birth_date m replaced though plausible")
+	}
+	if len(HouseholdWarnings(m)) != 0 {
+		t.Errorf("warnings after fallback: %v", HouseholdWarnings(m))
+	}
+}

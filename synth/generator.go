@@ -40,6 +40,8 @@ type Generator struct {
 	// 2006 cannot both be patricia2006@gmail.com (families share one
 	// by copying it, not through setEmail).
 	emails map[uint64]struct{}
+	// ring holds earlier people that the registry profile's namesakes copy.
+	ring []namesake
 }
 
 // New returns a Generator for opts.
@@ -73,6 +75,7 @@ func (g *Generator) Each(ctx context.Context, fn func(*Row) error) (Stats, error
 	g.idKey = splitmix(g.opts.Seed ^ 0x1d)
 	g.mrnSeq, g.ssnSeq, g.dlSeq, g.ppSeq = 0, 0, 0, 0
 	g.emails = map[uint64]struct{}{}
+	g.ring = g.ring[:0]
 
 	window := min(g.window, g.opts.N)
 	buf := make([]Row, 0, window)
@@ -97,16 +100,12 @@ func (g *Generator) Each(ctx context.Context, fn func(*Row) error) (Stats, error
 		}
 		st.Households++
 		g.household(r, hh)
+		g.namesakes(r)
 		for i := range g.people {
 			p := &g.people[i]
 			extra := 0
 			if r.Float64() < g.opts.DupRate {
-				extra = 1
-				if u := r.Float64(); u > 0.9 {
-					extra = 3
-				} else if u > 0.6 {
-					extra = 2
-				}
+				extra = g.extraRecords(r)
 			}
 			for k := 0; k <= extra && int(g.records) < g.opts.N; k++ {
 				g.render(r, p, k > 0, &row)
@@ -171,11 +170,9 @@ func permuteBelow(x, n uint64, key uint64) uint64 {
 	return x
 }
 
-// mrn returns a fresh, unique medical record number (9 digits).
-func (g *Generator) mrn() string {
-	g.mrnSeq++
-	return fmt.Sprintf("%09d", permuteBelow(g.mrnSeq, 900_000_000, g.idKey^0x3a)+100_000_000)
-}
+// mrn returns a fresh, unique medical record number (9 digits), as the
+// profile issues them (mrnFor).
+func (g *Generator) mrn() string { return g.mrnFor() }
 
 // ssn returns a fresh, unique SSN-shaped 9-digit string: area 001–899 except
 // 666, group 01–99, serial 0001–9999.

@@ -78,7 +78,9 @@ func (g *Generator) render(r *rand.Rand, p *person, dup bool, row *Row) {
 			g.corrupt(r, p, &v)
 		}
 	}
+	g.profileView(r, p, &v)
 	g.format(r, &v, row)
+	g.profileRow(r, row)
 	row.Entity = p.entity
 	row.Household = p.household
 	row.Hazards = v.hazards

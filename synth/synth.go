@@ -35,6 +35,9 @@ type Options struct {
 	// records, in [0, 1]. Zero means no duplicates; callers wanting the usual
 	// mix pass DefaultDupRate.
 	DupRate float64
+	// Profile selects the shape of the data set (ProfileHousehold when
+	// empty); see Profiles.
+	Profile Profile
 }
 
 // Validate reports every problem with o at once.
@@ -45,6 +48,9 @@ func (o Options) Validate() error {
 	}
 	if !(o.DupRate >= 0 && o.DupRate <= 1) { // also rejects NaN
 		errs = append(errs, fmt.Errorf("%w: DupRate must be in [0,1], got %v", ErrInvalid, o.DupRate))
+	}
+	if !o.Profile.valid() {
+		errs = append(errs, fmt.Errorf("%w: unknown profile %q (want one of %s)", ErrInvalid, o.Profile, strings.Join(profileNames(), ", ")))
 	}
 	return errors.Join(errs...)
 }

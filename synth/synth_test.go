@@ -523,3 +523,91 @@ func TestNDJSONEncoder(t *testing.T) {
 		t.Fatal("converter error not returned")
 	}
 }
+
+// TestProfiles: each profile records what it says it does, and the default
+// profile is the household one.
+func TestProfiles(t *testing.T) {
+	def := rows(t, Options{N: 2000, Seed: 3, DupRate: DefaultDupRate})
+	hh := rows(t, Options{N: 2000, Seed: 3, DupRate: DefaultDupRate, Profile: ProfileHousehold})
+	if !slices.EqualFunc(def, hh, func(a, b Row) bool { return a.Cols == b.Cols }) {
+		t.Error("the empty profile is not the household profile")
+	}
+	if err := (Options{N: 1, Profile: "nope"}).Validate(); err == nil {
+		t.Error("unknown profile accepted")
+	}
+
+	// Registry: the first records of the people of one household carry
+	// consecutive MRNs; some people are namesakes of another household's.
+	reg := rows(t, Options{N: 5000, Seed: 3, DupRate: DefaultDupRate, Profile: ProfileRegistry})
+	mrns := map[int][]int{} // household → MRNs
+	namesakes := map[string]map[int]bool{}
+	for _, r := range reg {
+		if r.Hazards&HazDuplicate == 0 && r.Cols[ColMRN] != "" {
+			n, err := strconv.Atoi(r.Cols[ColMRN])
+			if err != nil {
+				t.Fatal(err)
+			}
+			mrns[r.Household] = append(mrns[r.Household], n)
+		}
+		k := strings.ToLower(r.Cols[ColGiven] + "|" + r.Cols[ColFamily] + "|" + r.Cols[ColBirthDate])
+		if namesakes[k] == nil {
+			namesakes[k] = map[int]bool{}
+		}
+		namesakes[k][r.Entity] = true
+	}
+	consecutive, multi := 0, 0
+	for _, ms := range mrns {
+		if len(ms) < 2 {
+			continue
+		}
+		multi++
+		slices.Sort(ms)
+		if ms[len(ms)-1]-ms[0] < 16 {
+			consecutive++
+		}
+	}
+	if multi == 0 || consecutive < multi*9/10 {
+		t.Errorf("registry: %d of %d households have consecutive MRNs", consecutive, multi)
+	}
+	shared := 0
+	for _, ents := range namesakes {
+		if len(ents) > 1 {
+			shared++
+		}
+	}
+	if shared < 20 {
+		t.Errorf("registry: %d namesake groups in 5,000 records, want some", shared)
+	}
+
+	// Civil and names: only the columns they record; civil people with many
+	// records.
+	for _, tc := range []struct {
+		p    Profile
+		keep []int
+	}{
+		{ProfileCivil, []int{ColID, ColFamily, ColGiven, ColMiddle, ColBirthDate, ColSex, ColCity, ColPostalCode}},
+		{ProfileNames, []int{ColID, ColFamily, ColGiven, ColBirthDate}},
+	} {
+		rs := rows(t, Options{N: 5000, Seed: 3, DupRate: DefaultDupRate, Profile: tc.p})
+		perEntity := map[int]int{}
+		missingFamily := 0
+		for _, r := range rs {
+			perEntity[r.Entity]++
+			if r.Cols[ColFamily] == "" {
+				missingFamily++
+			}
+			for c := range NumCols {
+				if r.Cols[c] != "" && !slices.Contains(tc.keep, c) {
+					t.Fatalf("%s: column %s = %q", tc.p, Header()[c], r.Cols[c])
+				}
+			}
+		}
+		most := 0
+		for _, n := range perEntity {
+			most = max(most, n)
+		}
+		if tc.p == ProfileCivil && (most < 8 || missingFamily < len(rs)/5) {
+			t.Errorf("civil: at most %d records a person, %d of %d without family name", most, missingFamily, len(rs))
+		}
+	}
+}

@@ -20,6 +20,8 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	dupRate := fs.Float64("dup-rate", synth.DefaultDupRate, "fraction of people with 1-3 extra records, in [0,1]")
 	out := fs.String("out", "", "output file, .csv or .ndjson (required)")
 	truth := fs.String("truth", "", "optional truth file (id,entity CSV)")
+	profile := fs.String("profile", string(synth.ProfileHousehold),
+		"shape of the data: household (US registry of households), registry (sequential MRNs, namesakes), civil (sparse civil records), names (names and birth date only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -37,7 +39,7 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return usageErrorf("--out: %v", err)
 	}
-	g, err := synth.New(synth.Options{N: *n, Seed: *seed, DupRate: *dupRate})
+	g, err := synth.New(synth.Options{N: *n, Seed: *seed, DupRate: *dupRate, Profile: synth.Profile(*profile)})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}

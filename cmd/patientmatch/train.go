@@ -22,6 +22,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of the random pair sampler")
 	maxBlock := fs.Int("max-block", blocking.DefaultMaxBlock, "skip blocks larger than this in the EM passes")
 	progress := fs.Bool("progress", env.progress, "show progress on stderr")
+	relatives := fs.Bool("relatives", false, "also fit the relatives class (same household, different person) by three-class EM")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	model, err := scoring.Train(recs, passes, scoring.TrainOptions{UPairs: *uPairs, Seed: *seed, NoTermFrequencies: true})
+	model, err := scoring.Train(recs, passes, scoring.TrainOptions{UPairs: *uPairs, Seed: *seed, NoTermFrequencies: true, Relatives: *relatives})
 	if err != nil {
 		return err
 	}

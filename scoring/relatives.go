@@ -1,0 +1,166 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+)
+
+// relativesPseudo is the weight, in pairs, of the base model's r as a
+// Dirichlet prior on each comparison's estimated r: a level few relatives
+// reach keeps close to the built-in value instead of going to an extreme.
+const relativesPseudo = 20
+
+// RelativesFit is the outcome of FitRelatives.
+type RelativesFit struct {
+	R               Probabilities
+	Prior           float64 // λm, matches over all pairs of records
+	RelativesPrior  float64 // λr
+	PersonAgreement float64
+	Iterations      int
+	Converged       bool
+	// Matches and Relatives are the expected numbers among the candidate
+	// pairs.
+	Matches, Relatives float64
+}
+
+// FitRelatives fits the third class of the model — different people of
+// one household — by EM over the distinct candidate pairs of all passes,
+// with every comparison active and m and u held as trained: the relatives'
+// r, both priors and the class's person agreement. Pairs no rule proposes
+// are taken as strangers (they disagree on every blocking key).
+//
+// m comes from the two-class passes, each leaving out the fields its pairs
+// were blocked on and the household passive, so it describes persons; the
+// relatives class then takes the pairs that agree on the household and the
+// family name but not on the person, which a two-class model can only
+// call matches or strangers.
+func FitRelatives(records []*Prepared, passes []TrainingPass, m *Model) (RelativesFit, error) {
+	var fit RelativesFit
+	base := m.Relatives
+	if base == nil {
+		base = DefaultRelatives()
+	}
+	ps, all := candidatePatterns(records, passes)
+	if len(ps) == 0 || all <= 0 {
+		return fit, fmt.Errorf("%w: no candidate pairs to fit relatives on", ErrTraining)
+	}
+	var lmu, r0 [NumComparisons][MaxLevels]float64 // log2(m/u); base r
+	for c, cm := range m.Comparisons {
+		for l, lv := range cm.Levels {
+			lmu[c][l] = lv.Weight()
+			r0[c][l] = lv.R
+			if r0[c][l] <= 0 {
+				return fit, fmt.Errorf("%w: base model has no r for %s %s", ErrTraining, cm.Name, lv.Label)
+			}
+		}
+	}
+	r := r0
+	lm, lr, pa := m.Prior, base.Prior, base.PersonAgreement
+	pm, pr := make([]float64, len(ps)), make([]float64, len(ps))
+	for it := 1; it <= 200; it++ {
+		rc := relativesCompiled(m, r, lm, lr, pa)
+		lu := 1 - lm - lr
+		var sm, sr, both, present float64
+		var nr Probabilities
+		for i, p := range ps {
+			wm, wr := math.Log2(lm/lu), rc.prior
+			for c := 0; c < NumComparisons; c++ {
+				l := p.levels[c]
+				wm += lmu[c][l]
+				wr += lmu[c][l] - rc.mr[c][l]
+			}
+			var cmp Comparison
+			cmp.Levels = p.levels
+			wr += rc.personCorrection(&cmp)
+			// Posteriors of the three classes, stably.
+			top := math.Max(0, math.Max(wm, wr))
+			em, er, eu := math.Exp2(wm-top), math.Exp2(wr-top), math.Exp2(-top)
+			z := em + er + eu
+			pm[i], pr[i] = em/z, er/z
+			sm += p.count * pm[i]
+			sr += p.count * pr[i]
+			for c := 0; c < NumComparisons; c++ {
+				if l := int(p.levels[c]); l < len(specs[c].levels) {
+					nr[c][l] += p.count * pr[i]
+				}
+			}
+			if g, b := p.levels[CompGivenName], p.levels[CompBirthDate]; g != GivenMissing && b != BirthMissing {
+				present += p.count * pr[i]
+				if g <= GivenJW92 && b <= BirthOneDigit {
+					both += p.count * pr[i]
+				}
+			}
+		}
+		delta := 0.0
+		for c := 0; c < NumComparisons; c++ {
+			L := len(specs[c].levels)
+			for l := 0; l < L; l++ {
+				nr[c][l] += relativesPseudo * r0[c][l]
+			}
+			if normalise(nr[c][:L], 1e-6) {
+				delta = math.Max(delta, maxDiff(nr[c][:L], r[c][:L]))
+				r[c] = nr[c]
+			}
+		}
+		nlm := math.Min(math.Max(sm/all, 1e-12), 0.4)
+		nlr := math.Min(math.Max(sr/all, 1e-12), 0.4)
+		npa := 1e-9
+		if present > 0 {
+			npa = math.Min(math.Max(both/present, 1e-9), 0.5)
+		}
+		delta = math.Max(delta, math.Max(math.Abs(nlm-lm)/lm, math.Abs(nlr-lr)/lr))
+		lm, lr, pa = nlm, nlr, npa
+		fit.Iterations = it
+		fit.Matches, fit.Relatives = sm, sr
+		if delta < 1e-6 {
+			fit.Converged = true
+			break
+		}
+	}
+	fit.R, fit.Prior, fit.RelativesPrior, fit.PersonAgreement = r, lm, lr, pa
+	return fit, nil
+}
+
+// relativesCompiled compiles a relatives class from r and the priors, as
+// Scorer does from a model.
+func relativesCompiled(m *Model, r Probabilities, lm, lr, pa float64) relCompiled {
+	c := m.Clone()
+	c.Prior = lm
+	c.Relatives = &RelativesClass{Prior: lr, PersonAgreement: pa}
+	for i := range c.Comparisons {
+		for l := range c.Comparisons[i].Levels {
+			c.Comparisons[i].Levels[l].R = r[i][l]
+		}
+	}
+	var s Scorer
+	s.compileRelatives(c)
+	return s.rel
+}
+
+// candidatePatterns compresses the distinct candidate pairs of all passes
+// into patterns, and returns the number of all pairs of records.
+func candidatePatterns(records []*Prepared, passes []TrainingPass) ([]pattern, float64) {
+	seen := make(map[[2]int32]struct{})
+	var vectors []LevelVector
+	var cmp Comparison
+	for _, p := range passes {
+		for _, ij := range p.Pairs {
+			i, j := ij[0], ij[1]
+			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
+				continue
+			}
+			if i > j {
+				i, j = j, i
+			}
+			k := [2]int32{i, j}
+			if _, dup := seen[k]; dup {
+				continue
+			}
+			seen[k] = struct{}{}
+			Compare(records[i], records[j], &cmp)
+			vectors = append(vectors, cmp.Levels)
+		}
+	}
+	n := float64(len(records))
+	return compress(vectors), n * (n - 1) / 2
+}
