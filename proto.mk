@@ -15,7 +15,7 @@ PROTOC                     ?= protoc
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTO_ROOT                 := api
-PROTO_FILES                := patientmatch/v1/patientmatch.proto
+PROTO_FILES                := patientmatch/v1/patientmatch.proto patientmatch/v1/identities.proto
 PROTO_GENERATED            := $(foreach f,$(PROTO_FILES),$(f:.proto=.pb.go) $(f:.proto=_grpc.pb.go))
 
 # Stamp files carry the pinned versions: bumping a version reinstalls.

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/admission"
 	"github.com/patientmatch/patientmatch/internal/buildinfo"
 	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/matcher"
@@ -76,6 +77,10 @@ type Options struct {
 	// Organization is the name of the responding organization in
 	// $idi-match answers. Default "patientmatch".
 	Organization string
+	// Admission, when set, bounds the requests in flight (shared with the
+	// gRPC server): over it the server answers 503 with Retry-After at
+	// once. Default: no bound.
+	Admission *admission.Limiter
 }
 
 // Validate reports every problem of o at once.
@@ -208,7 +213,7 @@ func (s *Server) Handler() http.Handler {
 	for i := len(s.mws) - 1; i >= 0; i-- {
 		h = s.mws[i](h)
 	}
-	return s.observe(s.guard(h))
+	return s.observe(s.admit(s.guard(h)))
 }
 
 // dispatch routes r, turning ServeMux's plain-text 404 and 405 into

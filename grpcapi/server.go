@@ -29,6 +29,7 @@ import (
 
 	pb "github.com/patientmatch/patientmatch/api/patientmatch/v1"
 	"github.com/patientmatch/patientmatch/claims"
+	"github.com/patientmatch/patientmatch/internal/admission"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -120,6 +121,11 @@ type Options struct {
 	StreamInterceptors []grpc.StreamServerInterceptor
 	// ServerOptions are added after the server's own.
 	ServerOptions []grpc.ServerOption
+	// Admission, when set, bounds the calls in flight (shared with the
+	// HTTP server): each unary PatientMatch call and each MatchStream item
+	// takes a slot; over the bound they are RESOURCE_EXHAUSTED at once.
+	// Default: no bound.
+	Admission *admission.Limiter
 }
 
 const (
@@ -228,7 +234,7 @@ func New(eng Engine, cm ClaimsMatcher, opts Options) (*Server, error) {
 		health:  health.NewServer(),
 	}
 	unary := append([]grpc.UnaryServerInterceptor{s.observeUnary}, opts.UnaryInterceptors...)
-	unary = append(unary, recoverUnary(opts.Logger), s.authorizeUnary, s.deadlineUnary)
+	unary = append(unary, recoverUnary(opts.Logger), s.admitUnary, s.authorizeUnary, s.deadlineUnary)
 	stream := append([]grpc.StreamServerInterceptor{s.observeStream}, opts.StreamInterceptors...)
 	stream = append(stream, recoverStream(opts.Logger), s.authorizeStream)
 	sopts := []grpc.ServerOption{

@@ -111,18 +111,31 @@ func (s *service) streamWorker(ctx context.Context, jobs <-chan *streamItem) {
 				// start no new engine work.
 				return
 			}
-			out := &pb.MatchStreamResponse{RequestId: it.id}
-			if resp, err := s.matchItem(ctx, it.req); err != nil {
-				out.Result = &pb.MatchStreamResponse_Error{Error: itemError(err)}
-			} else {
-				out.Result = &pb.MatchStreamResponse_Match{Match: resp}
-			}
-			it.resp = out
+			it.resp = s.streamItem(ctx, it)
 			close(it.done)
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// streamItem answers one item of a MatchStream, within the shared
+// in-flight bound: refused, the item answers RESOURCE_EXHAUSTED and the
+// stream goes on.
+func (s *service) streamItem(ctx context.Context, it *streamItem) *pb.MatchStreamResponse {
+	out := &pb.MatchStreamResponse{RequestId: it.id}
+	release, err := admit(ctx, s.opts.Admission, false)
+	if err != nil {
+		out.Result = &pb.MatchStreamResponse_Error{Error: itemError(err)}
+		return out
+	}
+	defer release()
+	if resp, err := s.matchItem(ctx, it.req); err != nil {
+		out.Result = &pb.MatchStreamResponse_Error{Error: itemError(err)}
+	} else {
+		out.Result = &pb.MatchStreamResponse_Match{Match: resp}
+	}
+	return out
 }
 
 // matchItem is one MatchStream request, bounded by CallTimeout like a unary

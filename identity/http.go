@@ -86,6 +86,11 @@ func (h *Handler) Routes() map[string]http.Handler {
 	}
 }
 
+// HasStewardScope reports whether scopes hold one of StewardScopes.
+func HasStewardScope(scopes []string) bool {
+	return slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(StewardScopes, s) })
+}
+
 type actorKey struct{}
 
 // steward admits stewards only: a token with a steward scope under
@@ -100,7 +105,7 @@ func (h *Handler) steward(next http.HandlerFunc) http.Handler {
 				h.refuse(w, r, http.StatusUnauthorized, "a steward's access token is needed")
 				return
 			}
-			if !slices.ContainsFunc(c.Scopes(), func(s string) bool { return slices.Contains(StewardScopes, s) }) {
+			if !HasStewardScope(c.Scopes()) {
 				h.refuse(w, r, http.StatusForbidden, "the access token lacks a steward scope (system/Person.cud)")
 				return
 			}

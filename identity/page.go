@@ -81,6 +81,8 @@ func (h *Handler) taskDetail(ctx context.Context, taskID string) (taskDetail, er
 		switch {
 		case row.Left == "" && row.Right == "":
 			continue
+		case name == "id":
+			row.Class = "id" // ids always differ; not worth a highlight
 		case row.Left == "" || row.Right == "":
 			row.Class = "one"
 		case strings.EqualFold(strings.TrimSpace(row.Left), strings.TrimSpace(row.Right)):

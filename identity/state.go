@@ -41,10 +41,12 @@ type State struct {
 	// neverOf lists each patient's never-link partners (auto-linking must
 	// skip a whole identity holding one).
 	neverOf map[string][]string
-	// open holds the open tasks in queue order (taskBefore), kept sorted
-	// as tasks come and go; while openDirty (a replay) it is only
-	// appended to, and sorted once when first read.
-	open      []*Task
+	// open holds the open tasks in queue order (taskOrder), all of them
+	// under "" and each grade's under its name, kept sorted as tasks come
+	// and go, so a page costs its own length, not the queue's. While
+	// openDirty (a replay) they are only appended to, and sorted once
+	// when first read.
+	open      map[string][]*Task
 	openDirty bool
 	// kept holds the events kept in memory for history, by sequence.
 	kept map[uint64]Event
@@ -63,6 +65,7 @@ func NewState() *State {
 		neverOf:         map[string][]string{},
 		kept:            map[uint64]Event{},
 		identityHistory: map[string][]uint64{},
+		open:            map[string][]*Task{},
 		openDirty:       true,
 	}
 }
@@ -265,38 +268,50 @@ func (s *State) live(t *Task) bool {
 }
 
 // Tasks returns the tasks with status, best score first (id breaks ties),
-// whose grade is grade ("" for any); open tasks whose pair has since been
-// joined or deleted are left out. It returns one page (from offset, at
-// most n) and the total.
+// whose grade is grade ("" for any): one page (from offset, at most n) and
+// the total. An open task whose pair has since been joined (or deleted)
+// by other means is skipped in pages but still counted in the total, so
+// that paging costs the page, not a walk of the whole queue.
 func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) {
-	var src []*Task
-	if status == StatusOpen {
-		if s.openDirty {
-			s.open = slices.DeleteFunc(s.open, func(t *Task) bool { return t.Status != StatusOpen })
-			sortTasks(s.open)
-			s.openDirty = false
-		}
-		src = s.open
-	} else {
+	if status != StatusOpen {
+		var src []*Task
 		for _, t := range s.tasks {
-			if t.Status == status {
+			if t.Status == status && (grade == "" || t.Grade == grade) {
 				src = append(src, t)
 			}
 		}
 		sortTasks(src)
+		var out []Task
+		for i := offset; i < len(src) && len(out) < n; i++ {
+			out = append(out, *src[i])
+		}
+		return out, len(src)
 	}
+	if s.openDirty {
+		for k, list := range s.open {
+			list = slices.DeleteFunc(list, func(t *Task) bool { return t.Status != StatusOpen })
+			sortTasks(list)
+			s.open[k] = list
+		}
+		s.openDirty = false
+	}
+	list := s.open[grade]
 	var out []Task
-	total := 0
-	for _, t := range src {
-		if (grade != "" && t.Grade != grade) || (status == StatusOpen && !s.live(t)) {
+	skipped := 0
+	for _, t := range list {
+		if len(out) == n {
+			break
+		}
+		if !s.live(t) {
 			continue
 		}
-		if total >= offset && len(out) < n {
-			out = append(out, *t)
+		if skipped < offset {
+			skipped++
+			continue
 		}
-		total++
+		out = append(out, *t)
 	}
-	return out, total
+	return out, len(list)
 }
 
 // taskOrder is the queue's order: best score first, then id.
@@ -312,12 +327,14 @@ func sortTasks(ts []*Task) { slices.SortFunc(ts, taskOrder) }
 // insertOpen adds a new open task to the queue in order (a memmove, not
 // a sort, so the next page costs no more than the last).
 func (s *State) insertOpen(t *Task) {
-	if s.openDirty {
-		s.open = append(s.open, t)
-		return
+	for _, k := range []string{"", t.Grade} {
+		if s.openDirty {
+			s.open[k] = append(s.open[k], t)
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(s.open[k], t, taskOrder)
+		s.open[k] = slices.Insert(s.open[k], i, t)
 	}
-	i, _ := slices.BinarySearchFunc(s.open, t, taskOrder)
-	s.open = slices.Insert(s.open, i, t)
 }
 
 // removeOpen takes a task that stops being open out of the queue.
@@ -325,8 +342,10 @@ func (s *State) removeOpen(t *Task) {
 	if s.openDirty {
 		return // the sort drops it
 	}
-	if i, ok := slices.BinarySearchFunc(s.open, t, taskOrder); ok {
-		s.open = slices.Delete(s.open, i, i+1)
+	for _, k := range []string{"", t.Grade} {
+		if i, ok := slices.BinarySearchFunc(s.open[k], t, taskOrder); ok {
+			s.open[k] = slices.Delete(s.open[k], i, i+1)
+		}
 	}
 }
 

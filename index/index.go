@@ -16,10 +16,8 @@ import (
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 
-	"github.com/patientmatch/patientmatch/blocking"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
 	"github.com/patientmatch/patientmatch/store"
@@ -250,7 +248,7 @@ func newDocument(id string, keys []string) *document.Document {
 // the keys along in Change.Keys instead; only replay, rebuild and callers
 // without a prepared record come here.
 func recordKeys(r *record.Record, dst []string) []string {
-	return blocking.Keys(scoring.Prepare(*r), dst)
+	return Keys(scoring.Prepare(*r), dst)
 }
 
 // keySep separates the blocking keys in a document's key field; keys are
@@ -526,11 +524,10 @@ func (ix *Index) replayLocked(ctx context.Context, src Source, cp, last uint64, 
 var errStop = errors.New("stop")
 
 // Candidates returns the ids of the patients sharing the most selective
-// of the given blocking keys, best first, at most limit (the configured
-// default when limit <= 0). The query is a disjunction of exact term
-// queries on the key field; bleve's TF-IDF ranking puts patients sharing
-// rare keys (a phone, an identifier, a rare name with a birth date) and
-// sharing more keys ahead of those sharing only common ones.
+// of the given keys, best first, at most limit (the configured default
+// when limit <= 0): every patient sharing one of the rarest keys while
+// those hold at most limit patients, then those whose shared keys are the
+// rarest and the most (see candidates in retrieve.go).
 func (ix *Index) Candidates(ctx context.Context, keys []string, limit int) ([]string, error) {
 	if limit <= 0 {
 		limit = ix.opts.CandidateLimit
@@ -538,25 +535,28 @@ func (ix *Index) Candidates(ctx context.Context, keys []string, limit int) ([]st
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	qs := make([]query.Query, len(keys))
-	for i, k := range keys {
-		tq := query.NewTermQuery(k)
-		tq.SetField(keyField)
-		qs[i] = tq
-	}
-	req := bleve.NewSearchRequestOptions(query.NewDisjunctionQuery(qs), limit, 0, false)
+	return ix.candidates(ctx, keys, limit)
+}
+
+// Compact merges the index's segments into one. Every query looks each of
+// its keys up in every segment's term dictionary, so a bulk load, which
+// leaves tens of segments, ends with it; it costs a pass over the index.
+func (ix *Index) Compact(ctx context.Context) error {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
-	res, err := ix.idx.SearchInContext(ctx, req)
+	adv, err := ix.idx.Advanced()
 	if err != nil {
-		return nil, fmt.Errorf("index: search: %w", err)
+		return fmt.Errorf("index: compact: %w", err)
 	}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
-		ids[i] = h.ID
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return fmt.Errorf("index: compact: index is a %T, not scorch", adv)
 	}
-	return ids, nil
+	if err := s.ForceMerge(ctx, nil); err != nil {
+		return fmt.Errorf("index: compact: %w", err)
+	}
+	return ctx.Err()
 }

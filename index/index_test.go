@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patientmatch/patientmatch/blocking"
 	"github.com/patientmatch/patientmatch/internal/testgen"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -62,7 +61,7 @@ func load(t testing.TB, s *store.Store, n int, seed uint64) []testgen.Record {
 
 func candidatesOf(t testing.TB, ix *Index, r record.Record, limit int) []string {
 	t.Helper()
-	ids, err := ix.Candidates(context.Background(), blocking.Keys(scoring.Prepare(r), nil), limit)
+	ids, err := ix.Candidates(context.Background(), Keys(scoring.Prepare(r), nil), limit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +375,7 @@ func TestIndexVersusBruteForce(t *testing.T) {
 	pos := map[string]int{}
 	for i, g := range recs {
 		prepared[i] = scorer.Prepare(g.Rec)
-		keys[i] = blocking.Keys(prepared[i], nil)
+		keys[i] = Keys(prepared[i], nil)
 		pos[g.Rec.ID] = i
 	}
 	var keyOracle, keyFound, scoreOracle, scoreFound, scoreNoKey, dupOracle, dupFound, dupTotal int
@@ -494,7 +493,7 @@ func BenchmarkCandidates(b *testing.B) {
 	b.Logf("built %d docs in %v", n, time.Since(start).Round(time.Millisecond))
 	queries := make([][]string, 1000)
 	for i := range queries {
-		queries[i] = blocking.Keys(scoring.Prepare(recs[(i*97)%n].Rec), nil)
+		queries[i] = Keys(scoring.Prepare(recs[(i*97)%n].Rec), nil)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

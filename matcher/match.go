@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
 	"github.com/patientmatch/patientmatch/store"
@@ -36,7 +36,7 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 	e.mu.RUnlock()
 
 	qp := scorer.Prepare(q)
-	keys := blocking.Keys(qp, nil)
+	keys := index.Keys(qp, nil)
 	if len(keys) == 0 {
 		return nil, nil
 	}

@@ -11,7 +11,6 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/patientmatch/patientmatch/blocking"
 	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -157,7 +156,7 @@ func (e *Engine) apply(changes []index.Change) {
 		p := &prepared[i]
 		e.scorer.PrepareInto(p, *c.Record)
 		start := len(keys)
-		keys = blocking.Keys(p, keys)
+		keys = index.Keys(p, keys)
 		c.Keys = keys[start:len(keys):len(keys)]
 	}
 	e.mu.Lock()

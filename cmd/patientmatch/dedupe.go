@@ -23,6 +23,9 @@ import (
 // to --clusters. The work is in package batch; this parses flags, opens
 // files and reports.
 func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
+	if storedDedupe(args) {
+		return runDedupeStored(ctx, env, args)
+	}
 	fs := newFlagSet(env, "dedupe", "FILE...")
 	bf := addBatchFlags(fs, env)
 	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")

@@ -26,6 +26,7 @@ func runLoad(ctx context.Context, env *cliEnv, args []string) error {
 	in := addInputFlags(fs)
 	strict := fs.Bool("strict", false, "fail on the first bad record, before anything is written")
 	progress := fs.Bool("progress", env.progress, "show progress on stderr")
+	compact := fs.Bool("compact", true, "merge the candidate index into one segment after loading: queries are faster, the load takes longer")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,10 +70,16 @@ func runLoad(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The time reported includes closing the engine, which flushes the
-	// large bulk-load write buffers: the user waits for that too.
+	// The time reported includes compacting the index and closing the
+	// engine, which flushes the large bulk-load write buffers: the user
+	// waits for that too.
 	stored := eng.Len()
 	flushStart := time.Now()
+	if *compact {
+		if err := eng.Compact(ctx); err != nil {
+			return fmt.Errorf("compacting the index: %w", err)
+		}
+	}
 	if err := eng.Close(); err != nil {
 		return fmt.Errorf("closing the data folder: %w", err)
 	}

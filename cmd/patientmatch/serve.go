@@ -88,8 +88,12 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
+	lim, err := newLimiter(c, reg)
+	if err != nil {
+		return err
+	}
 	srv, err := startServers(c, lis, serverDeps{eng: eng, api: api, base: base, audit: rec, identities: ids,
-		claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log})
+		claims: csvc, scopes: scopes, tlsConf: tlsConf, reg: reg, log: log, admission: lim})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,8 @@ type serveConfig struct {
 	jtiOnce        bool
 	// Timeouts, limits and the audit trail (serve_security.go).
 	security securityConfig
+	// The in-flight bound (serve_admission.go).
+	admission admissionFlags
 }
 
 // multiFlag collects a repeatable string flag (--trust-issuer).
@@ -42,6 +44,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet, env *cliEnv) {
 	c.addServerFlags(fs, env)
 	c.addAuthFlags(fs)
 	c.addSecurityFlags(fs)
+	c.addAdmissionFlags(fs)
 }
 
 // addServerFlags registers the data folder, listener and HTTP flags.
@@ -63,6 +66,9 @@ func (c *serveConfig) validate() error {
 		return err
 	}
 	if err := c.validateSecurity(); err != nil {
+		return err
+	}
+	if err := c.validateAdmission(); err != nil {
 		return err
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {

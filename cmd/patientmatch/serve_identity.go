@@ -8,6 +8,12 @@ import (
 	"net/http"
 	"sync"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/patientmatch/patientmatch/authn"
+	"github.com/patientmatch/patientmatch/grpcapi"
 	"github.com/patientmatch/patientmatch/identity"
 	"github.com/patientmatch/patientmatch/matcher"
 )
@@ -69,6 +75,31 @@ func (ids *identities) mount(mount func(string, http.Handler), c serveConfig, lo
 	for pattern, handler := range h.Routes() {
 		mount(pattern, handler)
 	}
+}
+
+// registerGRPC serves patientmatch.v1.Identities on gs. With access
+// control, a call needs a token with a steward scope (the PatientMatch
+// interceptor does not see this service's calls, so the token is verified
+// here, once).
+func (ids *identities) registerGRPC(gs *grpc.Server, scopes *authn.ScopeVerifier) {
+	var opts identity.GRPCOptions
+	if scopes != nil {
+		opts.Steward = func(ctx context.Context) (identity.Actor, error) {
+			tok, _ := grpcapi.BearerToken(ctx)
+			c, err := scopes.AuthorizeAccess(ctx, tok, authn.AccessRead)
+			if err != nil {
+				if errors.Is(err, authn.ErrForbidden) {
+					return "", status.Error(codes.PermissionDenied, "the access token lacks a steward scope")
+				}
+				return "", status.Error(codes.Unauthenticated, "a valid access token is needed")
+			}
+			if !identity.HasStewardScope(c.Scopes()) {
+				return "", status.Error(codes.PermissionDenied, "the access token lacks a steward scope (system/Person.cud)")
+			}
+			return identity.Steward(c.Subject), nil
+		}
+	}
+	identity.RegisterGRPC(gs, ids.svc, ids.eng, opts)
 }
 
 // Close stops the catch-up, detaches the service and writes what is pending.

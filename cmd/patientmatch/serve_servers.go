@@ -16,6 +16,7 @@ import (
 	"github.com/patientmatch/patientmatch/claims"
 	"github.com/patientmatch/patientmatch/fhir"
 	"github.com/patientmatch/patientmatch/grpcapi"
+	"github.com/patientmatch/patientmatch/internal/admission"
 	"github.com/patientmatch/patientmatch/matcher"
 )
 
@@ -114,6 +115,8 @@ type serverDeps struct {
 	tlsConf    *tls.Config
 	reg        *prometheus.Registry
 	log        *slog.Logger
+	// admission is the in-flight bound both servers share (nil: none).
+	admission *admission.Limiter
 }
 
 // startServers starts a server on each listener.
@@ -136,6 +139,7 @@ func startServers(c serveConfig, l *listeners, d serverDeps) (*servers, error) {
 func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error {
 	fo := fhir.Options{MaxBodyBytes: c.maxBody, Logger: d.log, Registerer: d.reg}
 	fhirSecurityOptions(c, &fo, lis.Addr(), d.base)
+	fo.Admission = d.admission
 	fsrv, err := fhir.NewServer(d.api, fo)
 	if err != nil {
 		return err
@@ -172,6 +176,7 @@ func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error
 func (s *servers) startGRPC(c serveConfig, lis net.Listener, d serverDeps) error {
 	gopts := grpcapi.Options{Logger: d.log, Registerer: d.reg, TLSConfig: d.tlsConf}
 	grpcSecurityOptions(c, &gopts, d.audit)
+	gopts.Admission = d.admission
 	if d.scopes != nil {
 		gopts.Authorize = func(ctx context.Context, method string) error {
 			tok, _ := grpcapi.BearerToken(ctx)
@@ -189,6 +194,9 @@ func (s *servers) startGRPC(c serveConfig, lis net.Listener, d serverDeps) error
 	gsrv, err := grpcapi.New(d.api, d.claims, gopts)
 	if err != nil {
 		return err
+	}
+	if d.identities != nil {
+		d.identities.registerGRPC(gsrv.GRPCServer(), d.scopes)
 	}
 	s.grpc = gsrv
 	go func() {

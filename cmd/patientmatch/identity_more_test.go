@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pmv1 "github.com/patientmatch/patientmatch/api/patientmatch/v1"
+	"github.com/patientmatch/patientmatch/identity"
+	"github.com/patientmatch/patientmatch/matcher"
+)
+
+// TestIdentityGRPC: the review loop over gRPC — list, decide, unmerge,
+// merge — on the real server.
+func TestIdentityGRPC(t *testing.T) {
+	s := startServer(t, serveConfig{data: t.TempDir()})
+	s.put(t, reviewPatient("ga", "Quenneville", "Rosalind", "1971-03-14", true))
+	s.put(t, reviewPatient("gb", "Quenville", "Rosalind", "1971-03-14", false))
+	s.put(t, reviewPatient("gc", "Zimmerman", "Otto", "1944-12-24", false))
+	conn, _ := dialGRPC(t, s.grpcAddr)
+	c := pmv1.NewIdentitiesClient(conn)
+	ctx := context.Background()
+
+	list, err := c.ListTasks(ctx, &pmv1.ListTasksRequest{})
+	if err != nil || list.GetTotal() != 1 || len(list.GetTasks()) != 1 {
+		t.Fatalf("ListTasks: %v %v", list, err)
+	}
+	task := list.GetTasks()[0]
+	before, err := c.GetPerson(ctx, &pmv1.GetPersonRequest{Key: &pmv1.GetPersonRequest_PatientId{PatientId: "gb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := c.Decide(ctx, &pmv1.DecideRequest{TaskId: task.GetId(), Decision: pmv1.ReviewDecision_REVIEW_DECISION_MATCH})
+	if err != nil || dec.GetTask().GetStatus() != "matched" || dec.GetLeft().GetId() != dec.GetRight().GetId() || len(dec.GetLeft().GetLinks()) != 2 {
+		t.Fatalf("Decide match: %v %v", dec, err)
+	}
+	un, err := c.Unmerge(ctx, &pmv1.UnmergeRequest{PatientId: "gb"})
+	if err != nil || un.GetRestored().GetId() != before.GetId() || len(un.GetRemaining().GetLinks()) != 1 {
+		t.Fatalf("Unmerge: %v %v (want gb back in Person/%s)", un, err, before.GetId())
+	}
+	m, err := c.Merge(ctx, &pmv1.MergeRequest{SourcePatientId: "gc", TargetPatientId: "ga"})
+	if err != nil || len(m.GetPerson().GetLinks()) != 2 {
+		t.Fatalf("Merge: %v %v", m, err)
+	}
+	if r := s.do(t, "GET", "/fhir/Patient/gc", nil, "", ""); !strings.Contains(string(r.body), `"replaced-by"`) {
+		t.Fatalf("gRPC Merge did not set replaced-by on the source: %s", r.body)
+	}
+	for name, call := range map[string]func() error{
+		"unknown task": func() error {
+			_, err := c.Decide(ctx, &pmv1.DecideRequest{TaskId: "nope", Decision: pmv1.ReviewDecision_REVIEW_DECISION_MATCH})
+			return err
+		},
+		"no decision": func() error {
+			_, err := c.Decide(ctx, &pmv1.DecideRequest{TaskId: task.GetId()})
+			return err
+		},
+		"lone record": func() error {
+			s.put(t, reviewPatient("gd", "Lonely", "Ann", "2001-01-01", false))
+			_, err := c.Unmerge(ctx, &pmv1.UnmergeRequest{PatientId: "gd"})
+			return err
+		},
+	} {
+		want := map[string]codes.Code{"unknown task": codes.NotFound, "no decision": codes.InvalidArgument, "lone record": codes.FailedPrecondition}[name]
+		if got := status.Code(call()); got != want {
+			t.Errorf("%s: code %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestDedupeStored: `dedupe --data` gives a bulk-loaded store its
+// identities and review tasks, in the log, before any server runs.
+func TestDedupeStored(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(t.TempDir(), "p.ndjson")
+	var lines []string
+	for _, p := range []map[string]any{
+		reviewPatient("da", "Quenneville", "Rosalind", "1971-03-14", true),
+		reviewPatient("db", "Quenville", "Rosalind", "1971-03-14", false),
+		reviewPatient("dc", "Zimmerman", "Otto", "1944-12-24", false),
+	} {
+		b, _ := json.Marshal(p)
+		lines = append(lines, string(b))
+	}
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "load", "--data", dir, "--progress=false", in); err != nil {
+		t.Fatalf("load: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "dedupe", "--data", dir, "--progress=false")
+	if err != nil || !strings.Contains(out, "3 stored patients linked: 3 identities, 1 open review tasks") {
+		t.Fatalf("dedupe --data: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "dedupe", "--data", filepath.Join(dir, "missing")); err == nil {
+		t.Fatalf("dedupe --data on a missing folder succeeded: %s", out)
+	}
+	// The log holds it: a service opened without catching up sees it.
+	eng, err := matcher.Open(dir, matcher.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	svc, err := openIdentityService(context.Background(), eng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if sum := svc.Stats(); sum.Identities != 3 || sum.Patients != 3 || sum.OpenTasks != 1 {
+		t.Fatalf("after dedupe --data the log holds %+v", sum)
+	}
+	if ts, _ := svc.Tasks(identity.StatusOpen, "", 0, 10); len(ts) != 1 || ts[0].Right != "db" && ts[0].Left != "db" {
+		t.Fatalf("tasks %+v", ts)
+	}
+}
+
+// runCLI runs the command line with args; the error carries the exit code.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	env, stdout, stderr := testEnv()
+	code := run(context.Background(), env, args)
+	out := stdout.String() + stderr.String()
+	if code != 0 {
+		return out, fmt.Errorf("exit status %d", code)
+	}
+	return out, nil
+}
