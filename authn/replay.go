@@ -3,6 +3,8 @@ package authn
 import (
 	"sync"
 	"time"
+
+	"github.com/patientmatch/patientmatch/internal/elide"
 )
 
 // DefaultReplayCacheSize bounds a ReplayCache made with size 0.
@@ -50,7 +52,7 @@ func (c *ReplayCache) Check(iss, jti string, exp time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if until, ok := c.seen[key]; ok && now.Before(until) {
-		return invalid("token replayed (jti %q already used)", truncate(jti, 64))
+		return invalid("token replayed (jti %q already used)", elide.Text(jti, 64))
 	}
 	if len(c.seen) >= c.max || now.After(c.nextSweep) {
 		c.sweep(now)

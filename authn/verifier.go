@@ -11,6 +11,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/patientmatch/patientmatch/internal/elide"
 )
 
 // defaultAlgorithms are the signature algorithms accepted by default and the
@@ -257,7 +259,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if ks == nil {
 		ks = v.issuers[unverified.Issuer]
 		if ks == nil {
-			return nil, invalid("untrusted issuer %q", truncate(unverified.Issuer, 200))
+			return nil, invalid("untrusted issuer %q", elide.Text(unverified.Issuer, 200))
 		}
 	}
 	keys, err := ks.keysFor(ctx, hdr.KeyID, alg)
@@ -265,7 +267,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: keys: %w", ErrInvalidToken, err)
 	}
 	if len(keys) == 0 {
-		return nil, invalid("no key for kid %q and alg %s", truncate(hdr.KeyID, 100), alg)
+		return nil, invalid("no key for kid %q and alg %s", elide.Text(hdr.KeyID, 100), alg)
 	}
 
 	var std jwt.Claims
@@ -278,7 +280,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 	}
 	if !verified {
-		return nil, invalid("bad signature (kid %q, alg %s)", truncate(hdr.KeyID, 100), alg)
+		return nil, invalid("bad signature (kid %q, alg %s)", elide.Text(hdr.KeyID, 100), alg)
 	}
 
 	if std.Issuer == "" {
@@ -345,7 +347,7 @@ func (v *Verifier) checkType(hdr jose.Header) error {
 			return nil
 		}
 	}
-	return invalid("token type %q not accepted", truncate(typ, 40))
+	return invalid("token type %q not accepted", elide.Text(typ, 40))
 }
 
 // checkLifetime refuses a token valid for longer than opts.MaxLifetime
@@ -363,11 +365,4 @@ func (v *Verifier) checkLifetime(std *jwt.Claims) error {
 		return invalid("token lifetime %v exceeds the maximum %v", life.Round(time.Second), v.opts.MaxLifetime)
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

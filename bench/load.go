@@ -194,15 +194,7 @@ func RunLoad(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 	opts.ensureDefaults()
 	client := opts.Client
 	if client == nil {
-		tr := &http.Transport{
-			Proxy:               nil, // only ever the given URL
-			DialContext:         (&net.Dialer{Timeout: opts.Timeout}).DialContext,
-			MaxIdleConns:        opts.Concurrency,
-			MaxIdleConnsPerHost: opts.Concurrency,
-			MaxConnsPerHost:     opts.Concurrency,
-			IdleConnTimeout:     30 * time.Second,
-			ForceAttemptHTTP2:   true,
-		}
+		tr := loadTransport(opts)
 		defer tr.CloseIdleConnections()
 		client = &http.Client{
 			Transport: tr,
@@ -211,57 +203,7 @@ func RunLoad(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 			},
 		}
 	}
-	target := opts.target()
-
-	res := &LoadResult{
-		URL:         target,
-		Concurrency: opts.Concurrency,
-		DurationSec: opts.Duration.Seconds(),
-		Errors:      map[string]int64{},
-		hist:        &LatencyHistogram{},
-	}
-	if opts.Max {
-		res.Mode = "closed-loop"
-	} else {
-		res.Mode = "open-loop"
-		res.TargetRate = opts.Rate
-	}
-
-	// t0 a little ahead so every worker is ready when the first request
-	// is due.
-	t0 := time.Now().Add(5 * time.Millisecond)
-	end := t0.Add(opts.Duration)
-	// A request due before the end may still start this late: a worker
-	// that wakes a little after the end (timer slack, a busy machine) must
-	// not drop it, and a short backlog is sent and timed rather than lost.
-	cutoff := end.Add(min(opts.Timeout, time.Second))
-	// due is the intended start of request i.
-	due := func(i int64) time.Time {
-		return t0.Add(time.Duration(float64(i) * float64(time.Second) / opts.Rate))
-	}
-	var next, sentAll, doneAll atomic.Int64
-
-	send := func(ws *workerStats, i int64, start time.Time) {
-		body := opts.Queries[int(i%int64(len(opts.Queries)))]
-		ws.sent++
-		sentAll.Add(1)
-		status, err := post(ctx, client, target, body, opts.Header, opts.Timeout)
-		now := time.Now()
-		doneAll.Add(1)
-		ws.last = now
-		if err != nil {
-			ws.errors[errorKind(err)]++
-			return
-		}
-		ws.responses++
-		ws.hist.Record(now.Sub(start))
-		if status >= 200 && status < 300 {
-			ws.ok++
-		} else {
-			ws.errors[fmt.Sprintf("http %d", status)]++
-		}
-	}
-
+	r := newLoadRun(opts, client)
 	stats := make([]*workerStats, opts.Concurrency)
 	var wg sync.WaitGroup
 	for w := range stats {
@@ -270,53 +212,158 @@ func RunLoad(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				if opts.Max {
-					if !sleepUntil(ctx, t0) || !time.Now().Before(end) {
-						return
-					}
-					i := next.Add(1) - 1
-					send(ws, i, time.Now())
-					continue
-				}
-				i := next.Add(1) - 1
-				at := due(i)
-				if !at.Before(end) || !sleepUntil(ctx, at) {
-					return
-				}
-				if !time.Now().Before(cutoff) {
-					// Due before the end, but no worker was free in time:
-					// counted as missed below.
-					return
-				}
-				send(ws, i, at)
-			}
+			r.work(ctx, ws)
 		}()
 	}
-
-	stopProgress := make(chan struct{})
-	var progressDone sync.WaitGroup
-	if opts.Progress != nil {
-		progressDone.Add(1)
-		go func() {
-			defer progressDone.Done()
-			t := time.NewTicker(500 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-stopProgress:
-					return
-				case <-t.C:
-					opts.Progress(sentAll.Load(), doneAll.Load())
-				}
-			}
-		}()
-	}
+	stopProgress := r.reportProgress()
 	wg.Wait()
-	close(stopProgress)
-	progressDone.Wait()
+	stopProgress()
+	res := r.result(stats)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("bench: load run interrupted: %w", err)
+	}
+	return res, nil
+}
 
-	last := t0
+// loadTransport is the HTTP transport of a run without a Client of its
+// own: one connection per worker, to the given URL only.
+func loadTransport(opts LoadOptions) *http.Transport {
+	return &http.Transport{
+		Proxy:               nil, // only ever the given URL
+		DialContext:         (&net.Dialer{Timeout: opts.Timeout}).DialContext,
+		MaxIdleConns:        opts.Concurrency,
+		MaxIdleConnsPerHost: opts.Concurrency,
+		MaxConnsPerHost:     opts.Concurrency,
+		IdleConnTimeout:     30 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+}
+
+// loadRun is one run of RunLoad: its schedule and the counters its
+// workers share.
+type loadRun struct {
+	opts   LoadOptions
+	client *http.Client
+	target string
+	// t0 is the intended start of the first request, end the end of the
+	// schedule, cutoff the latest a request due before end may start.
+	t0, end, cutoff time.Time
+	// next is the index of the next request; sent and done count requests
+	// sent and finished (for progress).
+	next, sent, done atomic.Int64
+}
+
+func newLoadRun(opts LoadOptions, client *http.Client) *loadRun {
+	// t0 a little ahead so every worker is ready when the first request
+	// is due.
+	t0 := time.Now().Add(5 * time.Millisecond)
+	end := t0.Add(opts.Duration)
+	return &loadRun{
+		opts: opts, client: client, target: opts.target(), t0: t0, end: end,
+		// A request due before the end may still start this late: a worker
+		// that wakes a little after the end (timer slack, a busy machine)
+		// must not drop it, and a short backlog is sent and timed rather
+		// than lost.
+		cutoff: end.Add(min(opts.Timeout, time.Second)),
+	}
+}
+
+// due is the intended start of request i.
+func (r *loadRun) due(i int64) time.Time {
+	return r.t0.Add(time.Duration(float64(i) * float64(time.Second) / r.opts.Rate))
+}
+
+// work is one worker: in a closed loop it sends the next request as soon
+// as the last is answered; in an open loop it takes the next request of
+// the schedule and sends it when due, timing it from then.
+func (r *loadRun) work(ctx context.Context, ws *workerStats) {
+	for ctx.Err() == nil {
+		if r.opts.Max {
+			if !sleepUntil(ctx, r.t0) || !time.Now().Before(r.end) {
+				return
+			}
+			i := r.next.Add(1) - 1
+			r.send(ctx, ws, i, time.Now())
+			continue
+		}
+		i := r.next.Add(1) - 1
+		at := r.due(i)
+		if !at.Before(r.end) || !sleepUntil(ctx, at) {
+			return
+		}
+		if !time.Now().Before(r.cutoff) {
+			// Due before the end, but no worker was free in time:
+			// counted as missed by result.
+			return
+		}
+		r.send(ctx, ws, i, at)
+	}
+}
+
+// send posts request i and records its latency from start.
+func (r *loadRun) send(ctx context.Context, ws *workerStats, i int64, start time.Time) {
+	body := r.opts.Queries[int(i%int64(len(r.opts.Queries)))]
+	ws.sent++
+	r.sent.Add(1)
+	status, err := post(ctx, r.client, r.target, body, r.opts.Header, r.opts.Timeout)
+	now := time.Now()
+	r.done.Add(1)
+	ws.last = now
+	if err != nil {
+		ws.errors[errorKind(err)]++
+		return
+	}
+	ws.responses++
+	ws.hist.Record(now.Sub(start))
+	if status >= 200 && status < 300 {
+		ws.ok++
+	} else {
+		ws.errors[fmt.Sprintf("http %d", status)]++
+	}
+}
+
+// reportProgress calls opts.Progress every 500 ms until the returned stop
+// is called (which waits for the last call to finish).
+func (r *loadRun) reportProgress() (stop func()) {
+	if r.opts.Progress == nil {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				r.opts.Progress(r.sent.Load(), r.done.Load())
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		wg.Wait()
+	}
+}
+
+// result merges the workers' statistics into the run's result.
+func (r *loadRun) result(stats []*workerStats) *LoadResult {
+	res := &LoadResult{
+		URL:         r.target,
+		Concurrency: r.opts.Concurrency,
+		DurationSec: r.opts.Duration.Seconds(),
+		Errors:      map[string]int64{},
+		hist:        &LatencyHistogram{},
+		Mode:        "closed-loop",
+	}
+	if !r.opts.Max {
+		res.Mode, res.TargetRate = "open-loop", r.opts.Rate
+	}
+	last := r.t0
 	for _, ws := range stats {
 		res.hist.Merge(&ws.hist)
 		res.Sent += ws.sent
@@ -329,29 +376,30 @@ func RunLoad(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 			last = ws.last
 		}
 	}
-	if opts.Max {
-		res.Scheduled = res.Sent
-	} else {
-		// Requests due strictly before the end.
-		n := int64(opts.Duration.Seconds() * opts.Rate)
-		for n > 0 && !due(n-1).Before(end) {
-			n--
-		}
-		for due(n).Before(end) {
-			n++
-		}
-		res.Scheduled = n
+	res.Scheduled = res.Sent
+	if !r.opts.Max {
+		res.Scheduled = r.scheduled()
 		res.Missed = max(res.Scheduled-res.Sent, 0)
 	}
-	res.ElapsedSec = last.Sub(t0).Seconds()
+	res.ElapsedSec = last.Sub(r.t0).Seconds()
 	if res.ElapsedSec > 0 {
 		res.AchievedRate = float64(res.Responses) / res.ElapsedSec
 	}
 	res.Latency = summarize(res.hist)
-	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("bench: load run interrupted: %w", err)
+	return res
+}
+
+// scheduled is the number of requests of an open-loop run: those due
+// strictly before the end.
+func (r *loadRun) scheduled() int64 {
+	n := int64(r.opts.Duration.Seconds() * r.opts.Rate)
+	for n > 0 && !r.due(n-1).Before(r.end) {
+		n--
 	}
-	return res, nil
+	for r.due(n).Before(r.end) {
+		n++
+	}
+	return n
 }
 
 // sleepUntil waits until t or ctx ends; false when ctx ended.

@@ -1,7 +1,6 @@
 package claims
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/patientmatch/patientmatch/matcher"
@@ -53,7 +52,8 @@ func decide(ms []matcher.Match, margin float64) Decision {
 	if strong >= 2 {
 		return DecisionAmbiguous
 	}
-	ranked := rank(ms)
+	ranked := slices.Clone(ms)
+	matcher.Rank(ranked)
 	best := ranked[0]
 	if best.Grade != scoring.GradeCertain {
 		return DecisionNoMatch
@@ -62,23 +62,4 @@ func decide(ms []matcher.Match, margin float64) Decision {
 		return DecisionAmbiguous
 	}
 	return DecisionMatch
-}
-
-// rank returns a copy of ms ordered best first: grade, then weight, then
-// probability, then id (for a stable answer).
-func rank(ms []matcher.Match) []matcher.Match {
-	out := slices.Clone(ms)
-	slices.SortStableFunc(out, func(a, b matcher.Match) int {
-		if c := cmp.Compare(b.Grade, a.Grade); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Weight, a.Weight); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Probability, a.Probability); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return out
 }

@@ -86,9 +86,3 @@ func birthdate(s string) string {
 	}
 	return s
 }
-
-// hasDemographics reports whether r holds anything a matcher can use.
-func hasDemographics(r record.Record) bool {
-	return r.Family != "" || r.Given != "" || !r.BirthDate.IsZero() || !r.Address.IsZero() ||
-		r.Phone != "" || r.Email != "" || len(r.Identifiers) > 0
-}

@@ -44,7 +44,10 @@ func (f *fakeMatcher) Match(_ context.Context, r record.Record, opts matcher.Mat
 	defer f.mu.Unlock()
 	f.calls++
 	f.last, f.lastOpts = r, opts
-	return append([]matcher.Match(nil), f.matches...), f.err
+	// Like the engine: rank, then the one selection rule.
+	ms := append([]matcher.Match(nil), f.matches...)
+	matcher.Rank(ms)
+	return matcher.Select(ms, opts), f.err
 }
 
 func (f *fakeMatcher) Get(_ context.Context, id string) (matcher.StoredPatient, error) {

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/patientmatch/patientmatch/internal/elide"
 )
 
 // Sentinel errors of the package.
@@ -110,7 +112,7 @@ func (b *FlexBool) UnmarshalJSON(data []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("want a boolean, got %s", truncate(string(data), 20))
+		return fmt.Errorf("want a boolean, got %s", elide.Text(string(data), 20))
 	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true":
@@ -118,7 +120,7 @@ func (b *FlexBool) UnmarshalJSON(data []byte) error {
 	case "false":
 		*b = false
 	default:
-		return fmt.Errorf("want a boolean, got %q", truncate(s, 20))
+		return fmt.Errorf("want a boolean, got %q", elide.Text(s, 20))
 	}
 	return nil
 }
@@ -193,12 +195,5 @@ func describeJSONError(err error) string {
 	if strings.HasPrefix(msg, "json: unknown field") {
 		return strings.TrimPrefix(msg, "json: ")
 	}
-	return truncate("bad JSON: "+msg, 200)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return elide.Text("bad JSON: "+msg, 200)
 }

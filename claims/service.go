@@ -229,17 +229,14 @@ func (s *Service) decide(ctx context.Context, req Request, c *OIDCClaims, who su
 	}
 
 	rec := record.Normalize("", ToRaw(c, RawOptions{RequireVerifiedContact: s.opts.RequireVerifiedContact}))
-	if !hasDemographics(rec) {
+	if !rec.HasDemographics() {
 		return Response{}, ErrNoDemographics
 	}
 	ms, err := s.m.Match(ctx, rec, matcher.MatchOptions{Count: s.opts.Count, MinGrade: scoring.GradePossible})
 	if err != nil {
 		return Response{}, fmt.Errorf("claims: match: %w", err)
 	}
-	ranked := rank(ms)
-	if len(ranked) > s.opts.Count {
-		ranked = ranked[:s.opts.Count]
-	}
+	ranked := ms // in matcher.Rank order, at most Count
 	resp := Response{
 		Decision:   decide(ranked, s.opts.Margin),
 		ACR:        who.acr,

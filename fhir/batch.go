@@ -11,7 +11,9 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // inBundle is the part of a batch or transaction Bundle the server reads.
@@ -57,7 +59,7 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt != "Bundle" {
-		writeError(w, invalid(fm.IssueTypeInvalid, "resourceType is %q; POST /fhir takes a batch or transaction Bundle", truncate(rt, 64)))
+		writeError(w, invalid(fm.IssueTypeInvalid, "resourceType is %q; POST /fhir takes a batch or transaction Bundle", elide.Text(rt, 64)))
 		return
 	}
 	var b inBundle
@@ -78,7 +80,7 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 	case "":
 		writeError(w, invalid(fm.IssueTypeRequired, "Bundle.type is missing; send batch or transaction"))
 	default:
-		writeError(w, invalid(fm.IssueTypeNotSupported, "Bundle.type %q is not supported here; send batch or transaction", truncate(b.Type, 64)))
+		writeError(w, invalid(fm.IssueTypeNotSupported, "Bundle.type %q is not supported here; send batch or transaction", elide.Text(b.Type, 64)))
 	}
 }
 
@@ -111,12 +113,12 @@ func (s *Server) parseEntry(i int, e inEntry, allowDelete bool) (bundleOp, *Erro
 		if method == "DELETE" && !allowDelete {
 			return fail(fm.IssueTypeNotSupported, "DELETE is not supported in a transaction (it cannot be made atomic with the upserts); send it in a batch")
 		}
-		if !validID(id) {
+		if !record.ValidID(id) {
 			return fail(fm.IssueTypeInvalid, "request.url must be Patient/{id} with a valid FHIR id")
 		}
 		op.id = id
 	default:
-		return fail(fm.IssueTypeNotSupported, "request.method %q is not supported; use POST, PUT or DELETE", truncate(method, 16))
+		return fail(fm.IssueTypeNotSupported, "request.method %q is not supported; use POST, PUT or DELETE", elide.Text(method, 16))
 	}
 	if method == "DELETE" {
 		return op, nil

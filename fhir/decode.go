@@ -8,11 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/internal/elide"
 )
 
 // maxCount bounds the count parameter: asking for more is not an error (FHIR
@@ -124,27 +125,13 @@ func decodePatient(data []byte) (*fm.Patient, error) {
 		return nil, err
 	}
 	if rt != "Patient" {
-		return nil, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Patient", truncate(rt, 64))
+		return nil, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Patient", elide.Text(rt, 64))
 	}
 	p, err := fm.UnmarshalPatient(data)
 	if err != nil {
 		return nil, invalid(fm.IssueTypeStructure, "Patient does not follow the FHIR R4 JSON format: %s", jsonErrorText(err))
 	}
 	return &p, nil
-}
-
-// idPattern is FHIR R4's id datatype.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
-// validID reports whether id is a valid FHIR logical id.
-func validID(id string) bool { return idPattern.MatchString(id) }
-
-// truncate shortens s for diagnostics.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // matchRequest is a decoded $match or $idi-match request.
@@ -183,7 +170,7 @@ func decodeMatchRequest(data []byte) (matchRequest, error) {
 		return req, nil
 	case "Parameters":
 	default:
-		return req, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Parameters or Patient", truncate(rt, 64))
+		return req, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Parameters or Patient", elide.Text(rt, 64))
 	}
 	params, err := fm.UnmarshalParameters(data)
 	if err != nil {
@@ -197,7 +184,7 @@ func decodeMatchRequest(data []byte) (matchRequest, error) {
 			key = "resource"
 		}
 		if seen[key] {
-			return req, invalid(fm.IssueTypeInvalid, "parameter %q is given more than once; send one", truncate(name, 64))
+			return req, invalid(fm.IssueTypeInvalid, "parameter %q is given more than once; send one", elide.Text(name, 64))
 		}
 		seen[key] = true
 		switch name {
@@ -245,7 +232,7 @@ func decodeMatchRequest(data []byte) (matchRequest, error) {
 			req.Count = min(*n, maxCount)
 		default:
 			return req, badRequest(http.StatusBadRequest, fm.IssueTypeNotSupported,
-				"unknown parameter %q; supported: %s", truncate(name, 64), matchParams)
+				"unknown parameter %q; supported: %s", elide.Text(name, 64), matchParams)
 		}
 	}
 	if req.Patient == nil {

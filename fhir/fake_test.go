@@ -14,7 +14,6 @@ import (
 
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
-	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // fakeEngine is an in-memory Engine: a map of versioned patients and a fixed
@@ -52,27 +51,16 @@ func (e *fakeEngine) Match(_ context.Context, r record.Record, o matcher.MatchOp
 	if e.matchErr != nil {
 		return nil, e.matchErr
 	}
-	var out []matcher.Match
+	// Like the engine: rank, then the one selection rule.
+	out := make([]matcher.Match, 0, len(e.matches))
 	for _, m := range e.matches {
-		if o.OnlyCertain && m.Grade != scoring.GradeCertain {
-			continue
-		}
 		if !o.Explain {
 			m.Explanation = nil
 		}
 		out = append(out, m)
 	}
-	if o.OnlyCertain && len(out) > 1 {
-		return nil, nil
-	}
-	n := o.Count
-	if n == 0 {
-		n = 10
-	}
-	if len(out) > n {
-		out = out[:n]
-	}
-	return out, nil
+	matcher.Rank(out)
+	return matcher.Select(out, o), nil
 }
 
 func (e *fakeEngine) validate(p *fm.Patient) error {

@@ -11,6 +11,7 @@ import (
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/patientmatch/patientmatch/fhir/fhirxml"
+	"github.com/patientmatch/patientmatch/internal/elide"
 )
 
 // format is a FHIR wire format (FHIR R4 http.html#mime-type).
@@ -54,7 +55,7 @@ func responseFormat(r *http.Request) (format, *Error) {
 		if f, ok := mediaFormat(mt); ok {
 			return f, nil
 		}
-		return formatJSON, notAcceptable("_format %q is not served; use json or xml", truncate(f, 64))
+		return formatJSON, notAcceptable("_format %q is not served; use json or xml", elide.Text(f, 64))
 	}
 	accept := r.Header.Values("Accept")
 	if len(accept) == 0 {
@@ -76,7 +77,7 @@ func responseFormat(r *http.Request) (format, *Error) {
 		}
 	}
 	if !found {
-		return formatJSON, notAcceptable("Accept %q names no format served here; accept application/fhir+json or application/fhir+xml", truncate(strings.Join(accept, ", "), 120))
+		return formatJSON, notAcceptable("Accept %q names no format served here; accept application/fhir+json or application/fhir+xml", elide.Text(strings.Join(accept, ", "), 120))
 	}
 	return best, nil
 }

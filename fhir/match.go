@@ -69,36 +69,16 @@ func (s *Server) readMatchRequest(w http.ResponseWriter, r *http.Request) (match
 	return req, nil
 }
 
-// match runs req against the engine and builds the searchset Bundle.
+// match runs req against the engine and builds the searchset Bundle. The
+// engine ranks and selects (count, onlyCertainMatches, onlySingleMatch):
+// matcher.Select is the one selection rule of every surface.
 func (s *Server) match(r *http.Request, req matchRequest) (fm.Bundle, error) {
-	opts := matcher.MatchOptions{Count: req.Count, OnlyCertain: req.OnlyCertain, Explain: req.Explain}
-	if req.OnlySingle {
-		// The second best is needed to tell whether the best is unique.
-		opts.Count = 2
-	}
+	opts := matcher.MatchOptions{Count: req.Count, OnlyCertain: req.OnlyCertain, OnlySingle: req.OnlySingle, Explain: req.Explain}
 	ms, err := s.eng.Match(r.Context(), record.FromFHIR(req.Patient), opts)
 	if err != nil {
 		return fm.Bundle{}, engineError(err)
 	}
-	ms = selectMatches(ms, req)
 	return s.searchset(r, ms, req.Explain), nil
-}
-
-// selectMatches applies onlySingleMatch and count to the engine's answer
-// (which is ordered most likely first). With onlySingleMatch the best match
-// is returned alone, and nothing is returned when the second best has the
-// same grade: the best is then not clearly the one person meant.
-func selectMatches(ms []matcher.Match, req matchRequest) []matcher.Match {
-	if req.OnlySingle {
-		if len(ms) == 0 || (len(ms) > 1 && ms[1].Grade >= ms[0].Grade) {
-			return nil
-		}
-		return ms[:1]
-	}
-	if req.Count > 0 && len(ms) > req.Count {
-		ms = ms[:req.Count]
-	}
-	return ms
 }
 
 // searchset builds the $match Bundle of ms.

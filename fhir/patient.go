@@ -7,7 +7,9 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // handleRead serves GET /fhir/Patient/{id}.
@@ -121,7 +123,7 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) (*fm.Patien
 	if err != nil {
 		return nil, err
 	}
-	if p.Id != nil && *p.Id != "" && !validID(*p.Id) {
+	if p.Id != nil && *p.Id != "" && !record.ValidID(*p.Id) {
 		return nil, invalid(fm.IssueTypeInvalid, "Patient.id is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)")
 	}
 	if err := s.checkWrite(p); err != nil {
@@ -135,9 +137,9 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) (*fm.Patien
 func pathID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if strings.HasPrefix(id, "$") {
-		return "", notFound("operation %s is not supported on Patient; see GET /fhir/metadata", truncate(id, 64))
+		return "", notFound("operation %s is not supported on Patient; see GET /fhir/metadata", elide.Text(id, 64))
 	}
-	if !validID(id) {
+	if !record.ValidID(id) {
 		return "", invalid(fm.IssueTypeInvalid, "the id in the URL is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)")
 	}
 	return id, nil

@@ -10,6 +10,7 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/record"
 )
 
@@ -64,7 +65,7 @@ func parseSearch(q url.Values, lenient bool) (searchQuery, error) {
 			continue
 		case "_cursor":
 			sq.after = q.Get(key)
-			if !validID(sq.after) {
+			if !record.ValidID(sq.after) {
 				return sq, invalid(fm.IssueTypeInvalid, "_cursor is not a valid paging cursor; follow the Bundle's next link")
 			}
 			continue
@@ -75,7 +76,7 @@ func parseSearch(q url.Values, lenient bool) (searchQuery, error) {
 			}
 			return sq, badRequest(400, fm.IssueTypeNotSupported,
 				"unknown search parameter %q; supported: %s, _count (send Prefer: handling=lenient to ignore unknown parameters)",
-				truncate(key, 64), strings.Join(searchParamNames, ", "))
+				elide.Text(key, 64), strings.Join(searchParamNames, ", "))
 		}
 		for _, v := range q[key] {
 			c, err := parseCriterion(name, modifier, v)
@@ -106,7 +107,7 @@ func sortedKeys(q url.Values) []string {
 func parseCriterion(name, modifier, value string) (criterion, error) {
 	c := criterion{name: name}
 	if modifier != "" && !(modifier == "exact" || modifier == "contains") {
-		return c, invalid(fm.IssueTypeNotSupported, "modifier :%s is not supported on %s (supported: :exact, :contains on string parameters)", truncate(modifier, 32), name)
+		return c, invalid(fm.IssueTypeNotSupported, "modifier :%s is not supported on %s (supported: :exact, :contains on string parameters)", elide.Text(modifier, 32), name)
 	}
 	if modifier != "" && (name != "family" && name != "given" && name != "address-postalcode") {
 		return c, invalid(fm.IssueTypeNotSupported, "modifier :%s is not supported on %s", modifier, name)
@@ -147,8 +148,8 @@ func splitValues(v string) []string {
 func valueMatcher(name, modifier, v string) (func(*searchPatient) bool, error) {
 	switch name {
 	case "_id":
-		if !validID(v) {
-			return nil, invalid(fm.IssueTypeInvalid, "_id %q is not a valid FHIR id", truncate(v, 64))
+		if !record.ValidID(v) {
+			return nil, invalid(fm.IssueTypeInvalid, "_id %q is not a valid FHIR id", elide.Text(v, 64))
 		}
 		return func(p *searchPatient) bool { return p.ID == v }, nil
 	case "family":

@@ -15,6 +15,7 @@ import (
 
 	"github.com/patientmatch/patientmatch/internal/admission"
 	"github.com/patientmatch/patientmatch/internal/buildinfo"
+	"github.com/patientmatch/patientmatch/internal/elide"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -234,7 +235,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	case http.StatusMethodNotAllowed:
 		writeError(w, methodNotAllowed(r.Method, rec.header.Get("Allow")))
 	case http.StatusNotFound, 0:
-		writeError(w, notFound("no route for %s %s; see GET /fhir/metadata", r.Method, truncate(r.URL.Path, 200)))
+		writeError(w, notFound("no route for %s %s; see GET /fhir/metadata", r.Method, elide.Text(r.URL.Path, 200)))
 	default:
 		for k, v := range rec.header {
 			w.Header()[k] = v

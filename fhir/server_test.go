@@ -50,7 +50,16 @@ type testEnv struct {
 // clock and a counting UUID source.
 func newTestEnv(t *testing.T, eng *fakeEngine, opts Options) *testEnv {
 	t.Helper()
-	env := &testEnv{eng: eng, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	env := newEngineEnv(t, eng, opts)
+	env.eng = eng
+	return env
+}
+
+// newEngineEnv is newTestEnv for any engine (the real one in the golden
+// suite); env.eng stays nil.
+func newEngineEnv(t *testing.T, eng Engine, opts Options) *testEnv {
+	t.Helper()
+	env := &testEnv{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	opts.Registerer = env.reg
 	opts.Logger = slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{ReplaceAttr: dropTime}))
 	srv, err := NewServer(eng, opts)
@@ -214,13 +223,13 @@ func TestMatch(t *testing.T) {
 		{"onlyCertain false", []matcher.Match{probable}, "", params(resourceParam, `{"name":"onlyCertainMatches","valueBoolean":false}`),
 			[]string{"c"}, matcher.MatchOptions{}, nil, false},
 		{"onlySingle clear best", []matcher.Match{certain1, probable, possible}, "", params(resourceParam, `{"name":"onlySingleMatch","valueBoolean":true}`),
-			[]string{"a"}, matcher.MatchOptions{Count: 2}, nil, false},
+			[]string{"a"}, matcher.MatchOptions{OnlySingle: true}, nil, false},
 		{"onlySingle tie in grade", []matcher.Match{probable, probable2}, "", params(resourceParam, `{"name":"onlySingleMatch","valueBoolean":true}`),
-			nil, matcher.MatchOptions{Count: 2}, nil, false},
+			nil, matcher.MatchOptions{OnlySingle: true}, nil, false},
 		{"onlySingle lone match", []matcher.Match{possible}, "", params(resourceParam, `{"name":"onlySingleMatch","valueBoolean":true}`),
-			[]string{"e"}, matcher.MatchOptions{Count: 2}, nil, false},
+			[]string{"e"}, matcher.MatchOptions{OnlySingle: true}, nil, false},
 		{"onlySingle with count", []matcher.Match{probable, possible}, "", params(resourceParam, `{"name":"onlySingleMatch","valueBoolean":true}`, `{"name":"count","valueInteger":5}`),
-			[]string{"c"}, matcher.MatchOptions{Count: 2}, nil, false},
+			[]string{"c"}, matcher.MatchOptions{OnlySingle: true, Count: 5}, nil, false},
 		{"no match", nil, "", patientJSON, nil, matcher.MatchOptions{}, nil, false},
 		{"explain parameter", []matcher.Match{certain1}, "", params(resourceParam, `{"name":"explain","valueBoolean":true}`),
 			[]string{"a"}, matcher.MatchOptions{Explain: true}, nil, true},

@@ -18,9 +18,6 @@ import (
 	"github.com/patientmatch/patientmatch/scoring"
 )
 
-// idPattern is FHIR's id datatype: 1–64 of letters, digits, '-' and '.'.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
 // datePattern is the birth-date forms Demographics accepts: YYYY-MM-DD,
 // YYYY-MM, YYYY and YYYYMMDD. Day/month ambiguous forms (01/02/1985) are
 // refused rather than guessed. A well-formed date that is not on the
@@ -63,7 +60,7 @@ func (s *service) matchInput(req *pb.MatchRequest, prefix string) (matchInput, e
 	default:
 		v.add(prefix+"subject", "one of demographics or patient_json is required")
 	}
-	if len(v) == 0 && in.field != "" && !hasDemographics(in.rec) {
+	if len(v) == 0 && in.field != "" && !in.rec.HasDemographics() {
 		v.add(in.field, "nothing to match on: give at least a name, birth date, address, phone, email or identifier")
 	}
 	switch c := req.GetCount(); {
@@ -156,18 +153,12 @@ func decodePatient(js, field string, v *violations) *fm.Patient {
 	return p
 }
 
-// hasDemographics reports whether r holds anything a match could use.
-func hasDemographics(r record.Record) bool {
-	return r.Family != "" || r.Given != "" || !r.BirthDate.IsZero() || !r.Address.IsZero() ||
-		r.Phone != "" || r.Email != "" || len(r.Identifiers) > 0
-}
-
-// validID adds a violation unless id is a FHIR id.
-func validID(id, field string, v *violations) {
+// checkID adds a violation unless id is a FHIR id (record.ValidID).
+func checkID(id, field string, v *violations) {
 	switch {
 	case id == "":
 		v.add(field, "is required")
-	case !idPattern.MatchString(id):
+	case !record.ValidID(id):
 		v.add(field, "must be 1-64 letters, digits, '-' or '.'")
 	}
 }

@@ -41,7 +41,7 @@ func FuzzMatchInput(f *testing.F) {
 			}
 			return
 		}
-		if !hasDemographics(in.rec) {
+		if !in.rec.HasDemographics() {
 			t.Fatalf("accepted a request with nothing to match on: %v", &req)
 		}
 		if in.opts.Count < 0 || in.opts.Count > s.opts.MaxCount {

@@ -87,14 +87,18 @@ func TestMatchPatientJSON(t *testing.T) {
 	}
 }
 
+// TestMatchCountCapsAnswer: count reaches the engine, whose selection
+// (matcher.Select, applied by the fake as by the engine) caps the answer.
 func TestMatchCountCapsAnswer(t *testing.T) {
 	eng := newFakeEngine()
-	eng.matchFn = func(context.Context, record.Record, matcher.MatchOptions) ([]matcher.Match, error) {
+	var gotCount []int
+	eng.matchFn = func(_ context.Context, _ record.Record, opts matcher.MatchOptions) ([]matcher.Match, error) {
+		gotCount = append(gotCount, opts.Count)
 		ms := make([]matcher.Match, 7)
 		for i := range ms {
 			ms[i] = matcher.Match{ID: fmt.Sprint("p", i)}
 		}
-		return ms, nil
+		return matcher.Select(ms, opts), nil
 	}
 	h := newHarness(t, eng, nil, Options{})
 	for _, tc := range []struct{ count, want int }{{0, 7}, {3, 3}, {10, 7}} {
@@ -105,6 +109,9 @@ func TestMatchCountCapsAnswer(t *testing.T) {
 		}
 		if len(resp.Matches) != tc.want {
 			t.Errorf("count %d: %d matches, want %d", tc.count, len(resp.Matches), tc.want)
+		}
+		if n := len(gotCount); n == 0 || gotCount[n-1] != tc.count {
+			t.Errorf("count %d: engine asked with %v", tc.count, gotCount)
 		}
 	}
 }

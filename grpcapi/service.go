@@ -59,9 +59,6 @@ func (s *service) match(ctx context.Context, req *pb.MatchRequest, prefix string
 	if err != nil {
 		return nil, s.fail(ctx, err, toStatus(err, in.field))
 	}
-	if in.opts.Count > 0 && len(ms) > in.opts.Count {
-		ms = ms[:in.opts.Count]
-	}
 	return matchesToProto(ms), nil
 }
 
@@ -121,7 +118,7 @@ func (s *service) Upsert(ctx context.Context, req *pb.UpsertRequest) (*pb.Upsert
 		if p.Id != nil {
 			id = *p.Id
 		}
-		validID(id, "patient_json.id", &v)
+		checkID(id, "patient_json.id", &v)
 		if err := record.CheckForWrite(p, time.Now()); err != nil {
 			v.add("patient_json", "%s", strings.TrimPrefix(err.Error(), record.ErrInvalid.Error()+": "))
 		}
@@ -139,7 +136,7 @@ func (s *service) Upsert(ctx context.Context, req *pb.UpsertRequest) (*pb.Upsert
 // Get returns a stored patient.
 func (s *service) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
 	var v violations
-	validID(req.GetId(), "id", &v)
+	checkID(req.GetId(), "id", &v)
 	if err := v.err(); err != nil {
 		return nil, s.fail(ctx, err, toStatus(err, ""))
 	}
@@ -153,7 +150,7 @@ func (s *service) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse,
 // Delete removes a stored patient.
 func (s *service) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.DeleteResponse, error) {
 	var v violations
-	validID(req.GetId(), "id", &v)
+	checkID(req.GetId(), "id", &v)
 	if err := v.err(); err != nil {
 		return nil, s.fail(ctx, err, toStatus(err, ""))
 	}

@@ -55,73 +55,24 @@ func (j *indexJob) overlaps(o *indexJob) bool {
 // every change before it is in too.
 func (e *Engine) indexer() {
 	defer e.indexerG.Done()
-	ctx := context.Background()
-	reported := make(chan *indexJob, indexWorkers)
-	var (
-		inflight []*indexJob // dispatched and not retired, in commit order
-		running  int         // inflight jobs not yet reported
-		indexed  uint64      // every change up to it is in the index
-		recorded uint64      // highest checkpoint handed to a batch
-		broken   bool        // a batch failed: record no more checkpoints
-	)
-	finish := func(j *indexJob) {
-		j.done = true
-		running--
-		if j.err != nil {
-			// The store is right and the index lags; Sync on the next
-			// Open replays the changelog from the last checkpoint, which
-			// therefore must not move past this batch any more. Until
-			// then these patients match only through candidates the index
-			// still finds.
-			e.opts.Logger.Error("index update failed; it catches up on restart", "err", j.err)
-			broken = true
-		}
-		for len(inflight) > 0 && inflight[0].done {
-			indexed = inflight[0].last
-			inflight = inflight[1:]
-		}
-		e.indexed.advance(indexed)
-	}
-	waitOne := func() { finish(<-reported) }
-	// dispatch starts a batch of changes once no batch in flight holds one
-	// of its patients and a worker is free.
-	dispatch := func(changes []index.Change) {
-		job := &indexJob{changes: changes, ids: make(map[string]struct{}, len(changes)), last: changes[len(changes)-1].Seq}
-		for _, c := range changes {
-			job.ids[c.ID] = struct{}{}
-		}
-		for running > 0 && (running >= indexWorkers || job.waitsFor(inflight)) {
-			waitOne()
-		}
-		var checkpoint uint64
-		if !broken && indexed > recorded {
-			checkpoint, recorded = indexed, indexed
-		}
-		inflight = append(inflight, job)
-		running++
-		go func() {
-			job.err = e.writeIndex(ctx, job.changes, checkpoint)
-			reported <- job
-		}()
-	}
-	minConcurrent := minConcurrentBatch
+	x := &indexerState{e: e, reported: make(chan *indexJob, indexWorkers), minConcurrent: minConcurrentBatch}
 	if e.opts.minConcurrentBatch > 0 {
-		minConcurrent = e.opts.minConcurrentBatch
+		x.minConcurrent = e.opts.minConcurrentBatch
 	}
 	queue := e.indexQ
 	var changes []index.Change // received, not yet dispatched
-	for queue != nil || running > 0 || len(changes) > 0 {
+	for queue != nil || x.running > 0 || len(changes) > 0 {
 		// Dispatch at once when the index is idle (a single write is
 		// matchable soonest), but start a second batch only once it is
 		// large: small concurrent batches would make many small segments,
 		// which cost bleve more to merge and every query more to search.
-		if len(changes) > 0 && (running == 0 || queue == nil || len(changes) >= minConcurrent) {
-			dispatch(changes)
+		if len(changes) > 0 && (x.running == 0 || queue == nil || len(changes) >= x.minConcurrent) {
+			x.dispatch(changes)
 			changes = nil
 			continue
 		}
 		if queue == nil {
-			waitOne()
+			x.waitOne()
 			continue
 		}
 		select {
@@ -131,31 +82,92 @@ func (e *Engine) indexer() {
 				continue
 			}
 			changes = append(changes, c...)
-		case j := <-reported:
-			finish(j)
+		case j := <-x.reported:
+			x.finish(j)
 			continue
 		}
 		// Take whatever else is already queued into the same bleve batch:
 		// fewer, larger segments are much cheaper to build and merge.
-	coalesce:
-		for len(changes) < maxIndexBatch {
-			select {
-			case more, ok := <-queue:
-				if !ok {
-					queue = nil
-					break coalesce
-				}
-				changes = append(changes, more...)
-			default:
-				break coalesce
-			}
-		}
+		changes, queue = coalesce(changes, queue)
 	}
-	if !broken && indexed > recorded {
-		if err := e.idx.SetCheckpoint(indexed); err != nil {
+	if !x.broken && x.indexed > x.recorded {
+		if err := e.idx.SetCheckpoint(x.indexed); err != nil {
 			e.opts.Logger.Error("recording the index checkpoint failed; the index catches up on restart", "err", err)
 		}
 	}
+}
+
+// coalesce appends to changes whatever queue holds already, up to
+// maxIndexBatch; the queue comes back nil once it is closed.
+func coalesce(changes []index.Change, queue chan []index.Change) ([]index.Change, chan []index.Change) {
+	for len(changes) < maxIndexBatch {
+		select {
+		case more, ok := <-queue:
+			if !ok {
+				return changes, nil
+			}
+			changes = append(changes, more...)
+		default:
+			return changes, queue
+		}
+	}
+	return changes, queue
+}
+
+// indexerState is the indexer goroutine's bookkeeping; only that
+// goroutine touches it.
+type indexerState struct {
+	e             *Engine
+	reported      chan *indexJob // batches report here when written
+	minConcurrent int            // least changes to start a concurrent batch
+	inflight      []*indexJob    // dispatched and not retired, in commit order
+	running       int            // inflight jobs not yet reported
+	indexed       uint64         // every change up to it is in the index
+	recorded      uint64         // highest checkpoint handed to a batch
+	broken        bool           // a batch failed: record no more checkpoints
+}
+
+// finish retires a reported batch and advances what counts as indexed.
+func (x *indexerState) finish(j *indexJob) {
+	j.done = true
+	x.running--
+	if j.err != nil {
+		// The store is right and the index lags; Sync on the next Open
+		// replays the changelog from the last checkpoint, which therefore
+		// must not move past this batch any more. Until then these
+		// patients match only through candidates the index still finds.
+		x.e.opts.Logger.Error("index update failed; it catches up on restart", "err", j.err)
+		x.broken = true
+	}
+	for len(x.inflight) > 0 && x.inflight[0].done {
+		x.indexed = x.inflight[0].last
+		x.inflight = x.inflight[1:]
+	}
+	x.e.indexed.advance(x.indexed)
+}
+
+func (x *indexerState) waitOne() { x.finish(<-x.reported) }
+
+// dispatch starts a batch of changes once no batch in flight holds one of
+// its patients and a worker is free.
+func (x *indexerState) dispatch(changes []index.Change) {
+	job := &indexJob{changes: changes, ids: make(map[string]struct{}, len(changes)), last: changes[len(changes)-1].Seq}
+	for _, c := range changes {
+		job.ids[c.ID] = struct{}{}
+	}
+	for x.running > 0 && (x.running >= indexWorkers || job.waitsFor(x.inflight)) {
+		x.waitOne()
+	}
+	var checkpoint uint64
+	if !x.broken && x.indexed > x.recorded {
+		checkpoint, x.recorded = x.indexed, x.indexed
+	}
+	x.inflight = append(x.inflight, job)
+	x.running++
+	go func() {
+		job.err = x.e.writeIndex(context.Background(), job.changes, checkpoint)
+		x.reported <- job
+	}()
 }
 
 // waitsFor reports whether j holds a patient of an unfinished job.

@@ -14,12 +14,17 @@ import (
 	"github.com/patientmatch/patientmatch/store"
 )
 
-// Match finds the stored patients that q could be, most likely first.
+// DefaultCount is the number of matches Match returns when
+// MatchOptions.Count is 0.
+const DefaultCount = 10
+
+// Match finds the stored patients that q could be, in Rank order, selected
+// by opts (Select).
 func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) (ms []Match, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if isEmptyQuery(q) {
+	if !q.HasDemographics() {
 		return nil, fmt.Errorf("%w: nothing to match on (no name, birth date, contact or identifier)", ErrInvalid)
 	}
 	e.mu.RLock()
@@ -52,13 +57,21 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 			e.metrics.observe(len(ids), ms)
 		}
 	}()
-	minGrade := max(opts.MinGrade, scoring.GradePossible)
-	type scored struct {
-		id  string
-		p   *scoring.Prepared
-		res scoring.Result
-	}
-	hits := make([]scored, 0, 16)
+	hits := e.score(scorer, qp, ids, max(opts.MinGrade, scoring.GradePossible))
+	return e.resolve(ctx, scorer, qp, hits, opts)
+}
+
+// hit is a scored candidate: its match without the resource, and its
+// prepared record for an explanation.
+type hit struct {
+	m Match
+	p *scoring.Prepared
+}
+
+// score scores the candidates ids against qp, keeping those graded
+// minGrade or better, in Rank order.
+func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []string, minGrade scoring.Grade) []hit {
+	hits := make([]hit, 0, 16)
 	e.mu.RLock()
 	for _, id := range ids {
 		p := e.mu.table[id]
@@ -67,56 +80,92 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 		}
 		res := scorer.Score(qp, p)
 		if res.Grade >= minGrade {
-			hits = append(hits, scored{id, p, res})
+			hits = append(hits, hit{Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade}, p})
 		}
 	}
 	e.mu.RUnlock()
-	slices.SortFunc(hits, func(a, b scored) int {
-		if c := cmp.Compare(b.res.Weight, a.res.Weight); c != 0 {
-			return c
-		}
-		return strings.Compare(a.id, b.id)
-	})
-	if opts.OnlyCertain {
-		n := 0
-		for _, h := range hits {
-			if h.res.Grade == scoring.GradeCertain {
-				n++
-			}
-		}
-		if n != 1 {
-			// None, or more than one person could be meant (ITI-119).
-			return nil, nil
-		}
-		hits = hits[:1]
+	slices.SortFunc(hits, func(a, b hit) int { return compareRank(&a.m, &b.m) })
+	return hits
+}
+
+// resolve selects among ranked hits (Select) and fills in the stored
+// resources, and explanations when asked.
+func (e *Engine) resolve(ctx context.Context, scorer *scoring.Scorer, qp *scoring.Prepared, hits []hit, opts MatchOptions) ([]Match, error) {
+	ms := make([]Match, len(hits))
+	for i := range hits {
+		ms[i] = hits[i].m
 	}
-	count := opts.Count
-	if count <= 0 {
-		count = 10
-	}
-	if len(hits) > count {
-		hits = hits[:count]
-	}
-	out := make([]Match, 0, len(hits))
-	for _, h := range hits {
-		en, err := e.store.Get(ctx, h.id)
+	// Select keeps a prefix of ranked matches, so hits[i] is ms[i].
+	ms = Select(ms, opts)
+	out := ms[:0]
+	for i, m := range ms {
+		en, err := e.store.Get(ctx, m.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // deleted while we scored
 		}
 		if err != nil {
 			return nil, fmt.Errorf("matcher: %w", err)
 		}
-		m := Match{ID: h.id, Resource: en.Resource, Probability: h.res.Probability, Weight: h.res.Weight, Grade: h.res.Grade}
+		m.Resource = en.Resource
 		if opts.Explain {
-			m.Explanation = scorer.Explain(qp, h.p)
+			m.Explanation = scorer.Explain(qp, hits[i].p)
 		}
 		out = append(out, m)
 	}
 	return out, nil
 }
 
-// isEmptyQuery reports whether q has nothing a comparison could use.
-func isEmptyQuery(q record.Record) bool {
-	return q.Family == "" && q.Given == "" && q.BirthDate.IsZero() && q.Phone == "" &&
-		q.Email == "" && len(q.Identifiers) == 0 && q.Address.IsZero()
+// Rank orders matches best first, the one order of every answer: grade
+// (certain before probable before possible), then match weight, then id
+// for a stable answer. Grade comes first because a capped candidate (a
+// twin, a junior) can outweigh the one the grades single out.
+func Rank(ms []Match) {
+	slices.SortFunc(ms, func(a, b Match) int { return compareRank(&a, &b) })
+}
+
+func compareRank(a, b *Match) int {
+	if c := cmp.Compare(b.Grade, a.Grade); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Weight, a.Weight); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// Select applies a request's selection to matches in Rank order and
+// returns a prefix of them:
+//   - OnlyCertain: the one certain match, or none when no match or more
+//     than one is certain (IHE PDQm ITI-119: more than one person could be
+//     meant);
+//   - OnlySingle: the best match alone, or none when the next has the same
+//     grade (the best is then not clearly the one person meant);
+//   - then at most Count (DefaultCount when 0).
+//
+// Every surface (FHIR $match and $idi-match, gRPC, the claims decision)
+// gets its answer through Engine.Match, which applies it.
+func Select(ms []Match, opts MatchOptions) []Match {
+	if opts.OnlyCertain {
+		n := 0
+		for _, m := range ms {
+			if m.Grade == scoring.GradeCertain {
+				n++
+			}
+		}
+		if n != 1 {
+			return ms[:0]
+		}
+		ms = ms[:1] // in Rank order the certain match is first
+	}
+	if opts.OnlySingle {
+		if len(ms) == 0 || (len(ms) > 1 && ms[1].Grade >= ms[0].Grade) {
+			return ms[:0]
+		}
+		ms = ms[:1]
+	}
+	count := opts.Count
+	if count <= 0 {
+		count = DefaultCount
+	}
+	return ms[:min(len(ms), count)]
 }

@@ -9,12 +9,15 @@ import (
 
 // MatchOptions are per-request settings of Engine.Match.
 type MatchOptions struct {
-	// Count caps the number of matches returned; 0 means the engine default (10).
+	// Count caps the number of matches returned; 0 means DefaultCount.
 	Count int
-	// OnlyCertain keeps only certain matches, and returns none when more than
-	// one certain match exists (IHE PDQm ITI-119: more than one person could
-	// be meant).
+	// OnlyCertain returns the one certain match, and none when no match or
+	// more than one is certain (IHE PDQm ITI-119: more than one person
+	// could be meant).
 	OnlyCertain bool
+	// OnlySingle returns the best match alone, and none when the next has
+	// the same grade (IHE PDQm ITI-119 onlySingleMatch).
+	OnlySingle bool
 	// MinGrade drops matches below this grade; the zero value keeps
 	// everything graded possible or better.
 	MinGrade scoring.Grade

@@ -26,23 +26,10 @@ func ValidatePatient(p *fm.Patient) error {
 	if p.Id == nil || *p.Id == "" {
 		return fmt.Errorf("%w: patient has no id", ErrInvalid)
 	}
-	if !validID(*p.Id) {
+	if !record.ValidID(*p.Id) {
 		return fmt.Errorf("%w: id %q is not a FHIR id (1-64 of A-Z a-z 0-9 - .)", ErrInvalid, *p.Id)
 	}
 	return nil
-}
-
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // Upsert stores p (create or update by id). Storing a patient identical to

@@ -133,3 +133,11 @@ type Record struct {
 
 	Identifiers []Identifier
 }
+
+// HasDemographics reports whether r holds anything a comparison could
+// use: a name, birth date, address, phone, email or identifier. A record
+// without any is nothing to match on (every surface refuses it).
+func (r *Record) HasDemographics() bool {
+	return r.Family != "" || r.Given != "" || !r.BirthDate.IsZero() || !r.Address.IsZero() ||
+		r.Phone != "" || r.Email != "" || len(r.Identifiers) > 0
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/patientmatch/patientmatch/internal/elide"
 )
 
 // Per-Patient limits. Real registrations carry a few of each; the limits
@@ -84,7 +86,7 @@ const birthDateSkew = 14 * time.Hour
 // in files (1980/01/01, 19800101) are refused here: new writes must be FHIR.
 func CheckBirthDate(s string, now time.Time) error {
 	if !fhirDate.MatchString(s) {
-		return fmt.Errorf("%w: birthDate %q is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)", ErrInvalid, truncateText(s, 40))
+		return fmt.Errorf("%w: birthDate %q is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)", ErrInvalid, elide.Text(s, 40))
 	}
 	d := ParseDate(s)
 	if !d.Valid {
@@ -136,11 +138,4 @@ func UnreadableBirthDate(p *fhir.Patient) bool {
 func isPlaceholderDate(s string) bool {
 	s = strings.NewReplacer("/", "-", ".", "-").Replace(s)
 	return strings.HasPrefix(s, "1900-01-01") || strings.HasPrefix(s, "19000101") || strings.HasPrefix(s, "1900-1-1")
-}
-
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
