@@ -1,13 +1,10 @@
 package cluster
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -240,6 +237,9 @@ func (n *Node) Match(ctx context.Context, q record.Record, opts matcher.MatchOpt
 	if opts.OnlyCertain {
 		so.Count, so.MinGrade = 2, scoring.GradeCertain
 	}
+	if opts.OnlySingle {
+		so.Count = max(so.Count, 2) // the next one decides whether the best is single
+	}
 	answers := make([][]matcher.Match, n.shards)
 	err := n.scatter(ctx, func(ctx context.Context, s int) error {
 		rep, err := n.ask(ctx, s, shardRequest{Kind: reqMatch, After: n.acked[s].get(), Record: &q, Options: so})
@@ -249,35 +249,20 @@ func (n *Node) Match(ctx context.Context, q record.Record, opts matcher.MatchOpt
 	if err != nil {
 		return nil, err
 	}
-	return merge(answers, count, opts.OnlyCertain), nil
+	return merge(answers, count, opts), nil
 }
 
-// merge ranks the shards' answers as the engine ranks its candidates
-// (weight, then id), then applies certain-only and the count.
-func merge(answers [][]matcher.Match, count int, onlyCertain bool) []matcher.Match {
+// merge ranks the shards' answers with the engine's one order
+// (matcher.Rank: grade, then weight, then id) and applies the request's
+// selection (matcher.Select), so a cluster answers as one engine would.
+func merge(answers [][]matcher.Match, count int, opts matcher.MatchOptions) []matcher.Match {
 	var all []matcher.Match
 	for _, a := range answers {
 		all = append(all, a...)
 	}
-	slices.SortFunc(all, func(a, b matcher.Match) int {
-		if c := cmp.Compare(b.Weight, a.Weight); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	if onlyCertain {
-		var certain []matcher.Match
-		for _, m := range all {
-			if m.Grade == scoring.GradeCertain {
-				certain = append(certain, m)
-			}
-		}
-		if len(certain) != 1 {
-			return nil
-		}
-		return certain
-	}
-	return all[:min(len(all), count)]
+	matcher.Rank(all)
+	opts.Count = count
+	return matcher.Select(all, opts)
 }
 
 // scatter runs fn for every shard at once; the first error wins.
