@@ -35,6 +35,8 @@ var notRun = map[string]string{
 	"go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3": "needs the network; when grpcurl is not installed the test answers grpcurl command lines with internal/grpcurlshim",
 	"make proto":       "regenerates the committed gRPC code (needs protoc)",
 	"make proto-check": "needs protoc; the generated code is checked by make proto-check itself",
+	"patientmatch serve --data n1 --http 127.0.0.1:8081 --grpc 127.0.0.1:9091 --cluster-embed 127.0.0.1:4222":     "starts long-running cluster-mode servers on fixed ports; cmd/patientmatch TestServeClusterE2E starts two cluster-mode servers and runs cluster status and retune against them",
+	"patientmatch serve --data n2 --http 127.0.0.1:8082 --grpc 127.0.0.1:9092 --cluster nats://127.0.0.1:4222":    "starts long-running cluster-mode servers on fixed ports; cmd/patientmatch TestServeClusterE2E starts two cluster-mode servers and runs cluster status and retune against them",
 	"patientmatch generate --n 3000 --seed 1 --out testdata/demo/patients.ndjson --truth testdata/demo/truth.csv": "would rewrite the committed demo files; synth's TestDemoUpToDate checks that it reproduces them byte for byte",
 }
 
