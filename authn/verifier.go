@@ -283,34 +283,48 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, invalid("bad signature (kid %q, alg %s)", elide.Text(hdr.KeyID, 100), alg)
 	}
 
-	if std.Issuer == "" {
-		return nil, invalid("no iss claim")
+	if err := v.checkClaims(&std, unverified.Issuer); err != nil {
+		return nil, err
 	}
-	if v.any == nil && std.Issuer != unverified.Issuer { // cannot differ; guard anyway
-		return nil, invalid("issuer changed during verification")
+	return claimsOf(&std, raw), nil
+}
+
+// checkClaims validates the verified registered claims: iss (the one the
+// keys were chosen by), exp, nbf, iat, aud, the lifetime bound and, when
+// configured, single use of jti.
+func (v *Verifier) checkClaims(std *jwt.Claims, keyIssuer string) error {
+	if std.Issuer == "" {
+		return invalid("no iss claim")
+	}
+	if v.any == nil && std.Issuer != keyIssuer { // cannot differ; guard anyway
+		return invalid("issuer changed during verification")
 	}
 	if std.Expiry == nil {
-		return nil, invalid("no exp claim")
+		return invalid("no exp claim")
 	}
 	exp := jwt.Expected{Time: v.opts.Now()}
 	if len(v.opts.Audience) > 0 {
 		exp.AnyAudience = v.opts.Audience
 	}
 	if err := std.ValidateWithLeeway(exp, v.opts.Leeway); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if len(v.opts.Audience) > 0 && len(std.Audience) == 0 {
-		return nil, invalid("no aud claim")
+		return invalid("no aud claim")
 	}
-	if err := v.checkLifetime(&std); err != nil {
-		return nil, err
+	if err := v.checkLifetime(std); err != nil {
+		return err
 	}
 	if v.opts.Replay != nil {
 		if err := v.opts.Replay.Check(std.Issuer, std.ID, std.Expiry.Time().Add(v.opts.Leeway)); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
+// claimsOf turns verified registered claims into Claims.
+func claimsOf(std *jwt.Claims, raw map[string]json.RawMessage) *Claims {
 	c := &Claims{
 		Issuer:   std.Issuer,
 		Subject:  std.Subject,
@@ -325,7 +339,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if std.IssuedAt != nil {
 		c.IssuedAt = std.IssuedAt.Time()
 	}
-	return c, nil
+	return c
 }
 
 // checkType refuses a "typ" header that is not one of opts.Types.
