@@ -170,7 +170,7 @@ func synthRecords(t testing.TB, n int, seed uint64) ([]*scoring.Prepared, []int)
 		if err != nil {
 			return fmt.Errorf("row %s: %w", row.ID(), err)
 		}
-		recs = append(recs, scoring.Prepare(record.FromFHIR(p)))
+		recs = append(recs, scoring.PrepareWithoutTF(record.FromFHIR(p)))
 		entity = append(entity, row.Entity)
 		return nil
 	})

@@ -236,7 +236,7 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	tf := scoring.NewTermFrequencies()
 	prepared := make([]scoring.Prepared, len(recs))
 	for i := range recs {
-		scoring.PrepareInto(&prepared[i], recs[i])
+		scoring.PrepareIntoWithoutTF(&prepared[i], recs[i])
 		tf.Add(&prepared[i])
 	}
 	if e.opts.TermFrequencies != nil {

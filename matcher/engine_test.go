@@ -378,7 +378,7 @@ func TestWriteKeysVersusRebuild(t *testing.T) {
 	}
 	rebuilt := rebuiltIndex(t, e)
 	for i := 0; i < len(pats); i += 7 {
-		keys := index.Keys(scoring.Prepare(query(pats[i])), nil)
+		keys := index.Keys(scoring.PrepareWithoutTF(query(pats[i])), nil)
 		// A limit above the store size returns every patient sharing a key,
 		// so the sets are equal exactly when the documents' keys are.
 		got, err := e.idx.Candidates(ctx, keys, len(pats)+1)
@@ -443,7 +443,7 @@ func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 	var allKeys []string
 	for _, f := range families {
 		for _, g := range givens {
-			allKeys = append(allKeys, index.Keys(scoring.Prepare(query(testPatient("", f, g, "1970-01-01"))), nil)...)
+			allKeys = append(allKeys, index.Keys(scoring.PrepareWithoutTF(query(testPatient("", f, g, "1970-01-01"))), nil)...)
 		}
 	}
 	for i := 0; i < 40; i++ {
@@ -455,7 +455,7 @@ func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		allKeys = append(allKeys, index.Keys(scoring.Prepare(query(&p)), nil)...)
+		allKeys = append(allKeys, index.Keys(scoring.PrepareWithoutTF(query(&p)), nil)...)
 	}
 	for _, k := range allKeys {
 		got, err := e.idx.Candidates(ctx, []string{k}, 100)
@@ -548,14 +548,14 @@ func TestIndexBatchOrderPerPatient(t *testing.T) {
 	if err := e.WaitIndexed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.idx.Candidates(ctx, index.Keys(scoring.Prepare(query(testPatient("", "Kowalski", "Chidi", "1980-03-04"))), nil), 10)
+	got, err := e.idx.Candidates(ctx, index.Keys(scoring.PrepareWithoutTF(query(testPatient("", "Kowalski", "Chidi", "1980-03-04"))), nil), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(got, "o0") {
 		t.Errorf("the index lost o0's latest version: candidates %v", got)
 	}
-	old, err := e.idx.Candidates(ctx, []string{"fy:" + scoring.Prepare(query(testPatient("", "Okafor", "Chidi", "1980-03-04"))).FamilyNYSIIS + "|1980"}, 10)
+	old, err := e.idx.Candidates(ctx, []string{"fy:" + scoring.PrepareWithoutTF(query(testPatient("", "Okafor", "Chidi", "1980-03-04"))).FamilyNYSIIS + "|1980"}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

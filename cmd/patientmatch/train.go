@@ -59,7 +59,9 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
 			return nil
 		}
-		recs = append(recs, scoring.Prepare(record.FromFHIR(it.Patient)))
+		// Training counts comparison levels, which term frequencies do
+		// not change (and the model is written without them).
+		recs = append(recs, scoring.PrepareWithoutTF(record.FromFHIR(it.Patient)))
 		show(false, "reading: %d records", len(recs))
 		return ctx.Err()
 	})
