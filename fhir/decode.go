@@ -14,6 +14,7 @@ import (
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/patientmatch/patientmatch/internal/elide"
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // maxCount bounds the count parameter: asking for more is not an error (FHIR
@@ -118,20 +119,31 @@ func jsonKind(k string) string {
 	}
 }
 
-// decodePatient decodes a Patient resource, checking its resourceType.
+// decodePatient decodes a Patient resource with record.DecodePatient (the
+// one Patient decoder) and shapes its error as an OperationOutcome issue.
 func decodePatient(data []byte) (*fm.Patient, error) {
-	rt, err := resourceType(data)
-	if err != nil {
-		return nil, err
+	p, err := record.DecodePatient(data)
+	if err == nil {
+		return p, nil
 	}
-	if rt != "Patient" {
-		return nil, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Patient", elide.Text(rt, 64))
+	var pe *record.PatientError
+	if !errors.As(err, &pe) {
+		return nil, invalid(fm.IssueTypeStructure, "Patient could not be decoded")
 	}
-	p, err := fm.UnmarshalPatient(data)
-	if err != nil {
-		return nil, invalid(fm.IssueTypeStructure, "Patient does not follow the FHIR R4 JSON format: %s", jsonErrorText(err))
+	var se *json.SyntaxError
+	switch {
+	case pe.Problem == record.NoResourceType:
+		return nil, invalid(fm.IssueTypeRequired, "resourceType is missing; a FHIR resource must name its type")
+	case pe.Problem == record.OtherResource:
+		return nil, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Patient", elide.Text(pe.Found, 64))
+	case pe.Problem == record.EmptyInput:
+		return nil, invalid(fm.IssueTypeStructure, "malformed JSON: empty input; send a FHIR Patient JSON object")
+	case pe.Problem == record.NotObject:
+		return nil, invalid(fm.IssueTypeStructure, "malformed JSON: expected a JSON object, not %s", pe.Found)
+	case errors.As(pe.Err, &se):
+		return nil, invalid(fm.IssueTypeStructure, "malformed JSON: %s", jsonErrorText(pe.Err))
 	}
-	return &p, nil
+	return nil, invalid(fm.IssueTypeStructure, "Patient does not follow the FHIR R4 JSON format: %s", jsonErrorText(pe.Err))
 }
 
 // matchRequest is a decoded $match or $idi-match request.
