@@ -121,10 +121,11 @@ type Engine struct {
 	// writeMu serialises writes so that versions are assigned in order and
 	// the store, the index and the table change together.
 	writeMu sync.Mutex
-	// deleted holds the ids of deleted patients (tombstones in the store),
-	// guarded by writeMu. With the table's live ids it tells which writes
-	// are of ids never stored, which the store need not look up first.
-	deleted map[string]struct{}
+	// deleted holds the ids of deleted patients (tombstones in the store)
+	// with the version of their delete, guarded by writeMu. With the
+	// table's live ids it tells which writes are of ids never stored, which
+	// the store need not look up first, and which version a re-create gets.
+	deleted map[string]uint64
 	// observer, when set, is told of every committed write (SetObserver);
 	// guarded by writeMu.
 	observer Observer
@@ -162,7 +163,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("matcher: %w", err)
 		}
 	}
-	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta, MemTableSize: opts.WriteBuffer, NoSync: opts.NoSync})
+	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, MemTableSize: opts.WriteBuffer, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("matcher: opening store: %w", err)
 	}
@@ -221,10 +222,10 @@ func loadModel(dir string, inMemory bool) (*scoring.Model, error) {
 // taken from the stored data for the term-frequency adjustment.
 func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	var recs []record.Record
-	e.deleted = map[string]struct{}{}
+	e.deleted = map[string]uint64{}
 	err := e.store.ScanState(ctx, func(en store.Entry) error {
 		if en.Deleted {
-			e.deleted[en.ID] = struct{}{}
+			e.deleted[en.ID] = en.VersionID
 			return nil
 		}
 		recs = append(recs, en.Record)

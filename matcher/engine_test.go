@@ -183,17 +183,19 @@ func TestRecreateAfterReopen(t *testing.T) {
 }
 
 // TestMarshalForStoreBytes checks that marshalling through Patient's own
-// MarshalJSON gives exactly what json.Marshal gives.
+// MarshalJSON gives exactly what json.Marshal gives, with meta.versionId
+// and meta.lastUpdated (in UTC) of the write.
 func TestMarshalForStoreBytes(t *testing.T) {
 	pats := synthPatients(t, 300, 3)
 	pats = append(pats, withContact(testPatient("m1", "O'Brien <&>", "Zoë", "1980"), "1 \"Main\" St", "Zürich", "8001", "+41 44 000", "123-45-6789"))
+	at := time.Date(2024, 5, 6, 7, 8, 9, 120000000, time.FixedZone("x", 3600))
 	for _, p := range pats {
-		got, err := marshalForStore(p)
+		got, err := marshalForStore(p, 7, at)
 		if err != nil {
 			t.Fatal(err)
 		}
 		q := *p
-		v, u := versionPlaceholder, updatedPlaceholder
+		v, u := "7", "2024-05-06T06:08:09.12Z"
 		q.Meta = &fm.Meta{VersionId: &v, LastUpdated: &u}
 		want, err := json.Marshal(q)
 		if err != nil {
