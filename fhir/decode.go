@@ -158,6 +158,59 @@ type matchRequest struct {
 	Explain bool
 }
 
+// setParam reads parameter[i] of a $match Parameters into req.
+func (req *matchRequest) setParam(i int, p *fm.ParametersParameter) error {
+	name := p.Name
+	switch name {
+	case "resource", "IDIPatient", "patient":
+		if len(p.Resource) == 0 || bytes.Equal(bytes.TrimSpace(p.Resource), []byte("null")) {
+			return invalid(fm.IssueTypeRequired, "parameter %q (parameter[%d]) has no resource; put the Patient in parameter.resource", name, i)
+		}
+		pat, err := decodePatient(p.Resource)
+		if err != nil {
+			var fe *Error
+			if errors.As(err, &fe) {
+				fe.Diagnostics = fmt.Sprintf("parameter %q: %s", name, fe.Diagnostics)
+			}
+			return err
+		}
+		req.Patient = pat
+	case "onlyCertainMatches", "onlySingleMatch", "explain":
+		if p.ValueBoolean == nil {
+			return invalid(fm.IssueTypeInvalid, "parameter %q needs a valueBoolean", name)
+		}
+		switch name {
+		case "onlyCertainMatches":
+			req.OnlyCertain = *p.ValueBoolean
+		case "onlySingleMatch":
+			req.OnlySingle = *p.ValueBoolean
+		default:
+			req.Explain = *p.ValueBoolean
+		}
+	case "count":
+		var n *int
+		switch {
+		case p.ValueInteger != nil:
+			n = p.ValueInteger
+		case p.ValuePositiveInt != nil:
+			n = p.ValuePositiveInt
+		case p.ValueUnsignedInt != nil:
+			n = p.ValueUnsignedInt
+		}
+		if n == nil {
+			return invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer (valueInteger or valuePositiveInt)")
+		}
+		if *n < 1 {
+			return invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer, got %d", *n)
+		}
+		req.Count = min(*n, maxCount)
+	default:
+		return badRequest(http.StatusBadRequest, fm.IssueTypeNotSupported,
+			"unknown parameter %q; supported: %s", elide.Text(name, 64), matchParams)
+	}
+	return nil
+}
+
 // matchParams are the Parameters names a $match request may carry. An
 // unknown name is rejected rather than ignored: a misspelt
 // onlyCertainMatches silently ignored would hand out uncertain matches to a
@@ -190,61 +243,16 @@ func decodeMatchRequest(data []byte) (matchRequest, error) {
 	}
 	seen := make(map[string]bool, len(params.Parameter))
 	for i, p := range params.Parameter {
-		name := p.Name
-		key := name
-		if name == "resource" || name == "IDIPatient" || name == "patient" {
+		key := p.Name
+		if key == "resource" || key == "IDIPatient" || key == "patient" {
 			key = "resource"
 		}
 		if seen[key] {
-			return req, invalid(fm.IssueTypeInvalid, "parameter %q is given more than once; send one", elide.Text(name, 64))
+			return req, invalid(fm.IssueTypeInvalid, "parameter %q is given more than once; send one", elide.Text(p.Name, 64))
 		}
 		seen[key] = true
-		switch name {
-		case "resource", "IDIPatient", "patient":
-			if len(p.Resource) == 0 || bytes.Equal(bytes.TrimSpace(p.Resource), []byte("null")) {
-				return req, invalid(fm.IssueTypeRequired, "parameter %q (parameter[%d]) has no resource; put the Patient in parameter.resource", name, i)
-			}
-			pat, err := decodePatient(p.Resource)
-			if err != nil {
-				var fe *Error
-				if errors.As(err, &fe) {
-					fe.Diagnostics = fmt.Sprintf("parameter %q: %s", name, fe.Diagnostics)
-				}
-				return req, err
-			}
-			req.Patient = pat
-		case "onlyCertainMatches", "onlySingleMatch", "explain":
-			if p.ValueBoolean == nil {
-				return req, invalid(fm.IssueTypeInvalid, "parameter %q needs a valueBoolean", name)
-			}
-			switch name {
-			case "onlyCertainMatches":
-				req.OnlyCertain = *p.ValueBoolean
-			case "onlySingleMatch":
-				req.OnlySingle = *p.ValueBoolean
-			default:
-				req.Explain = *p.ValueBoolean
-			}
-		case "count":
-			var n *int
-			switch {
-			case p.ValueInteger != nil:
-				n = p.ValueInteger
-			case p.ValuePositiveInt != nil:
-				n = p.ValuePositiveInt
-			case p.ValueUnsignedInt != nil:
-				n = p.ValueUnsignedInt
-			}
-			if n == nil {
-				return req, invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer (valueInteger or valuePositiveInt)")
-			}
-			if *n < 1 {
-				return req, invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer, got %d", *n)
-			}
-			req.Count = min(*n, maxCount)
-		default:
-			return req, badRequest(http.StatusBadRequest, fm.IssueTypeNotSupported,
-				"unknown parameter %q; supported: %s", elide.Text(name, 64), matchParams)
+		if err := req.setParam(i, &p); err != nil {
+			return req, err
 		}
 	}
 	if req.Patient == nil {
