@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -37,6 +38,11 @@ func DecodePatient(data []byte) (*fhir.Patient, error) {
 		}
 		if json.Unmarshal(trimmed, &probe) == nil && probe.ResourceType != "" && probe.ResourceType != "Patient" {
 			return nil, &PatientError{Problem: OtherResource, Found: probe.ResourceType}
+		}
+		// Name fields as a Patient's, not as typedPatient's embedding.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			te.Struct, te.Field = "Patient", strings.TrimPrefix(te.Field, "OtherPatient.")
 		}
 		return nil, &PatientError{Problem: Malformed, Err: err}
 	}

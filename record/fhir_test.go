@@ -30,6 +30,7 @@ func TestDecodePatient(t *testing.T) {
 		{"truncated", `{"resourceType":"Patient","id":"a`, "Patient JSON"},
 		{"bad gender", `{"resourceType":"Patient","gender":"M"}`, "AdministrativeGender"},
 		{"wrong field type", `{"resourceType":"Patient","name":"Smith"}`, "Patient JSON"},
+		{"wrong field type named as Patient's", `{"resourceType":"Patient","name":"Smith"}`, "Patient.name"},
 		{"trailing data", `{"resourceType":"Patient"} {}`, "Patient JSON"},
 		{"resourceType not a string", `{"resourceType":7}`, "Patient JSON"},
 	}
