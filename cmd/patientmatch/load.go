@@ -84,15 +84,18 @@ func runLoad(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("closing the data folder: %w", err)
 	}
 	sum.secs += time.Since(flushStart).Seconds()
-	fmt.Fprintf(env.stderr, "loaded %d records (%d created, %d updated, %d unchanged), %d bad skipped, in %.1fs (%.0f records/s); %d patients stored\n",
-		sum.loaded, sum.created, sum.updated, sum.loaded-sum.created-sum.updated, sum.bad, sum.secs, float64(sum.loaded)/max(sum.secs, 1e-9), stored)
+	fmt.Fprintf(env.stderr, "loaded %d records (%d created, %d updated, %d unchanged), %d bad skipped, %d with a birth date that could not be read, in %.1fs (%.0f records/s); %d patients stored\n",
+		sum.loaded, sum.created, sum.updated, sum.loaded-sum.created-sum.updated, sum.bad, sum.undated, sum.secs, float64(sum.loaded)/max(sum.secs, 1e-9), stored)
 	return nil
 }
 
 // loadSummary counts what a load did.
 type loadSummary struct {
 	loaded, created, updated, bad int
-	secs                          float64
+	// undated counts the good records kept whose birth date could not be
+	// read (whatever the input format; see record.Item.Unreadable).
+	undated int
+	secs    float64
 }
 
 // loadInto upserts every good record of paths into eng in atomic chunks,
@@ -129,6 +132,9 @@ func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFl
 				sum.bad++ // only this goroutine writes bad until readErr is sent
 				fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
 				return nil
+			}
+			if unreadableBirthDate(it.Unreadable) {
+				sum.undated++ // like bad, written by this goroutine only until readErr is sent
 			}
 			// One atomic chunk must not hold the same id twice: send the
 			// chunk first, so the later record wins, as it would loading
@@ -345,4 +351,15 @@ func progressFunc(env *cliEnv, on bool) func(stage string, done, total int) {
 			fmt.Fprintln(env.stderr)
 		}
 	}
+}
+
+// unreadableBirthDate reports whether vs holds the birth date: birth_date
+// of a CSV file, birthDate of a FHIR one.
+func unreadableBirthDate(vs []record.UnreadableValue) bool {
+	for _, v := range vs {
+		if v.Column == "birth_date" || v.Column == "birthDate" {
+			return true
+		}
+	}
+	return false
 }
