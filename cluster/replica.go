@@ -29,6 +29,21 @@ const replicaWriteBuffer = 16 << 20
 // fetchBatch is the most stream messages a replica applies at once.
 const fetchBatch = 256
 
+// pullBudget bounds the stream messages a node has asked for and not yet
+// taken, over all its replicas. A node consumes all its shards over one
+// connection, and the NATS server cuts off a client with more than 64 MiB
+// pending (a slow consumer) and drops the messages: a new node catching up
+// 16 shards of 100k patients (~90 KB a message), 256 messages a pull,
+// stalled that way, every replica waiting for messages that never came.
+const pullBudget = 32 << 20
+
+// pullBytes is one replica's share of pullBudget when the node could
+// hold all shards of the stream, but never less than maxPayload: a pull
+// smaller than one message would never deliver it.
+func pullBytes(shards int, maxPayload int64) int {
+	return int(max(int64(pullBudget/max(shards, 1)), maxPayload))
+}
+
 // appliedKey is where a shard engine records the stream sequence of the
 // last write it applied (in the engine's own durable KV).
 const appliedKey = "applied"
@@ -158,7 +173,7 @@ func (r *replica) run(ctx context.Context) {
 				case ch <- m:
 				case <-ctx.Done():
 				}
-			}, jetstream.PullMaxMessages(fetchBatch), jetstream.PullExpiry(5*time.Second), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			}, jetstream.PullMaxMessagesWithBytesLimit(fetchBatch, pullBytes(r.node.shards, r.node.nc.MaxPayload())), jetstream.PullExpiry(5*time.Second), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 				r.log.Debug("shard consumer", "err", err)
 			}))
 			if err != nil {

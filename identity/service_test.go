@@ -394,6 +394,40 @@ func TestQueueOrderPagingAndGrade(t *testing.T) {
 	}
 }
 
+// TestQueueTotalCountsLiveTasks: a task whose two patients were joined by
+// other means ($merge) asks nothing any more — it leaves the page and the
+// total — and comes back with both when an unmerge splits them again.
+func TestQueueTotalCountsLiveTasks(t *testing.T) {
+	eng := newFakeEngine()
+	s := openService(t, NewMemKV(), eng)
+	eng.grade("a", "b", scoring.GradeProbable)
+	eng.grade("c", "d", scoring.GradePossible)
+	eng.write(t, "a", "b", "c", "d")
+	ctx := context.Background()
+	if _, total := s.Tasks(StatusOpen, "", 0, 10); total != 2 {
+		t.Fatalf("%d open tasks, want 2", total)
+	}
+	if _, err := s.Merge(ctx, "b", "a", Steward("x"), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, grade := range []string{"", "probable"} {
+		page, total := s.Tasks(StatusOpen, grade, 0, 10)
+		want := map[string]int{"": 1, "probable": 0}[grade]
+		if total != want || len(page) != want {
+			t.Fatalf("grade %q after $merge: page %d, total %d; want %d", grade, len(page), total, want)
+		}
+	}
+	if got := s.Stats().OpenTasks; got != 1 {
+		t.Fatalf("Stats counts %d open tasks, want 1", got)
+	}
+	if _, _, err := s.Unmerge(ctx, "b", Steward("x"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, total := s.Tasks(StatusOpen, "probable", 0, 10); total != 1 {
+		t.Fatalf("after unmerge %d probable tasks open, want the a–b task back", total)
+	}
+}
+
 // TestReplayRestoresState: a new service on the same log sees the same
 // identities, tasks and never-links.
 func TestReplayRestoresState(t *testing.T) {
