@@ -193,3 +193,17 @@ func waitSettled(t testing.TB, nodes []*Node, rev uint64, d time.Duration) {
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// localLen counts the patients in n's own shard engines (Node.Len asks
+// each shard's queue group, which any replica may answer).
+func localLen(n *Node) int {
+	total := 0
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range n.mu.replicas {
+		r.mu.RLock()
+		total += r.eng.Len()
+		r.mu.RUnlock()
+	}
+	return total
+}

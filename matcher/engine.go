@@ -116,7 +116,10 @@ type Engine struct {
 	queued     atomic.Uint64
 	indexed    seqWatch
 	indexerG   sync.WaitGroup
-	scorer     *scoring.Scorer
+	// stopIndexing is set by Close: the indexer dispatches no more batches
+	// (see indexer).
+	stopIndexing atomic.Bool
+	scorer       *scoring.Scorer
 
 	// writeMu serialises writes so that versions are assigned in order and
 	// the store, the index and the table change together.
@@ -253,11 +256,15 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	return nil
 }
 
-// Close finishes indexing what was written, then releases the store and
-// the index. It is safe to call more than once.
+// Close stops the indexer, waits for the index batches in flight, then
+// releases the index and the store. Every acknowledged write is in the
+// store already; what the index has not taken in yet, the next Open
+// replays from the store's changelog (WaitIndexed first for an index that
+// is complete at Close). Matches and WaitIndexed calls waiting for the
+// index get ErrClosed. It is safe to call more than once.
 func (e *Engine) Close() error {
 	// Holding writeMu, no write is between its commit and its hand-over to
-	// the indexer, so closing indexQ loses nothing.
+	// the indexer, and none comes after.
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	e.mu.Lock()
@@ -268,8 +275,12 @@ func (e *Engine) Close() error {
 	e.mu.closed = true
 	e.mu.table = nil
 	e.mu.Unlock()
+	e.stopIndexing.Store(true)
 	close(e.indexQ)
+	// No index write runs once the indexer has returned: only then is the
+	// index closed.
 	e.indexerG.Wait()
+	e.indexed.stop()
 	var errs []error
 	if e.idx != nil {
 		errs = append(errs, e.idx.Close())

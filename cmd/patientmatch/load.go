@@ -84,15 +84,18 @@ func runLoad(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("closing the data folder: %w", err)
 	}
 	sum.secs += time.Since(flushStart).Seconds()
-	fmt.Fprintf(env.stderr, "loaded %d records (%d created, %d updated, %d unchanged), %d bad skipped, in %.1fs (%.0f records/s); %d patients stored\n",
-		sum.loaded, sum.created, sum.updated, sum.loaded-sum.created-sum.updated, sum.bad, sum.secs, float64(sum.loaded)/max(sum.secs, 1e-9), stored)
+	fmt.Fprintf(env.stderr, "loaded %d records (%d created, %d updated, %d unchanged), %d bad skipped, %d with a birth date that could not be read, in %.1fs (%.0f records/s); %d patients stored\n",
+		sum.loaded, sum.created, sum.updated, sum.loaded-sum.created-sum.updated, sum.bad, sum.undated, sum.secs, float64(sum.loaded)/max(sum.secs, 1e-9), stored)
 	return nil
 }
 
 // loadSummary counts what a load did.
 type loadSummary struct {
 	loaded, created, updated, bad int
-	secs                          float64
+	// undated counts the good records kept whose birth date could not be
+	// read (whatever the input format; see record.Item.Unreadable).
+	undated int
+	secs    float64
 }
 
 // loadInto upserts every good record of paths into eng in atomic chunks,
@@ -105,17 +108,17 @@ func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFl
 	defer cancel()
 	chunks := make(chan []*fm.Patient, 2)
 	type readResult struct {
-		bad int
-		err error
+		counts readCounts
+		err    error
 	}
 	read := make(chan readResult, 1)
 	go func() {
-		bad, err := readChunks(ctx, env, in, paths, chunks)
-		read <- readResult{bad, err}
+		counts, err := readChunks(ctx, env, in, paths, chunks)
+		read <- readResult{counts, err}
 	}()
 	sum, drawn, writeErr := writeChunks(ctx, env, eng, chunks, progress, cancel)
 	r := <-read
-	sum.bad = r.bad
+	sum.bad, sum.undated = r.counts.bad, r.counts.undated
 	err := r.err
 	if writeErr == nil && err == nil {
 		// Done means matchable: wait for the index to hold every record.
@@ -131,10 +134,16 @@ func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFl
 	return sum, err
 }
 
+// readCounts are what reading the input found, beside the good records.
+type readCounts struct {
+	bad     int // skipped
+	undated int // kept with a birth date that could not be read
+}
+
 // readChunks reads the good records of paths into chunks of at most
 // loadChunk patients, none holding an id twice, and closes chunks when
-// done. It reports bad records on stderr and returns how many there were.
-func readChunks(ctx context.Context, env *cliEnv, in *inputFlags, paths []string, chunks chan<- []*fm.Patient) (bad int, err error) {
+// done. It reports bad records on stderr and returns the counts.
+func readChunks(ctx context.Context, env *cliEnv, in *inputFlags, paths []string, chunks chan<- []*fm.Patient) (n readCounts, err error) {
 	defer close(chunks)
 	var batch []*fm.Patient
 	seen := map[string]bool{}
@@ -155,9 +164,12 @@ func readChunks(ctx context.Context, env *cliEnv, in *inputFlags, paths []string
 			it.Err = matcher.ValidatePatient(it.Patient)
 		}
 		if it.Err != nil {
-			bad++
+			n.bad++
 			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
 			return nil
+		}
+		if unreadableBirthDate(it.Unreadable) {
+			n.undated++
 		}
 		// One atomic chunk must not hold the same id twice: send the
 		// chunk first, so the later record wins, as it would loading
@@ -175,7 +187,7 @@ func readChunks(ctx context.Context, env *cliEnv, in *inputFlags, paths []string
 	if err == nil && !send() {
 		err = ctx.Err()
 	}
-	return bad, err
+	return n, err
 }
 
 // writeChunks upserts each chunk into eng, counting what the writes did and
@@ -362,4 +374,15 @@ func progressFunc(env *cliEnv, on bool) func(stage string, done, total int) {
 			fmt.Fprintln(env.stderr)
 		}
 	}
+}
+
+// unreadableBirthDate reports whether vs holds the birth date: birth_date
+// of a CSV file, birthDate of a FHIR one.
+func unreadableBirthDate(vs []record.UnreadableValue) bool {
+	for _, v := range vs {
+		if v.Column == "birth_date" || v.Column == "birthDate" {
+			return true
+		}
+	}
+	return false
 }
