@@ -21,7 +21,10 @@ import (
 // remoteVerifier builds a verifier whose only issuer's keys are served by js.
 func remoteVerifier(t *testing.T, js *jwksServer, clock *mutableClock) (*Verifier, *KeySet) {
 	t.Helper()
-	ks, err := NewKeySet(js.URL+"/jwks", KeySetOptions{Now: clock.Now, Timeout: 2 * time.Second})
+	// A fetch timeout far above any fetch from a loopback server: a slow,
+	// loaded machine must not turn a fetch into a failure (and then a
+	// back-off on the test's frozen clock).
+	ks, err := NewKeySet(js.URL+"/jwks", KeySetOptions{Now: clock.Now, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +132,7 @@ func TestKeySetMaxAgeRefetchesAndKeepsKeysOnFailure(t *testing.T) {
 	k := keys(t)
 	js := newJWKSServer(t, publicJWKS(k))
 	clock := &mutableClock{t: testNow}
-	v, _ := remoteVerifier(t, js, clock)
+	v, ks := remoteVerifier(t, js, clock)
 	ctx := context.Background()
 	claims := stdClaims(map[string]any{"exp": testNow.Add(3 * time.Hour).Unix()})
 	tok := sign(t, jose.RS256, k.rsa, "rsa1", claims)
@@ -143,36 +146,52 @@ func TestKeySetMaxAgeRefetchesAndKeepsKeysOnFailure(t *testing.T) {
 	if _, err := v.Verify(ctx, tok); err != nil {
 		t.Fatalf("stale keys with IdP down: %v", err)
 	}
-	waitFetches(t, js, 2)
+	waitRevalidated(t, ks)
+	if got := js.fetches.Load(); got != 2 {
+		t.Fatalf("fetches = %d, want 2 (first use, one revalidation)", got)
+	}
+	// Backing off: still the stale keys, and no fetch.
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("stale keys after a failed revalidation: %v", err)
+	}
+	waitRevalidated(t, ks)
+	if got := js.fetches.Load(); got != 2 {
+		t.Fatalf("fetches during the back-off = %d, want 2", got)
+	}
 	// The issuer withdraws rsa1: the next stale use still answers from the
 	// last good set and revalidates; once that fetch is in, rsa1 is refused.
 	js.setStatus(http.StatusOK)
 	set := publicJWKS(k)
 	set.Keys = set.Keys[1:]
 	js.setKeys(set)
-	clock.Advance(61 * time.Minute)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		_, err := v.Verify(ctx, tok)
-		if errors.Is(err, ErrInvalidToken) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("withdrawn key still accepted after revalidation: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	clock.Advance(61 * time.Minute) // past the stale age and the back-off
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("stale keys while revalidating: %v", err)
+	}
+	waitRevalidated(t, ks)
+	if got := js.fetches.Load(); got != 3 {
+		t.Fatalf("fetches = %d, want 3", got)
+	}
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("withdrawn key after revalidation: %v, want ErrInvalidToken", err)
 	}
 }
 
-// waitFetches waits until js has served at least n fetches.
-func waitFetches(t *testing.T, js *jwksServer, n int64) {
+// waitRevalidated waits until the background revalidation that a stale
+// lookup started has ended. Its fetch has its own timeout (remoteVerifier's
+// is long), so this ends; the guard only turns a hang into a failure
+// before the test binary's own timeout.
+func waitRevalidated(t *testing.T, ks *KeySet) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for js.fetches.Load() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("fetches = %d, want %d", js.fetches.Load(), n)
+	guard := time.Now().Add(2 * time.Minute)
+	if dl, ok := t.Deadline(); ok && dl.Add(-5*time.Second).Before(guard) {
+		guard = dl.Add(-5 * time.Second)
+	}
+	for ks.revalidator.Load() {
+		if time.Now().After(guard) {
+			t.Fatalf("background revalidation still running")
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -272,3 +272,27 @@ func nameWithShards(nodes []*Node, shards, copies int) string {
 		}
 	}
 }
+
+// TestPullBytes: a node's pulls together stay within pullBudget however
+// many shards the stream has, and no pull is smaller than one message.
+func TestPullBytes(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		shards     int
+		maxPayload int64
+		want       int
+	}{
+		{16, mib, 2 * mib},
+		{4, mib, 8 * mib},
+		{64, mib, mib},             // the share (512 KiB) is below one message
+		{64, 256 << 10, 512 << 10}, // a smaller max payload lets the share rule
+		{0, mib, pullBudget},
+	} {
+		if got := pullBytes(c.shards, c.maxPayload); got != c.want {
+			t.Errorf("pullBytes(%d, %d) = %d, want %d", c.shards, c.maxPayload, got, c.want)
+		}
+		if c.shards > 0 && int64(c.want) > c.maxPayload && c.want*c.shards > pullBudget {
+			t.Errorf("%d shards × %d bytes exceed the node's budget", c.shards, c.want)
+		}
+	}
+}

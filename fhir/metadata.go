@@ -51,6 +51,7 @@ func (s *Server) capabilityStatement(r *http.Request) fm.CapabilityStatement {
 			},
 		},
 	}
+	patient.Operation = append(patient.Operation, s.extra.PatientOperations...)
 	for _, c := range interactions {
 		patient.Interaction = append(patient.Interaction, fm.CapabilityStatementRestResourceInteraction{Code: c})
 	}
@@ -68,7 +69,7 @@ func (s *Server) capabilityStatement(r *http.Request) fm.CapabilityStatement {
 		Format:      []string{"application/fhir+json", "json", "application/fhir+xml", "xml"},
 		Rest: []fm.CapabilityStatementRest{{
 			Mode:     fm.RestfulCapabilityModeServer,
-			Resource: []fm.CapabilityStatementRestResource{patient},
+			Resource: append([]fm.CapabilityStatementRestResource{patient}, s.extra.Resources...),
 			Interaction: []fm.CapabilityStatementRestInteraction{
 				{Code: fm.SystemRestfulInteractionBatch},
 				{Code: fm.SystemRestfulInteractionTransaction},

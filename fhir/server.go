@@ -136,6 +136,8 @@ type Server struct {
 	mux     *http.ServeMux
 	mws     []func(http.Handler) http.Handler
 	metrics *metrics
+	// extra is what Advertise added to the CapabilityStatement.
+	extra Capabilities
 	// now and newUUID are the clock and the UUID source (tests pin them).
 	now     func() time.Time
 	newUUID func() string
@@ -193,6 +195,21 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", handleHealthz)
 	m.HandleFunc("GET /readyz", s.handleReadyz)
 	m.Handle("GET /metrics", s.metrics.handler())
+}
+
+// Capabilities is what a mounted service adds to the CapabilityStatement:
+// its own resource types and its operations on Patient.
+type Capabilities struct {
+	Resources         []fm.CapabilityStatementRestResource
+	PatientOperations []fm.CapabilityStatementRestResourceOperation
+}
+
+// Advertise lists c in GET /fhir/metadata, so that clients discover what
+// Mount added (a CapabilityStatement that omits a served resource tells
+// clients it is not there). Call it before Handler, like Mount.
+func (s *Server) Advertise(c Capabilities) {
+	s.extra.Resources = append(s.extra.Resources, c.Resources...)
+	s.extra.PatientOperations = append(s.extra.PatientOperations, c.PatientOperations...)
 }
 
 // Mount serves h at pattern (a ServeMux pattern, e.g. "POST /match/claims")

@@ -142,6 +142,7 @@ type harness struct {
 	stopped atomic.Bool
 	conn    *grpc.ClientConn
 	client  pb.PatientMatchClient
+	lis     *bufconn.Listener // for raw connections to the server
 }
 
 func newHarness(t testing.TB, eng Engine, cm ClaimsMatcher, opts Options) *harness {
@@ -161,7 +162,7 @@ func newHarness(t testing.TB, eng Engine, cm ClaimsMatcher, opts Options) *harne
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	h := &harness{srv: srv, conn: conn, client: pb.NewPatientMatchClient(conn)}
+	h := &harness{srv: srv, conn: conn, client: pb.NewPatientMatchClient(conn), lis: lis}
 	t.Cleanup(func() {
 		_ = conn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -217,8 +218,42 @@ func wantCode(t *testing.T, err error, want codes.Code) {
 	}
 }
 
+// ctxT is a call context whose deadline only guards against a hang: tests
+// assert what calls answer, never how fast, and a loaded machine (the race
+// detector, other builds) can take many seconds over a few thousand calls.
 func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// hangGuard bounds waits that end by themselves unless the code under test
+// is broken; it is never a speed bound.
+const hangGuard = 2 * time.Minute
+
+// eventually waits for cond, failing with what after hangGuard.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	guard := time.Now().Add(hangGuard)
+	for !cond() {
+		if time.Now().After(guard) {
+			t.Fatalf("still waiting after %v: %s", hangGuard, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// reachingEngine runs attempt with deadlines 250 ms, 500 ms, 1 s, … until
+// one reports that the call reached the engine before its deadline ran
+// out (on a loaded machine a short deadline can pass before the request
+// is even read). Bounded by attempts, not by time.
+func reachingEngine(t *testing.T, attempt func(t *testing.T, deadline time.Duration) (reached bool)) {
+	t.Helper()
+	for deadline := 250 * time.Millisecond; deadline <= 64*time.Second; deadline *= 2 {
+		if attempt(t, deadline) || t.Failed() {
+			return
+		}
+		t.Logf("deadline %v passed before the request reached the engine; doubling it", deadline)
+	}
+	t.Fatal("no attempt reached the engine before its deadline")
 }

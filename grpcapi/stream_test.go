@@ -199,13 +199,9 @@ func TestMatchStreamBackPressure(t *testing.T) {
 	}()
 
 	// Wait until the workers are all stuck and reading has stopped.
-	deadline := time.Now().Add(5 * time.Second)
-	for eng.inFlight.Load() < workers || sent.Load() < window+10 {
-		if time.Now().After(deadline) {
-			t.Fatalf("stalled: %d in flight, %d sent", eng.inFlight.Load(), sent.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "workers stuck and the client ahead of the window", func() bool {
+		return eng.inFlight.Load() >= workers && sent.Load() >= window+10
+	})
 	time.Sleep(100 * time.Millisecond) // time to read on, were it unbounded
 	// Received and unanswered: the window, one held by the writer, one by
 	// the reader while it waits for room.
@@ -259,22 +255,11 @@ func TestMatchStreamCancel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for eng.inFlight.Load() < workers {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d matches started", eng.inFlight.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "every worker in a match", func() bool { return eng.inFlight.Load() >= workers })
 	cancel()
 	_, err = stream.Recv()
 	wantCode(t, err, codes.Canceled)
-	for eng.inFlight.Load() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d matches still running after cancel", eng.inFlight.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "matches ending after cancel", func() bool { return eng.inFlight.Load() == 0 })
 	if got := cancelled.Load(); got != workers {
 		t.Errorf("%d engine calls observed cancellation, want %d", got, workers)
 	}
@@ -285,41 +270,53 @@ func TestMatchStreamCancel(t *testing.T) {
 }
 
 // TestMatchStreamDeadline: a stream past its deadline ends with
-// DEADLINE_EXCEEDED, and the engine sees the deadline.
+// DEADLINE_EXCEEDED, and the engine, working on a request, sees the
+// deadline.
 func TestMatchStreamDeadline(t *testing.T) {
-	eng := newFakeEngine()
-	observed := make(chan error, 1)
-	eng.matchFn = func(ctx context.Context, _ record.Record, _ matcher.MatchOptions) ([]matcher.Match, error) {
-		if _, ok := ctx.Deadline(); !ok {
-			observed <- errors.New("no deadline on the engine's context")
-			return nil, nil
+	reachingEngine(t, func(t *testing.T, deadline time.Duration) bool {
+		eng := newFakeEngine()
+		entered := make(chan struct{}, 1)
+		observed := make(chan error, 1)
+		eng.matchFn = func(ctx context.Context, _ record.Record, _ matcher.MatchOptions) ([]matcher.Match, error) {
+			entered <- struct{}{}
+			if _, ok := ctx.Deadline(); !ok {
+				observed <- errors.New("no deadline on the engine's context")
+				return nil, nil
+			}
+			<-ctx.Done()
+			observed <- ctx.Err()
+			return nil, ctx.Err()
 		}
-		<-ctx.Done()
+		h := newHarness(t, eng, nil, Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		stream, err := h.client.MatchStream(ctx)
+		if err == nil {
+			// io.EOF: the stream has ended already; Recv says how.
+			if serr := stream.Send(streamRequest(1)); serr != nil && !errors.Is(serr, io.EOF) {
+				err = serr
+			}
+		}
+		if err == nil {
+			_, err = stream.Recv()
+		}
+		wantCode(t, err, codes.DeadlineExceeded)
+		// Once the server has stopped, every handler and worker is done:
+		// the engine was called or never will be.
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), hangGuard)
+		defer stopCancel()
+		if err := h.stop(stopCtx); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
 		select {
-		case observed <- ctx.Err():
+		case <-entered:
 		default:
+			return false
 		}
-		return nil, ctx.Err()
-	}
-	h := newHarness(t, eng, nil, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	stream, err := h.client.MatchStream(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stream.Send(streamRequest(1)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = stream.Recv()
-	wantCode(t, err, codes.DeadlineExceeded)
-	select {
-	case err := <-observed:
 		// The server's timer or the client's RST_STREAM may come first.
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		if err := <-observed; !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 			t.Errorf("engine observed %v", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("engine never saw the deadline")
-	}
+		return true
+	})
 }

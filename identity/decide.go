@@ -16,6 +16,9 @@ func (s *Service) Decide(ctx context.Context, taskID string, d Decision, by Acto
 	if _, ok := ParseDecision(string(d)); !ok {
 		return Task{}, fmt.Errorf("%w: decision %q is not match, no-match or defer", ErrInvalid, d)
 	}
+	if err := s.Sync(ctx); err != nil {
+		return Task{}, err
+	}
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
@@ -80,6 +83,9 @@ func (s *Service) mergePlanLocked(a, b string, by Actor, reason string, bySize b
 // Merge puts the patients source and target in one identity, target's
 // surviving ($merge). Durable when it returns.
 func (s *Service) Merge(ctx context.Context, source, target string, by Actor, reason string) (Identity, error) {
+	if err := s.Sync(ctx); err != nil {
+		return Identity{}, err
+	}
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
@@ -110,6 +116,9 @@ func (s *Service) Merge(ctx context.Context, source, target string, by Actor, re
 // linking from joining them again. It returns the restored identity and
 // the one left behind. Durable when it returns.
 func (s *Service) Unmerge(ctx context.Context, p string, by Actor, reason string) (restored, remaining Identity, err error) {
+	if err := s.Sync(ctx); err != nil {
+		return Identity{}, Identity{}, err
+	}
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
@@ -173,6 +182,7 @@ func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []
 
 // Person returns the identity with id.
 func (s *Service) Person(id string) (Identity, error) {
+	s.synced()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i := s.mu.st.Identity(id)
@@ -184,6 +194,7 @@ func (s *Service) Person(id string) (Identity, error) {
 
 // PersonOf returns the identity of patient p.
 func (s *Service) PersonOf(p string) (Identity, error) {
+	s.synced()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	id := s.mu.st.IdentityOf(p)
@@ -196,6 +207,7 @@ func (s *Service) PersonOf(p string) (Identity, error) {
 // Tasks returns one page of tasks with status (and grade, unless ""), best
 // score first, and how many there are in all.
 func (s *Service) Tasks(status Status, grade string, offset, n int) ([]Task, int) {
+	s.synced()
 	s.mu.Lock() // sorting the open queue writes its cache
 	defer s.mu.Unlock()
 	return s.mu.st.Tasks(status, grade, offset, n)
@@ -203,6 +215,7 @@ func (s *Service) Tasks(status Status, grade string, offset, n int) ([]Task, int
 
 // Task returns the task with id.
 func (s *Service) Task(id string) (Task, error) {
+	s.synced()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t := s.mu.st.Task(id)
@@ -216,6 +229,7 @@ func (s *Service) Task(id string) (Task, error) {
 // links other than its first, tasks, decisions, merges, unmerges and
 // never-links.
 func (s *Service) History(p string) []Event {
+	s.synced()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.mu.st.PatientHistory(p)
@@ -223,6 +237,7 @@ func (s *Service) History(p string) []Event {
 
 // PersonHistory returns the recorded events about identity id.
 func (s *Service) PersonHistory(id string) []Event {
+	s.synced()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.mu.st.IdentityHistory(id)

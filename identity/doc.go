@@ -11,6 +11,14 @@
 // every change reversible: an unmerge reads which merge brought a record in
 // and restores the identity it had before, under the same Person id.
 //
+// Linking runs behind the writes: the engine hands each committed write
+// to the service under its write lock, the service queues it, and a
+// linker goroutine links the queue in commit order. A Match inside every
+// write would make the index commit one document at a time (measured on the
+// demo set: 3.1–3.3 ms a write, against 0.30–0.33 ms queued); queued, the index batches as it does without
+// identities. Every read and decision of the service first waits for the
+// writes queued before it (Service.Sync).
+//
 // Durability follows what can be recomputed. Links made automatically on
 // a write are derived from the store's changelog, so they are group
 // committed in the background; after a crash the service replays the

@@ -86,8 +86,22 @@ type Service struct {
 		// watermark: every write up to it is processed.
 		watermark uint64
 	}
-	stop chan struct{}
-	wg   sync.WaitGroup
+	// q holds the observed writes not linked yet: the engine hands them
+	// over under its write lock, and the linker goroutine works them off
+	// in commit order. Linking a write costs one Match, and a Match asked
+	// for inside every write would make the index commit one document at
+	// a time; queued, the index batches writes as it does without
+	// identities, and a write waits for nothing but the append.
+	q struct {
+		sync.Mutex
+		pending []matcher.Written
+		last    uint64 // sequence number of the last write queued
+	}
+	wake   chan struct{} // cap 1: the linker has work
+	linked progress      // every queued write up to it is linked
+	stop   chan struct{}
+	halt   sync.Once
+	wg     sync.WaitGroup
 }
 
 // Open replays the log in kv and starts the background flusher. The
@@ -102,12 +116,14 @@ func Open(ctx context.Context, kv KV, eng Engine, opts Options) (*Service, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{eng: eng, opts: opts, log: &logWriter{kv: kv}, stop: make(chan struct{})}
+	s := &Service{eng: eng, opts: opts, log: &logWriter{kv: kv}, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	s.linked.init()
 	s.mu.st = st
 	s.mu.watermark = storeSeq
 	s.mu.caughtUp = storeSeq >= eng.LastSeq()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.flusher()
+	go s.linker()
 	return s, nil
 }
 
@@ -128,8 +144,11 @@ func (s *Service) flusher() {
 	}
 }
 
-// Close writes what is pending and stops the flusher. Idempotent.
+// Close links what is queued, writes what is pending and stops the
+// background goroutines. Idempotent.
 func (s *Service) Close() error {
+	s.halt.Do(func() { close(s.stop) })
+	s.wg.Wait() // the linker drains the queue first
 	s.procMu.Lock()
 	defer s.procMu.Unlock()
 	s.mu.Lock()
@@ -139,8 +158,6 @@ func (s *Service) Close() error {
 	}
 	s.mu.closed = true
 	s.mu.Unlock()
-	close(s.stop)
-	s.wg.Wait()
 	return s.log.flush(context.Background())
 }
 
@@ -159,25 +176,83 @@ func (s *Service) commitLocked(es []Event) []Event {
 	return es
 }
 
-// Written implements matcher.Observer: each written patient is linked
-// (or gets tasks) at once. Failures are logged: the write stands, and the
-// patient is processed again by the next CatchUp.
-func (s *Service) Written(ctx context.Context, ws []matcher.Written) {
-	s.procMu.Lock()
-	defer s.procMu.Unlock()
-	for _, w := range ws {
-		if err := s.processLocked(ctx, w, ActorAuto); err != nil {
-			s.opts.Logger.Error("identity: linking a written patient failed; it is linked on the next catch-up", "err", err)
+// Written implements matcher.Observer: the written patients are queued
+// for the linker, which links each (or gives it tasks) in commit order.
+// The service's reads wait for the queue (Sync), so a caller sees its own
+// writes linked.
+func (s *Service) Written(_ context.Context, ws []matcher.Written) {
+	if len(ws) == 0 {
+		return
+	}
+	s.q.Lock()
+	s.q.pending = append(s.q.pending, ws...)
+	s.q.last = max(s.q.last, ws[len(ws)-1].Seq)
+	s.q.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// linker links queued writes until Close, then drains the queue.
+func (s *Service) linker() {
+	defer s.wg.Done()
+	ctx := context.Background()
+	for {
+		select {
+		case <-s.stop:
+			s.linkQueued(ctx)
+			return
+		case <-s.wake:
+			s.linkQueued(ctx)
+		}
+	}
+}
+
+// linkQueued links every queued write. A write that fails to link is
+// logged and left to the next CatchUp: the watermark stops moving, so a
+// restart processes it again.
+func (s *Service) linkQueued(ctx context.Context) {
+	for {
+		s.q.Lock()
+		ws, last := s.q.pending, s.q.last
+		s.q.pending = nil
+		s.q.Unlock()
+		if len(ws) == 0 {
 			return
 		}
-		s.mu.Lock()
-		if s.mu.caughtUp {
-			s.mu.watermark = max(s.mu.watermark, w.Seq)
+		s.procMu.Lock()
+		for _, w := range ws {
+			err := s.processLocked(ctx, w, ActorAuto)
+			s.mu.Lock()
+			switch {
+			case err != nil && s.mu.caughtUp:
+				s.mu.caughtUp = false
+				s.opts.Logger.Error("identity: linking a written patient failed; it is linked on the next catch-up", "err", err)
+			case err == nil && s.mu.caughtUp:
+				s.mu.watermark = max(s.mu.watermark, w.Seq)
+			}
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
+		s.procMu.Unlock()
+		s.maybeFlush(ctx)
+		s.linked.advance(last)
 	}
-	s.maybeFlush(ctx)
 }
+
+// Sync returns once every write observed before the call is linked (or
+// its linking has failed and is left to the next catch-up), or when ctx
+// is done or the service closed.
+func (s *Service) Sync(ctx context.Context) error {
+	s.q.Lock()
+	target := s.q.last
+	s.q.Unlock()
+	return s.linked.wait(ctx, target, s.stop)
+}
+
+// synced is Sync for the reads that take no context: linking a queue
+// always ends, so they wait for it as Engine.Match waits for its index.
+func (s *Service) synced() { _ = s.Sync(context.Background()) }
 
 func (s *Service) maybeFlush(ctx context.Context) {
 	s.log.mu.Lock()
@@ -264,6 +339,7 @@ func (s *Service) statsLocked() (identities, patients, open int) {
 
 // Stats counts active identities, assigned patients and open tasks.
 func (s *Service) Stats() Summary {
+	s.synced()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var sum Summary

@@ -24,6 +24,9 @@ type fakeEngine struct {
 	dead   map[string]uint64
 	grades map[pair]scoring.Grade
 	obs    matcher.Observer
+	// gate, when set, holds every Match until it is closed; entered is
+	// told (if there is room) each time a Match waits at it.
+	gate, entered chan struct{}
 }
 
 func newFakeEngine() *fakeEngine {
@@ -33,6 +36,16 @@ func newFakeEngine() *fakeEngine {
 func (f *fakeEngine) grade(a, b string, g scoring.Grade) { f.grades[pairOf(a, b)] = g }
 
 func (f *fakeEngine) Match(_ context.Context, q record.Record, opts matcher.MatchOptions) ([]matcher.Match, error) {
+	f.mu.Lock()
+	gate, entered := f.gate, f.entered
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []matcher.Match
@@ -381,6 +394,40 @@ func TestQueueOrderPagingAndGrade(t *testing.T) {
 	}
 }
 
+// TestQueueTotalCountsLiveTasks: a task whose two patients were joined by
+// other means ($merge) asks nothing any more — it leaves the page and the
+// total — and comes back with both when an unmerge splits them again.
+func TestQueueTotalCountsLiveTasks(t *testing.T) {
+	eng := newFakeEngine()
+	s := openService(t, NewMemKV(), eng)
+	eng.grade("a", "b", scoring.GradeProbable)
+	eng.grade("c", "d", scoring.GradePossible)
+	eng.write(t, "a", "b", "c", "d")
+	ctx := context.Background()
+	if _, total := s.Tasks(StatusOpen, "", 0, 10); total != 2 {
+		t.Fatalf("%d open tasks, want 2", total)
+	}
+	if _, err := s.Merge(ctx, "b", "a", Steward("x"), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, grade := range []string{"", "probable"} {
+		page, total := s.Tasks(StatusOpen, grade, 0, 10)
+		want := map[string]int{"": 1, "probable": 0}[grade]
+		if total != want || len(page) != want {
+			t.Fatalf("grade %q after $merge: page %d, total %d; want %d", grade, len(page), total, want)
+		}
+	}
+	if got := s.Stats().OpenTasks; got != 1 {
+		t.Fatalf("Stats counts %d open tasks, want 1", got)
+	}
+	if _, _, err := s.Unmerge(ctx, "b", Steward("x"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, total := s.Tasks(StatusOpen, "probable", 0, 10); total != 1 {
+		t.Fatalf("after unmerge %d probable tasks open, want the a–b task back", total)
+	}
+}
+
 // TestReplayRestoresState: a new service on the same log sees the same
 // identities, tasks and never-links.
 func TestReplayRestoresState(t *testing.T) {
@@ -505,4 +552,77 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestWritesDoNotWaitForLinking: the engine's write returns while the
+// linker's Match is still held, and the service's reads wait for the
+// queue, so a caller still sees its own writes linked.
+func TestWritesDoNotWaitForLinking(t *testing.T) {
+	eng := newFakeEngine()
+	s := openService(t, NewMemKV(), eng)
+	eng.grade("a", "b", scoring.GradeCertain)
+	gate := make(chan struct{})
+	eng.mu.Lock()
+	eng.gate = gate
+	eng.mu.Unlock()
+	wrote := make(chan struct{})
+	go func() {
+		eng.write(t, "a")
+		eng.write(t, "b")
+		close(wrote)
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a write waited for its linking (the linker's Match is held)")
+	}
+	read := make(chan []string)
+	go func() { read <- members(t, s, "b") }()
+	select {
+	case got := <-read:
+		t.Fatalf("PersonOf answered %v before the queued writes were linked", got)
+	case <-time.After(200 * time.Millisecond): // (a slow machine can only let a wrong service pass)
+	}
+	close(gate)
+	if got := <-read; !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("b's identity holds %v after linking, want [a b]", got)
+	}
+}
+
+// TestCloseLinksQueuedWrites: Close links every queued write and writes
+// it to the log, so a service reopened without a catch-up has the links.
+// The linker is held inside its first batch while more writes queue up
+// and Close begins.
+func TestCloseLinksQueuedWrites(t *testing.T) {
+	eng := newFakeEngine()
+	kv := NewMemKV()
+	s := openService(t, kv, eng)
+	eng.grade("a", "b", scoring.GradeCertain)
+	eng.grade("c", "d", scoring.GradeCertain)
+	gate, entered := make(chan struct{}), make(chan struct{}, 1)
+	eng.mu.Lock()
+	eng.gate, eng.entered = gate, entered
+	eng.mu.Unlock()
+	eng.write(t, "a", "b")
+	<-entered // the linker holds a and b; c and d queue behind them
+	eng.write(t, "c", "d")
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	close(gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	eng.obs = nil
+	s2, err := Open(context.Background(), kv, eng, Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for _, p := range [][2]string{{"a", "b"}, {"c", "d"}} {
+		i1, err1 := s2.PersonOf(p[0])
+		i2, err2 := s2.PersonOf(p[1])
+		if err1 != nil || err2 != nil || i1.ID != i2.ID {
+			t.Fatalf("after Close and reopen without catch-up: %s in %q (%v), %s in %q (%v); want one identity", p[0], i1.ID, err1, p[1], i2.ID, err2)
+		}
+	}
 }

@@ -48,6 +48,14 @@ type State struct {
 	// when first read.
 	open      map[string][]*Task
 	openDirty bool
+	// openOf lists each patient's open tasks.
+	openOf map[string][]*Task
+	// liveOpen counts, per queue, the open tasks that still ask a
+	// question (live), for the queue's total. Counted once when first
+	// asked for, then kept up to date as tasks open and close and
+	// patients move (a page must not cost a walk of the queue).
+	liveOpen      map[string]int
+	liveOpenValid bool
 	// kept holds the events kept in memory for history, by sequence.
 	kept map[uint64]Event
 	// identityHistory lists the kept events about each identity.
@@ -67,6 +75,7 @@ func NewState() *State {
 		identityHistory: map[string][]uint64{},
 		open:            map[string][]*Task{},
 		openDirty:       true,
+		openOf:          map[string][]*Task{},
 	}
 }
 
@@ -125,10 +134,20 @@ func (s *State) Apply(e Event) {
 		s.tasks[t.ID] = t
 		s.taskByPair[pairOf(t.Left, t.Right)] = t.ID
 		s.insertOpen(t)
+		s.openOf[t.Left] = append(s.openOf[t.Left], t)
+		s.openOf[t.Right] = append(s.openOf[t.Right], t)
+		s.countLive(t, 1)
 	case KindDecide:
 		if t := s.tasks[e.Task]; t != nil {
 			if t.Status == StatusOpen {
 				s.removeOpen(t)
+				for _, p := range []string{t.Left, t.Right} {
+					s.openOf[p] = slices.DeleteFunc(s.openOf[p], func(o *Task) bool { return o == t })
+					if len(s.openOf[p]) == 0 {
+						delete(s.openOf, p)
+					}
+				}
+				s.countLive(t, -1)
 			}
 			t.Status = statusOf(e.Decision)
 			t.DecidedBy, t.DecidedAt = e.By, e.At
@@ -177,8 +196,32 @@ func (s *State) applyLink(e Event) bool {
 }
 
 // move puts patient p into identity to (out of every identity when to is
-// ""), recording e as the reason.
+// ""), recording e as the reason, and recounts the live open tasks of p.
 func (s *State) move(e Event, p, to string) {
+	ts := s.openOf[p]
+	if !s.liveOpenValid || len(ts) == 0 {
+		s.moveMember(e, p, to)
+		return
+	}
+	for _, t := range ts {
+		s.countLive(t, -1)
+	}
+	s.moveMember(e, p, to)
+	for _, t := range ts {
+		s.countLive(t, 1)
+	}
+}
+
+// countLive adds d to the live counts of t's queues if t is live.
+func (s *State) countLive(t *Task, d int) {
+	if s.liveOpenValid && s.live(t) {
+		s.liveOpen[""] += d
+		s.liveOpen[t.Grade] += d
+	}
+}
+
+// moveMember is move without the task counts.
+func (s *State) moveMember(e Event, p, to string) {
 	ps := s.patients[p]
 	if ps != nil && ps.identity == to {
 		return
@@ -270,8 +313,9 @@ func (s *State) live(t *Task) bool {
 // Tasks returns the tasks with status, best score first (id breaks ties),
 // whose grade is grade ("" for any): one page (from offset, at most n) and
 // the total. An open task whose pair has since been joined (or deleted)
-// by other means is skipped in pages but still counted in the total, so
-// that paging costs the page, not a walk of the whole queue.
+// by other means asks nothing: it is neither shown nor counted. The
+// total of open tasks is counted once after each change, so paging costs
+// the page.
 func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) {
 	if status != StatusOpen {
 		var src []*Task
@@ -311,7 +355,22 @@ func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) 
 		}
 		out = append(out, *t)
 	}
-	return out, len(list)
+	return out, s.liveOpenCount(grade)
+}
+
+// liveOpenCount is how many open tasks of queue grade are live.
+func (s *State) liveOpenCount(grade string) int {
+	if !s.liveOpenValid {
+		s.liveOpen = map[string]int{}
+		for _, t := range s.open[""] {
+			if s.live(t) {
+				s.liveOpen[""]++
+				s.liveOpen[t.Grade]++
+			}
+		}
+		s.liveOpenValid = true
+	}
+	return s.liveOpen[grade]
 }
 
 // taskOrder is the queue's order: best score first, then id.

@@ -115,15 +115,19 @@ type Engine struct {
 	queued     atomic.Uint64
 	indexed    seqWatch
 	indexerG   sync.WaitGroup
-	scorer     *scoring.Scorer
+	// stopIndexing is set by Close: the indexer dispatches no more batches
+	// (see indexer).
+	stopIndexing atomic.Bool
+	scorer       *scoring.Scorer
 
 	// writeMu serialises writes so that versions are assigned in order and
 	// the store, the index and the table change together.
 	writeMu sync.Mutex
-	// deleted holds the ids of deleted patients (tombstones in the store),
-	// guarded by writeMu. With the table's live ids it tells which writes
-	// are of ids never stored, which the store need not look up first.
-	deleted map[string]struct{}
+	// deleted holds the ids of deleted patients (tombstones in the store)
+	// with the version of their delete, guarded by writeMu. With the
+	// table's live ids it tells which writes are of ids never stored, which
+	// the store need not look up first, and which version a re-create gets.
+	deleted map[string]uint64
 	// observer, when set, is told of every committed write (SetObserver);
 	// guarded by writeMu.
 	observer Observer
@@ -161,7 +165,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("matcher: %w", err)
 		}
 	}
-	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta, MemTableSize: opts.WriteBuffer, NoSync: opts.NoSync})
+	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, MemTableSize: opts.WriteBuffer, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("matcher: opening store: %w", err)
 	}
@@ -222,7 +226,7 @@ func loadModel(dir string, inMemory bool) (*scoring.Model, error) {
 // are written in once all names are counted), so opening holds one
 // decoded record at a time, not a million.
 func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
-	e.deleted = map[string]struct{}{}
+	e.deleted = map[string]uint64{}
 	tf := scoring.NewTermFrequencies()
 	t := newTable(0)
 	var (
@@ -231,10 +235,10 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	)
 	err := e.store.ScanState(ctx, func(en store.Entry) error {
 		if en.Deleted {
-			e.deleted[en.ID] = struct{}{}
+			e.deleted[en.ID] = en.VersionID
 			return nil
 		}
-		scoring.PrepareInto(&p, en.Record)
+		scoring.PrepareIntoWithoutTF(&p, en.Record)
 		tf.Add(&p)
 		buf = t.put(en.Record.ID, &p, buf)
 		return nil
@@ -262,11 +266,15 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	return nil
 }
 
-// Close finishes indexing what was written, then releases the store and
-// the index. It is safe to call more than once.
+// Close stops the indexer, waits for the index batches in flight, then
+// releases the index and the store. Every acknowledged write is in the
+// store already; what the index has not taken in yet, the next Open
+// replays from the store's changelog (WaitIndexed first for an index that
+// is complete at Close). Matches and WaitIndexed calls waiting for the
+// index get ErrClosed. It is safe to call more than once.
 func (e *Engine) Close() error {
 	// Holding writeMu, no write is between its commit and its hand-over to
-	// the indexer, so closing indexQ loses nothing.
+	// the indexer, and none comes after.
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	e.mu.Lock()
@@ -277,8 +285,12 @@ func (e *Engine) Close() error {
 	e.mu.closed = true
 	e.mu.table = nil
 	e.mu.Unlock()
+	e.stopIndexing.Store(true)
 	close(e.indexQ)
+	// No index write runs once the indexer has returned: only then is the
+	// index closed.
 	e.indexerG.Wait()
+	e.indexed.stop()
 	var errs []error
 	if e.idx != nil {
 		errs = append(errs, e.idx.Close())

@@ -53,6 +53,14 @@ func (j *indexJob) overlaps(o *indexJob) bool {
 // patient's changes reach the index in commit order. A change counts as
 // indexed (Match waits for it; the checkpoint may record it) only once
 // every change before it is in too.
+//
+// Once Close has set stopIndexing, the indexer dispatches nothing more: it
+// drops what is queued, waits for the batches in flight and records how
+// far the index got. The dropped changes are committed in the store, and
+// the next Open replays them from its changelog, so Close takes as long as
+// the batches in flight, not as long as indexing a full queue (seconds in
+// a bulk load on a loaded machine: long enough for a server's graceful
+// stop to run out).
 func (e *Engine) indexer() {
 	defer e.indexerG.Done()
 	x := &indexerState{e: e, reported: make(chan *indexJob, indexWorkers), minConcurrent: minConcurrentBatch}
@@ -62,6 +70,18 @@ func (e *Engine) indexer() {
 	queue := e.indexQ
 	var changes []index.Change // received, not yet dispatched
 	for queue != nil || x.running > 0 || len(changes) > 0 {
+		if e.stopIndexing.Load() {
+			changes = nil
+			if queue != nil {
+				for range queue { // closed by Close right after the flag
+				}
+				queue = nil
+			}
+			if x.running > 0 {
+				x.waitOne()
+			}
+			continue
+		}
 		// Dispatch at once when the index is idle (a single write is
 		// matchable soonest), but start a second batch only once it is
 		// large: small concurrent batches would make many small segments,
@@ -149,7 +169,7 @@ func (x *indexerState) finish(j *indexJob) {
 func (x *indexerState) waitOne() { x.finish(<-x.reported) }
 
 // dispatch starts a batch of changes once no batch in flight holds one of
-// its patients and a worker is free.
+// its patients and a worker is free, unless Close has come meanwhile.
 func (x *indexerState) dispatch(changes []index.Change) {
 	job := &indexJob{changes: changes, ids: make(map[string]struct{}, len(changes)), last: changes[len(changes)-1].Seq}
 	for _, c := range changes {
@@ -157,6 +177,9 @@ func (x *indexerState) dispatch(changes []index.Change) {
 	}
 	for x.running > 0 && (x.running >= indexWorkers || job.waitsFor(x.inflight)) {
 		x.waitOne()
+	}
+	if x.e.stopIndexing.Load() {
+		return // Close came while this batch waited: the next Open replays it
 	}
 	var checkpoint uint64
 	if !x.broken && x.indexed > x.recorded {
@@ -181,7 +204,8 @@ func (j *indexJob) waitsFor(inflight []*indexJob) bool {
 }
 
 // WaitIndexed blocks until every write acknowledged so far is in the
-// candidate index (bulk loads call it before reporting their time).
+// candidate index (bulk loads call it before reporting their time). It
+// returns ErrClosed when Close stops the indexer first.
 func (e *Engine) WaitIndexed(ctx context.Context) error {
 	return e.indexed.wait(ctx, e.queued.Load())
 }
@@ -191,6 +215,7 @@ type seqWatch struct {
 	mu      sync.Mutex
 	seq     uint64
 	changed chan struct{} // closed and replaced at every advance
+	stopped bool          // no advance will come: waiters get ErrClosed
 }
 
 func (w *seqWatch) init() { w.changed = make(chan struct{}) }
@@ -203,14 +228,27 @@ func (w *seqWatch) advance(seq uint64) {
 	w.mu.Unlock()
 }
 
-// wait returns once the sequence number reaches target, or ctx is done.
+// stop wakes every waiter for good: what it waits for will not come.
+func (w *seqWatch) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	close(w.changed)
+	w.changed = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// wait returns once the sequence number reaches target, or ctx is done, or
+// the watch is stopped (ErrClosed).
 func (w *seqWatch) wait(ctx context.Context, target uint64) error {
 	for {
 		w.mu.Lock()
-		seq, ch := w.seq, w.changed
+		seq, ch, stopped := w.seq, w.changed, w.stopped
 		w.mu.Unlock()
 		if seq >= target {
 			return nil
+		}
+		if stopped {
+			return ErrClosed
 		}
 		select {
 		case <-ch:

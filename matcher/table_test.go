@@ -52,7 +52,7 @@ func TestTable(t *testing.T) {
 					}
 					continue
 				}
-				p := scoring.Prepare(record.Normalize(id, record.Raw{
+				p := scoring.PrepareWithoutTF(record.Normalize(id, record.Raw{
 					Family: fmt.Sprintf("family%d", step), Given: []string{"ann", "marie"}, BirthDate: "1980-05-17",
 					Phone: "555-010-1234", Identifiers: []record.RawIdentifier{{TypeCode: "MR", Value: fmt.Sprint(step)}},
 				}))

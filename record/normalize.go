@@ -61,30 +61,46 @@ func Normalize(id string, raw Raw) Record {
 // occurrences in order. It is linear: a set once there are more than a
 // handful (a request with 50,000 identifiers must not cost n² comparisons).
 func dedupIdentifiers(raw []RawIdentifier) []Identifier {
-	var out []Identifier
+	out, _ := dedupIdentifiersCounted(raw)
+	return out
+}
+
+// dedupSetFrom is how many kept identifiers dedupIdentifiersCounted
+// compares one by one before it switches to a set.
+const dedupSetFrom = 8
+
+// dedupIdentifiersCounted is dedupIdentifiers, also returning how many
+// identifier comparisons and set operations it made: the test of its
+// linearity counts work instead of timing it.
+func dedupIdentifiersCounted(raw []RawIdentifier) (out []Identifier, ops int) {
 	var seen map[Identifier]struct{}
 	for _, ri := range raw {
 		id, ok := normalizeIdentifier(ri)
 		if !ok {
 			continue
 		}
-		if seen == nil && len(out) >= 8 {
+		if seen == nil && len(out) >= dedupSetFrom {
 			seen = make(map[Identifier]struct{}, len(raw))
 			for _, x := range out {
 				seen[x] = struct{}{}
 			}
+			ops += len(out)
 		}
 		if seen != nil {
+			ops += 2 // one lookup, at most one insert
 			if _, dup := seen[id]; dup {
 				continue
 			}
 			seen[id] = struct{}{}
-		} else if slices.Contains(out, id) {
-			continue
+		} else {
+			ops += len(out) // slices.Contains compares with each kept one
+			if slices.Contains(out, id) {
+				continue
+			}
 		}
 		out = append(out, id)
 	}
-	return out
+	return out, ops
 }
 
 // hasLineContent reports whether any line holds more than spaces.

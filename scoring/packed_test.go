@@ -102,7 +102,7 @@ func TestPackedRecords(t *testing.T) {
 	)
 	tf := NewTermFrequencies()
 	for _, r := range recs {
-		tf.Add(Prepare(r))
+		tf.Add(PrepareWithoutTF(r))
 	}
 	s := MustScorer(DefaultModel()).WithTermFrequencies(tf)
 	var scratch Prepared
@@ -113,11 +113,11 @@ func TestPackedRecords(t *testing.T) {
 		roundTrip(t, p, &scratch)
 		ps[i], packed[i] = p, p.AppendPacked(nil)
 		// TermFrequenciesOf gives what Scorer.PrepareInto sets.
-		g, f := s.TermFrequenciesOf(Prepare(r))
+		g, f := s.TermFrequenciesOf(PrepareWithoutTF(r))
 		if g != p.GivenTF || f != p.FamilyTF {
 			t.Fatalf("%s: TermFrequenciesOf = %v, %v; PrepareInto set %v, %v", r.ID, g, f, p.GivenTF, p.FamilyTF)
 		}
-		b := Prepare(r).AppendPacked(nil)
+		b := PrepareWithoutTF(r).AppendPacked(nil)
 		SetPackedTermFrequencies(b, g, f)
 		if !bytes.Equal(b, packed[i]) {
 			t.Fatalf("%s: packed without frequencies, then set, differs from packed with them", r.ID)

@@ -54,16 +54,20 @@ type Prepared struct {
 	ids                         []record.Identifier
 }
 
-// Prepare computes the comparison-ready form of r, without term
-// frequencies (see Scorer.Prepare for those).
-func Prepare(r record.Record) *Prepared {
+// PrepareWithoutTF computes the comparison-ready form of r without term
+// frequencies (GivenTF and FamilyTF stay 0): what blocking keys, training
+// and counting term frequencies need. A record that a Scorer with term
+// frequencies will score must come from Scorer.Prepare instead, or the
+// term-frequency adjustment is silently off for it; hence the long name.
+func PrepareWithoutTF(r record.Record) *Prepared {
 	p := &Prepared{}
-	PrepareInto(p, r)
+	PrepareIntoWithoutTF(p, r)
 	return p
 }
 
-// PrepareInto fills p from r, without term frequencies.
-func PrepareInto(p *Prepared, r record.Record) {
+// PrepareIntoWithoutTF fills p from r, without term frequencies (see
+// PrepareWithoutTF).
+func PrepareIntoWithoutTF(p *Prepared, r record.Record) {
 	*p = Prepared{Rec: r}
 	if r.Given != "" {
 		p.given = r.Given

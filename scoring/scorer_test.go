@@ -182,9 +182,9 @@ func TestExplainAddsUp(t *testing.T) {
 func TestTermFrequencies(t *testing.T) {
 	var recs []*Prepared
 	for i := 0; i < 200; i++ {
-		recs = append(recs, Prepare(mustRecord(t, "given=john;family=smith")))
+		recs = append(recs, PrepareWithoutTF(mustRecord(t, "given=john;family=smith")))
 	}
-	recs = append(recs, Prepare(mustRecord(t, "given=zebedee;family=quartermaine")))
+	recs = append(recs, PrepareWithoutTF(mustRecord(t, "given=zebedee;family=quartermaine")))
 	tf := BuildTermFrequencies(recs)
 	if got := tf.FamilyFrequency("smith"); math.Abs(got-200.0/201) > 1e-12 {
 		t.Fatalf("smith frequency %v", got)
@@ -265,7 +265,7 @@ func TestScorePairAllocatesNothing(t *testing.T) {
 
 func TestModelJSONRoundTrip(t *testing.T) {
 	m := DefaultModel()
-	recs := []*Prepared{Prepare(mustRecord(t, "given=john;family=smith")), Prepare(mustRecord(t, "given=john;family=smith"))}
+	recs := []*Prepared{PrepareWithoutTF(mustRecord(t, "given=john;family=smith")), PrepareWithoutTF(mustRecord(t, "given=john;family=smith"))}
 	m.TermFrequencies = BuildTermFrequencies(recs)
 	m.Training = &TrainingInfo{Records: 2, Passes: []PassStats{{Name: "p", Pairs: 1, Lambda: 0.5}}, Warnings: []string{"w"}}
 	var first bytes.Buffer
@@ -379,8 +379,8 @@ func FuzzLoadModel(f *testing.F) {
 	f.Add(seed.Bytes())
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`{"prior":0.5,"thresholds":{"certain":0.9,"probable":0.8,"possible":0.7}}`))
-	a := Prepare(recordOf("robert", "smith", "1970-05-12"))
-	b := Prepare(recordOf("bob", "smith", "1970-12-05"))
+	a := PrepareWithoutTF(recordOf("robert", "smith", "1970-05-12"))
+	b := PrepareWithoutTF(recordOf("bob", "smith", "1970-12-05"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := LoadModel(bytes.NewReader(in))
 		if err != nil {

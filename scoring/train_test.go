@@ -94,7 +94,7 @@ func TestTrainSynthetic(t *testing.T) {
 	raw, entity := synthPopulation(r, 700)
 	recs := make([]*Prepared, len(raw))
 	for i, x := range raw {
-		recs[i] = Prepare(x)
+		recs[i] = PrepareWithoutTF(x)
 	}
 	passes := []TrainingPass{
 		{Name: "family", Pairs: blockOn(recs, func(p *Prepared) string { return p.family }, 400), Exclude: []string{"family_name"}},
@@ -168,7 +168,7 @@ func TestTrainSynthetic(t *testing.T) {
 }
 
 func TestTrainErrors(t *testing.T) {
-	recs := []*Prepared{Prepare(mustRecord(t, "given=a;family=b")), Prepare(mustRecord(t, "given=a;family=b"))}
+	recs := []*Prepared{PrepareWithoutTF(mustRecord(t, "given=a;family=b")), PrepareWithoutTF(mustRecord(t, "given=a;family=b"))}
 	cases := map[string][]TrainingPass{
 		"no passes":    nil,
 		"unknown name": {{Name: "x", Pairs: [][2]int32{{0, 1}}, Exclude: []string{"surname"}}},

@@ -57,14 +57,26 @@ type e2eServer struct {
 	grpcAddr string
 	log      *lockedBuffer
 	cancel   context.CancelFunc
-	done     chan error
+	done     chan error    // serve's result
+	exited   chan struct{} // closed when serve has returned
 	stopped  bool
 	stopErr  error
 }
 
+// Guards against a hang in the end-to-end tests. They bound waits that end
+// by themselves unless the server is broken, and are never speed bounds: a
+// heavily loaded machine under the race detector is slow, not wrong.
+const (
+	e2eStartGuard = 5 * time.Minute // serve's start, demo load included
+	e2eHangGuard  = 2 * time.Minute // one request, call or shutdown
+)
+
 // startServer runs serve with c (its addresses are forced to loopback port 0)
 // and returns once both listeners are bound. The server is stopped at the end
-// of the test if the test has not stopped it.
+// of the test if the test has not stopped it, and the test does not end
+// while serve runs: its data folder (a t.TempDir) must not be removed under
+// an engine still closing (that crashed a whole test binary once, with the
+// server cancelled during its demo load).
 func startServer(t testing.TB, c serveConfig) *e2eServer {
 	t.Helper()
 	if c.httpAddr == "" {
@@ -92,33 +104,40 @@ func startServer(t testing.TB, c serveConfig) *e2eServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	type addrs struct{ h, g string }
 	ready := make(chan addrs, 1)
-	s := &e2eServer{log: logs, cancel: cancel, done: make(chan error, 1)}
+	s := &e2eServer{log: logs, cancel: cancel, done: make(chan error, 1), exited: make(chan struct{})}
 	go func() {
+		defer close(s.exited)
 		s.done <- serve(ctx, env, c, func(h, g string) { ready <- addrs{h, g} })
 	}()
-	select {
-	case a := <-ready:
-		s.httpBase, s.grpcAddr = "http://"+a.h, a.g
-	case err := <-s.done:
-		cancel()
-		t.Fatalf("serve returned before it was ready: %v\nlog:\n%s", err, logs.String())
-	// Generous: on a shared machine (load average 30 to 46 on 2 cores
-	// seen) under the race detector, opening a data folder and loading
-	// demo patients took over 20s.
-	case <-time.After(2 * time.Minute):
-		cancel()
-		t.Fatalf("serve not ready after 2 minutes\nlog:\n%s", logs.String())
-	}
+	// Registered before the test can fail, so it runs on every way out.
 	t.Cleanup(func() {
 		if !s.stopped {
-			if err := s.stop(10 * time.Second); err != nil {
+			if err := s.stop(e2eHangGuard); err != nil {
 				t.Errorf("stopping server at cleanup: %v", err)
 			}
+		}
+		cancel()
+		select {
+		case <-s.exited:
+		case <-time.After(e2eStartGuard):
+			t.Errorf("serve still running %v after it was stopped", e2eStartGuard)
 		}
 		if t.Failed() {
 			t.Logf("server log (last lines):\n%s", tail(logs.String(), 40))
 		}
 	})
+	select {
+	case a := <-ready:
+		s.httpBase, s.grpcAddr = "http://"+a.h, a.g
+	case err := <-s.done:
+		s.stopped, s.stopErr = true, err
+		t.Fatalf("serve returned before it was ready: %v\nlog:\n%s", err, logs.String())
+	// A hang guard, not a speed bound: on a shared machine (load average
+	// 30 to 46 on 2 cores seen) under the race detector, opening a data
+	// folder and loading demo patients took over 20s.
+	case <-time.After(e2eStartGuard):
+		t.Fatalf("serve not ready after %v\nlog:\n%s", e2eStartGuard, logs.String())
+	}
 	return s
 }
 
@@ -185,7 +204,7 @@ func (s *e2eServer) do(t *testing.T, method, path string, body any, contentType,
 		}
 		rd = bytes.NewReader(raw)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), e2eHangGuard)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, s.httpBase+path, rd)
 	if err != nil {
@@ -542,7 +561,7 @@ func dialGRPC(t testing.TB, addr string) (*grpc.ClientConn, pmv1.PatientMatchCli
 // authorization metadata.
 func rpcCtx(t *testing.T, bearer string) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), e2eHangGuard)
 	t.Cleanup(cancel)
 	if bearer != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+bearer)

@@ -151,7 +151,7 @@ func TestHostileInput(t *testing.T) {
 	if !strings.Contains(string(r.body), `"pm-rosa"`) {
 		t.Errorf("Rosa no longer matches after the hostile suite: %s", r.body)
 	}
-	if err := s.stop(10 * time.Second); err != nil {
+	if err := s.stop(e2eHangGuard); err != nil {
 		t.Fatal(err)
 	}
 	env, _, stderr := testEnv()

@@ -208,7 +208,7 @@ func TestIdentityReviewE2E(t *testing.T) {
 
 	// Restart keeps all of it.
 	before := identitySnapshot(t, s, "ra", "rb", "rc", "wa", "wb", "ma", "mb")
-	if err := s.stop(10 * time.Second); err != nil {
+	if err := s.stop(e2eHangGuard); err != nil {
 		t.Fatal(err)
 	}
 	s2 := startServer(t, serveConfig{data: dir})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,4 +131,59 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 		return out, fmt.Errorf("exit status %d", code)
 	}
 	return out, nil
+}
+
+// TestIdentityCapabilityStatement: a server with identities lists what
+// they add in GET /fhir/metadata — the Person resource and its search by
+// patient, and the $merge and $unmerge operations on Patient — beside
+// Patient and its $match.
+func TestIdentityCapabilityStatement(t *testing.T) {
+	s := startServer(t, serveConfig{data: t.TempDir()})
+	r := s.do(t, "GET", "/fhir/metadata", nil, "", "")
+	wantStatus(t, "GET /fhir/metadata", r, 200)
+	var cs struct {
+		Rest []struct {
+			Resource []struct {
+				Type        string
+				Interaction []struct{ Code string }
+				SearchParam []struct{ Name string }
+				Operation   []struct{ Name string }
+			}
+		}
+	}
+	if err := json.Unmarshal(r.body, &cs); err != nil || len(cs.Rest) != 1 {
+		t.Fatalf("metadata: %v\n%s", err, r.body)
+	}
+	types := map[string]int{}
+	for i, res := range cs.Rest[0].Resource {
+		types[res.Type] = i
+	}
+	pi, ok1 := types["Patient"]
+	ri, ok2 := types["Person"]
+	if !ok1 || !ok2 {
+		t.Fatalf("metadata lists %v, want Patient and Person", types)
+	}
+	var ops []string
+	for _, o := range cs.Rest[0].Resource[pi].Operation {
+		ops = append(ops, o.Name)
+	}
+	for _, want := range []string{"match", "merge", "unmerge"} {
+		if !slices.Contains(ops, want) {
+			t.Errorf("Patient operations %v lack %q", ops, want)
+		}
+	}
+	person := cs.Rest[0].Resource[ri]
+	var params, codes []string
+	for _, p := range person.SearchParam {
+		params = append(params, p.Name)
+	}
+	for _, c := range person.Interaction {
+		codes = append(codes, c.Code)
+	}
+	if !slices.Contains(params, "patient") || !slices.Contains(codes, "read") || !slices.Contains(codes, "search-type") {
+		t.Errorf("Person: search params %v, interactions %v; want patient, read and search-type", params, codes)
+	}
+	// What the statement promises is served.
+	s.put(t, reviewPatient("cap1", "Quenneville", "Rosalind", "1971-03-14", true))
+	wantStatus(t, "GET /fhir/Person?patient=Patient/cap1", s.do(t, "GET", "/fhir/Person?patient=Patient/cap1", nil, "", ""), 200)
 }

@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/patientmatch/patientmatch/authn"
+	"github.com/patientmatch/patientmatch/fhir"
 	"github.com/patientmatch/patientmatch/grpcapi"
 	"github.com/patientmatch/patientmatch/identity"
 	"github.com/patientmatch/patientmatch/matcher"
@@ -67,14 +68,17 @@ func openIdentityService(ctx context.Context, eng *matcher.Engine, log *slog.Log
 	return svc, nil
 }
 
-// mount serves the Person, review and $merge/$unmerge routes.
-func (ids *identities) mount(mount func(string, http.Handler), c serveConfig, log *slog.Logger) {
+// mount serves the Person, review and $merge/$unmerge routes on fsrv and
+// lists the FHIR ones in its CapabilityStatement.
+func (ids *identities) mount(fsrv *fhir.Server, c serveConfig, log *slog.Logger) {
 	h := identity.NewHandler(ids.svc, ids.eng, identity.HandlerOptions{
 		RequireStewardScope: c.auth == "jwt", BaseURL: c.baseURL, MaxBodyBytes: c.maxBody, Logger: log,
 	})
 	for pattern, handler := range h.Routes() {
-		mount(pattern, handler)
+		fsrv.Mount(pattern, handler)
 	}
+	person, ops := identity.Capabilities()
+	fsrv.Advertise(fhir.Capabilities{Resources: []fm.CapabilityStatementRestResource{person}, PatientOperations: ops})
 }
 
 // registerGRPC serves patientmatch.v1.Identities on gs. With access

@@ -210,7 +210,7 @@ func TestServeE2ESecurity(t *testing.T) {
 	if _, err := gc.Get(rpcCtx(t, ""), &pmv1.GetRequest{Id: "pm-ines"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.stop(10 * time.Second); err != nil {
+	if err := s.stop(e2eHangGuard); err != nil {
 		t.Fatal(err)
 	}
 	checkAuditTrail(t, auditFile, people)

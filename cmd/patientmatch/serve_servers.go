@@ -148,7 +148,7 @@ func (s *servers) startHTTP(c serveConfig, lis net.Listener, d serverDeps) error
 		return err
 	}
 	if d.identities != nil {
-		d.identities.mount(fsrv.Mount, c, d.log)
+		d.identities.mount(fsrv, c, d.log)
 	}
 	if d.audit != nil {
 		fsrv.Use(d.audit.Middleware) // outside authn: refused requests are recorded too
