@@ -97,6 +97,13 @@ func TestKeysShared(t *testing.T) {
 		{"address: other person", RuleAddress, rec("alice", "brown", "1950-01-01"), false},
 		{"address: household member", RuleAddress, mod(func(r *record.Record) { r.Given, r.BirthDate = "alice", parseDate("1950-01-01") }), true},
 		{"address: no number", RuleAddress, mod(func(r *record.Record) { r.Address.Number = "" }), false},
+		{"locality_given: mononym (lone name filed as family)", RuleLocalityGiven, mod(func(r *record.Record) { r.Given, r.Family = "", "robert"; r.BirthDate = parseDate("1980-03-14") }), true},
+		{"locality_given: lone family name, other given", RuleLocalityGiven, mod(func(r *record.Record) { r.Given, r.Family = "", "william" }), false},
+		{"locality_family: lone given name that is the surname", RuleLocalityFamily, mod(func(r *record.Record) { r.Given, r.Family = "smith", ""; r.BirthDate = parseDate("1990-01-01") }), true},
+		{"family_year: lone given name that is the surname", RuleFamilyYear, mod(func(r *record.Record) { r.Given, r.Family = "smith", "" }), true},
+		{"family_year: lone given name", RuleFamilyYear, mod(func(r *record.Record) { r.Family = "" }), false},
+		{"birth_date: names changed, transposed", RuleBirthDate, mod(func(r *record.Record) { r.Given, r.Family = "bobby", "jones"; r.BirthDate = parseDate("1980-04-03") }), true},
+		{"birth_date: other day", RuleBirthDate, mod(func(r *record.Record) { r.BirthDate = parseDate("1980-03-05") }), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/patientmatch/patientmatch/authn"
+	"github.com/patientmatch/patientmatch/internal/memkv"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -158,3 +159,6 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+// NewMemKV is the in-memory KV the tests keep their state in.
+func NewMemKV() *memkv.KV { return memkv.New() }

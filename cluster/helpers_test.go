@@ -158,9 +158,9 @@ func settled(ctx context.Context, nodes []*Node, rev uint64) (bool, string) {
 			r.mu.RLock()
 			termsRev := r.termsRev
 			r.mu.RUnlock()
-			if !want[n.id][s] || !r.serving.Load() || r.applied.get() < last[s] || termsRev != rev {
+			if !want[n.id][s] || !r.serving.Load() || r.applied.Load() < last[s] || termsRev != rev {
 				n.mu.Unlock()
-				return false, fmt.Sprintf("node %s shard %d: serving %v applied %d of %d terms %d of %d", n.id, s, r.serving.Load(), r.applied.get(), last[s], termsRev, rev)
+				return false, fmt.Sprintf("node %s shard %d: serving %v applied %d of %d terms %d of %d", n.id, s, r.serving.Load(), r.applied.Load(), last[s], termsRev, rev)
 			}
 		}
 		n.mu.Unlock()

@@ -442,9 +442,9 @@ func (n *Node) announce(ctx context.Context) error {
 	for s, r := range n.mu.replicas {
 		k := strconv.Itoa(s)
 		if r.serving.Load() {
-			e.Serving[k] = r.applied.get()
+			e.Serving[k] = r.applied.Load()
 		} else {
-			e.Catching[k] = r.applied.get()
+			e.Catching[k] = r.applied.Load()
 		}
 	}
 	n.mu.Unlock()

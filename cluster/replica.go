@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/seqwatch"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -64,7 +65,7 @@ type replica struct {
 	eng      *matcher.Engine
 	termsRev uint64
 
-	applied seqWatch
+	applied seqwatch.Watch
 	// serving is set once the replica has caught up with its shard and
 	// answers queries as a member of the shard's queue group.
 	serving atomic.Bool
@@ -91,7 +92,7 @@ func (n *Node) openReplica(shard int) (*replica, error) {
 		eng.Close()
 		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
 	}
-	r.applied.init(applied)
+	r.applied.Init(applied)
 	return r, nil
 }
 
@@ -162,14 +163,14 @@ func (r *replica) run(ctx context.Context) {
 			}
 			feed = f
 		}
-		if sub == nil && r.applied.get() >= feed.target {
+		if sub == nil && r.applied.Load() >= feed.target {
 			s, err := r.node.nc.QueueSubscribe(querySubject(r.shard), "q", r.handle)
 			if err != nil {
 				r.log.Warn("joining the shard's queue group failed; retrying", "err", err)
 			} else {
 				sub = s
 				r.serving.Store(true)
-				r.log.Info("shard caught up and serving", "applied", r.applied.get())
+				r.log.Info("shard caught up and serving", "applied", r.applied.Load())
 			}
 		}
 		if err := r.applyNext(ctx, feed.ch); err != nil && ctx.Err() == nil {
@@ -227,7 +228,7 @@ func (r *replica) openFeed(ctx context.Context) (*shardFeed, error) {
 		FilterSubjects: []string{shardSubject(r.shard)},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	}
-	if applied := r.applied.get(); applied > 0 {
+	if applied := r.applied.Load(); applied > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, applied+1
 	}
 	cons, err := n.stream.OrderedConsumer(ctx, cfg)
@@ -300,7 +301,7 @@ type pendingWrite struct {
 // one. Messages at or below the applied sequence are skipped, so nothing
 // is applied twice.
 func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
-	applied := r.applied.get()
+	applied := r.applied.Load()
 	var run []pendingWrite
 	ids := map[string]bool{}
 	flush := func() error {
@@ -357,7 +358,7 @@ func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
 	if err := writeApplied(ctx, r.eng, last); err != nil {
 		return fmt.Errorf("recording the applied sequence: %w", err)
 	}
-	r.applied.advance(last)
+	r.applied.Advance(last)
 	return nil
 }
 
@@ -488,48 +489,6 @@ func (o *recentOutcomes) get(id string, seq uint64) (recentOutcome, bool) {
 	defer o.mu.Unlock()
 	ro, ok := o.m[id]
 	return ro, ok && ro.seq == seq
-}
-
-// seqWatch is a sequence number goroutines can wait on.
-type seqWatch struct {
-	mu      sync.Mutex
-	seq     uint64
-	changed chan struct{}
-}
-
-func (w *seqWatch) init(seq uint64) { w.seq, w.changed = seq, make(chan struct{}) }
-
-func (w *seqWatch) get() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.seq
-}
-
-func (w *seqWatch) advance(seq uint64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if seq > w.seq {
-		w.seq = seq
-		close(w.changed)
-		w.changed = make(chan struct{})
-	}
-}
-
-// wait returns once the sequence reaches target, or ctx is done.
-func (w *seqWatch) wait(ctx context.Context, target uint64) error {
-	for {
-		w.mu.Lock()
-		seq, ch := w.seq, w.changed
-		w.mu.Unlock()
-		if seq >= target {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("cluster: waiting for sequence %d (applied %d): %w", target, seq, ctx.Err())
-		}
-	}
 }
 
 // isKeyNotFound reports whether err is the engine KV's "no such key".

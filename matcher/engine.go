@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"github.com/patientmatch/patientmatch/index"
+	"github.com/patientmatch/patientmatch/internal/seqwatch"
 	"github.com/patientmatch/patientmatch/scoring"
 	"github.com/patientmatch/patientmatch/store"
 )
@@ -113,7 +114,7 @@ type Engine struct {
 	// wrapped by a test (Options.wrapIndexWrite).
 	writeIndex indexWriteFunc
 	queued     atomic.Uint64
-	indexed    seqWatch
+	indexed    seqwatch.Watch
 	indexerG   sync.WaitGroup
 	// stopIndexing is set by Close: the indexer dispatches no more batches
 	// (see indexer).
@@ -194,7 +195,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if opts.wrapIndexWrite != nil {
 		e.writeIndex = opts.wrapIndexWrite(e.writeIndex)
 	}
-	e.indexed.init()
+	e.indexed.Init(0)
 	e.indexerG.Add(1)
 	go e.indexer()
 	return e, nil
@@ -290,7 +291,7 @@ func (e *Engine) Close() error {
 	// No index write runs once the indexer has returned: only then is the
 	// index closed.
 	e.indexerG.Wait()
-	e.indexed.stop()
+	e.indexed.Stop()
 	var errs []error
 	if e.idx != nil {
 		errs = append(errs, e.idx.Close())

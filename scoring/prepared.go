@@ -42,10 +42,11 @@ type Prepared struct {
 	givenStandIn, familyStandIn bool
 	familyParts                 []string
 	givenNick                   [maxNickGroups]uint16
-	birth                       record.Date // Year == 0 when missing
-	birthDigits                 string      // "YYYYMMDD" for full dates, else ""
-	number                      string      // house number
-	street                      string      // street name and type
+	familyNick                  [maxNickGroups]uint16 // only for a lone family name (a mononym)
+	birth                       record.Date           // Year == 0 when missing
+	birthDigits                 string                // "YYYYMMDD" for full dates, else ""
+	number                      string                // house number
+	street                      string                // street name and type
 	city                        string
 	postal                      string
 	phone                       string // digits only
@@ -83,6 +84,10 @@ func PrepareIntoWithoutTF(p *Prepared, r record.Record) {
 		p.FamilyDM1, p.FamilyDM2 = matchr.DoubleMetaphone(fam)
 		p.FamilyNYSIIS = matchr.NYSIIS(fam)
 		p.FamilySoundex = matchr.Soundex(fam)
+		if r.Given == "" {
+			// A lone name may be a given name (alignSingleName).
+			defaultNicknames().lookup(r.Family, &p.familyNick)
+		}
 	}
 	// Stand-in names ("unknown", "baby boy", "John Doe") are kept, so that
 	// blocking still keys on them and a registered "Jane Doe" is found

@@ -125,6 +125,11 @@ func TestCapRules(t *testing.T) {
 		{"family name crossed into given, same birthday", "given=smith;family=jones;birth=1970-05-12;sex=male;" + household,
 			"given=robert;family=smith;birth=1970-05-12;sex=male;" + household, notTwins, GradeProbable},
 		{"junior", strings.Replace(base, "1970-05-12", "1995-02-03", 1), base, CapJunior, GradePossible},
+		// Jerry is a diminutive of Gerald, Jeremy and Jerome, and a name
+		// of its own: twins Jeremy and Jerry, consecutive MRNs.
+		{"twins, one named by an ambiguous diminutive of the other's name",
+			"given=jeremy;family=smith;birth=2015-12-07;sex=male;mrn=100010360;mrn_system=h;ssn=333189966;" + household,
+			"given=jerry;family=smith;birth=2015-12-07;sex=male;mrn=100010359;mrn_system=h;" + household, CapTwins, GradeProbable},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
