@@ -138,6 +138,9 @@ func (p *Prepared) AppendPacked(b []byte) []byte {
 	for _, g := range p.givenNick {
 		w.uvarint(uint64(g))
 	}
+	for _, g := range p.familyNick {
+		w.uvarint(uint64(g))
+	}
 	w.date(p.birth)
 	for _, s := range [...]string{p.birthDigits, p.number, p.street, p.city, p.postal, p.phone, p.phone7, p.email} {
 		w.str(s)
@@ -299,6 +302,9 @@ func UnpackPrepared(p *Prepared, b []byte) error {
 	p.familyParts = r.strs(pfp)
 	for i := range p.givenNick {
 		p.givenNick[i] = uint16(r.uvarint())
+	}
+	for i := range p.familyNick {
+		p.familyNick[i] = uint16(r.uvarint())
 	}
 	p.birth = r.date(flags&packedBirthValid != 0)
 	for _, s := range [...]*string{&p.birthDigits, &p.number, &p.street, &p.city, &p.postal, &p.phone, &p.phone7, &p.email} {
