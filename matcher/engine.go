@@ -20,7 +20,6 @@ import (
 
 	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/internal/seqwatch"
-	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
 	"github.com/patientmatch/patientmatch/store"
 )
@@ -138,8 +137,8 @@ type Engine struct {
 		sync.RWMutex
 		closed bool
 		// table holds the prepared form of every live patient, so scoring a
-		// candidate never touches the disk.
-		table map[string]*scoring.Prepared
+		// candidate never touches the disk (table.go).
+		table *table
 	}
 }
 
@@ -223,37 +222,48 @@ func loadModel(dir string, inMemory bool) (*scoring.Model, error) {
 }
 
 // loadTable prepares every live record of the store, with name frequencies
-// taken from the stored data for the term-frequency adjustment.
+// taken from the stored data for the term-frequency adjustment. Records
+// are prepared and packed as the store is read (the table's frequencies
+// are written in once all names are counted), so opening holds one
+// decoded record at a time, not a million.
 func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
-	var recs []record.Record
 	e.deleted = map[string]uint64{}
+	tf := scoring.NewTermFrequencies()
+	t := newTable(0)
+	var (
+		p   scoring.Prepared
+		buf []byte
+	)
 	err := e.store.ScanState(ctx, func(en store.Entry) error {
 		if en.Deleted {
 			e.deleted[en.ID] = en.VersionID
 			return nil
 		}
-		recs = append(recs, en.Record)
+		scoring.PrepareIntoWithoutTF(&p, en.Record)
+		tf.Add(&p)
+		buf = t.put(en.Record.ID, &p, buf)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("matcher: reading the store: %w", err)
 	}
-	tf := scoring.NewTermFrequencies()
-	prepared := make([]scoring.Prepared, len(recs))
-	for i := range recs {
-		scoring.PrepareIntoWithoutTF(&prepared[i], recs[i])
-		tf.Add(&prepared[i])
-	}
 	if e.opts.TermFrequencies != nil {
 		tf = e.opts.TermFrequencies
 	}
 	e.scorer = base.WithTermFrequencies(tf)
-	table := make(map[string]*scoring.Prepared, len(recs))
-	for i := range prepared {
-		e.scorer.PrepareInto(&prepared[i], recs[i])
-		table[recs[i].ID] = &prepared[i]
+	err = nil
+	var q scoring.Prepared
+	t.each(func(b []byte) {
+		if err == nil {
+			err = scoring.UnpackPrepared(&q, b)
+			given, family := e.scorer.TermFrequenciesOf(&q)
+			scoring.SetPackedTermFrequencies(b, given, family)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("matcher: preparing the table: %w", err)
 	}
-	e.mu.table = table
+	e.mu.table = t
 	return nil
 }
 
@@ -294,7 +304,10 @@ func (e *Engine) Close() error {
 func (e *Engine) Len() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.mu.table)
+	if e.mu.table == nil {
+		return 0
+	}
+	return e.mu.table.len()
 }
 
 // KV returns a durable key-value namespace kept with the patients (OIDC

@@ -122,7 +122,7 @@ func (e *Engine) entriesLocked(ctx context.Context, ps []*fm.Patient) (out []Sto
 	e.mu.RLock()
 	live := make([]bool, len(ps))
 	for i, p := range ps {
-		_, live[i] = e.mu.table[*p.Id]
+		live[i] = e.mu.table.has(*p.Id)
 	}
 	e.mu.RUnlock()
 	now := time.Now().UTC()
@@ -184,13 +184,14 @@ func (e *Engine) apply(changes []index.Change) {
 		keys = index.Keys(p, keys)
 		c.Keys = keys[start:len(keys):len(keys)]
 	}
+	var buf []byte
 	e.mu.Lock()
 	for i, c := range changes {
 		if c.Record == nil {
-			delete(e.mu.table, c.ID)
+			e.mu.table.remove(c.ID)
 			continue
 		}
-		e.mu.table[c.ID] = &prepared[i]
+		buf = e.mu.table.put(c.ID, &prepared[i], buf)
 	}
 	e.mu.Unlock()
 	if len(changes) == 0 {
