@@ -1,7 +1,6 @@
 package claims
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/internal/memkv"
+	"github.com/patientmatch/patientmatch/internal/syncbuf"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -129,22 +129,7 @@ func (k *tokenKit) idToken(t testing.TB, key *ecdsa.PrivateKey, sub string, extr
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func testLogger() (*slog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}
