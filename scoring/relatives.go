@@ -44,74 +44,25 @@ func FitRelatives(records []*Prepared, passes []TrainingPass, m *Model) (Relativ
 	if len(ps) == 0 || all <= 0 {
 		return fit, fmt.Errorf("%w: no candidate pairs to fit relatives on", ErrTraining)
 	}
-	var lmu, r0 [NumComparisons][MaxLevels]float64 // log2(m/u); base r
-	for c, cm := range m.Comparisons {
-		for l, lv := range cm.Levels {
-			lmu[c][l] = lv.Weight()
-			r0[c][l] = lv.R
-			if r0[c][l] <= 0 {
-				return fit, fmt.Errorf("%w: base model has no r for %s %s", ErrTraining, cm.Name, lv.Label)
-			}
-		}
+	lmu, r0, err := relativesStart(m)
+	if err != nil {
+		return fit, err
 	}
 	r := r0
 	lm, lr, pa := m.Prior, base.Prior, base.PersonAgreement
-	pm, pr := make([]float64, len(ps)), make([]float64, len(ps))
 	for it := 1; it <= 200; it++ {
-		rc := relativesCompiled(m, r, lm, lr, pa)
-		lu := 1 - lm - lr
-		var sm, sr, both, present float64
-		var nr Probabilities
-		for i, p := range ps {
-			wm, wr := math.Log2(lm/lu), rc.prior
-			for c := 0; c < NumComparisons; c++ {
-				l := p.levels[c]
-				wm += lmu[c][l]
-				wr += lmu[c][l] - rc.mr[c][l]
-			}
-			var cmp Comparison
-			cmp.Levels = p.levels
-			wr += rc.personCorrection(&cmp)
-			// Posteriors of the three classes, stably.
-			top := math.Max(0, math.Max(wm, wr))
-			em, er, eu := math.Exp2(wm-top), math.Exp2(wr-top), math.Exp2(-top)
-			z := em + er + eu
-			pm[i], pr[i] = em/z, er/z
-			sm += p.count * pm[i]
-			sr += p.count * pr[i]
-			for c := 0; c < NumComparisons; c++ {
-				if l := int(p.levels[c]); l < len(specs[c].levels) {
-					nr[c][l] += p.count * pr[i]
-				}
-			}
-			if g, b := p.levels[CompGivenName], p.levels[CompBirthDate]; g != GivenMissing && b != BirthMissing {
-				present += p.count * pr[i]
-				if g <= GivenJW92 && b <= BirthOneDigit {
-					both += p.count * pr[i]
-				}
-			}
-		}
-		delta := 0.0
-		for c := 0; c < NumComparisons; c++ {
-			L := len(specs[c].levels)
-			for l := 0; l < L; l++ {
-				nr[c][l] += relativesPseudo * r0[c][l]
-			}
-			if normalise(nr[c][:L], 1e-6) {
-				delta = math.Max(delta, maxDiff(nr[c][:L], r[c][:L]))
-				r[c] = nr[c]
-			}
-		}
-		nlm := math.Min(math.Max(sm/all, 1e-12), 0.4)
-		nlr := math.Min(math.Max(sr/all, 1e-12), 0.4)
+		e := relativesEStep(ps, &lmu, relativesCompiled(m, r, lm, lr, pa), lm, lr)
+		delta := relativesMStepR(&e.nr, &r0, &r)
+		nlm := math.Min(math.Max(e.matches/all, 1e-12), 0.4)
+		nlr := math.Min(math.Max(e.relatives/all, 1e-12), 0.4)
 		npa := 1e-9
-		if present > 0 {
-			npa = math.Min(math.Max(both/present, 1e-9), 0.5)
+		if e.present > 0 {
+			npa = math.Min(math.Max(e.both/e.present, 1e-9), 0.5)
 		}
 		delta = math.Max(delta, math.Max(math.Abs(nlm-lm)/lm, math.Abs(nlr-lr)/lr))
 		lm, lr, pa = nlm, nlr, npa
 		fit.Iterations = it
-		fit.Matches, fit.Relatives = sm, sr
+		fit.Matches, fit.Relatives = e.matches, e.relatives
 		if delta < 1e-6 {
 			fit.Converged = true
 			break
@@ -119,6 +70,95 @@ func FitRelatives(records []*Prepared, passes []TrainingPass, m *Model) (Relativ
 	}
 	fit.R, fit.Prior, fit.RelativesPrior, fit.PersonAgreement = r, lm, lr, pa
 	return fit, nil
+}
+
+// relativesStart reads what EM holds fixed and where it starts from the
+// trained model: log2(m/u) of every level, which the relatives fit does
+// not re-estimate, and the base r, which is both EM's starting point and
+// the Dirichlet prior that keeps rarely reached levels near it. A model
+// without r cannot start the fit, so that is an error rather than a zero.
+func relativesStart(m *Model) (lmu [NumComparisons][MaxLevels]float64, r0 Probabilities, err error) {
+	for c, cm := range m.Comparisons {
+		for l, lv := range cm.Levels {
+			lmu[c][l] = lv.Weight()
+			r0[c][l] = lv.R
+			if r0[c][l] <= 0 {
+				return lmu, r0, fmt.Errorf("%w: base model has no r for %s %s", ErrTraining, cm.Name, lv.Label)
+			}
+		}
+	}
+	return lmu, r0, nil
+}
+
+// relativesExpected is what one E step of the relatives fit expects among
+// the candidate pairs, the sufficient statistics of its M step.
+type relativesExpected struct {
+	// matches and relatives are the expected numbers of pairs of each
+	// class.
+	matches, relatives float64
+	// nr counts relatives at each level, for r.
+	nr Probabilities
+	// present counts relatives with both given name and birth date
+	// present, both those that also agree on them, for the person
+	// agreement.
+	present, both float64
+}
+
+// relativesEStep computes the three classes' posteriors for every pattern
+// with the current parameters and sums them, weighted by how many pairs
+// share the pattern. It is kept apart from the M step so that each half of
+// EM can be read against its formula.
+func relativesEStep(ps []pattern, lmu *[NumComparisons][MaxLevels]float64, rc relCompiled, lm, lr float64) relativesExpected {
+	var e relativesExpected
+	lu := 1 - lm - lr
+	for _, p := range ps {
+		wm, wr := math.Log2(lm/lu), rc.prior
+		for c := 0; c < NumComparisons; c++ {
+			l := p.levels[c]
+			wm += lmu[c][l]
+			wr += lmu[c][l] - rc.mr[c][l]
+		}
+		var cmp Comparison
+		cmp.Levels = p.levels
+		wr += rc.personCorrection(&cmp)
+		// Posteriors of the three classes, stably.
+		top := math.Max(0, math.Max(wm, wr))
+		em, er, eu := math.Exp2(wm-top), math.Exp2(wr-top), math.Exp2(-top)
+		z := em + er + eu
+		pm, pr := em/z, er/z
+		e.matches += p.count * pm
+		e.relatives += p.count * pr
+		for c := 0; c < NumComparisons; c++ {
+			if l := int(p.levels[c]); l < len(specs[c].levels) {
+				e.nr[c][l] += p.count * pr
+			}
+		}
+		if g, b := p.levels[CompGivenName], p.levels[CompBirthDate]; g != GivenMissing && b != BirthMissing {
+			e.present += p.count * pr
+			if g <= GivenJW92 && b <= BirthOneDigit {
+				e.both += p.count * pr
+			}
+		}
+	}
+	return e
+}
+
+// relativesMStepR updates r from the expected level counts nr, smoothed
+// towards the base r0 by relativesPseudo pairs, and returns the largest
+// change, for the convergence test. nr is consumed. A comparison whose
+// counts cannot be normalised keeps its r.
+func relativesMStepR(nr, r0, r *Probabilities) (delta float64) {
+	for c := 0; c < NumComparisons; c++ {
+		L := len(specs[c].levels)
+		for l := 0; l < L; l++ {
+			nr[c][l] += relativesPseudo * r0[c][l]
+		}
+		if normalise(nr[c][:L], 1e-6) {
+			delta = math.Max(delta, maxDiff(nr[c][:L], r[c][:L]))
+			r[c] = nr[c]
+		}
+	}
+	return delta
 }
 
 // relativesCompiled compiles a relatives class from r and the priors, as
@@ -140,6 +180,15 @@ func relativesCompiled(m *Model, r Probabilities, lm, lr, pa float64) relCompile
 // candidatePatterns compresses the distinct candidate pairs of all passes
 // into patterns, and returns the number of all pairs of records.
 func candidatePatterns(records []*Prepared, passes []TrainingPass) ([]pattern, float64) {
+	return compress(candidateVectors(records, passes)), allPairs(len(records))
+}
+
+// candidateVectors compares each distinct candidate pair of all passes
+// once, whichever passes proposed it, in the order first proposed. The
+// fits over all candidate pairs (candidatePrior, FitRelatives) count a pair
+// once, as it is one pair of records however many rules found it. Pairs
+// of a record with itself or outside records are skipped.
+func candidateVectors(records []*Prepared, passes []TrainingPass) []LevelVector {
 	seen := make(map[[2]int32]struct{})
 	var vectors []LevelVector
 	var cmp Comparison
@@ -161,6 +210,12 @@ func candidatePatterns(records []*Prepared, passes []TrainingPass) ([]pattern, f
 			vectors = append(vectors, cmp.Levels)
 		}
 	}
-	n := float64(len(records))
-	return compress(vectors), n * (n - 1) / 2
+	return vectors
+}
+
+// allPairs is the number of unordered pairs of n records, as a float64
+// since it is used as a denominator and overflows int32 on large files.
+func allPairs(n int) float64 {
+	f := float64(n)
+	return f * (f - 1) / 2
 }

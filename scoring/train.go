@@ -156,67 +156,92 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 	if len(passes) == 0 {
 		return out, fmt.Errorf("%w: no training passes", ErrTraining)
 	}
-	type passResult struct {
-		exclude [NumComparisons]bool
-		res     EMResult
-		recall  float64
-		pairs   int
-		// unused says why the pass's estimates are left out ("" when
-		// they are used).
-		unused string
-	}
 	var results []passResult
 	for _, p := range passes {
-		var pr passResult
-		for _, name := range p.Exclude {
-			c := comparisonByName(name)
-			if c < 0 {
-				return out, fmt.Errorf("%w: pass %q excludes unknown comparison %q", ErrTraining, p.Name, name)
-			}
-			pr.exclude[c] = true
+		pr, err := estimatePass(records, p, m0, u, lambda0, opt, &out.Counts)
+		if err != nil {
+			return out, err
 		}
-		if pr.exclude[CompHousehold] {
-			// Pairs blocked on a household field (postal code, address,
-			// phone) are mostly household members, who share the family
-			// name: within such a block family-name agreement is common
-			// among non-matches, far more than u from random pairs says, and
-			// EM would take households for persons.
-			pr.exclude[CompFamilyName] = true
-		}
-		vectors := make([]LevelVector, 0, len(p.Pairs))
-		var cmp Comparison
-		for _, ij := range p.Pairs {
-			i, j := int(ij[0]), int(ij[1])
-			if i < 0 || j < 0 || i >= len(records) || j >= len(records) {
-				return out, fmt.Errorf("%w: pass %q: pair (%d,%d) outside %d records", ErrTraining, p.Name, i, j, len(records))
-			}
-			if i == j {
-				continue
-			}
-			Compare(records[i], records[j], &cmp)
-			vectors = append(vectors, cmp.Levels)
-			for c := 0; c < NumComparisons; c++ {
-				if !pr.exclude[c] {
-					out.Counts[c][cmp.Levels[c]]++
-				}
-			}
-		}
-		pr.res = RunEM(vectors, pr.exclude, m0, u, lambda0, opt)
-		pr.recall = p.Recall
-		pr.pairs = len(vectors)
-		pr.unused = passUnused(vectors, pr.exclude, opt.Passive, pr.res.M)
 		if pr.unused != "" {
 			out.Unused = append(out.Unused, fmt.Sprintf("pass %q: %s; its estimates are not used", p.Name, pr.unused))
 		}
 		results = append(results, pr)
 		out.Passes = append(out.Passes, PassStats{
-			Name: p.Name, Pairs: len(vectors), Excluded: excludedNames(pr.exclude),
+			Name: p.Name, Pairs: pr.pairs, Excluded: excludedNames(pr.exclude),
 			Iterations: pr.res.Iterations, Converged: pr.res.Converged,
 			Lambda: pr.res.Lambda, Matches: pr.res.Matches,
 		})
 	}
+	out.M = combineM(results, m0)
+	out.Lambda = medianLambda(results, out.M, allPairs(len(records)))
+	return out, nil
+}
 
-	out.M = m0
+// passResult is one pass's EM outcome, kept until all passes have run
+// because m and λ are combined across passes.
+type passResult struct {
+	exclude [NumComparisons]bool
+	res     EMResult
+	recall  float64
+	pairs   int
+	// unused says why the pass's estimates are left out ("" when
+	// they are used).
+	unused string
+}
+
+// estimatePass runs EM over one pass's pairs, with the comparisons the
+// pass blocked on excluded, and adds the pass's level counts to counts
+// (which decide later which levels no pair reached). A pair outside
+// records is an error, not skipped: passes come from the caller's own
+// blocking of these records, so one means the two disagree.
+func estimatePass(records []*Prepared, p TrainingPass, m0, u Probabilities, lambda0 float64, opt EMOptions, counts *LevelCounts) (passResult, error) {
+	var pr passResult
+	for _, name := range p.Exclude {
+		c := comparisonByName(name)
+		if c < 0 {
+			return pr, fmt.Errorf("%w: pass %q excludes unknown comparison %q", ErrTraining, p.Name, name)
+		}
+		pr.exclude[c] = true
+	}
+	if pr.exclude[CompHousehold] {
+		// Pairs blocked on a household field (postal code, address,
+		// phone) are mostly household members, who share the family
+		// name: within such a block family-name agreement is common
+		// among non-matches, far more than u from random pairs says, and
+		// EM would take households for persons.
+		pr.exclude[CompFamilyName] = true
+	}
+	vectors := make([]LevelVector, 0, len(p.Pairs))
+	var cmp Comparison
+	for _, ij := range p.Pairs {
+		i, j := int(ij[0]), int(ij[1])
+		if i < 0 || j < 0 || i >= len(records) || j >= len(records) {
+			return pr, fmt.Errorf("%w: pass %q: pair (%d,%d) outside %d records", ErrTraining, p.Name, i, j, len(records))
+		}
+		if i == j {
+			continue
+		}
+		Compare(records[i], records[j], &cmp)
+		vectors = append(vectors, cmp.Levels)
+		for c := 0; c < NumComparisons; c++ {
+			if !pr.exclude[c] {
+				counts[c][cmp.Levels[c]]++
+			}
+		}
+	}
+	pr.res = RunEM(vectors, pr.exclude, m0, u, lambda0, opt)
+	pr.recall = p.Recall
+	pr.pairs = len(vectors)
+	pr.unused = passUnused(vectors, pr.exclude, opt.Passive, pr.res.M)
+	return pr, nil
+}
+
+// combineM averages each comparison's m over the passes that estimated
+// it, weighted by the matches each found: a pass that found more matches
+// saw more of the comparison's levels among them. A comparison no used
+// pass estimated keeps m0.
+func combineM(results []passResult, m0 Probabilities) Probabilities {
+	m := m0
 	for c := 0; c < NumComparisons; c++ {
 		var sum [MaxLevels]float64
 		var weight float64
@@ -231,13 +256,19 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 		}
 		if weight > 0 {
 			for l := range sum {
-				out.M[c][l] = sum[l] / weight
+				m[c][l] = sum[l] / weight
 			}
 		}
 	}
+	return m
+}
 
-	n := float64(len(records))
-	allPairs := n * (n - 1) / 2
+// medianLambda turns each used pass's matches into a prior over all pairs
+// by dividing by the recall of its blocking rule (given, or the combined
+// m of exact agreement on the comparisons it blocked on), and returns the
+// median: one pass with a badly estimated recall does not move it. It
+// returns 0 when no pass gives an estimate.
+func medianLambda(results []passResult, m Probabilities, allPairs float64) float64 {
 	var lambdas []float64
 	for _, r := range results {
 		if r.unused != "" {
@@ -248,7 +279,7 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 			recall = 1
 			for c := 0; c < NumComparisons; c++ {
 				if r.exclude[c] {
-					recall *= out.M[c][0]
+					recall *= m[c][0]
 				}
 			}
 		}
@@ -256,14 +287,15 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 			lambdas = append(lambdas, math.Min(r.res.Matches/recall/allPairs, 0.5))
 		}
 	}
-	if len(lambdas) > 0 {
-		slices.Sort(lambdas)
-		out.Lambda = lambdas[len(lambdas)/2]
-		if len(lambdas)%2 == 0 {
-			out.Lambda = (lambdas[len(lambdas)/2-1] + out.Lambda) / 2
-		}
+	if len(lambdas) == 0 {
+		return 0
 	}
-	return out, nil
+	slices.Sort(lambdas)
+	lambda := lambdas[len(lambdas)/2]
+	if len(lambdas)%2 == 0 {
+		lambda = (lambdas[len(lambdas)/2-1] + lambda) / 2
+	}
+	return lambda
 }
 
 func excludedNames(ex [NumComparisons]bool) []string {
@@ -318,22 +350,9 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 	if len(records) < 2 {
 		return nil, fmt.Errorf("%w: need at least 2 records, have %d", ErrTraining, len(records))
 	}
-	base := opt.Base
-	if base == nil {
-		base = DefaultModel()
-	}
-	if err := base.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: base model: %w", ErrTraining, err)
-	}
-	if opt.UPairs <= 0 {
-		opt.UPairs = 1_000_000
-	}
-	if opt.Seed == 0 {
-		opt.Seed = 1
-	}
-	em := opt.EM.withDefaults()
-	if !opt.ActiveHousehold {
-		em.Passive[CompHousehold] = true
+	base, opt, em, err := trainDefaults(opt)
+	if err != nil {
+		return nil, err
 	}
 	m0, u0 := ModelProbabilities(base)
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))
@@ -350,23 +369,8 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 		return nil, err
 	}
 
-	m := base.Clone()
-	m.Description = "trained: u from random pairs, m and prior by EM over blocked pairs"
-	if est.Lambda > 0 {
-		m.Prior = math.Min(math.Max(est.Lambda, 1e-12), 0.5)
-	}
-	for c := range m.Comparisons {
-		for l := range m.Comparisons[c].Levels {
-			m.Comparisons[c].Levels[l].M = est.M[c][l]
-			m.Comparisons[c].Levels[l].U = u[c][l]
-		}
-	}
-	var seen [NumComparisons][MaxLevels]bool
-	for c := range seen {
-		for l := range seen[c] {
-			seen[c][l] = uCounts[c][l] > 0 || est.Counts[c][l] > 0
-		}
-	}
+	m := estimatedModel(base, est, u)
+	seen := levelsSeen(&uCounts, &est.Counts)
 	notes := append([]string(nil), est.Unused...)
 	notes = append(notes, personFallback(m, base)...)
 	notes = append(notes, constrainWeights(m, &seen)...)
@@ -380,34 +384,104 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 		if err != nil {
 			return nil, err
 		}
-		m.Prior = fit.Prior
-		m.Relatives = &RelativesClass{Prior: fit.RelativesPrior, PersonAgreement: fit.PersonAgreement}
-		for c := range m.Comparisons {
-			for l := range m.Comparisons[c].Levels {
-				m.Comparisons[c].Levels[l].R = fit.R[c][l]
-			}
-		}
-		notes = append(notes, fmt.Sprintf("relatives: three-class EM over the candidate pairs found %.0f matches and %.0f relatives (priors %.3g and %.3g, person agreement %.3g) in %d iterations",
-			fit.Matches, fit.Relatives, fit.Prior, fit.RelativesPrior, fit.PersonAgreement, fit.Iterations))
+		notes = append(notes, applyRelatives(m, fit))
 	}
 	if !opt.NoTermFrequencies {
 		tf := BuildTermFrequencies(records)
 		tf.Compact()
 		m.TermFrequencies = tf
 	}
-	m.Training = &TrainingInfo{Records: len(records), UPairs: nPairs, Passes: est.Passes}
-	m.Training.Notes = notes
-	m.Training.Warnings = HouseholdWarnings(m)
-	for _, p := range est.Passes {
-		if !p.Converged {
-			m.Training.Warnings = append(m.Training.Warnings,
-				fmt.Sprintf("pass %q did not converge in %d iterations", p.Name, p.Iterations))
-		}
-	}
+	m.Training = trainingInfo(m, len(records), nPairs, est.Passes, notes)
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: estimated model: %w", ErrTraining, err)
 	}
 	return m, nil
+}
+
+// trainDefaults fills in opt's defaults and checks the base model before
+// any work, so a bad base fails fast rather than after the pair sampling.
+// It also returns the EM options, with the household comparison passive
+// unless opt.ActiveHousehold.
+func trainDefaults(opt TrainOptions) (*Model, TrainOptions, EMOptions, error) {
+	base := opt.Base
+	if base == nil {
+		base = DefaultModel()
+	}
+	if err := base.Validate(); err != nil {
+		return nil, opt, EMOptions{}, fmt.Errorf("%w: base model: %w", ErrTraining, err)
+	}
+	if opt.UPairs <= 0 {
+		opt.UPairs = 1_000_000
+	}
+	if opt.Seed == 0 {
+		opt.Seed = 1
+	}
+	em := opt.EM.withDefaults()
+	if !opt.ActiveHousehold {
+		em.Passive[CompHousehold] = true
+	}
+	return base, opt, em, nil
+}
+
+// estimatedModel is base with the estimated m, u and prior: base keeps
+// what training does not estimate (thresholds, TF settings, level labels).
+// A pass-based prior of 0 (no pass gave one) keeps base's.
+func estimatedModel(base *Model, est MEstimate, u Probabilities) *Model {
+	m := base.Clone()
+	m.Description = "trained: u from random pairs, m and prior by EM over blocked pairs"
+	if est.Lambda > 0 {
+		m.Prior = math.Min(math.Max(est.Lambda, 1e-12), 0.5)
+	}
+	for c := range m.Comparisons {
+		for l := range m.Comparisons[c].Levels {
+			m.Comparisons[c].Levels[l].M = est.M[c][l]
+			m.Comparisons[c].Levels[l].U = u[c][l]
+		}
+	}
+	return m
+}
+
+// levelsSeen marks the levels some pair reached, in the random sample or
+// in a pass: only those have an estimate (see constrainWeights).
+func levelsSeen(uCounts, passCounts *LevelCounts) [NumComparisons][MaxLevels]bool {
+	var seen [NumComparisons][MaxLevels]bool
+	for c := range seen {
+		for l := range seen[c] {
+			seen[c][l] = uCounts[c][l] > 0 || passCounts[c][l] > 0
+		}
+	}
+	return seen
+}
+
+// applyRelatives puts the relatives fit into m — its prior replaces the
+// two-class one, since the matches are now told from relatives — and
+// returns the training note that says what it found.
+func applyRelatives(m *Model, fit RelativesFit) string {
+	m.Prior = fit.Prior
+	m.Relatives = &RelativesClass{Prior: fit.RelativesPrior, PersonAgreement: fit.PersonAgreement}
+	for c := range m.Comparisons {
+		for l := range m.Comparisons[c].Levels {
+			m.Comparisons[c].Levels[l].R = fit.R[c][l]
+		}
+	}
+	return fmt.Sprintf("relatives: three-class EM over the candidate pairs found %.0f matches and %.0f relatives (priors %.3g and %.3g, person agreement %.3g) in %d iterations",
+		fit.Matches, fit.Relatives, fit.Prior, fit.RelativesPrior, fit.PersonAgreement, fit.Iterations)
+}
+
+// trainingInfo records how m was trained, with the warnings a user should
+// see before trusting it: the household symptoms of the final model and
+// every pass that stopped before converging.
+func trainingInfo(m *Model, records, uPairs int, passes []PassStats, notes []string) *TrainingInfo {
+	info := &TrainingInfo{Records: records, UPairs: uPairs, Passes: passes}
+	info.Notes = notes
+	info.Warnings = HouseholdWarnings(m)
+	for _, p := range passes {
+		if !p.Converged {
+			info.Warnings = append(info.Warnings,
+				fmt.Sprintf("pass %q did not converge in %d iterations", p.Name, p.Iterations))
+		}
+	}
+	return info
 }
 
 // personFallback replaces the m of the given-name and birth-date
@@ -565,29 +639,8 @@ func constrainWeights(m *Model, seen *[NumComparisons][MaxLevels]bool) []string 
 //
 // It returns 0 when there are no candidate pairs.
 func candidatePrior(records []*Prepared, passes []TrainingPass, m *Model) (lambda float64, pairs int) {
-	seen := make(map[[2]int32]struct{})
-	var vectors []LevelVector
-	var cmp Comparison
-	for _, p := range passes {
-		for _, ij := range p.Pairs {
-			i, j := ij[0], ij[1]
-			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
-				continue
-			}
-			if i > j {
-				i, j = j, i
-			}
-			k := [2]int32{i, j}
-			if _, dup := seen[k]; dup {
-				continue
-			}
-			seen[k] = struct{}{}
-			Compare(records[i], records[j], &cmp)
-			vectors = append(vectors, cmp.Levels)
-		}
-	}
-	n := float64(len(records))
-	all := n * (n - 1) / 2
+	vectors := candidateVectors(records, passes)
+	all := allPairs(len(records))
 	if len(vectors) == 0 || all <= 0 {
 		return 0, 0
 	}
