@@ -259,86 +259,114 @@ func (m *Model) Clone() *Model {
 // Validate reports every problem of the model at once, each wrapping
 // ErrInvalidModel.
 func (m *Model) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidModel}, args...)...))
-	}
+	var p problems
 	if m.Version != ModelVersion {
-		bad("version %d, want %d", m.Version, ModelVersion)
+		p.add("version %d, want %d", m.Version, ModelVersion)
 	}
 	if !(m.Prior > 0 && m.Prior < 1) {
-		bad("prior %v not in (0,1)", m.Prior)
+		p.add("prior %v not in (0,1)", m.Prior)
 	}
-	t := m.Thresholds
+	p.thresholds(m.Thresholds)
+	if len(m.Comparisons) != NumComparisons {
+		p.add("%d comparisons, want %d", len(m.Comparisons), NumComparisons)
+	}
+	for i := 0; i < len(m.Comparisons) && i < NumComparisons; i++ {
+		p.comparison(i, m.Comparisons[i])
+	}
+	if m.Relatives != nil {
+		p.relatives(m)
+	}
+	if tf := m.TermFrequencies; tf != nil && tf.Records < 0 {
+		p.add("term_frequencies: negative record count")
+	}
+	return errors.Join(p...)
+}
+
+// problems collects what Validate finds, so that a user fixing a model by
+// hand sees every problem in one go rather than one per attempt.
+type problems []error
+
+// add records one problem, wrapping ErrInvalidModel.
+func (p *problems) add(format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%w: "+format, append([]any{ErrInvalidModel}, args...)...))
+}
+
+// thresholds checks that each threshold is a probability and that they
+// are ordered, as the grades they separate are.
+func (p *problems) thresholds(t Thresholds) {
 	for _, x := range []float64{t.Certain, t.Probable, t.Possible} {
 		if !(x > 0 && x < 1) {
-			bad("threshold %v not in (0,1)", x)
+			p.add("threshold %v not in (0,1)", x)
 		}
 	}
 	if !(t.Possible <= t.Probable && t.Probable <= t.Certain) {
-		bad("thresholds must satisfy possible <= probable <= certain")
+		p.add("thresholds must satisfy possible <= probable <= certain")
 	}
-	if len(m.Comparisons) != NumComparisons {
-		bad("%d comparisons, want %d", len(m.Comparisons), NumComparisons)
+}
+
+// comparison checks comparison i against what this version of the code
+// compares: its name and levels must be the built-in ones, since the
+// comparators produce level indices, not labels; a model from another
+// version must be retrained, not reinterpreted. m and u must be
+// distributions over the levels.
+func (p *problems) comparison(i int, c ComparisonModel) {
+	spec := specs[i]
+	if c.Name != spec.name {
+		p.add("comparison %d is %q, want %q", i, c.Name, spec.name)
+		return
 	}
-	for i := 0; i < len(m.Comparisons) && i < NumComparisons; i++ {
-		c, spec := m.Comparisons[i], specs[i]
-		if c.Name != spec.name {
-			bad("comparison %d is %q, want %q", i, c.Name, spec.name)
-			continue
-		}
-		if len(c.Levels) != len(spec.levels) {
-			bad("%s: %d levels, this version compares with %d (%s): retrain the model with patientmatch train",
-				c.Name, len(c.Levels), len(spec.levels), strings.Join(spec.levels, ", "))
-			continue
-		}
-		var sm, su float64
-		for j, l := range c.Levels {
-			if l.Label != spec.levels[j] {
-				bad("%s level %d is %q, want %q", c.Name, j, l.Label, spec.levels[j])
-			}
-			if !(l.M > 0 && l.M <= 1) || !(l.U > 0 && l.U <= 1) {
-				bad("%s %s: m=%v u=%v, both must be in (0,1]", c.Name, l.Label, l.M, l.U)
-			}
-			sm += l.M
-			su += l.U
-		}
-		if math.Abs(sm-1) > 1e-3 || math.Abs(su-1) > 1e-3 {
-			bad("%s: m sums to %v and u to %v, want 1", c.Name, sm, su)
-		}
-		if c.TF != nil {
-			if i != CompGivenName && i != CompFamilyName {
-				bad("%s: term-frequency adjustment applies only to names", c.Name)
-			}
-			if !(c.TF.MinU > 0 && c.TF.MinU < 1) {
-				bad("%s: tf min_u %v not in (0,1)", c.Name, c.TF.MinU)
-			}
-		}
+	if len(c.Levels) != len(spec.levels) {
+		p.add("%s: %d levels, this version compares with %d (%s): retrain the model with patientmatch train",
+			c.Name, len(c.Levels), len(spec.levels), strings.Join(spec.levels, ", "))
+		return
 	}
-	if r := m.Relatives; r != nil {
-		if !(r.Prior > 0 && r.Prior+m.Prior < 1) {
-			bad("relatives prior %v not in (0, 1-prior)", r.Prior)
+	var sm, su float64
+	for j, l := range c.Levels {
+		if l.Label != spec.levels[j] {
+			p.add("%s level %d is %q, want %q", c.Name, j, l.Label, spec.levels[j])
 		}
-		if !(r.PersonAgreement > 0 && r.PersonAgreement < 1) {
-			bad("relatives person_agreement %v not in (0,1)", r.PersonAgreement)
+		if !(l.M > 0 && l.M <= 1) || !(l.U > 0 && l.U <= 1) {
+			p.add("%s %s: m=%v u=%v, both must be in (0,1]", c.Name, l.Label, l.M, l.U)
 		}
-		for _, c := range m.Comparisons {
-			var sr float64
-			for _, l := range c.Levels {
-				if !(l.R > 0 && l.R <= 1) {
-					bad("%s %s: r=%v must be in (0,1] in a model with relatives", c.Name, l.Label, l.R)
-				}
-				sr += l.R
-			}
-			if math.Abs(sr-1) > 1e-3 {
-				bad("%s: r sums to %v, want 1", c.Name, sr)
-			}
+		sm += l.M
+		su += l.U
+	}
+	if math.Abs(sm-1) > 1e-3 || math.Abs(su-1) > 1e-3 {
+		p.add("%s: m sums to %v and u to %v, want 1", c.Name, sm, su)
+	}
+	if c.TF != nil {
+		if i != CompGivenName && i != CompFamilyName {
+			p.add("%s: term-frequency adjustment applies only to names", c.Name)
+		}
+		if !(c.TF.MinU > 0 && c.TF.MinU < 1) {
+			p.add("%s: tf min_u %v not in (0,1)", c.Name, c.TF.MinU)
 		}
 	}
-	if tf := m.TermFrequencies; tf != nil && tf.Records < 0 {
-		bad("term_frequencies: negative record count")
+}
+
+// relatives checks the relatives class of m: the three classes' priors
+// must leave room for strangers, and every level needs an r, a
+// distribution like m and u, since a model with relatives scores with it.
+func (p *problems) relatives(m *Model) {
+	r := m.Relatives
+	if !(r.Prior > 0 && r.Prior+m.Prior < 1) {
+		p.add("relatives prior %v not in (0, 1-prior)", r.Prior)
 	}
-	return errors.Join(errs...)
+	if !(r.PersonAgreement > 0 && r.PersonAgreement < 1) {
+		p.add("relatives person_agreement %v not in (0,1)", r.PersonAgreement)
+	}
+	for _, c := range m.Comparisons {
+		var sr float64
+		for _, l := range c.Levels {
+			if !(l.R > 0 && l.R <= 1) {
+				p.add("%s %s: r=%v must be in (0,1] in a model with relatives", c.Name, l.Label, l.R)
+			}
+			sr += l.R
+		}
+		if math.Abs(sr-1) > 1e-3 {
+			p.add("%s: r sums to %v, want 1", c.Name, sr)
+		}
+	}
 }
 
 // LoadModel reads and validates a model JSON.

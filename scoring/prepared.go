@@ -70,6 +70,23 @@ func PrepareWithoutTF(r record.Record) *Prepared {
 // PrepareWithoutTF).
 func PrepareIntoWithoutTF(p *Prepared, r record.Record) {
 	*p = Prepared{Rec: r}
+	p.prepareNames(r)
+	if d := r.BirthDate; !d.IsZero() && !record.IsPlaceholderBirth(d) {
+		p.birth = d
+		p.birthDigits = birthDigits(d)
+	}
+	p.prepareAddress(r.Address)
+	p.phone, p.phone7 = phoneDigits(r.Phone)
+	if r.Email != "" && !record.IsPlaceholderEmail(r.Email) {
+		p.email = r.Email
+	}
+	p.ids = realIdentifiers(r.Identifiers)
+}
+
+// prepareNames computes the names' phonetic codes and nickname groups,
+// which blocking and the name comparators both read, and marks stand-in
+// names.
+func (p *Prepared) prepareNames(r record.Record) {
 	if r.Given != "" {
 		p.given = r.Given
 		p.GivenDM1, p.GivenDM2 = matchr.DoubleMetaphone(r.Given)
@@ -96,25 +113,32 @@ func PrepareIntoWithoutTF(p *Prepared, r record.Record) {
 	person := record.IsPlaceholderPerson(r.Given, r.Family)
 	p.givenStandIn = person || record.IsPlaceholderName(r.Given)
 	p.familyStandIn = person || record.IsPlaceholderName(r.Family)
+}
 
-	if d := r.BirthDate; !d.IsZero() && !record.IsPlaceholderBirth(d) {
-		p.birth = d
-		if d.Year > 0 && d.Month > 0 && d.Day > 0 && d.Year < 10000 && d.Month < 100 && d.Day < 100 {
-			var b [8]byte
-			put := func(at, v, n int) {
-				for i := at + n - 1; i >= at; i-- {
-					b[i] = byte('0' + v%10)
-					v /= 10
-				}
-			}
-			put(0, d.Year, 4)
-			put(4, d.Month, 2)
-			put(6, d.Day, 2)
-			p.birthDigits = string(b[:])
+// birthDigits writes a full date as "YYYYMMDD", for the digit-by-digit
+// comparison levels (one digit off, transposed), or "" for a partial date
+// or one that does not fit eight digits.
+func birthDigits(d record.Date) string {
+	if !(d.Year > 0 && d.Month > 0 && d.Day > 0 && d.Year < 10000 && d.Month < 100 && d.Day < 100) {
+		return ""
+	}
+	var b [8]byte
+	put := func(at, v, n int) {
+		for i := at + n - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
 		}
 	}
+	put(0, d.Year, 4)
+	put(4, d.Month, 2)
+	put(6, d.Day, 2)
+	return string(b[:])
+}
 
-	a := r.Address
+// prepareAddress keeps the parts of a that compare: a placeholder street
+// drops the street and number (they would agree on the placeholder), and
+// a postal code too short or all one digit is dropped as no code.
+func (p *Prepared) prepareAddress(a record.Address) {
 	if a.Street != "" && !record.IsPlaceholderStreet(a.Street) {
 		p.number = a.Number
 		p.street = a.Street
@@ -127,36 +151,43 @@ func PrepareIntoWithoutTF(p *Prepared, r record.Record) {
 	if len(p.postal) < 3 || allSame(p.postal) {
 		p.postal = ""
 	}
+}
 
-	digits := make([]byte, 0, len(r.Phone))
-	for i := 0; i < len(r.Phone); i++ {
-		if isDigit(r.Phone[i]) {
-			digits = append(digits, r.Phone[i])
+// phoneDigits returns the digits of phone and its last seven (the local
+// number, which survives a changed or missing area code), or "", "" when
+// it has fewer than seven digits or they are a placeholder.
+func phoneDigits(phone string) (digits, last7 string) {
+	d := make([]byte, 0, len(phone))
+	for i := 0; i < len(phone); i++ {
+		if isDigit(phone[i]) {
+			d = append(d, phone[i])
 		}
 	}
-	if len(digits) >= 7 && !record.IsPlaceholderDigits(string(digits[len(digits)-7:]), 7) {
-		p.phone = string(digits)
-		p.phone7 = p.phone[len(p.phone)-7:]
+	if len(d) >= 7 && !record.IsPlaceholderDigits(string(d[len(d)-7:]), 7) {
+		digits = string(d)
+		return digits, digits[len(digits)-7:]
 	}
-	if r.Email != "" && !record.IsPlaceholderEmail(r.Email) {
-		p.email = r.Email
-	}
+	return "", ""
+}
 
-	p.ids = r.Identifiers
-	for i, id := range r.Identifiers {
+// realIdentifiers returns ids without placeholder values. It returns ids
+// itself, not a copy, when none is a placeholder, the common case, so that
+// preparing a record allocates no identifiers.
+func realIdentifiers(ids []record.Identifier) []record.Identifier {
+	for i, id := range ids {
 		if record.IsPlaceholderID(id.Value) {
 			// Copy once, keeping only the real identifiers.
-			kept := make([]record.Identifier, 0, len(r.Identifiers)-1)
-			kept = append(kept, r.Identifiers[:i]...)
-			for _, id := range r.Identifiers[i+1:] {
+			kept := make([]record.Identifier, 0, len(ids)-1)
+			kept = append(kept, ids[:i]...)
+			for _, id := range ids[i+1:] {
 				if !record.IsPlaceholderID(id.Value) {
 					kept = append(kept, id)
 				}
 			}
-			p.ids = kept
-			break
+			return kept
 		}
 	}
+	return ids
 }
 
 // allSame reports whether every byte of s is the same.
