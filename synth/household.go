@@ -245,16 +245,7 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 	if parent == nil {
 		parent = dad
 	}
-	n := 1
-	switch u := r.Float64(); {
-	case u < 0.35:
-	case u < 0.75:
-		n = 2
-	case u < 0.92:
-		n = 3
-	default:
-		n = 4
-	}
+	n := childCount(r)
 	twinAt := -1
 	if r.Float64() < 0.08 { // twins are ~3% of US births; oversampled for tests
 		twinAt = r.IntN(n)
@@ -273,13 +264,7 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 	}
 	for k := 0; k < n; k++ {
 		y := min(asOfYear, first+2*k+r.IntN(2))
-		fam := parent.family
-		if dad != nil {
-			fam = dad.family
-			if mum != nil && mum.hazards&HazHyphenated != 0 && r.Float64() < 0.5 {
-				fam = mum.family
-			}
-		}
+		fam := childFamily(r, parent, dad, mum)
 		births := 1
 		if k == twinAt {
 			births = 2
@@ -287,50 +272,102 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 		bd := randomDate(r, y)
 		var twin *person
 		for range births {
-			sex := byte('M')
-			if r.IntN(2) == 0 {
-				sex = 'F'
-			}
-			c := g.newPerson(r, hh, sex, fam, bd)
-			c.addr = home
-			c.hazards |= HazChild
-			if n > 1 {
-				c.hazards |= HazSibling
-			}
-			for g.nameTaken(c.given, taken) {
-				c.given = g.givenName(r, c.sex)
-			}
+			c := g.child(r, hh, fam, bd, home, n > 1, taken)
 			if twin != nil {
 				c.hazards |= HazTwin
 				twin.hazards |= HazTwin
 			}
-			c.phone = parent.phone
-			if age(bd) >= 14 && landline == "" && r.Float64() < 0.7 {
-				c.phone = g.newPhone(r, home.city)
-			}
-			if age(bd) >= 13 && r.Float64() < 0.7 {
-				g.setEmail(r, c, "")
-			} else if r.Float64() < 0.3 {
-				c.email = parent.email // the family's shared address
-			}
+			g.childContact(r, c, parent, home, landline)
 			// A first son may be named after his father, 20–40 years younger.
 			if dad != nil && k == 0 && twinAt != 0 && c.sex == 'M' && r.Float64() < 0.25 {
-				if gap := c.birth.y - dad.birth.y; gap < 20 || gap > 40 {
-					c.birth = randomDate(r, min(asOfYear, dad.birth.y+20+r.IntN(21)))
-				}
-				c.given, c.middle, c.family = dad.given, dad.middle, dad.family
-				c.suffix = "Jr"
-				if r.Float64() < 0.08 {
-					c.suffix = "II"
-				}
-				c.hazards |= HazJunior
-				dad.suffix = "Sr"
-				dad.hazards |= HazSenior
+				nameAfterFather(r, c, dad)
 			}
 			taken = append(taken, c.given)
 			twin = c
 		}
 	}
+}
+
+// childCount draws the number of children of a family with any, 1–4,
+// most often one or two.
+func childCount(r *rand.Rand) int {
+	switch u := r.Float64(); {
+	case u < 0.35:
+		return 1
+	case u < 0.75:
+		return 2
+	case u < 0.92:
+		return 3
+	default:
+		return 4
+	}
+}
+
+// childFamily is the children's family name: the father's when there is
+// one, though a mother who kept a hyphenated name passes it on half the
+// time; else the single parent's.
+func childFamily(r *rand.Rand, parent, dad, mum *person) string {
+	fam := parent.family
+	if dad != nil {
+		fam = dad.family
+		if mum != nil && mum.hazards&HazHyphenated != 0 && r.Float64() < 0.5 {
+			fam = mum.family
+		}
+	}
+	return fam
+}
+
+// child adds one child living at home, born on bd, with a given name
+// none of taken (see children). siblings marks a child who has some.
+func (g *Generator) child(r *rand.Rand, hh int, fam string, bd date, home address, siblings bool, taken []string) *person {
+	sex := byte('M')
+	if r.IntN(2) == 0 {
+		sex = 'F'
+	}
+	c := g.newPerson(r, hh, sex, fam, bd)
+	c.addr = home
+	c.hazards |= HazChild
+	if siblings {
+		c.hazards |= HazSibling
+	}
+	for g.nameTaken(c.given, taken) {
+		c.given = g.givenName(r, c.sex)
+	}
+	return c
+}
+
+// childContact gives a child the contact details children have: the
+// parent's phone, or a mobile of their own for most teenagers in a home
+// without a landline; an email of their own from about thirteen, else
+// sometimes the family's shared one.
+func (g *Generator) childContact(r *rand.Rand, c, parent *person, home address, landline string) {
+	c.phone = parent.phone
+	if age(c.birth) >= 14 && landline == "" && r.Float64() < 0.7 {
+		c.phone = g.newPhone(r, home.city)
+	}
+	if age(c.birth) >= 13 && r.Float64() < 0.7 {
+		g.setEmail(r, c, "")
+	} else if r.Float64() < 0.3 {
+		c.email = parent.email // the family's shared address
+	}
+}
+
+// nameAfterFather makes c a junior: his father's names, Jr (or II), and
+// a birth 20–40 years after the father's, so the pair looks like the
+// namesakes registries confuse rather than an impossible father. The
+// father becomes Sr.
+func nameAfterFather(r *rand.Rand, c, dad *person) {
+	if gap := c.birth.y - dad.birth.y; gap < 20 || gap > 40 {
+		c.birth = randomDate(r, min(asOfYear, dad.birth.y+20+r.IntN(21)))
+	}
+	c.given, c.middle, c.family = dad.given, dad.middle, dad.family
+	c.suffix = "Jr"
+	if r.Float64() < 0.08 {
+		c.suffix = "II"
+	}
+	c.hazards |= HazJunior
+	dad.suffix = "Sr"
+	dad.hazards |= HazSenior
 }
 
 // nameTaken reports whether name is one of taken or a diminutive of one

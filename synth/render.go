@@ -88,100 +88,164 @@ func (g *Generator) render(r *rand.Rand, p *person, dup bool, row *Row) {
 
 // corrupt applies one error to v, drawn by rough frequency in real MPI
 // duplicates; kinds that cannot apply to this person fall through to a typo.
+// The switch is the frequency table, so it stays whole; each kind of error
+// is its own function.
 func (g *Generator) corrupt(r *rand.Rand, p *person, v *view) {
 	u := r.Float64()
+	done := true
 	switch {
 	case u < 0.07 && p.maiden != "":
-		v.family = p.maiden
-		v.addr = p.prevAddr
-		v.hazards |= HazNameChange
-		if r.Float64() < 0.6 {
-			v.phone = p.prevPhone
-		}
-		if r.Float64() < 0.5 {
-			v.email = ""
-		}
-		return
+		useMaiden(r, p, v)
 	case u < 0.14:
-		if nn := g.t.nicknames[strings.ToLower(v.given)]; len(nn) > 0 {
-			v.given = restoreCase(v.given, strings.ToLower(nn[r.IntN(len(nn))]))
-			v.hazards |= HazNickname
-			return
-		}
+		done = g.useNickname(r, v)
 	case u < 0.22:
-		name := &v.family
-		if r.IntN(3) == 0 {
-			name = &v.given
-		}
-		if s, ok := phonetic(r, *name); ok {
-			*name = s
-			v.hazards |= HazPhonetic
-			return
-		}
+		done = phoneticError(r, v)
 	case u < 0.28 && len(v.birth) == 10 && v.hazards&HazDayMonth == 0:
-		y, m, d := v.birth[:4], v.birth[5:7], v.birth[8:10]
-		if m != d && d[0] <= '1' && (d[0] == '0' || d[1] <= '2') {
-			v.birth = y + "-" + d + "-" + m
-			v.hazards |= HazDayMonth
-			return
-		}
+		done = swapDayMonth(v)
 	case u < 0.35 && len(v.birth) == 10:
-		b := []byte(v.birth)
-		i := []int{2, 3, 3, 6, 8, 9, 9}[r.IntN(7)] // mostly year and day units
-		if b[i] == '9' || (b[i] != '0' && r.IntN(2) == 0) {
-			b[i]--
-		} else {
-			b[i]++
-		}
-		v.birth = string(b)
-		v.hazards |= HazDateDigit
-		return
+		birthDigitError(r, v)
 	case u < 0.45:
-		city := v.addr.city
-		if r.Float64() < 0.4 {
-			city = -1
-		}
-		v.addr = g.newAddress(r, city)
-		v.hazards |= HazMoved
-		if r.Float64() < 0.4 {
-			v.phone = g.newPhone(r, v.addr.city)
-			v.hazards |= HazPhoneChange
-		}
-		return
+		g.moveHouse(r, v)
 	case u < 0.51:
 		v.phone = g.newPhone(r, v.addr.city)
 		v.hazards |= HazPhoneChange
-		return
 	case u < 0.63:
 		g.blank(r, v)
-		return
 	case u < 0.68:
-		if i := strings.IndexAny(v.family, "- "); i > 0 {
-			if r.IntN(2) == 0 {
-				v.family = v.family[:i]
-			} else {
-				v.family = v.family[i+1:]
-			}
-			v.hazards |= HazHyphenDrop
-			return
-		}
+		done = dropFamilyPart(r, v)
 	case u < 0.71 && v.hazards&HazSwapped == 0:
 		v.given, v.family = v.family, v.given
 		v.hazards |= HazSwapped
-		return
 	case u < 0.73:
-		switch r.IntN(3) {
-		case 0:
-			v.phone = "0000000000"
-		case 1:
-			v.birth = "1900-01-01"
-		default:
-			v.email = "unknown@unknown.com"
-		}
-		v.hazards |= HazPlaceholder
-		return
+		placeholderField(r, v)
+	default:
+		done = false
 	}
-	// Typo: the commonest error, in the family name, given name or street.
+	if !done {
+		typoField(r, v)
+	}
+}
+
+// useMaiden renders a record from before the person's marriage: the
+// maiden name with the address then, often the phone then, and half the
+// time no email.
+func useMaiden(r *rand.Rand, p *person, v *view) {
+	v.family = p.maiden
+	v.addr = p.prevAddr
+	v.hazards |= HazNameChange
+	if r.Float64() < 0.6 {
+		v.phone = p.prevPhone
+	}
+	if r.Float64() < 0.5 {
+		v.email = ""
+	}
+}
+
+// useNickname replaces the given name with one of its nicknames, keeping
+// the original's case; false when the name has none.
+func (g *Generator) useNickname(r *rand.Rand, v *view) bool {
+	nn := g.t.nicknames[strings.ToLower(v.given)]
+	if len(nn) == 0 {
+		return false
+	}
+	v.given = restoreCase(v.given, strings.ToLower(nn[r.IntN(len(nn))]))
+	v.hazards |= HazNickname
+	return true
+}
+
+// phoneticError respells the family name (two times in three) or the given
+// name as it sounds, the error of a name taken down by ear; false when
+// phonetic has no respelling for it.
+func phoneticError(r *rand.Rand, v *view) bool {
+	name := &v.family
+	if r.IntN(3) == 0 {
+		name = &v.given
+	}
+	s, ok := phonetic(r, *name)
+	if !ok {
+		return false
+	}
+	*name = s
+	v.hazards |= HazPhonetic
+	return true
+}
+
+// swapDayMonth writes the birth date with day and month swapped, the
+// error of a date read in the other order; false when the swap would not
+// be a valid month or would change nothing.
+func swapDayMonth(v *view) bool {
+	y, m, d := v.birth[:4], v.birth[5:7], v.birth[8:10]
+	if m == d || d[0] > '1' || (d[0] != '0' && d[1] > '2') {
+		return false
+	}
+	v.birth = y + "-" + d + "-" + m
+	v.hazards |= HazDayMonth
+	return true
+}
+
+// birthDigitError moves one digit of the birth date by one, mostly in the
+// year and day units.
+func birthDigitError(r *rand.Rand, v *view) {
+	b := []byte(v.birth)
+	i := []int{2, 3, 3, 6, 8, 9, 9}[r.IntN(7)] // mostly year and day units
+	if b[i] == '9' || (b[i] != '0' && r.IntN(2) == 0) {
+		b[i]--
+	} else {
+		b[i]++
+	}
+	v.birth = string(b)
+	v.hazards |= HazDateDigit
+}
+
+// moveHouse gives the record a newer address, in the same city more often
+// than not, and sometimes a new phone with it.
+func (g *Generator) moveHouse(r *rand.Rand, v *view) {
+	city := v.addr.city
+	if r.Float64() < 0.4 {
+		city = -1
+	}
+	v.addr = g.newAddress(r, city)
+	v.hazards |= HazMoved
+	if r.Float64() < 0.4 {
+		v.phone = g.newPhone(r, v.addr.city)
+		v.hazards |= HazPhoneChange
+	}
+}
+
+// dropFamilyPart keeps one part of a compound family name, as a clerk
+// recording a hyphenated or two-word name often does; false for a simple
+// name.
+func dropFamilyPart(r *rand.Rand, v *view) bool {
+	i := strings.IndexAny(v.family, "- ")
+	if i <= 0 {
+		return false
+	}
+	if r.IntN(2) == 0 {
+		v.family = v.family[:i]
+	} else {
+		v.family = v.family[i+1:]
+	}
+	v.hazards |= HazHyphenDrop
+	return true
+}
+
+// placeholderField replaces the phone, birth date or email with the filler
+// a registration system accepts when the value is unknown.
+func placeholderField(r *rand.Rand, v *view) {
+	switch r.IntN(3) {
+	case 0:
+		v.phone = "0000000000"
+	case 1:
+		v.birth = "1900-01-01"
+	default:
+		v.email = "unknown@unknown.com"
+	}
+	v.hazards |= HazPlaceholder
+}
+
+// typoField makes a typo, the commonest error, in the family name, given
+// name or street (the given name when the record has no address).
+func typoField(r *rand.Rand, v *view) {
 	k := typoKind(r.IntN(4))
 	switch x := r.Float64(); {
 	case x < 0.45:
