@@ -3,7 +3,6 @@ package batch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/patientmatch/patientmatch/blocking"
+	"github.com/patientmatch/patientmatch/internal/testgen"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
-	"github.com/patientmatch/patientmatch/synth"
 )
 
 func defaultScorer(t testing.TB) *scoring.Scorer {
@@ -153,29 +152,10 @@ func TestLinkHandMade(t *testing.T) {
 // synthRecords generates n synthetic records (20% of people duplicated)
 // and prepares them, returning their truth entities too.
 func synthRecords(t testing.TB, n int, seed uint64) ([]*scoring.Prepared, []int) {
-	t.Helper()
-	g, err := synth.New(synth.Options{N: n, Seed: seed, DupRate: synth.DefaultDupRate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	header := synth.Header()
-	var recs []*scoring.Prepared
-	var entity []int
-	cols := make(map[string]string, len(header))
-	_, err = g.Each(context.Background(), func(row *synth.Row) error {
-		for i, h := range header {
-			cols[h] = row.Cols[i]
-		}
-		p, err := record.PatientFromColumns(cols)
-		if err != nil {
-			return fmt.Errorf("row %s: %w", row.ID(), err)
-		}
-		recs = append(recs, scoring.Prepare(record.FromFHIR(p)))
-		entity = append(entity, row.Entity)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	pats, entity := testgen.SynthPatients(t, n, seed)
+	recs := make([]*scoring.Prepared, len(pats))
+	for i, p := range pats {
+		recs[i] = scoring.PrepareWithoutTF(record.FromFHIR(p))
 	}
 	return recs, entity
 }

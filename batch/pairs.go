@@ -160,80 +160,112 @@ func run(ctx context.Context, records int, opts Options,
 	inner, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := opts.workers()
-	slots := 4 * workers
-	// Every job in circulation fits in each channel, so sends on jobs,
-	// results and free never block; only taking a free job waits.
-	free := make(chan *job, slots)
-	jobs := make(chan *job, slots)
-	results := make(chan *job, slots)
-	for range slots {
-		free <- &job{pairs: make([][2]int32, 0, batchSize)}
-	}
-
+	p := newPipeline(4 * workers)
 	var bst blocking.Stats
 	go func() {
-		defer close(jobs)
-		var (
-			cur     *job
-			seq     int64
-			stopped bool
-		)
-		bst = enumerate(func(i, j int32) {
-			if stopped {
-				return // blocking cannot be interrupted; drain it cheaply
-			}
-			if cur == nil {
-				select {
-				case cur = <-free:
-				case <-inner.Done():
-					stopped = true
-					return
-				}
-				cur.seq, seq = seq, seq+1
-				cur.pairs = cur.pairs[:0]
-			}
-			cur.pairs = append(cur.pairs, [2]int32{i, j})
-			if len(cur.pairs) == batchSize {
-				jobs <- cur
-				cur = nil
-			}
-		})
-		if cur != nil && !stopped {
-			jobs <- cur
-		}
+		bst = p.feed(inner, enumerate)
+		close(p.jobs)
 	}()
-
-	threshold := opts.Threshold
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				j.out = j.out[:0]
-				if inner.Err() == nil {
-					for _, pr := range j.pairs {
-						r := score(pr[0], pr[1])
-						if r.Probability >= threshold {
-							j.out = append(j.out, Pair{Left: pr[0], Right: pr[1], Weight: r.Weight, Probability: r.Probability, Grade: r.Grade})
-						}
-					}
-				}
-				results <- j
-			}
+			p.score(inner, score, opts.Threshold)
 		}()
 	}
 	go func() {
 		wg.Wait()
-		close(results)
+		close(p.results)
 	}()
+	err := p.emitInOrder(emit, cancel, opts.Progress, total, &st)
+	st.Blocking = bst
+	st.Elapsed = time.Since(start)
+	if err == nil {
+		err = ctx.Err()
+	}
+	return st, err
+}
 
-	// Write in enumeration order. At most `slots` jobs exist, so pending
-	// holds fewer than that.
+// pipeline is the channels of one run. A fixed number of jobs (slots)
+// circulate: free → feed → jobs → score → results → emitInOrder → free.
+// Every job fits in each channel, so sends on jobs, results and free never
+// block; only taking a free job waits.
+type pipeline struct {
+	slots               int
+	free, jobs, results chan *job
+}
+
+func newPipeline(slots int) *pipeline {
+	p := &pipeline{slots: slots, free: make(chan *job, slots), jobs: make(chan *job, slots), results: make(chan *job, slots)}
+	for range slots {
+		p.free <- &job{pairs: make([][2]int32, 0, batchSize)}
+	}
+	return p
+}
+
+// feed runs enumerate, packing its pairs into free jobs numbered in order
+// and sending them on jobs. Once ctx is done it drains the enumeration
+// cheaply (blocking cannot be interrupted) and sends no more.
+func (p *pipeline) feed(ctx context.Context, enumerate func(fn func(i, j int32)) blocking.Stats) blocking.Stats {
+	var (
+		cur     *job
+		seq     int64
+		stopped bool
+	)
+	bst := enumerate(func(i, j int32) {
+		if stopped {
+			return
+		}
+		if cur == nil {
+			select {
+			case cur = <-p.free:
+			case <-ctx.Done():
+				stopped = true
+				return
+			}
+			cur.seq, seq = seq, seq+1
+			cur.pairs = cur.pairs[:0]
+		}
+		cur.pairs = append(cur.pairs, [2]int32{i, j})
+		if len(cur.pairs) == batchSize {
+			p.jobs <- cur
+			cur = nil
+		}
+	})
+	if cur != nil && !stopped {
+		p.jobs <- cur
+	}
+	return bst
+}
+
+// score scores the pairs of each job, keeping those at or above threshold
+// in its out, and passes the job on to results (empty once ctx is done).
+func (p *pipeline) score(ctx context.Context, score func(i, j int32) scoring.Result, threshold float64) {
+	for j := range p.jobs {
+		j.out = j.out[:0]
+		if ctx.Err() == nil {
+			for _, pr := range j.pairs {
+				r := score(pr[0], pr[1])
+				if r.Probability >= threshold {
+					j.out = append(j.out, Pair{Left: pr[0], Right: pr[1], Weight: r.Weight, Probability: r.Probability, Grade: r.Grade})
+				}
+			}
+		}
+		p.results <- j
+	}
+}
+
+// emitInOrder passes the scored pairs to emit in enumeration order,
+// counting them in st and reporting progress, and returns each job to
+// free. After emit fails it cancels the run, returns that error, and only
+// recycles the jobs still coming.
+func (p *pipeline) emitInOrder(emit func(Pair) error, cancel func(), progress func(done, total int64), total int64, st *Stats) error {
+	// At most p.slots jobs exist, so pending holds fewer than that.
 	var err error
-	pending := make(map[int64]*job, slots)
+	pending := make(map[int64]*job, p.slots)
 	var next int64
-	for j := range results {
+	for j := range p.results {
 		pending[j.seq] = j
 		for {
 			k, ok := pending[next]
@@ -243,25 +275,20 @@ func run(ctx context.Context, records int, opts Options,
 			delete(pending, next)
 			next++
 			if err == nil {
-				for _, p := range k.out {
-					if err = emit(p); err != nil {
+				for _, pr := range k.out {
+					if err = emit(pr); err != nil {
 						cancel()
 						break
 					}
 					st.Emitted++
 				}
 				st.CandidatePairs += int64(len(k.pairs))
-				if opts.Progress != nil && err == nil {
-					opts.Progress(st.CandidatePairs, max(total, st.CandidatePairs))
+				if progress != nil && err == nil {
+					progress(st.CandidatePairs, max(total, st.CandidatePairs))
 				}
 			}
-			free <- k
+			p.free <- k
 		}
 	}
-	st.Blocking = bst
-	st.Elapsed = time.Since(start)
-	if err == nil {
-		err = ctx.Err()
-	}
-	return st, err
+	return err
 }

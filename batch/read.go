@@ -80,12 +80,25 @@ func ReadFiles(ctx context.Context, paths []string, opts ReadOptions) ([]*scorin
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	recs, origins, err := readPrepared(ctx, paths, opts, s, report, workers)
+	if err != nil {
+		return nil, err
+	}
+	return dropDuplicateIDs(recs, origins, paths, opts.Strict, report)
+}
 
+// origin is where a record came from: the index of its path and its line.
+type origin struct{ file, line int32 }
+
+// readPrepared reads the records of paths (reporting and skipping bad
+// ones and those without an id) and prepares them with s on workers
+// goroutines, in chunks of readChunk. It returns the records in input
+// order with the origin of each.
+func readPrepared(ctx context.Context, paths []string, opts ReadOptions, s *scoring.Scorer, report func(string, int, error), workers int) ([]*scoring.Prepared, []origin, error) {
 	type chunk struct {
 		patients []*fhir.Patient
 		out      []*scoring.Prepared
 	}
-	type origin struct{ file, line int32 }
 	var (
 		chunks  []*chunk
 		origins []origin // of every good record, in order
@@ -146,16 +159,19 @@ func ReadFiles(ctx context.Context, paths []string, opts ReadOptions) ([]*scorin
 	close(todo)
 	wg.Wait()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-
 	recs := make([]*scoring.Prepared, 0, len(origins))
 	for _, c := range chunks {
 		recs = append(recs, c.out...)
 	}
+	return recs, origins, nil
+}
 
-	// Duplicate ids: keep the first, report the others. Sorting an index is
-	// far smaller than a map of every id at a million records.
+// dropDuplicateIDs keeps the first record of each id and reports the
+// others (strict: fails on the first, in input order). Sorting an index is
+// far smaller than a map of every id at a million records.
+func dropDuplicateIDs(recs []*scoring.Prepared, origins []origin, paths []string, strict bool, report func(string, int, error)) ([]*scoring.Prepared, error) {
 	order := make([]int32, len(recs))
 	for i := range order {
 		order[i] = int32(i)
@@ -181,7 +197,7 @@ func ReadFiles(ctx context.Context, paths []string, opts ReadOptions) ([]*scorin
 	slices.SortFunc(drop, func(a, b [2]int32) int { return cmp.Compare(a[0], b[0]) })
 	for _, d := range drop {
 		o, f := origins[d[0]], origins[d[1]]
-		if opts.Strict {
+		if strict {
 			return nil, fmt.Errorf("%s:%d: %w: duplicate id %q (first at %s:%d)", paths[o.file], o.line, ErrBadRecord, recs[d[0]].Rec.ID, paths[f.file], f.line)
 		}
 		report(paths[o.file], int(o.line), fmt.Errorf("%w: duplicate id %q (first at %s:%d)", ErrBadRecord, recs[d[0]].Rec.ID, paths[f.file], f.line))

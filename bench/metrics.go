@@ -187,16 +187,12 @@ func EvaluatePairs(labels Labels, pairs []Pair, th scoring.Thresholds) Pairwise 
 	truth := labels.truePairs()
 	all := labels.allPairs()
 
-	type scored struct {
-		w, p float64
-		same bool
-	}
-	sc := make([]scored, len(pairs))
+	sc := make([]scoredPair, len(pairs))
 	var byGrade [scoring.GradeCertain + 1][2]int64 // [grade][same]
 	var trueCand int64
 	for i, p := range pairs {
 		s := labels.same(p)
-		sc[i] = scored{p.Weight, p.Probability, s}
+		sc[i] = scoredPair{p.Weight, p.Probability, s}
 		g := min(p.Grade, scoring.GradeCertain)
 		if s {
 			trueCand++
@@ -233,9 +229,31 @@ func EvaluatePairs(labels Labels, pairs []Pair, th scoring.Thresholds) Pairwise 
 		})
 	}
 
-	// Sweep: sort by weight, highest first; a cut point is after the last
-	// pair of each distinct weight.
-	slices.SortFunc(sc, func(a, b scored) int {
+	cuts, bestAt := weightSweep(sc, truth)
+	if bestAt >= 0 {
+		out.Best = cuts[bestAt]
+	} else {
+		// No candidates: nothing can be declared a match.
+		out.Best = SweepPoint{Probability: 1, Metrics: NewMetrics(0, 0, truth)}
+	}
+	out.Curve = downsample(cuts, bestAt, maxCurvePoints)
+	out.Histogram = histogram(sc, func(s scoredPair) (float64, bool) { return s.w, s.same })
+	return out
+}
+
+// scoredPair is a candidate pair's weight and probability, and whether the
+// labels make it one person.
+type scoredPair struct {
+	w, p float64
+	same bool
+}
+
+// weightSweep sorts sc by weight, highest first, and gives the metrics of
+// declaring a match at or above each distinct weight (a cut point is after
+// the last pair of each), with the index of the cut of highest F1, -1 when
+// sc is empty. truth is the number of true pairs.
+func weightSweep(sc []scoredPair, truth int64) (cuts []SweepPoint, bestAt int) {
+	slices.SortFunc(sc, func(a, b scoredPair) int {
 		switch {
 		case a.w > b.w:
 			return -1
@@ -244,8 +262,7 @@ func EvaluatePairs(labels Labels, pairs []Pair, th scoring.Thresholds) Pairwise 
 		}
 		return 0
 	})
-	var cuts []SweepPoint
-	tp, fp = 0, 0
+	var tp, fp int64
 	for i, s := range sc {
 		if s.same {
 			tp++
@@ -257,21 +274,13 @@ func EvaluatePairs(labels Labels, pairs []Pair, th scoring.Thresholds) Pairwise 
 		}
 		cuts = append(cuts, SweepPoint{Weight: s.w, Probability: s.p, Metrics: NewMetrics(tp, fp, truth-tp)})
 	}
-	bestAt := -1
+	bestAt = -1
 	for i, c := range cuts {
 		if bestAt < 0 || c.F1 > cuts[bestAt].F1 {
 			bestAt = i
 		}
 	}
-	if bestAt >= 0 {
-		out.Best = cuts[bestAt]
-	} else {
-		// No candidates: nothing can be declared a match.
-		out.Best = SweepPoint{Probability: 1, Metrics: NewMetrics(0, 0, truth)}
-	}
-	out.Curve = downsample(cuts, bestAt, maxCurvePoints)
-	out.Histogram = histogram(sc, func(s scored) (float64, bool) { return s.w, s.same })
-	return out
+	return cuts, bestAt
 }
 
 // downsample keeps at most n points of cuts, evenly spread by rank, always

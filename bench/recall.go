@@ -67,14 +67,41 @@ func RecallAtK(ctx context.Context, s Searcher, queries []record.Record, truth *
 	for i := range queries {
 		size[entityOf(queries[i].ID)]++
 	}
-
-	type result struct {
-		found, falses int64
-		dups          int
-		lat           time.Duration
-	}
-	results := make([]result, len(queries))
+	results := make([]recallQuery, len(queries))
 	start := time.Now()
+	err := forEachQuery(len(queries), workers, func(i int) error {
+		q := &queries[i]
+		ent := entityOf(q.ID)
+		t0 := time.Now()
+		ids, err := s.Search(ctx, *q, k+1)
+		if err != nil {
+			return fmt.Errorf("bench: query %q: %w", q.ID, err)
+		}
+		results[i] = recallQuery{dups: size[ent] - 1, lat: time.Since(t0)}
+		results[i].found, results[i].falses = countAnswers(ids, q.ID, ent, k, entityOf)
+		return nil
+	})
+	if err != nil {
+		return Recall{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Recall{}, err
+	}
+	return summarizeRecall(results, k, time.Since(start)), nil
+}
+
+// recallQuery is what one query of RecallAtK found: how many of its dups
+// true duplicates and how many other people were among the first k
+// answers, and how long the search took.
+type recallQuery struct {
+	found, falses int64
+	dups          int
+	lat           time.Duration
+}
+
+// forEachQuery calls fn(i) for every i in [0,n) on workers goroutines (at
+// least one), stopping at the first error, which it returns.
+func forEachQuery(n, workers int, fn func(i int) error) error {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -84,7 +111,7 @@ func RecallAtK(ctx context.Context, s Searcher, queries []record.Record, truth *
 	take := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		if firstErr != nil || next >= len(queries) {
+		if firstErr != nil || next >= n {
 			return -1
 		}
 		next++
@@ -93,47 +120,45 @@ func RecallAtK(ctx context.Context, s Searcher, queries []record.Record, truth *
 	for range max(workers, 1) {
 		wg.Go(func() {
 			for i := take(); i >= 0; i = take() {
-				q := &queries[i]
-				ent := entityOf(q.ID)
-				t0 := time.Now()
-				ids, err := s.Search(ctx, *q, k+1)
-				lat := time.Since(t0)
-				if err != nil {
+				if err := fn(i); err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("bench: query %q: %w", q.ID, err)
+						firstErr = err
 					}
 					mu.Unlock()
 					return
 				}
-				r := result{dups: size[ent] - 1, lat: lat}
-				shown := 0
-				for _, id := range ids {
-					if id == q.ID {
-						continue
-					}
-					if shown == k {
-						break
-					}
-					shown++
-					if entityOf(id) == ent {
-						r.found++
-					} else {
-						r.falses++
-					}
-				}
-				results[i] = r
 			}
 		})
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return Recall{}, firstErr
+	return firstErr
+}
+
+// countAnswers counts, among the first k answers ids other than the query
+// self, those of the query's entity ent and those of other people.
+func countAnswers(ids []string, self, ent string, k int, entityOf func(string) string) (found, falses int64) {
+	shown := 0
+	for _, id := range ids {
+		if id == self {
+			continue
+		}
+		if shown == k {
+			break
+		}
+		shown++
+		if entityOf(id) == ent {
+			found++
+		} else {
+			falses++
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return Recall{}, err
-	}
-	out := Recall{K: k, Queries: len(queries), Elapsed: time.Since(start)}
+	return found, falses
+}
+
+// summarizeRecall adds up the queries' results.
+func summarizeRecall(results []recallQuery, k int, elapsed time.Duration) Recall {
+	out := Recall{K: k, Queries: len(results), Elapsed: elapsed}
 	lats := make([]time.Duration, len(results))
 	for i, r := range results {
 		lats[i] = r.lat
@@ -155,5 +180,5 @@ func RecallAtK(ctx context.Context, s Searcher, queries []record.Record, truth *
 		out.P50 = lats[len(lats)/2]
 		out.P99 = lats[min(len(lats)-1, len(lats)*99/100)]
 	}
-	return out, nil
+	return out
 }

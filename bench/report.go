@@ -207,32 +207,7 @@ const (
 func prCurveSVG(a *Accuracy) string {
 	const w, h = 430.0, 380.0
 	pw, ph := w-chartPadL-chartPadR, h-chartPadT-chartPadB
-	// Zoom on the region that holds the decisions: good models crowd the
-	// top-right corner of a full [0,1] square.
-	xlo := 1.0
-	for _, g := range a.Grades {
-		if g.Grade != "none" && g.AtOrAbove.Predicted() > 0 {
-			xlo = min(xlo, g.AtOrAbove.Recall)
-		}
-	}
-	if a.Best.Predicted() > 0 {
-		xlo = min(xlo, a.Best.Recall)
-	}
-	xlo = max(math.Floor((xlo-0.05)*10)/10, 0)
-	var pts []SweepPoint
-	ylo := 1.0
-	for _, c := range a.Curve {
-		if c.Recall >= xlo {
-			pts = append(pts, c)
-			ylo = min(ylo, c.Precision)
-		}
-	}
-	for _, g := range a.Grades {
-		if g.Grade != "none" && g.AtOrAbove.Predicted() > 0 {
-			ylo = min(ylo, g.AtOrAbove.Precision)
-		}
-	}
-	ylo = max(math.Floor((ylo-0.02)*10)/10, 0)
+	xlo, ylo, pts := prZoom(a)
 	x := func(r float64) float64 { return chartPadL + (r-xlo)/(1-xlo)*pw }
 	y := func(p float64) float64 { return chartPadT + (1-p)/(1-ylo)*ph }
 	var b strings.Builder
@@ -284,6 +259,37 @@ func prCurveSVG(a *Accuracy) string {
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// prZoom chooses the region of the precision–recall square to draw: the
+// one that holds the decisions (good models crowd the top-right corner of
+// a full [0,1] square). It returns the lowest recall and precision shown
+// and the points of the curve inside.
+func prZoom(a *Accuracy) (xlo, ylo float64, pts []SweepPoint) {
+	xlo = 1.0
+	for _, g := range a.Grades {
+		if g.Grade != "none" && g.AtOrAbove.Predicted() > 0 {
+			xlo = min(xlo, g.AtOrAbove.Recall)
+		}
+	}
+	if a.Best.Predicted() > 0 {
+		xlo = min(xlo, a.Best.Recall)
+	}
+	xlo = max(math.Floor((xlo-0.05)*10)/10, 0)
+	ylo = 1.0
+	for _, c := range a.Curve {
+		if c.Recall >= xlo {
+			pts = append(pts, c)
+			ylo = min(ylo, c.Precision)
+		}
+	}
+	for _, g := range a.Grades {
+		if g.Grade != "none" && g.AtOrAbove.Predicted() > 0 {
+			ylo = min(ylo, g.AtOrAbove.Precision)
+		}
+	}
+	ylo = max(math.Floor((ylo-0.02)*10)/10, 0)
+	return xlo, ylo, pts
 }
 
 // histogramSVG overlays the match-weight histograms of true and false

@@ -20,11 +20,11 @@ func rec(given, family, birth string) record.Record {
 }
 
 func keysOf(r record.Record) []string {
-	return Keys(scoring.Prepare(r), nil)
+	return Keys(scoring.PrepareWithoutTF(r), nil)
 }
 
 func ruleKeys(r record.Record, rule Rule) []string {
-	return RuleKeys(scoring.Prepare(r), rule, nil)
+	return RuleKeys(scoring.PrepareWithoutTF(r), rule, nil)
 }
 
 func shareKey(a, b []string) bool {
@@ -97,6 +97,13 @@ func TestKeysShared(t *testing.T) {
 		{"address: other person", RuleAddress, rec("alice", "brown", "1950-01-01"), false},
 		{"address: household member", RuleAddress, mod(func(r *record.Record) { r.Given, r.BirthDate = "alice", parseDate("1950-01-01") }), true},
 		{"address: no number", RuleAddress, mod(func(r *record.Record) { r.Address.Number = "" }), false},
+		{"locality_given: mononym (lone name filed as family)", RuleLocalityGiven, mod(func(r *record.Record) { r.Given, r.Family = "", "robert"; r.BirthDate = parseDate("1980-03-14") }), true},
+		{"locality_given: lone family name, other given", RuleLocalityGiven, mod(func(r *record.Record) { r.Given, r.Family = "", "william" }), false},
+		{"locality_family: lone given name that is the surname", RuleLocalityFamily, mod(func(r *record.Record) { r.Given, r.Family = "smith", ""; r.BirthDate = parseDate("1990-01-01") }), true},
+		{"family_year: lone given name that is the surname", RuleFamilyYear, mod(func(r *record.Record) { r.Given, r.Family = "smith", "" }), true},
+		{"family_year: lone given name", RuleFamilyYear, mod(func(r *record.Record) { r.Family = "" }), false},
+		{"birth_date: names changed, transposed", RuleBirthDate, mod(func(r *record.Record) { r.Given, r.Family = "bobby", "jones"; r.BirthDate = parseDate("1980-04-03") }), true},
+		{"birth_date: other day", RuleBirthDate, mod(func(r *record.Record) { r.BirthDate = parseDate("1980-03-05") }), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +130,7 @@ func TestKeysMissing(t *testing.T) {
 	}
 	// Keys appends to dst.
 	dst := []string{"keep"}
-	dst = Keys(scoring.Prepare(rec("ann", "lee", "1970-01-02")), dst)
+	dst = Keys(scoring.PrepareWithoutTF(rec("ann", "lee", "1970-01-02")), dst)
 	if dst[0] != "keep" || len(dst) < 4 {
 		t.Errorf("Keys did not append: %q", dst)
 	}
@@ -143,7 +150,7 @@ func TestTrainingOnlyRules(t *testing.T) {
 		}
 	}
 	// The record has a given_birth key; Keys must not emit it.
-	p := scoring.Prepare(rec("robert", "smith", "1980-03-04"))
+	p := scoring.PrepareWithoutTF(rec("robert", "smith", "1980-03-04"))
 	if len(RuleKeys(p, RuleGivenBirth, nil)) == 0 {
 		t.Fatal("test record has no given_birth key")
 	}
@@ -157,7 +164,7 @@ func TestTrainingOnlyRules(t *testing.T) {
 	// are no pair, unless the rule is asked for explicitly.
 	a := rec("catherine", "smith", "1980-03-04")
 	b := rec("katherine", "jones", "1980-03-04")
-	recs := []*scoring.Prepared{scoring.Prepare(a), scoring.Prepare(b)}
+	recs := []*scoring.Prepared{scoring.PrepareWithoutTF(a), scoring.PrepareWithoutTF(b)}
 	count := func(opts PairOptions) int {
 		n := 0
 		opts.MaxCandidates = NoCandidateLimit
@@ -214,7 +221,7 @@ func randomRecords(rng *rand.Rand, n int) []*scoring.Prepared {
 		if rng.IntN(3) == 0 {
 			r.Address = record.Address{Number: fmt.Sprint(rng.IntN(3)), Street: "main", PostalCode: fmt.Sprint(1000 + rng.IntN(3))}
 		}
-		out[i] = scoring.Prepare(r)
+		out[i] = scoring.PrepareWithoutTF(r)
 	}
 	return out
 }
@@ -344,7 +351,7 @@ func BenchmarkKeys(b *testing.B) {
 	r.Address = record.Address{Number: "12", Street: "main", PostalCode: "62704"}
 	r.Phone = "+12175551234"
 	r.Identifiers = []record.Identifier{{Type: record.IDSSN, Value: "123456780"}}
-	p := scoring.Prepare(r)
+	p := scoring.PrepareWithoutTF(r)
 	var dst []string
 	b.ReportAllocs()
 	for b.Loop() {

@@ -265,7 +265,7 @@ func TestCapKeepsBestSharing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			records := make([]*scoring.Prepared, len(tc.records))
 			for i, r := range tc.records {
-				records[i] = scoring.Prepare(r)
+				records[i] = scoring.PrepareWithoutTF(r)
 			}
 			got, _, st := collectPairs(t, true, func(fn func(i, j int32)) Stats {
 				return Pairs(records, PairOptions{MaxCandidates: tc.k}, fn)

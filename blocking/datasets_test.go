@@ -24,7 +24,7 @@ func TestDatasetCompleteness(t *testing.T) {
 			entity := make([]string, len(recs))
 			size := map[string]int64{}
 			for i, r := range recs {
-				prepared[i] = scoring.Prepare(r)
+				prepared[i] = scoring.PrepareWithoutTF(r)
 				entity[i] = truth[r.ID]
 				size[entity[i]]++
 			}

@@ -85,9 +85,27 @@ const (
 	// RuleAddress: house number + street name + postal code (the city when
 	// there is no postal code). Survives errors in all person fields.
 	RuleAddress
+	// RuleBirthDate: the full birth date alone (month and day in ascending
+	// order, as RuleBirthInitial). A training pass only (see
+	// TrainingRules): it fixes one comparison, so that on a file holding
+	// little more than names and a birth date EM still has two to learn
+	// from (the names) where every other pass leaves it one or none
+	// (scoring.EstimateM does not use such passes); and its non-matches
+	// are strangers born the same day, not relatives (only twins share a
+	// birth date within a household). Too coarse to find candidates.
+	RuleBirthDate
 
 	numRules
 )
+
+// loneName: a record holding only one name (a mononym, which
+// record.Normalize files as a family name, or a given name whose family
+// name is missing, as civil and historical records often are) may hold it
+// in the wrong field, so the rules that key on one name — locality_given,
+// locality_family and family_year — key a lone name as either, and meet
+// the duplicate that has both. Records with both names key as before: the
+// extra key costs only the records that lack a name (scoring compares a
+// lone name the same way, see scoring.Compare).
 
 // Comparison names of the scoring model (see scoring.Model), used to say
 // which comparisons a rule fixes.
@@ -119,6 +137,7 @@ var rules = [numRules]ruleInfo{
 	RuleEmail:          {"email", "em:", []string{CompHousehold}},
 	RuleIdentifier:     {"identifier", "id:", []string{CompIdentifier}},
 	RuleAddress:        {"address", "ad:", []string{CompHousehold}},
+	RuleBirthDate:      {"birth_date", "bd:", []string{CompBirthDate}},
 }
 
 // Rules returns the candidate rules, in the order Keys applies them: the
@@ -148,7 +167,9 @@ func TrainingRules() []Rule {
 
 // TrainingOnly reports whether r is a training pass only, never a source of
 // candidates (Keys and Pairs' default skip it).
-func (r Rule) TrainingOnly() bool { return r == RuleGivenBirth }
+func (r Rule) TrainingOnly() bool {
+	return r == RuleGivenBirth || r == RuleBirthDate
+}
 
 // String returns the rule's name, e.g. "family_year".
 func (r Rule) String() string {
@@ -272,6 +293,7 @@ var ruleRecipes = [numRules]func(kb *keyBuilder, p *scoring.Prepared, dst []stri
 	RuleEmail:          (*keyBuilder).emailKeys,
 	RuleIdentifier:     (*keyBuilder).identifierKeys,
 	RuleAddress:        (*keyBuilder).addressKeys,
+	RuleBirthDate:      (*keyBuilder).birthDateKeys,
 }
 
 // key emits one key of rule r made of parts, or nothing when a part is
@@ -301,11 +323,19 @@ func (kb *keyBuilder) nameKeys(p *scoring.Prepared, dst []string) []string {
 }
 
 func (kb *keyBuilder) familyYearKeys(p *scoring.Prepared, dst []string) []string {
-	return kb.key(RuleFamilyYear, dst, p.FamilyNYSIIS, birthYear(p.Rec.BirthDate))
+	fam := p.FamilyNYSIIS
+	if p.Rec.Family == "" {
+		fam = p.GivenNYSIIS // a lone name may be the family name (loneName)
+	}
+	return kb.key(RuleFamilyYear, dst, fam, birthYear(p.Rec.BirthDate))
 }
 
 func (kb *keyBuilder) givenBirthKeys(p *scoring.Prepared, dst []string) []string {
 	return kb.key(RuleGivenBirth, dst, p.GivenDM1, birthDay(p.Rec.BirthDate))
+}
+
+func (kb *keyBuilder) birthDateKeys(p *scoring.Prepared, dst []string) []string {
+	return kb.key(RuleBirthDate, dst, birthDay(p.Rec.BirthDate))
 }
 
 func (kb *keyBuilder) birthInitialKeys(p *scoring.Prepared, dst []string) []string {
@@ -338,11 +368,19 @@ func (kb *keyBuilder) birthLocalityKeys(p *scoring.Prepared, dst []string) []str
 }
 
 func (kb *keyBuilder) localityFamilyKeys(p *scoring.Prepared, dst []string) []string {
-	return kb.key(RuleLocalityFamily, dst, locality(&p.Rec.Address), p.FamilyDM1)
+	fam := p.FamilyDM1
+	if p.Rec.Family == "" {
+		fam = p.GivenDM1 // a lone name may be the family name (loneName)
+	}
+	return kb.key(RuleLocalityFamily, dst, locality(&p.Rec.Address), fam)
 }
 
 func (kb *keyBuilder) localityGivenKeys(p *scoring.Prepared, dst []string) []string {
-	return kb.key(RuleLocalityGiven, dst, locality(&p.Rec.Address), p.GivenDM1)
+	given := p.GivenDM1
+	if p.Rec.Given == "" {
+		given = p.FamilyDM1 // a lone name may be the given name (loneName)
+	}
+	return kb.key(RuleLocalityGiven, dst, locality(&p.Rec.Address), given)
 }
 
 func (kb *keyBuilder) phoneKeys(p *scoring.Prepared, dst []string) []string {

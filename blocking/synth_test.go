@@ -31,7 +31,7 @@ func synthRecords(t testing.TB, n int, seed uint64) ([]*scoring.Prepared, []int)
 		if err != nil {
 			return err
 		}
-		out = append(out, scoring.Prepare(record.FromFHIR(p)))
+		out = append(out, scoring.PrepareWithoutTF(record.FromFHIR(p)))
 		ent = append(ent, row.Entity)
 		return nil
 	})

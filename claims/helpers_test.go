@@ -1,7 +1,6 @@
 package claims
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,6 +14,8 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/patientmatch/patientmatch/authn"
+	"github.com/patientmatch/patientmatch/internal/memkv"
+	"github.com/patientmatch/patientmatch/internal/syncbuf"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -128,22 +129,7 @@ func (k *tokenKit) idToken(t testing.TB, key *ecdsa.PrivateKey, sub string, extr
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func testLogger() (*slog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}
@@ -158,3 +144,6 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+// NewMemKV is the in-memory KV the tests keep their state in.
+func NewMemKV() *memkv.KV { return memkv.New() }

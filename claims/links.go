@@ -1,19 +1,16 @@
 package claims
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
-// KV is the small key-value store links live in. The lead adapts the badger
-// store to it so links survive restarts; MemKV serves tests.
+// KV is the small key-value store links live in. The server adapts the
+// engine's store to it so links survive restarts; tests use internal/memkv.
 type KV interface {
 	// Get returns the value of key, or (nil, nil) when it is absent.
 	Get(ctx context.Context, key []byte) ([]byte, error)
@@ -23,71 +20,6 @@ type KV interface {
 	// Scan calls fn for every key with the prefix, in key order, until fn
 	// returns an error (which Scan returns). fn must not keep key or value.
 	Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error
-}
-
-// MemKV is an in-memory KV, safe for concurrent use.
-type MemKV struct {
-	mu struct {
-		sync.Mutex
-		m map[string][]byte
-	}
-}
-
-// NewMemKV returns an empty MemKV.
-func NewMemKV() *MemKV {
-	kv := &MemKV{}
-	kv.mu.m = map[string][]byte{}
-	return kv
-}
-
-// Get implements KV.
-func (kv *MemKV) Get(_ context.Context, key []byte) ([]byte, error) {
-	kv.mu.Lock()
-	defer kv.mu.Unlock()
-	v, ok := kv.mu.m[string(key)]
-	if !ok {
-		return nil, nil
-	}
-	return bytes.Clone(v), nil
-}
-
-// Set implements KV.
-func (kv *MemKV) Set(_ context.Context, key, value []byte) error {
-	kv.mu.Lock()
-	defer kv.mu.Unlock()
-	kv.mu.m[string(key)] = bytes.Clone(value)
-	return nil
-}
-
-// Delete implements KV.
-func (kv *MemKV) Delete(_ context.Context, key []byte) error {
-	kv.mu.Lock()
-	defer kv.mu.Unlock()
-	delete(kv.mu.m, string(key))
-	return nil
-}
-
-// Scan implements KV. It works on a snapshot, so fn may call back into kv.
-func (kv *MemKV) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
-	kv.mu.Lock()
-	type kvPair struct{ k, v []byte }
-	var pairs []kvPair
-	for k, v := range kv.mu.m {
-		if strings.HasPrefix(k, string(prefix)) {
-			pairs = append(pairs, kvPair{[]byte(k), bytes.Clone(v)})
-		}
-	}
-	kv.mu.Unlock()
-	slices.SortFunc(pairs, func(a, b kvPair) int { return bytes.Compare(a.k, b.k) })
-	for _, p := range pairs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := fn(p.k, p.v); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Link records that the user (Issuer, Subject) is the patient PatientID, as

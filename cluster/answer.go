@@ -25,7 +25,7 @@ func (r *replica) handle(m *nats.Msg) {
 		defer cancel()
 		rep := r.answer(ctx, m.Data)
 		rep.Node = n.id
-		rep.Applied = r.applied.get()
+		rep.Applied = r.applied.Load()
 		b, err := json.Marshal(rep)
 		if err != nil {
 			b, _ = json.Marshal(errorReply(fmt.Errorf("encoding the reply: %w", err)))
@@ -44,8 +44,8 @@ func (r *replica) answer(ctx context.Context, data []byte) shardReply {
 	// Read-your-writes: wait for the asker's last write to this shard
 	// before taking the engine (a retune waiting for the lock must not
 	// hold up the writes this waits for).
-	if err := r.applied.wait(ctx, req.After); err != nil {
-		return errorReply(err)
+	if err := r.applied.Wait(ctx, req.After); err != nil {
+		return errorReply(fmt.Errorf("cluster: waiting for sequence %d (applied %d): %w", req.After, r.applied.Load(), err))
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()

@@ -60,6 +60,9 @@ func TestClusterFigures(t *testing.T) {
 	fresh := openNode(t, o2)
 	waitSettled(t, []*Node{node, fresh}, rev, 30*time.Minute)
 	el := time.Since(start)
+	if got := localLen(fresh); got != n {
+		t.Fatalf("the new node's own shards hold %d patients after catching up, want %d", got, n)
+	}
 	t.Logf("a new node caught up all %d patients of %d shards in %v: %.0f patients/s", n, fresh.shards, el, float64(n)/el.Seconds())
 }
 

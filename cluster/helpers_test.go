@@ -14,35 +14,13 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/patientmatch/patientmatch/record"
-	"github.com/patientmatch/patientmatch/synth"
+	"github.com/patientmatch/patientmatch/internal/testgen"
 )
 
 // synthPatients generates n synthetic patients (seeded) as FHIR resources.
 func synthPatients(tb testing.TB, n int, seed uint64) []*fm.Patient {
-	tb.Helper()
-	g, err := synth.New(synth.Options{N: n, Seed: seed, DupRate: 0.2})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	header := synth.Header()
-	out := make([]*fm.Patient, 0, n)
-	_, err = g.Each(context.Background(), func(row *synth.Row) error {
-		cols := make(map[string]string, len(header))
-		for i, h := range header {
-			cols[h] = row.Cols[i]
-		}
-		p, err := record.PatientFromColumns(cols)
-		if err != nil {
-			return err
-		}
-		out = append(out, p)
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	pats, _ := testgen.SynthPatients(tb, n, seed)
+	return pats
 }
 
 // envInt is the integer in the environment variable, or def.
@@ -180,9 +158,9 @@ func settled(ctx context.Context, nodes []*Node, rev uint64) (bool, string) {
 			r.mu.RLock()
 			termsRev := r.termsRev
 			r.mu.RUnlock()
-			if !want[n.id][s] || !r.serving.Load() || r.applied.get() < last[s] || termsRev != rev {
+			if !want[n.id][s] || !r.serving.Load() || r.applied.Load() < last[s] || termsRev != rev {
 				n.mu.Unlock()
-				return false, fmt.Sprintf("node %s shard %d: serving %v applied %d of %d terms %d of %d", n.id, s, r.serving.Load(), r.applied.get(), last[s], termsRev, rev)
+				return false, fmt.Sprintf("node %s shard %d: serving %v applied %d of %d terms %d of %d", n.id, s, r.serving.Load(), r.applied.Load(), last[s], termsRev, rev)
 			}
 		}
 		n.mu.Unlock()
@@ -215,3 +193,17 @@ func waitSettled(t testing.TB, nodes []*Node, rev uint64, d time.Duration) {
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// localLen counts the patients in n's own shard engines (Node.Len asks
+// each shard's queue group, which any replica may answer).
+func localLen(n *Node) int {
+	total := 0
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range n.mu.replicas {
+		r.mu.RLock()
+		total += r.eng.Len()
+		r.mu.RUnlock()
+	}
+	return total
+}

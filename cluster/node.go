@@ -2,7 +2,7 @@
 // JetStream. JetStream's replicated stream is the log of record of every
 // write; each node keeps, for each shard it is assigned, a complete
 // single-node matcher.Engine (badger + bleve) as materialized state, fed
-// from the stream by a durable consumer. Any node answers a query by
+// from the stream by an ordered (gapless, in-order) consumer. Any node answers a query by
 // asking every shard (request-reply to the queue group of the shard's
 // replicas) and merging their ranked answers. There is no second matching
 // path: a shard's answer is its engine's Match.
@@ -442,9 +442,9 @@ func (n *Node) announce(ctx context.Context) error {
 	for s, r := range n.mu.replicas {
 		k := strconv.Itoa(s)
 		if r.serving.Load() {
-			e.Serving[k] = r.applied.get()
+			e.Serving[k] = r.applied.Load()
 		} else {
-			e.Catching[k] = r.applied.get()
+			e.Catching[k] = r.applied.Load()
 		}
 	}
 	n.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/seqwatch"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -50,7 +51,7 @@ const appliedKey = "applied"
 
 // replica is one node's copy of one shard: a complete single-node engine
 // (badger + bleve under DIR/shards/NN) fed from the shard's subject of the
-// stream by a durable consumer. Every shard runs the same engine, so a
+// stream by an ordered consumer. Every shard runs the same engine, so a
 // query is answered by the one matching path.
 type replica struct {
 	shard int
@@ -64,7 +65,7 @@ type replica struct {
 	eng      *matcher.Engine
 	termsRev uint64
 
-	applied seqWatch
+	applied seqwatch.Watch
 	// serving is set once the replica has caught up with its shard and
 	// answers queries as a member of the shard's queue group.
 	serving atomic.Bool
@@ -91,7 +92,7 @@ func (n *Node) openReplica(shard int) (*replica, error) {
 		eng.Close()
 		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
 	}
-	r.applied.init(applied)
+	r.applied.Init(applied)
 	return r, nil
 }
 
@@ -145,66 +146,114 @@ func (r *replica) close() error {
 
 func (r *replica) run(ctx context.Context) {
 	var sub *nats.Subscription
-	var cc jetstream.ConsumeContext
+	var feed *shardFeed
 	defer func() {
 		if sub != nil {
 			_ = sub.Unsubscribe()
 		}
-		if cc != nil {
-			cc.Stop()
-		}
+		feed.stop()
 	}()
-	var cons jetstream.Consumer
-	var target uint64
-	ch := make(chan jetstream.Msg, 2*fetchBatch)
 	for ctx.Err() == nil {
-		if cons == nil {
-			c, t, err := r.consumer(ctx)
+		if feed == nil {
+			f, err := r.openFeed(ctx)
 			if err != nil {
-				r.log.Warn("shard consumer unavailable; retrying", "err", err)
+				r.log.Warn("reading the shard's stream failed; retrying", "err", err)
 				sleep(ctx, 500*time.Millisecond)
 				continue
 			}
-			cons, target = c, t
+			feed = f
 		}
-		if cc == nil {
-			c, err := cons.Consume(func(m jetstream.Msg) {
-				select {
-				case ch <- m:
-				case <-ctx.Done():
-				}
-			}, jetstream.PullMaxMessagesWithBytesLimit(fetchBatch, pullBytes(r.node.shards, r.node.nc.MaxPayload())), jetstream.PullExpiry(5*time.Second), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				r.log.Debug("shard consumer", "err", err)
-			}))
-			if err != nil {
-				r.log.Warn("consuming the shard failed; retrying", "err", err)
-				cons = nil
-				sleep(ctx, 500*time.Millisecond)
-				continue
-			}
-			cc = c
-		}
-		if sub == nil && r.applied.get() >= target {
+		if sub == nil && r.applied.Load() >= feed.target {
 			s, err := r.node.nc.QueueSubscribe(querySubject(r.shard), "q", r.handle)
 			if err != nil {
 				r.log.Warn("joining the shard's queue group failed; retrying", "err", err)
 			} else {
 				sub = s
 				r.serving.Store(true)
-				r.log.Info("shard caught up and serving", "applied", r.applied.get())
+				r.log.Info("shard caught up and serving", "applied", r.applied.Load())
 			}
 		}
-		if err := r.applyNext(ctx, ch); err != nil && ctx.Err() == nil {
-			r.log.Warn("applying the shard's writes failed; they come again", "err", err)
+		if err := r.applyNext(ctx, feed.ch); err != nil && ctx.Err() == nil {
+			// What followed the failed write is dropped with the feed and
+			// read again from the stream, after what was applied.
+			r.log.Warn("applying the shard's writes failed; reading them again", "err", err)
+			feed.stop()
+			feed = nil
 			sleep(ctx, 200*time.Millisecond)
 		}
 	}
 	r.serving.Store(false)
 }
 
+// shardFeed delivers the shard's writes from the stream, in stream order
+// and without gaps, from the first one the replica has not applied.
+type shardFeed struct {
+	ch     chan jetstream.Msg
+	cc     jetstream.ConsumeContext
+	cancel context.CancelFunc
+	// target is the shard's last stream sequence when the feed opened: the
+	// replica serves queries once it has applied that far.
+	target uint64
+}
+
+// stop ends the feed; messages it still holds are abandoned. Nil-safe.
+func (f *shardFeed) stop() {
+	if f == nil {
+		return
+	}
+	f.cancel()
+	f.cc.Stop()
+}
+
+// openFeed starts an ordered consumer of the shard's subject after the
+// last applied write. An ordered consumer is JetStream's gapless, in-order
+// reader: when a message is lost on the way (a NATS server dies, a client
+// falls behind and the server drops what it sent) it starts over from the
+// last message it delivered, where an acknowledged consumer would go on
+// past the gap, and the replica would skip a write for good. The replica
+// keeps its position itself (the applied sequence, in its engine), so the
+// consumer needs no durable state on the server.
+func (r *replica) openFeed(ctx context.Context) (*shardFeed, error) {
+	n := r.node
+	var target uint64
+	last, err := n.stream.GetLastMsgForSubject(ctx, shardSubject(r.shard))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("reading the shard's last sequence: %w", err)
+	default:
+		target = last.Sequence
+	}
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{shardSubject(r.shard)},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	if applied := r.applied.Load(); applied > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, applied+1
+	}
+	cons, err := n.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the shard's consumer: %w", err)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	f := &shardFeed{ch: make(chan jetstream.Msg, 2*fetchBatch), cancel: cancel, target: target}
+	f.cc, err = cons.Consume(func(m jetstream.Msg) {
+		select {
+		case f.ch <- m:
+		case <-fctx.Done():
+		}
+	}, jetstream.PullMaxMessagesWithBytesLimit(fetchBatch, pullBytes(n.shards, n.nc.MaxPayload())), jetstream.PullExpiry(5*time.Second), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		r.log.Debug("shard consumer", "err", err)
+	}))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("consuming the shard: %w", err)
+	}
+	return f, nil
+}
+
 // applyNext waits (briefly) for the shard's next messages, applies what
-// has arrived, records how far it got, then acknowledges them all at once
-// (AckAll). Unacknowledged messages come again after the ack wait.
+// has arrived and records how far it got.
 func (r *replica) applyNext(ctx context.Context, ch <-chan jetstream.Msg) error {
 	var msgs []jetstream.Msg
 	t := time.NewTimer(250 * time.Millisecond)
@@ -227,12 +276,8 @@ drain:
 		}
 	}
 	r.mu.RLock()
-	err := r.apply(ctx, msgs)
-	r.mu.RUnlock()
-	if err != nil {
-		return err
-	}
-	return msgs[len(msgs)-1].Ack()
+	defer r.mu.RUnlock()
+	return r.apply(ctx, msgs)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -242,55 +287,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// consumer returns the node's durable consumer of the shard, created to
-// start after the last applied write, and the shard's last sequence now
-// (the replica serves queries once it has applied that far).
-func (r *replica) consumer(ctx context.Context) (jetstream.Consumer, uint64, error) {
-	n := r.node
-	var target uint64
-	last, err := n.stream.GetLastMsgForSubject(ctx, shardSubject(r.shard))
-	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-	case err != nil:
-		return nil, 0, fmt.Errorf("reading the shard's last sequence: %w", err)
-	default:
-		target = last.Sequence
-	}
-	name := fmt.Sprintf("pm_%s_%d", n.id, r.shard)
-	applied := r.applied.get()
-	cons, err := n.stream.Consumer(ctx, name)
-	if err == nil {
-		// A consumer whose floor is past what this replica has applied
-		// (its data folder was lost) would skip writes: start afresh.
-		info := cons.CachedInfo()
-		if info.AckFloor.Stream <= applied {
-			return cons, target, nil
-		}
-		if err := n.stream.DeleteConsumer(ctx, name); err != nil {
-			return nil, 0, fmt.Errorf("deleting stale consumer %s: %w", name, err)
-		}
-	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, 0, fmt.Errorf("consumer %s: %w", name, err)
-	}
-	cfg := jetstream.ConsumerConfig{
-		Durable:           name,
-		FilterSubject:     shardSubject(r.shard),
-		AckPolicy:         jetstream.AckAllPolicy,
-		AckWait:           30 * time.Second,
-		MaxAckPending:     4 * fetchBatch,
-		InactiveThreshold: 24 * time.Hour,
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-	}
-	if applied > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, applied+1
-	}
-	cons, err = n.stream.CreateConsumer(ctx, cfg)
-	if err != nil {
-		return nil, 0, fmt.Errorf("creating consumer %s: %w", name, err)
-	}
-	return cons, target, nil
 }
 
 // pendingWrite is one decoded message of the stream.
@@ -305,7 +301,7 @@ type pendingWrite struct {
 // one. Messages at or below the applied sequence are skipped, so nothing
 // is applied twice.
 func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
-	applied := r.applied.get()
+	applied := r.applied.Load()
 	var run []pendingWrite
 	ids := map[string]bool{}
 	flush := func() error {
@@ -362,7 +358,7 @@ func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
 	if err := writeApplied(ctx, r.eng, last); err != nil {
 		return fmt.Errorf("recording the applied sequence: %w", err)
 	}
-	r.applied.advance(last)
+	r.applied.Advance(last)
 	return nil
 }
 
@@ -493,48 +489,6 @@ func (o *recentOutcomes) get(id string, seq uint64) (recentOutcome, bool) {
 	defer o.mu.Unlock()
 	ro, ok := o.m[id]
 	return ro, ok && ro.seq == seq
-}
-
-// seqWatch is a sequence number goroutines can wait on.
-type seqWatch struct {
-	mu      sync.Mutex
-	seq     uint64
-	changed chan struct{}
-}
-
-func (w *seqWatch) init(seq uint64) { w.seq, w.changed = seq, make(chan struct{}) }
-
-func (w *seqWatch) get() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.seq
-}
-
-func (w *seqWatch) advance(seq uint64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if seq > w.seq {
-		w.seq = seq
-		close(w.changed)
-		w.changed = make(chan struct{})
-	}
-}
-
-// wait returns once the sequence reaches target, or ctx is done.
-func (w *seqWatch) wait(ctx context.Context, target uint64) error {
-	for {
-		w.mu.Lock()
-		seq, ch := w.seq, w.changed
-		w.mu.Unlock()
-		if seq >= target {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("cluster: waiting for sequence %d (applied %d): %w", target, seq, ctx.Err())
-		}
-	}
 }
 
 // isKeyNotFound reports whether err is the engine KV's "no such key".

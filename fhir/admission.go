@@ -1,6 +1,8 @@
 package fhir
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -28,6 +30,13 @@ func (s *Server) admit(next http.Handler) http.Handler {
 		return next
 	}
 	retry := strconv.Itoa(int(math.Ceil(lim.RetryAfter().Seconds())))
+	// The refusal is the same every time: encoded once, so that refusing
+	// costs next to nothing when the server has no time to spare.
+	refusal, err := json.Marshal((&Error{Status: http.StatusServiceUnavailable, Code: fm.IssueTypeThrottled,
+		Diagnostics: "the server is at its limit of requests in flight; retry after " + retry + " s", Err: ErrUnavailable}).outcome())
+	if err != nil {
+		panic(fmt.Sprintf("fhir: encoding the refusal: %v", err)) // an OperationOutcome of strings always encodes
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := s.mux.Handler(r); unbounded[pattern] {
 			next.ServeHTTP(w, r)
@@ -38,8 +47,7 @@ func (s *Server) admit(next http.Handler) http.Handler {
 			// ErrOverloaded, or the client went away while waiting (then
 			// nobody reads the answer).
 			w.Header().Set("Retry-After", retry)
-			writeError(w, &Error{Status: http.StatusServiceUnavailable, Code: fm.IssueTypeThrottled,
-				Diagnostics: "the server is at its limit of requests in flight; retry after " + retry + " s", Err: ErrUnavailable})
+			writeJSON(w, http.StatusServiceUnavailable, refusal)
 			return
 		}
 		defer release()

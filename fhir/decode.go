@@ -14,6 +14,7 @@ import (
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/patientmatch/patientmatch/internal/elide"
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // maxCount bounds the count parameter: asking for more is not an error (FHIR
@@ -118,20 +119,31 @@ func jsonKind(k string) string {
 	}
 }
 
-// decodePatient decodes a Patient resource, checking its resourceType.
+// decodePatient decodes a Patient resource with record.DecodePatient (the
+// one Patient decoder) and shapes its error as an OperationOutcome issue.
 func decodePatient(data []byte) (*fm.Patient, error) {
-	rt, err := resourceType(data)
-	if err != nil {
-		return nil, err
+	p, err := record.DecodePatient(data)
+	if err == nil {
+		return p, nil
 	}
-	if rt != "Patient" {
-		return nil, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Patient", elide.Text(rt, 64))
+	var pe *record.PatientError
+	if !errors.As(err, &pe) {
+		return nil, invalid(fm.IssueTypeStructure, "Patient could not be decoded")
 	}
-	p, err := fm.UnmarshalPatient(data)
-	if err != nil {
-		return nil, invalid(fm.IssueTypeStructure, "Patient does not follow the FHIR R4 JSON format: %s", jsonErrorText(err))
+	var se *json.SyntaxError
+	switch {
+	case pe.Problem == record.NoResourceType:
+		return nil, invalid(fm.IssueTypeRequired, "resourceType is missing; a FHIR resource must name its type")
+	case pe.Problem == record.OtherResource:
+		return nil, invalid(fm.IssueTypeInvalid, "resourceType is %q; expected Patient", elide.Text(pe.Found, 64))
+	case pe.Problem == record.EmptyInput:
+		return nil, invalid(fm.IssueTypeStructure, "malformed JSON: empty input; send a FHIR Patient JSON object")
+	case pe.Problem == record.NotObject:
+		return nil, invalid(fm.IssueTypeStructure, "malformed JSON: expected a JSON object, not %s", pe.Found)
+	case errors.As(pe.Err, &se):
+		return nil, invalid(fm.IssueTypeStructure, "malformed JSON: %s", jsonErrorText(pe.Err))
 	}
-	return &p, nil
+	return nil, invalid(fm.IssueTypeStructure, "Patient does not follow the FHIR R4 JSON format: %s", jsonErrorText(pe.Err))
 }
 
 // matchRequest is a decoded $match or $idi-match request.
@@ -144,6 +156,59 @@ type matchRequest struct {
 	Count       int
 	// Explain asks for the match-explanation extension on each entry.
 	Explain bool
+}
+
+// setParam reads parameter[i] of a $match Parameters into req.
+func (req *matchRequest) setParam(i int, p *fm.ParametersParameter) error {
+	name := p.Name
+	switch name {
+	case "resource", "IDIPatient", "patient":
+		if len(p.Resource) == 0 || bytes.Equal(bytes.TrimSpace(p.Resource), []byte("null")) {
+			return invalid(fm.IssueTypeRequired, "parameter %q (parameter[%d]) has no resource; put the Patient in parameter.resource", name, i)
+		}
+		pat, err := decodePatient(p.Resource)
+		if err != nil {
+			var fe *Error
+			if errors.As(err, &fe) {
+				fe.Diagnostics = fmt.Sprintf("parameter %q: %s", name, fe.Diagnostics)
+			}
+			return err
+		}
+		req.Patient = pat
+	case "onlyCertainMatches", "onlySingleMatch", "explain":
+		if p.ValueBoolean == nil {
+			return invalid(fm.IssueTypeInvalid, "parameter %q needs a valueBoolean", name)
+		}
+		switch name {
+		case "onlyCertainMatches":
+			req.OnlyCertain = *p.ValueBoolean
+		case "onlySingleMatch":
+			req.OnlySingle = *p.ValueBoolean
+		default:
+			req.Explain = *p.ValueBoolean
+		}
+	case "count":
+		var n *int
+		switch {
+		case p.ValueInteger != nil:
+			n = p.ValueInteger
+		case p.ValuePositiveInt != nil:
+			n = p.ValuePositiveInt
+		case p.ValueUnsignedInt != nil:
+			n = p.ValueUnsignedInt
+		}
+		if n == nil {
+			return invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer (valueInteger or valuePositiveInt)")
+		}
+		if *n < 1 {
+			return invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer, got %d", *n)
+		}
+		req.Count = min(*n, maxCount)
+	default:
+		return badRequest(http.StatusBadRequest, fm.IssueTypeNotSupported,
+			"unknown parameter %q; supported: %s", elide.Text(name, 64), matchParams)
+	}
+	return nil
 }
 
 // matchParams are the Parameters names a $match request may carry. An
@@ -178,61 +243,16 @@ func decodeMatchRequest(data []byte) (matchRequest, error) {
 	}
 	seen := make(map[string]bool, len(params.Parameter))
 	for i, p := range params.Parameter {
-		name := p.Name
-		key := name
-		if name == "resource" || name == "IDIPatient" || name == "patient" {
+		key := p.Name
+		if key == "resource" || key == "IDIPatient" || key == "patient" {
 			key = "resource"
 		}
 		if seen[key] {
-			return req, invalid(fm.IssueTypeInvalid, "parameter %q is given more than once; send one", elide.Text(name, 64))
+			return req, invalid(fm.IssueTypeInvalid, "parameter %q is given more than once; send one", elide.Text(p.Name, 64))
 		}
 		seen[key] = true
-		switch name {
-		case "resource", "IDIPatient", "patient":
-			if len(p.Resource) == 0 || bytes.Equal(bytes.TrimSpace(p.Resource), []byte("null")) {
-				return req, invalid(fm.IssueTypeRequired, "parameter %q (parameter[%d]) has no resource; put the Patient in parameter.resource", name, i)
-			}
-			pat, err := decodePatient(p.Resource)
-			if err != nil {
-				var fe *Error
-				if errors.As(err, &fe) {
-					fe.Diagnostics = fmt.Sprintf("parameter %q: %s", name, fe.Diagnostics)
-				}
-				return req, err
-			}
-			req.Patient = pat
-		case "onlyCertainMatches", "onlySingleMatch", "explain":
-			if p.ValueBoolean == nil {
-				return req, invalid(fm.IssueTypeInvalid, "parameter %q needs a valueBoolean", name)
-			}
-			switch name {
-			case "onlyCertainMatches":
-				req.OnlyCertain = *p.ValueBoolean
-			case "onlySingleMatch":
-				req.OnlySingle = *p.ValueBoolean
-			default:
-				req.Explain = *p.ValueBoolean
-			}
-		case "count":
-			var n *int
-			switch {
-			case p.ValueInteger != nil:
-				n = p.ValueInteger
-			case p.ValuePositiveInt != nil:
-				n = p.ValuePositiveInt
-			case p.ValueUnsignedInt != nil:
-				n = p.ValueUnsignedInt
-			}
-			if n == nil {
-				return req, invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer (valueInteger or valuePositiveInt)")
-			}
-			if *n < 1 {
-				return req, invalid(fm.IssueTypeInvalid, "parameter \"count\" must be a positive integer, got %d", *n)
-			}
-			req.Count = min(*n, maxCount)
-		default:
-			return req, badRequest(http.StatusBadRequest, fm.IssueTypeNotSupported,
-				"unknown parameter %q; supported: %s", elide.Text(name, 64), matchParams)
+		if err := req.setParam(i, &p); err != nil {
+			return req, err
 		}
 	}
 	if req.Patient == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -69,6 +70,33 @@ func TestDecodeMatchRequestErrorsAreTyped(t *testing.T) {
 		var fe *Error
 		if !errors.As(err, &fe) || !errors.Is(err, ErrBadRequest) || fe.Status != 400 {
 			t.Errorf("%s: error %v", in, err)
+		}
+	}
+}
+
+// TestDecodePatientIssues pins how each problem record.DecodePatient
+// reports becomes an OperationOutcome issue.
+func TestDecodePatientIssues(t *testing.T) {
+	for _, tc := range []struct {
+		in, code, diag string
+	}{
+		{`{"name":[]}`, "required", "resourceType is missing"},
+		{`{"resourceType":""}`, "required", "resourceType is missing"},
+		{`{"resourceType":"Person","name":"x"}`, "invalid", `resourceType is "Person"; expected Patient`},
+		{`{"resourceType":"Patient",`, "structure", "malformed JSON: syntax error at byte offset 26"},
+		{`{"resourceType":"Patient","name":"Smith"}`, "structure", "Patient does not follow the FHIR R4 JSON format: field \"name\" must be a JSON array, not string"},
+		{`{"resourceType":"Patient","gender":"M"}`, "structure", "Patient does not follow the FHIR R4 JSON format"},
+		{`[{"resourceType":"Patient"}]`, "structure", "malformed JSON: expected a JSON object, not an array"},
+		{` `, "structure", "malformed JSON: empty input"},
+	} {
+		_, err := decodePatient([]byte(tc.in))
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Status != 400 {
+			t.Errorf("%s: error %v, want a 400 *Error", tc.in, err)
+			continue
+		}
+		if got := fe.Code.Code(); got != tc.code || !strings.Contains(fe.Diagnostics, tc.diag) {
+			t.Errorf("%s: %s %q, want %s containing %q", tc.in, got, fe.Diagnostics, tc.code, tc.diag)
 		}
 	}
 }

@@ -2,9 +2,11 @@ package fhir
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -37,12 +39,17 @@ func (s *Server) handleMatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	b, err := s.match(r, req)
+	ms, err := s.matches(r, req)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeResource(w, http.StatusOK, b)
+	buf := answerBuffers.Get().(*[]byte)
+	*buf = s.appendSearchset((*buf)[:0], r, ms, req.Explain)
+	writeJSON(w, http.StatusOK, *buf)
+	if cap(*buf) <= maxPooledAnswer {
+		answerBuffers.Put(buf)
+	}
 }
 
 // readMatchRequest reads and decodes a $match body plus the _explain query
@@ -73,12 +80,94 @@ func (s *Server) readMatchRequest(w http.ResponseWriter, r *http.Request) (match
 // engine ranks and selects (count, onlyCertainMatches, onlySingleMatch):
 // matcher.Select is the one selection rule of every surface.
 func (s *Server) match(r *http.Request, req matchRequest) (fm.Bundle, error) {
+	ms, err := s.matches(r, req)
+	if err != nil {
+		return fm.Bundle{}, err
+	}
+	return s.searchset(r, ms, req.Explain), nil
+}
+
+// matches runs req against the engine.
+func (s *Server) matches(r *http.Request, req matchRequest) ([]matcher.Match, error) {
 	opts := matcher.MatchOptions{Count: req.Count, OnlyCertain: req.OnlyCertain, OnlySingle: req.OnlySingle, Explain: req.Explain}
 	ms, err := s.eng.Match(r.Context(), record.FromFHIR(req.Patient), opts)
 	if err != nil {
-		return fm.Bundle{}, engineError(err)
+		return nil, engineError(err)
 	}
-	return s.searchset(r, ms, req.Explain), nil
+	return ms, nil
+}
+
+// answerBuffers holds the buffers $match answers are written into.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// maxPooledAnswer is the largest buffer put back in answerBuffers: an
+// answer of 200 explained matches must not stay pinned in the pool.
+const maxPooledAnswer = 256 << 10
+
+// appendSearchset appends the JSON of the $match Bundle of ms to b: the
+// bytes json.Marshal gives for searchset's fm.Bundle (TestSearchsetBytes),
+// written directly. Each stored resource is spliced in as it is: the
+// store holds it as encoding/json wrote it (compact, HTML-escaped), which
+// is what json.Marshal would make of it again after validating and
+// copying every byte of it twice (once for Bundle.MarshalJSON, once for
+// its caller).
+func (s *Server) appendSearchset(b []byte, r *http.Request, ms []matcher.Match, explain bool) []byte {
+	id := s.newUUID()
+	ts := s.now().UTC().Format(time.RFC3339)
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"meta":{"lastUpdated":`...)
+	b = appendJSONString(b, ts)
+	b = append(b, `},"type":"searchset","timestamp":`...)
+	b = appendJSONString(b, ts)
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, int64(len(ms)), 10)
+	if len(ms) > 0 {
+		base := s.baseURL(r) + "/fhir/Patient/"
+		b = append(b, `,"entry":[`...)
+		for i, m := range ms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"fullUrl":`...)
+			b = appendJSONString(b, base+m.ID)
+			if len(m.Resource) > 0 {
+				b = append(b, `,"resource":`...)
+				b = append(b, m.Resource...)
+			}
+			b = append(b, `,"search":{"extension":[{"url":"`+MatchGradeURL+`","valueCode":`...)
+			b = appendJSONString(b, m.Grade.String())
+			b = append(b, '}')
+			if explain && len(m.Explanation) > 0 {
+				ext, err := json.Marshal(explanationExtension(m))
+				if err != nil {
+					// An Extension of strings and numbers always encodes.
+					panic(fmt.Sprintf("fhir: encoding an explanation: %v", err))
+				}
+				b = append(b, ',')
+				b = append(b, ext...)
+			}
+			b = append(b, `],"mode":"match","score":`...)
+			b = append(b, formatDecimal(m.Probability)...)
+			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, `,"resourceType":"Bundle"}`...)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // searchset builds the $match Bundle of ms.

@@ -1,17 +1,14 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 )
 
 // KV is the durable key-value store the event log lives in: the engine's
-// store (a namespace of it) in production, MemKV in tests. Set must be
+// store (a namespace of it) in production, internal/memkv in tests. Set must be
 // durable when it returns. Its method set is the claims package's, so one
 // adapter of the engine's KV serves both.
 type KV interface {
@@ -106,74 +103,6 @@ func (w *logWriter) flush(ctx context.Context) error {
 		w.mu.pending = append(es, w.mu.pending...)
 		w.mu.Unlock()
 		return fmt.Errorf("identity: writing the log: %w", err)
-	}
-	return nil
-}
-
-// MemKV is an in-memory KV for tests, safe for concurrent use.
-type MemKV struct {
-	mu sync.Mutex
-	m  map[string][]byte
-	// FailSets, when positive, makes that many Set calls fail.
-	FailSets int
-}
-
-// NewMemKV returns an empty MemKV.
-func NewMemKV() *MemKV { return &MemKV{m: map[string][]byte{}} }
-
-// Get implements KV.
-func (kv *MemKV) Get(_ context.Context, key []byte) ([]byte, error) {
-	kv.mu.Lock()
-	defer kv.mu.Unlock()
-	v, ok := kv.m[string(key)]
-	if !ok {
-		return nil, nil
-	}
-	return bytes.Clone(v), nil
-}
-
-// Set implements KV.
-func (kv *MemKV) Set(_ context.Context, key, value []byte) error {
-	kv.mu.Lock()
-	defer kv.mu.Unlock()
-	if kv.FailSets > 0 {
-		kv.FailSets--
-		return fmt.Errorf("memkv: injected failure")
-	}
-	kv.m[string(key)] = bytes.Clone(value)
-	return nil
-}
-
-// Delete implements KV.
-func (kv *MemKV) Delete(_ context.Context, key []byte) error {
-	kv.mu.Lock()
-	defer kv.mu.Unlock()
-	delete(kv.m, string(key))
-	return nil
-}
-
-// Scan implements KV, on a snapshot.
-func (kv *MemKV) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
-	kv.mu.Lock()
-	var keys []string
-	for k := range kv.m {
-		if strings.HasPrefix(k, string(prefix)) {
-			keys = append(keys, k)
-		}
-	}
-	snap := make(map[string][]byte, len(keys))
-	for _, k := range keys {
-		snap[k] = kv.m[k]
-	}
-	kv.mu.Unlock()
-	slices.Sort(keys)
-	for _, k := range keys {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := fn([]byte(k), snap[k]); err != nil {
-			return err
-		}
 	}
 	return nil
 }

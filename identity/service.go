@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patientmatch/patientmatch/internal/seqwatch"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -97,8 +98,8 @@ type Service struct {
 		pending []matcher.Written
 		last    uint64 // sequence number of the last write queued
 	}
-	wake   chan struct{} // cap 1: the linker has work
-	linked progress      // every queued write up to it is linked
+	wake   chan struct{}  // cap 1: the linker has work
+	linked seqwatch.Watch // every queued write up to it is linked
 	stop   chan struct{}
 	halt   sync.Once
 	wg     sync.WaitGroup
@@ -117,7 +118,7 @@ func Open(ctx context.Context, kv KV, eng Engine, opts Options) (*Service, error
 		return nil, err
 	}
 	s := &Service{eng: eng, opts: opts, log: &logWriter{kv: kv}, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
-	s.linked.init()
+	s.linked.Init(0)
 	s.mu.st = st
 	s.mu.watermark = storeSeq
 	s.mu.caughtUp = storeSeq >= eng.LastSeq()
@@ -147,7 +148,10 @@ func (s *Service) flusher() {
 // Close links what is queued, writes what is pending and stops the
 // background goroutines. Idempotent.
 func (s *Service) Close() error {
-	s.halt.Do(func() { close(s.stop) })
+	s.halt.Do(func() {
+		close(s.stop)
+		s.linked.Stop() // Sync waiters get ErrClosed
+	})
 	s.wg.Wait() // the linker drains the queue first
 	s.procMu.Lock()
 	defer s.procMu.Unlock()
@@ -236,7 +240,7 @@ func (s *Service) linkQueued(ctx context.Context) {
 		}
 		s.procMu.Unlock()
 		s.maybeFlush(ctx)
-		s.linked.advance(last)
+		s.linked.Advance(last)
 	}
 }
 
@@ -247,7 +251,11 @@ func (s *Service) Sync(ctx context.Context) error {
 	s.q.Lock()
 	target := s.q.last
 	s.q.Unlock()
-	return s.linked.wait(ctx, target, s.stop)
+	err := s.linked.Wait(ctx, target)
+	if errors.Is(err, seqwatch.ErrStopped) {
+		return ErrClosed
+	}
+	return err
 }
 
 // synced is Sync for the reads that take no context: linking a queue

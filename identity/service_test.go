@@ -33,6 +33,15 @@ func newFakeEngine() *fakeEngine {
 	return &fakeEngine{live: map[string]uint64{}, dead: map[string]uint64{}, grades: map[pair]scoring.Grade{}}
 }
 
+// hold makes every Match wait until gate is closed; entered hears of
+// each Match that waits (if it has room).
+func (f *fakeEngine) hold() (gate, entered chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate, f.entered = make(chan struct{}), make(chan struct{}, 1)
+	return f.gate, f.entered
+}
+
 func (f *fakeEngine) grade(a, b string, g scoring.Grade) { f.grades[pairOf(a, b)] = g }
 
 func (f *fakeEngine) Match(_ context.Context, q record.Record, opts matcher.MatchOptions) ([]matcher.Match, error) {
@@ -561,10 +570,7 @@ func TestWritesDoNotWaitForLinking(t *testing.T) {
 	eng := newFakeEngine()
 	s := openService(t, NewMemKV(), eng)
 	eng.grade("a", "b", scoring.GradeCertain)
-	gate := make(chan struct{})
-	eng.mu.Lock()
-	eng.gate = gate
-	eng.mu.Unlock()
+	gate, _ := eng.hold()
 	wrote := make(chan struct{})
 	go func() {
 		eng.write(t, "a")
@@ -599,10 +605,7 @@ func TestCloseLinksQueuedWrites(t *testing.T) {
 	s := openService(t, kv, eng)
 	eng.grade("a", "b", scoring.GradeCertain)
 	eng.grade("c", "d", scoring.GradeCertain)
-	gate, entered := make(chan struct{}), make(chan struct{}, 1)
-	eng.mu.Lock()
-	eng.gate, eng.entered = gate, entered
-	eng.mu.Unlock()
+	gate, entered := eng.hold()
 	eng.write(t, "a", "b")
 	<-entered // the linker holds a and b; c and d queue behind them
 	eng.write(t, "c", "d")

@@ -246,9 +246,10 @@ func newDocument(id string, keys []string) *document.Document {
 // query's are. It prepares r from scratch, which is most
 // of a write's indexing cost outside bleve: the engine's write path sends
 // the keys along in Change.Keys instead; only replay, rebuild and callers
-// without a prepared record come here.
+// without a prepared record come here. Keys read no term frequencies, so
+// no scorer is needed.
 func recordKeys(r *record.Record, dst []string) []string {
-	return Keys(scoring.Prepare(*r), dst)
+	return Keys(scoring.PrepareWithoutTF(*r), dst)
 }
 
 // keySep separates the blocking keys in a document's key field; keys are

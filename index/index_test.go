@@ -61,7 +61,7 @@ func load(t testing.TB, s *store.Store, n int, seed uint64) []testgen.Record {
 
 func candidatesOf(t testing.TB, ix *Index, r record.Record, limit int) []string {
 	t.Helper()
-	ids, err := ix.Candidates(context.Background(), Keys(scoring.Prepare(r), nil), limit)
+	ids, err := ix.Candidates(context.Background(), Keys(scoring.PrepareWithoutTF(r), nil), limit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +493,7 @@ func BenchmarkCandidates(b *testing.B) {
 	b.Logf("built %d docs in %v", n, time.Since(start).Round(time.Millisecond))
 	queries := make([][]string, 1000)
 	for i := range queries {
-		queries[i] = Keys(scoring.Prepare(recs[(i*97)%n].Rec), nil)
+		queries[i] = Keys(scoring.PrepareWithoutTF(recs[(i*97)%n].Rec), nil)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

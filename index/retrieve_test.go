@@ -19,7 +19,7 @@ import (
 // silent trailing e or h: the phonetic encoders hear no difference).
 func lookAlikeFamilies(given string, birth record.Date, n int) []string {
 	base := record.Record{Given: given, Family: "smith", BirthDate: birth}
-	want := blocking.Keys(scoring.Prepare(base), nil)
+	want := blocking.Keys(scoring.PrepareWithoutTF(base), nil)
 	var groups []string
 	for _, a := range "aeiou" {
 		groups = append(groups, string(a))
@@ -41,7 +41,7 @@ func lookAlikeFamilies(given string, birth record.Date, n int) []string {
 					}
 					r := base
 					r.Family = s
-					if slices.Equal(blocking.Keys(scoring.Prepare(r), nil), want) {
+					if slices.Equal(blocking.Keys(scoring.PrepareWithoutTF(r), nil), want) {
 						out = append(out, s)
 					}
 				}
@@ -55,7 +55,7 @@ func writeRecords(t testing.TB, ix *Index, recs []record.Record) {
 	t.Helper()
 	changes := make([]Change, len(recs))
 	for i := range recs {
-		changes[i] = Change{Seq: uint64(i + 1), ID: recs[i].ID, Record: &recs[i], Keys: Keys(scoring.Prepare(recs[i]), nil)}
+		changes[i] = Change{Seq: uint64(i + 1), ID: recs[i].ID, Record: &recs[i], Keys: Keys(scoring.PrepareWithoutTF(recs[i]), nil)}
 	}
 	for i := 0; i < len(changes); i += 1000 {
 		if err := ix.Write(context.Background(), changes[i:min(i+1000, len(changes))], 0); err != nil {
@@ -99,7 +99,7 @@ func TestCandidatesDecoys(t *testing.T) {
 		{Given: "smith", Family: "maria", BirthDate: birth}, // names swapped
 		target,
 	} {
-		ids, err := ix.Candidates(context.Background(), Keys(scoring.Prepare(q), nil), 64)
+		ids, err := ix.Candidates(context.Background(), Keys(scoring.PrepareWithoutTF(q), nil), 64)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,8 +209,8 @@ func TestCandidatesDeletedAndUpdated(t *testing.T) {
 
 func TestExactKey(t *testing.T) {
 	birth := record.Date{Year: 1984, Month: 3, Day: 4, Valid: true}
-	a := exactKey(scoring.Prepare(record.Record{Given: "maria", Family: "smith", BirthDate: birth}))
-	b := exactKey(scoring.Prepare(record.Record{Given: "smith", Family: "maria", BirthDate: birth}))
+	a := exactKey(scoring.PrepareWithoutTF(record.Record{Given: "maria", Family: "smith", BirthDate: birth}))
+	b := exactKey(scoring.PrepareWithoutTF(record.Record{Given: "smith", Family: "maria", BirthDate: birth}))
 	if a != "x:maria|smith|19840304" || a != b {
 		t.Errorf("exact keys %q and %q, want both x:maria|smith|19840304", a, b)
 	}
@@ -219,7 +219,7 @@ func TestExactKey(t *testing.T) {
 		{Given: "maria", Family: "smith", BirthDate: record.Date{Year: 1984, Valid: true}},
 		{Family: "smith", BirthDate: birth},
 	} {
-		if k := exactKey(scoring.Prepare(r)); k != "" {
+		if k := exactKey(scoring.PrepareWithoutTF(r)); k != "" {
 			t.Errorf("%+v: exact key %q, want none", r, k)
 		}
 	}

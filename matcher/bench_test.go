@@ -12,35 +12,14 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/patientmatch/patientmatch/internal/testgen"
 	"github.com/patientmatch/patientmatch/record"
-	"github.com/patientmatch/patientmatch/synth"
 )
 
 // synthPatients generates n synthetic patients (seeded) as FHIR resources.
 func synthPatients(tb testing.TB, n int, seed uint64) []*fm.Patient {
-	tb.Helper()
-	g, err := synth.New(synth.Options{N: n, Seed: seed, DupRate: 0.2})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	header := synth.Header()
-	out := make([]*fm.Patient, 0, n)
-	_, err = g.Each(context.Background(), func(row *synth.Row) error {
-		cols := make(map[string]string, len(header))
-		for i, h := range header {
-			cols[h] = row.Cols[i]
-		}
-		p, err := record.PatientFromColumns(cols)
-		if err != nil {
-			return err
-		}
-		out = append(out, p)
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	pats, _ := testgen.SynthPatients(tb, n, seed)
+	return pats
 }
 
 // benchN is the store size of the scale benchmarks: PATIENTMATCH_BENCH_N, or

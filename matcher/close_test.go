@@ -96,7 +96,7 @@ func closeWhileIndexing(t *testing.T, round int) {
 	}
 	// The index never claims more than the store holds, and the next Open
 	// catches it up: everything acknowledged is stored and indexed.
-	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{Stamp: stampMeta})
+	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 
 	"github.com/patientmatch/patientmatch/index"
-	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/internal/seqwatch"
 	"github.com/patientmatch/patientmatch/scoring"
 	"github.com/patientmatch/patientmatch/store"
 )
@@ -114,7 +114,7 @@ type Engine struct {
 	// wrapped by a test (Options.wrapIndexWrite).
 	writeIndex indexWriteFunc
 	queued     atomic.Uint64
-	indexed    seqWatch
+	indexed    seqwatch.Watch
 	indexerG   sync.WaitGroup
 	// stopIndexing is set by Close: the indexer dispatches no more batches
 	// (see indexer).
@@ -124,10 +124,11 @@ type Engine struct {
 	// writeMu serialises writes so that versions are assigned in order and
 	// the store, the index and the table change together.
 	writeMu sync.Mutex
-	// deleted holds the ids of deleted patients (tombstones in the store),
-	// guarded by writeMu. With the table's live ids it tells which writes
-	// are of ids never stored, which the store need not look up first.
-	deleted map[string]struct{}
+	// deleted holds the ids of deleted patients (tombstones in the store)
+	// with the version of their delete, guarded by writeMu. With the
+	// table's live ids it tells which writes are of ids never stored, which
+	// the store need not look up first, and which version a re-create gets.
+	deleted map[string]uint64
 	// observer, when set, is told of every committed write (SetObserver);
 	// guarded by writeMu.
 	observer Observer
@@ -136,8 +137,8 @@ type Engine struct {
 		sync.RWMutex
 		closed bool
 		// table holds the prepared form of every live patient, so scoring a
-		// candidate never touches the disk.
-		table map[string]*scoring.Prepared
+		// candidate never touches the disk (table.go).
+		table *table
 	}
 }
 
@@ -165,7 +166,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("matcher: %w", err)
 		}
 	}
-	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, Stamp: stampMeta, MemTableSize: opts.WriteBuffer, NoSync: opts.NoSync})
+	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{InMemory: opts.InMemory, Logger: opts.Logger, MemTableSize: opts.WriteBuffer, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("matcher: opening store: %w", err)
 	}
@@ -194,7 +195,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if opts.wrapIndexWrite != nil {
 		e.writeIndex = opts.wrapIndexWrite(e.writeIndex)
 	}
-	e.indexed.init()
+	e.indexed.Init(0)
 	e.indexerG.Add(1)
 	go e.indexer()
 	return e, nil
@@ -221,37 +222,48 @@ func loadModel(dir string, inMemory bool) (*scoring.Model, error) {
 }
 
 // loadTable prepares every live record of the store, with name frequencies
-// taken from the stored data for the term-frequency adjustment.
+// taken from the stored data for the term-frequency adjustment. Records
+// are prepared and packed as the store is read (the table's frequencies
+// are written in once all names are counted), so opening holds one
+// decoded record at a time, not a million.
 func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
-	var recs []record.Record
-	e.deleted = map[string]struct{}{}
+	e.deleted = map[string]uint64{}
+	tf := scoring.NewTermFrequencies()
+	t := newTable(0)
+	var (
+		p   scoring.Prepared
+		buf []byte
+	)
 	err := e.store.ScanState(ctx, func(en store.Entry) error {
 		if en.Deleted {
-			e.deleted[en.ID] = struct{}{}
+			e.deleted[en.ID] = en.VersionID
 			return nil
 		}
-		recs = append(recs, en.Record)
+		scoring.PrepareIntoWithoutTF(&p, en.Record)
+		tf.Add(&p)
+		buf = t.put(en.Record.ID, &p, buf)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("matcher: reading the store: %w", err)
 	}
-	tf := scoring.NewTermFrequencies()
-	prepared := make([]scoring.Prepared, len(recs))
-	for i := range recs {
-		scoring.PrepareInto(&prepared[i], recs[i])
-		tf.Add(&prepared[i])
-	}
 	if e.opts.TermFrequencies != nil {
 		tf = e.opts.TermFrequencies
 	}
 	e.scorer = base.WithTermFrequencies(tf)
-	table := make(map[string]*scoring.Prepared, len(recs))
-	for i := range prepared {
-		e.scorer.PrepareInto(&prepared[i], recs[i])
-		table[recs[i].ID] = &prepared[i]
+	err = nil
+	var q scoring.Prepared
+	t.each(func(b []byte) {
+		if err == nil {
+			err = scoring.UnpackPrepared(&q, b)
+			given, family := e.scorer.TermFrequenciesOf(&q)
+			scoring.SetPackedTermFrequencies(b, given, family)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("matcher: preparing the table: %w", err)
 	}
-	e.mu.table = table
+	e.mu.table = t
 	return nil
 }
 
@@ -279,7 +291,7 @@ func (e *Engine) Close() error {
 	// No index write runs once the indexer has returned: only then is the
 	// index closed.
 	e.indexerG.Wait()
-	e.indexed.stop()
+	e.indexed.Stop()
 	var errs []error
 	if e.idx != nil {
 		errs = append(errs, e.idx.Close())
@@ -292,7 +304,10 @@ func (e *Engine) Close() error {
 func (e *Engine) Len() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.mu.table)
+	if e.mu.table == nil {
+		return 0
+	}
+	return e.mu.table.len()
 }
 
 // KV returns a durable key-value namespace kept with the patients (OIDC

@@ -183,17 +183,19 @@ func TestRecreateAfterReopen(t *testing.T) {
 }
 
 // TestMarshalForStoreBytes checks that marshalling through Patient's own
-// MarshalJSON gives exactly what json.Marshal gives.
+// MarshalJSON gives exactly what json.Marshal gives, with meta.versionId
+// and meta.lastUpdated (in UTC) of the write.
 func TestMarshalForStoreBytes(t *testing.T) {
 	pats := synthPatients(t, 300, 3)
 	pats = append(pats, withContact(testPatient("m1", "O'Brien <&>", "Zoë", "1980"), "1 \"Main\" St", "Zürich", "8001", "+41 44 000", "123-45-6789"))
+	at := time.Date(2024, 5, 6, 7, 8, 9, 120000000, time.FixedZone("x", 3600))
 	for _, p := range pats {
-		got, err := marshalForStore(p)
+		got, err := marshalForStore(p, 7, at)
 		if err != nil {
 			t.Fatal(err)
 		}
 		q := *p
-		v, u := versionPlaceholder, updatedPlaceholder
+		v, u := "7", "2024-05-06T06:08:09.12Z"
 		q.Meta = &fm.Meta{VersionId: &v, LastUpdated: &u}
 		want, err := json.Marshal(q)
 		if err != nil {
@@ -378,7 +380,7 @@ func TestWriteKeysVersusRebuild(t *testing.T) {
 	}
 	rebuilt := rebuiltIndex(t, e)
 	for i := 0; i < len(pats); i += 7 {
-		keys := index.Keys(scoring.Prepare(query(pats[i])), nil)
+		keys := index.Keys(scoring.PrepareWithoutTF(query(pats[i])), nil)
 		// A limit above the store size returns every patient sharing a key,
 		// so the sets are equal exactly when the documents' keys are.
 		got, err := e.idx.Candidates(ctx, keys, len(pats)+1)
@@ -443,7 +445,7 @@ func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 	var allKeys []string
 	for _, f := range families {
 		for _, g := range givens {
-			allKeys = append(allKeys, index.Keys(scoring.Prepare(query(testPatient("", f, g, "1970-01-01"))), nil)...)
+			allKeys = append(allKeys, index.Keys(scoring.PrepareWithoutTF(query(testPatient("", f, g, "1970-01-01"))), nil)...)
 		}
 	}
 	for i := 0; i < 40; i++ {
@@ -455,7 +457,7 @@ func TestConcurrentIndexBatchesKeepOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		allKeys = append(allKeys, index.Keys(scoring.Prepare(query(&p)), nil)...)
+		allKeys = append(allKeys, index.Keys(scoring.PrepareWithoutTF(query(&p)), nil)...)
 	}
 	for _, k := range allKeys {
 		got, err := e.idx.Candidates(ctx, []string{k}, 100)
@@ -548,14 +550,14 @@ func TestIndexBatchOrderPerPatient(t *testing.T) {
 	if err := e.WaitIndexed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.idx.Candidates(ctx, index.Keys(scoring.Prepare(query(testPatient("", "Kowalski", "Chidi", "1980-03-04"))), nil), 10)
+	got, err := e.idx.Candidates(ctx, index.Keys(scoring.PrepareWithoutTF(query(testPatient("", "Kowalski", "Chidi", "1980-03-04"))), nil), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(got, "o0") {
 		t.Errorf("the index lost o0's latest version: candidates %v", got)
 	}
-	old, err := e.idx.Candidates(ctx, []string{"fy:" + scoring.Prepare(query(testPatient("", "Okafor", "Chidi", "1980-03-04"))).FamilyNYSIIS + "|1980"}, 10)
+	old, err := e.idx.Candidates(ctx, []string{"fy:" + scoring.PrepareWithoutTF(query(testPatient("", "Okafor", "Chidi", "1980-03-04"))).FamilyNYSIIS + "|1980"}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

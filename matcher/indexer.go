@@ -2,9 +2,10 @@ package matcher
 
 import (
 	"context"
-	"sync"
+	"errors"
 
 	"github.com/patientmatch/patientmatch/index"
+	"github.com/patientmatch/patientmatch/internal/seqwatch"
 )
 
 // indexWriteFunc writes one batch of the indexer (index.Index.Write).
@@ -163,7 +164,7 @@ func (x *indexerState) finish(j *indexJob) {
 		x.indexed = x.inflight[0].last
 		x.inflight = x.inflight[1:]
 	}
-	x.e.indexed.advance(x.indexed)
+	x.e.indexed.Advance(x.indexed)
 }
 
 func (x *indexerState) waitOne() { x.finish(<-x.reported) }
@@ -207,53 +208,9 @@ func (j *indexJob) waitsFor(inflight []*indexJob) bool {
 // candidate index (bulk loads call it before reporting their time). It
 // returns ErrClosed when Close stops the indexer first.
 func (e *Engine) WaitIndexed(ctx context.Context) error {
-	return e.indexed.wait(ctx, e.queued.Load())
-}
-
-// seqWatch is a sequence number that goroutines can wait on.
-type seqWatch struct {
-	mu      sync.Mutex
-	seq     uint64
-	changed chan struct{} // closed and replaced at every advance
-	stopped bool          // no advance will come: waiters get ErrClosed
-}
-
-func (w *seqWatch) init() { w.changed = make(chan struct{}) }
-
-func (w *seqWatch) advance(seq uint64) {
-	w.mu.Lock()
-	w.seq = seq
-	close(w.changed)
-	w.changed = make(chan struct{})
-	w.mu.Unlock()
-}
-
-// stop wakes every waiter for good: what it waits for will not come.
-func (w *seqWatch) stop() {
-	w.mu.Lock()
-	w.stopped = true
-	close(w.changed)
-	w.changed = make(chan struct{})
-	w.mu.Unlock()
-}
-
-// wait returns once the sequence number reaches target, or ctx is done, or
-// the watch is stopped (ErrClosed).
-func (w *seqWatch) wait(ctx context.Context, target uint64) error {
-	for {
-		w.mu.Lock()
-		seq, ch, stopped := w.seq, w.changed, w.stopped
-		w.mu.Unlock()
-		if seq >= target {
-			return nil
-		}
-		if stopped {
-			return ErrClosed
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	err := e.indexed.Wait(ctx, e.queued.Load())
+	if errors.Is(err, seqwatch.ErrStopped) {
+		return ErrClosed
 	}
+	return err
 }

@@ -3,7 +3,6 @@ package matcher
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/patientmatch/patientmatch/index"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
-	"github.com/patientmatch/patientmatch/store"
 )
 
 // DefaultCount is the number of matches Match returns when
@@ -57,35 +55,54 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 			e.metrics.observe(len(ids), ms)
 		}
 	}()
-	hits := e.score(scorer, qp, ids, max(opts.MinGrade, scoring.GradePossible))
+	hits, err := e.score(scorer, qp, ids, max(opts.MinGrade, scoring.GradePossible), opts.Explain)
+	if err != nil {
+		return nil, err
+	}
 	return e.resolve(ctx, scorer, qp, hits, opts)
 }
 
-// hit is a scored candidate: its match without the resource, and its
-// prepared record for an explanation.
+// hit is a scored candidate: its match without the resource, and, when an
+// explanation is asked for, its prepared record.
 type hit struct {
 	m Match
 	p *scoring.Prepared
 }
 
 // score scores the candidates ids against qp, keeping those graded
-// minGrade or better, in Rank order.
-func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []string, minGrade scoring.Grade) []hit {
+// minGrade or better, in Rank order. Each candidate is unpacked from the
+// table into one scratch record; a kept one gets its own copy only when
+// it is to be explained.
+func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []string, minGrade scoring.Grade, explain bool) ([]hit, error) {
 	hits := make([]hit, 0, 16)
+	var p scoring.Prepared
 	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.mu.closed {
+		return nil, ErrClosed
+	}
 	for _, id := range ids {
-		p := e.mu.table[id]
-		if p == nil {
+		ok, err := e.mu.table.get(id, &p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			continue // deleted since the index was read
 		}
-		res := scorer.Score(qp, p)
+		res := scorer.Score(qp, &p)
 		if res.Grade >= minGrade {
-			hits = append(hits, hit{Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade}, p})
+			h := hit{m: Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade}}
+			if explain {
+				h.p = new(scoring.Prepared)
+				if _, err := e.mu.table.get(id, h.p); err != nil {
+					return nil, err
+				}
+			}
+			hits = append(hits, h)
 		}
 	}
-	e.mu.RUnlock()
 	slices.SortFunc(hits, func(a, b hit) int { return compareRank(&a.m, &b.m) })
-	return hits
+	return hits, nil
 }
 
 // resolve selects among ranked hits (Select) and fills in the stored
@@ -97,16 +114,23 @@ func (e *Engine) resolve(ctx context.Context, scorer *scoring.Scorer, qp *scorin
 	}
 	// Select keeps a prefix of ranked matches, so hits[i] is ms[i].
 	ms = Select(ms, opts)
+	if len(ms) == 0 {
+		return ms, nil
+	}
+	ids := make([]string, len(ms))
+	for i := range ms {
+		ids[i] = ms[i].ID
+	}
+	resources, err := e.store.Resources(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
 	out := ms[:0]
 	for i, m := range ms {
-		en, err := e.store.Get(ctx, m.ID)
-		if errors.Is(err, store.ErrNotFound) {
+		if resources[i] == nil {
 			continue // deleted while we scored
 		}
-		if err != nil {
-			return nil, fmt.Errorf("matcher: %w", err)
-		}
-		m.Resource = en.Resource
+		m.Resource = resources[i]
 		if opts.Explain {
 			m.Explanation = scorer.Explain(qp, hits[i].p)
 		}

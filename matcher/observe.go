@@ -110,13 +110,20 @@ func (e *Engine) ComparePair(_ context.Context, a, b string) (PairResult, error)
 	if e.mu.closed {
 		return PairResult{}, ErrClosed
 	}
-	pa, pb := e.mu.table[a], e.mu.table[b]
-	for id, p := range map[string]*scoring.Prepared{a: pa, b: pb} {
-		if p == nil {
-			return PairResult{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	var pa, pb scoring.Prepared
+	for _, x := range []struct {
+		id string
+		p  *scoring.Prepared
+	}{{a, &pa}, {b, &pb}} {
+		ok, err := e.mu.table.get(x.id, x.p)
+		if err != nil {
+			return PairResult{}, err
+		}
+		if !ok {
+			return PairResult{}, fmt.Errorf("%w: %s", ErrNotFound, x.id)
 		}
 	}
-	res := PairResult{Result: e.scorer.Score(pa, pb), Explanation: e.scorer.Explain(pa, pb)}
+	res := PairResult{Result: e.scorer.Score(&pa, &pb), Explanation: e.scorer.Explain(&pa, &pb)}
 	res.Prior = res.Weight
 	for _, c := range res.Explanation {
 		res.Prior -= c.Weight

@@ -1,6 +1,10 @@
 package matcher
 
-import "github.com/patientmatch/patientmatch/scoring"
+import (
+	"bytes"
+
+	"github.com/patientmatch/patientmatch/scoring"
+)
 
 // TermCounts counts the given and family names of the live patients now
 // (the table Open builds, but current). A cluster sums its shards' counts
@@ -9,8 +13,16 @@ func (e *Engine) TermCounts() *scoring.TermFrequencies {
 	tf := scoring.NewTermFrequencies()
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for _, p := range e.mu.table {
-		tf.Add(p)
+	if e.mu.table == nil {
+		return tf
 	}
+	var p scoring.Prepared
+	e.mu.table.each(func(b []byte) {
+		// A copy of the bytes: the counts' keys must not pin the table's
+		// slabs. The table's records always unpack (they were packed here).
+		if scoring.UnpackPrepared(&p, bytes.Clone(b)) == nil {
+			tf.Add(&p)
+		}
+	})
 	return tf
 }

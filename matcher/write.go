@@ -54,15 +54,8 @@ func (e *Engine) upsertBatch(ctx context.Context, ps []*fm.Patient, precondition
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	seen := make(map[string]bool, len(ps))
-	for i, p := range ps {
-		if err := ValidatePatient(p); err != nil {
-			return nil, fmt.Errorf("entry %d: %w", i, err)
-		}
-		if seen[*p.Id] {
-			return nil, fmt.Errorf("%w: entry %d: id %q appears twice in one batch", ErrInvalid, i, *p.Id)
-		}
-		seen[*p.Id] = true
+	if err := checkBatch(ps); err != nil {
+		return nil, err
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
@@ -74,40 +67,9 @@ func (e *Engine) upsertBatch(ctx context.Context, ps []*fm.Patient, precondition
 			return nil, err
 		}
 	}
-	// Holding writeMu, the table holds exactly the store's live patients
-	// (every write updates both before releasing it), so a patient missing
-	// from it is new: no need to read the store for it. In a bulk load of
-	// new patients these lookups cost as much as the store's own.
-	e.mu.RLock()
-	live := make([]bool, len(ps))
-	for i, p := range ps {
-		_, live[i] = e.mu.table[*p.Id]
-	}
-	e.mu.RUnlock()
-	out := make([]StoredPatient, len(ps))
-	entries := make([]store.Entry, 0, len(ps))
-	slot := make([]int, 0, len(ps)) // out index of each entry
-	for i, p := range ps {
-		if live[i] {
-			prev, err := e.store.Get(ctx, *p.Id)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("matcher: %w", err)
-			}
-			if err == nil && sameContent(prev.Resource, p) {
-				out[i] = storedOf(prev, Unchanged)
-				continue
-			}
-		}
-		doc, err := marshalForStore(p)
-		if err != nil {
-			return nil, fmt.Errorf("%w: entry %d: %v", ErrInvalid, i, err)
-		}
-		_, wasDeleted := e.deleted[*p.Id]
-		entries = append(entries, store.Entry{ID: *p.Id, Resource: doc, Record: record.FromFHIR(p), KnownNew: !live[i] && !wasDeleted})
-		slot = append(slot, i)
-	}
-	if len(entries) == 0 {
-		return out, nil
+	out, entries, slot, err := e.entriesLocked(ctx, ps)
+	if err != nil || len(entries) == 0 {
+		return out, err
 	}
 	vs, err := e.store.Put(ctx, entries)
 	if err != nil {
@@ -119,17 +81,80 @@ func (e *Engine) upsertBatch(ctx context.Context, ps []*fm.Patient, precondition
 	changes := make([]index.Change, len(entries))
 	for k, v := range vs {
 		delete(e.deleted, v.ID)
-		i := slot[k]
 		outcome := Updated
 		if v.Created {
 			outcome = Created
 		}
-		out[i] = StoredPatient{ID: v.ID, Resource: v.Resource, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
+		out[slot[k]] = StoredPatient{ID: v.ID, Resource: entries[k].Resource, VersionID: v.VersionID, LastUpdated: v.LastUpdated, Outcome: outcome}
 		changes[k] = index.Change{Seq: v.Seq, ID: v.ID, Record: &entries[k].Record}
 	}
 	e.apply(changes)
 	e.notify(ctx, changes)
 	return out, nil
+}
+
+// checkBatch refuses a batch with an invalid patient or an id given twice.
+func checkBatch(ps []*fm.Patient) error {
+	seen := make(map[string]bool, len(ps))
+	for i, p := range ps {
+		if err := ValidatePatient(p); err != nil {
+			return fmt.Errorf("entry %d: %w", i, err)
+		}
+		if seen[*p.Id] {
+			return fmt.Errorf("%w: entry %d: id %q appears twice in one batch", ErrInvalid, i, *p.Id)
+		}
+		seen[*p.Id] = true
+	}
+	return nil
+}
+
+// entriesLocked decides what each patient of ps writes; e.writeMu is held.
+// A patient identical to its stored version is answered at once in out
+// (Unchanged); the others become store entries, stamped with the version
+// and time they are written with (the store checks the version in its
+// transaction), and slot gives each entry's index in out.
+func (e *Engine) entriesLocked(ctx context.Context, ps []*fm.Patient) (out []StoredPatient, entries []store.Entry, slot []int, err error) {
+	// Holding writeMu, the table holds exactly the store's live patients
+	// (every write updates both before releasing it), so a patient missing
+	// from it is new or deleted (e.deleted): no need to read the store for
+	// it. In a bulk load of new patients these lookups cost as much as the
+	// store's own.
+	e.mu.RLock()
+	live := make([]bool, len(ps))
+	for i, p := range ps {
+		live[i] = e.mu.table.has(*p.Id)
+	}
+	e.mu.RUnlock()
+	now := time.Now().UTC()
+	out = make([]StoredPatient, len(ps))
+	entries = make([]store.Entry, 0, len(ps))
+	slot = make([]int, 0, len(ps))
+	for i, p := range ps {
+		deletedAt, wasDeleted := e.deleted[*p.Id]
+		prevVersion := deletedAt
+		if live[i] {
+			prev, err := e.store.Get(ctx, *p.Id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, nil, nil, fmt.Errorf("matcher: %w", err)
+			}
+			if err == nil && sameContent(prev.Resource, p) {
+				out[i] = storedOf(prev, Unchanged)
+				continue
+			}
+			if err == nil {
+				prevVersion = prev.VersionID
+			}
+		}
+		version := prevVersion + 1
+		doc, err := marshalForStore(p, version, now)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: entry %d: %v", ErrInvalid, i, err)
+		}
+		entries = append(entries, store.Entry{ID: *p.Id, Resource: doc, Record: record.FromFHIR(p),
+			VersionID: version, LastUpdated: now, KnownNew: !live[i] && !wasDeleted})
+		slot = append(slot, i)
+	}
+	return out, entries, slot, nil
 }
 
 // keysPerRecord is a generous estimate of a record's blocking keys, to
@@ -159,13 +184,14 @@ func (e *Engine) apply(changes []index.Change) {
 		keys = index.Keys(p, keys)
 		c.Keys = keys[start:len(keys):len(keys)]
 	}
+	var buf []byte
 	e.mu.Lock()
 	for i, c := range changes {
 		if c.Record == nil {
-			delete(e.mu.table, c.ID)
+			e.mu.table.remove(c.ID)
 			continue
 		}
-		e.mu.table[c.ID] = &prepared[i]
+		buf = e.mu.table.put(c.ID, &prepared[i], buf)
 	}
 	e.mu.Unlock()
 	if len(changes) == 0 {
@@ -200,7 +226,7 @@ func (e *Engine) delete(ctx context.Context, id string, precondition func() erro
 		}
 		return fmt.Errorf("matcher: %w", err)
 	}
-	e.deleted[id] = struct{}{}
+	e.deleted[id] = v.VersionID
 	changes := []index.Change{{Seq: v.Seq, ID: id}}
 	e.apply(changes)
 	e.notify(ctx, changes)
@@ -226,38 +252,10 @@ func storedOf(en store.Entry, o Outcome) StoredPatient {
 	return StoredPatient{ID: en.ID, Resource: en.Resource, VersionID: en.VersionID, LastUpdated: en.LastUpdated, Outcome: o}
 }
 
-// The resource JSON is marshalled once, with placeholders for the version
-// and the time, which the store fills in inside its write transaction
-// (stampMeta) once it has assigned them: a byte replacement instead of a
-// second decode and encode. The placeholders cannot occur elsewhere in the
-// JSON before meta: the only field before it is the id, which is limited to
-// [A-Za-z0-9.-].
-const (
-	versionPlaceholder = "@@pm-version@@"
-	updatedPlaceholder = "@@pm-updated@@"
-)
-
-// stampMeta fills in meta.versionId and meta.lastUpdated of a resource
-// marshalled by marshalForStore, with the version the store assigned.
-func stampMeta(resource json.RawMessage, v store.Version) (json.RawMessage, error) {
-	i := bytes.Index(resource, []byte(versionPlaceholder))
-	j := bytes.Index(resource, []byte(updatedPlaceholder))
-	if i < 0 || j < i {
-		return nil, errors.New("matcher: resource has no meta placeholders to stamp")
-	}
-	out := make([]byte, 0, len(resource)+32)
-	out = append(out, resource[:i]...)
-	out = strconv.AppendUint(out, v.VersionID, 10)
-	out = append(out, resource[i+len(versionPlaceholder):j]...)
-	out = v.LastUpdated.UTC().AppendFormat(out, time.RFC3339Nano)
-	out = append(out, resource[j+len(updatedPlaceholder):]...)
-	return out, nil
-}
-
-// marshalForStore marshals p with meta.versionId and meta.lastUpdated set to
-// the placeholders stampMeta replaces.
-func marshalForStore(p *fm.Patient) (json.RawMessage, error) {
-	return withMeta(p, versionPlaceholder, updatedPlaceholder)
+// marshalForStore marshals p as the store keeps it: meta.versionId and
+// meta.lastUpdated set to the version and time it is written with.
+func marshalForStore(p *fm.Patient, version uint64, at time.Time) (json.RawMessage, error) {
+	return withMeta(p, strconv.FormatUint(version, 10), at.UTC().Format(time.RFC3339Nano))
 }
 
 // withMeta returns p's JSON with meta.versionId and meta.lastUpdated set.

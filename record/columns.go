@@ -56,7 +56,29 @@ func PatientFromColumns(cols map[string]string) (*fhir.Patient, error) {
 		return nil, fmt.Errorf("%w: id is required", ErrInvalid)
 	}
 	p := &fhir.Patient{Id: &id}
+	p.Name = columnsName(get)
+	if v := get("birth_date"); v != "" {
+		p.BirthDate = &v
+	}
+	if v := get("sex"); v != "" {
+		p.Gender = genderOf(v)
+	}
+	p.Address = columnsAddress(get)
+	if v := get("phone"); v != "" {
+		sys := fhir.ContactPointSystemPhone
+		p.Telecom = append(p.Telecom, fhir.ContactPoint{System: &sys, Value: &v})
+	}
+	if v := get("email"); v != "" {
+		sys := fhir.ContactPointSystemEmail
+		p.Telecom = append(p.Telecom, fhir.ContactPoint{System: &sys, Value: &v})
+	}
+	p.Identifier = columnsIdentifiers(get)
+	return p, nil
+}
 
+// columnsName is the one name of the family, given, middle and suffix
+// columns (middle names follow the given name), or none.
+func columnsName(get func(string) string) []fhir.HumanName {
 	var name fhir.HumanName
 	if v := get("family"); v != "" {
 		name.Family = &v
@@ -69,35 +91,35 @@ func PatientFromColumns(cols map[string]string) (*fhir.Patient, error) {
 		name.Suffix = []string{v}
 	}
 	if name.Family != nil || len(name.Given) > 0 || len(name.Suffix) > 0 {
-		p.Name = []fhir.HumanName{name}
+		return []fhir.HumanName{name}
 	}
+	return nil
+}
 
-	if v := get("birth_date"); v != "" {
-		p.BirthDate = &v
+// genderOf reads the sex column: a FHIR gender code or its initial, any
+// case. Corrupt values (OpenCR's test data has "k") give nil, leaving the
+// gender absent rather than losing the whole record: it is compared as
+// missing.
+func genderOf(v string) *fhir.AdministrativeGender {
+	var g fhir.AdministrativeGender
+	switch strings.ToLower(v) {
+	case "male", "m":
+		g = fhir.AdministrativeGenderMale
+	case "female", "f":
+		g = fhir.AdministrativeGenderFemale
+	case "other", "o":
+		g = fhir.AdministrativeGenderOther
+	case "unknown", "u":
+		g = fhir.AdministrativeGenderUnknown
+	default:
+		return nil
 	}
-	if v := get("sex"); v != "" {
-		var g fhir.AdministrativeGender
-		ok := true
-		switch strings.ToLower(v) {
-		case "male", "m":
-			g = fhir.AdministrativeGenderMale
-		case "female", "f":
-			g = fhir.AdministrativeGenderFemale
-		case "other", "o":
-			g = fhir.AdministrativeGenderOther
-		case "unknown", "u":
-			g = fhir.AdministrativeGenderUnknown
-		default:
-			// Corrupt values (OpenCR's test data has "k") leave the gender
-			// absent rather than losing the whole record: it is compared
-			// as missing.
-			ok = false
-		}
-		if ok {
-			p.Gender = &g
-		}
-	}
+	return &g
+}
 
+// columnsAddress is the one address of the address_line (one line per
+// text line), city, state, postal_code and country columns, or none.
+func columnsAddress(get func(string) string) []fhir.Address {
 	var addr fhir.Address
 	hasAddr := false
 	if v := get("address_line"); v != "" {
@@ -118,18 +140,16 @@ func PatientFromColumns(cols map[string]string) (*fhir.Patient, error) {
 		}
 	}
 	if hasAddr {
-		p.Address = []fhir.Address{addr}
+		return []fhir.Address{addr}
 	}
+	return nil
+}
 
-	if v := get("phone"); v != "" {
-		sys := fhir.ContactPointSystemPhone
-		p.Telecom = append(p.Telecom, fhir.ContactPoint{System: &sys, Value: &v})
-	}
-	if v := get("email"); v != "" {
-		sys := fhir.ContactPointSystemEmail
-		p.Telecom = append(p.Telecom, fhir.ContactPoint{System: &sys, Value: &v})
-	}
-
+// columnsIdentifiers are the identifiers of the identifier columns, typed
+// by their v2-0203 code; SSN and MRN get a system (mrn_system, else
+// urn:patientmatch:mrn, for MRN).
+func columnsIdentifiers(get func(string) string) []fhir.Identifier {
+	var ids []fhir.Identifier
 	for _, ci := range csvIdentifiers {
 		v := get(ci.column)
 		if v == "" {
@@ -149,7 +169,7 @@ func PatientFromColumns(cols map[string]string) (*fhir.Patient, error) {
 		if system != "" {
 			ident.System = &system
 		}
-		p.Identifier = append(p.Identifier, ident)
+		ids = append(ids, ident)
 	}
-	return p, nil
+	return ids
 }

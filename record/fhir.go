@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,15 +19,16 @@ type typedPatient struct {
 }
 
 // DecodePatient decodes FHIR R4 Patient JSON. The input must be one JSON
-// object whose resourceType is "Patient"; anything else is an error that
-// wraps ErrInvalid and says what was found.
+// object whose resourceType is "Patient"; anything else is a *PatientError
+// (wrapping ErrInvalid) that says what was found. It is the one Patient
+// decoder: files, the FHIR API, gRPC and cluster replication all use it.
 func DecodePatient(data []byte) (*fhir.Patient, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("%w: empty input, want a FHIR Patient JSON object", ErrInvalid)
+		return nil, &PatientError{Problem: EmptyInput}
 	}
 	if trimmed[0] != '{' {
-		return nil, fmt.Errorf("%w: want a FHIR Patient JSON object, found %s", ErrInvalid, jsonKind(trimmed[0]))
+		return nil, &PatientError{Problem: NotObject, Found: jsonKind(trimmed[0])}
 	}
 	var tp typedPatient
 	if err := json.Unmarshal(trimmed, &tp); err != nil {
@@ -35,18 +37,78 @@ func DecodePatient(data []byte) (*fhir.Patient, error) {
 			ResourceType string `json:"resourceType"`
 		}
 		if json.Unmarshal(trimmed, &probe) == nil && probe.ResourceType != "" && probe.ResourceType != "Patient" {
-			return nil, fmt.Errorf("%w: resourceType is %q, want \"Patient\"", ErrInvalid, probe.ResourceType)
+			return nil, &PatientError{Problem: OtherResource, Found: probe.ResourceType}
 		}
-		return nil, fmt.Errorf("%w: Patient JSON: %w", ErrInvalid, err)
+		// Name fields as a Patient's, not as typedPatient's embedding.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			te.Struct, te.Field = "Patient", strings.TrimPrefix(te.Field, "OtherPatient.")
+		}
+		return nil, &PatientError{Problem: Malformed, Err: err}
 	}
 	switch {
-	case tp.ResourceType == nil:
-		return nil, fmt.Errorf("%w: missing resourceType, want \"Patient\"", ErrInvalid)
+	case tp.ResourceType == nil || *tp.ResourceType == "":
+		return nil, &PatientError{Problem: NoResourceType}
 	case *tp.ResourceType != "Patient":
-		return nil, fmt.Errorf("%w: resourceType is %q, want \"Patient\"", ErrInvalid, *tp.ResourceType)
+		return nil, &PatientError{Problem: OtherResource, Found: *tp.ResourceType}
 	}
 	p := fhir.Patient(tp.OtherPatient)
 	return &p, nil
+}
+
+// PatientError is the error of DecodePatient. It wraps ErrInvalid (and,
+// when Problem is Malformed, the encoding/json error). Problem lets a
+// surface that reports errors in its own terms, such as the FHIR API's
+// OperationOutcome issue types, classify the failure without decoding the
+// input a second time.
+type PatientError struct {
+	Problem PatientProblem
+	// Found is what stood where a Patient was wanted: the kind of JSON
+	// value ("an array", "null") for NotObject, the resourceType for
+	// OtherResource.
+	Found string
+	// Err is the encoding/json error, for Malformed.
+	Err error
+}
+
+// PatientProblem says why input is not a FHIR Patient.
+type PatientProblem uint8
+
+// The problems DecodePatient reports.
+const (
+	EmptyInput     PatientProblem = iota + 1 // nothing but white space
+	NotObject                                // a JSON value other than an object, or not JSON
+	NoResourceType                           // an object without a resourceType
+	OtherResource                            // another resourceType than Patient
+	Malformed                                // broken JSON, or a field of the wrong type or with an unknown code
+)
+
+func (e *PatientError) Error() string {
+	var detail string
+	switch e.Problem {
+	case EmptyInput:
+		detail = "empty input, want a FHIR Patient JSON object"
+	case NotObject:
+		detail = "want a FHIR Patient JSON object, found " + e.Found
+	case NoResourceType:
+		detail = `missing resourceType, want "Patient"`
+	case OtherResource:
+		detail = fmt.Sprintf("resourceType is %q, want \"Patient\"", e.Found)
+	default:
+		detail = "Patient JSON"
+		if e.Err != nil {
+			detail += ": " + e.Err.Error()
+		}
+	}
+	return ErrInvalid.Error() + ": " + detail
+}
+
+// Unwrap returns ErrInvalid and, for Malformed, the JSON error.
+func (e *PatientError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalid, e.Err}
+	}
+	return []error{ErrInvalid}
 }
 
 // jsonKind names the JSON value that starts with c, for error messages.

@@ -20,6 +20,7 @@ func TestDecodePatient(t *testing.T) {
 		{"other resource", `{"resourceType":"Observation","id":"o1","status":"final"}`, `resourceType is "Observation"`},
 		{"other resource with unknown fields", `{"resourceType":"Bundle","entry":[{"resource":{}}],"type":"batch"}`, `resourceType is "Bundle"`},
 		{"missing resourceType", `{"id":"a1"}`, "missing resourceType"},
+		{"empty resourceType", `{"resourceType":"","id":"a1"}`, "missing resourceType"},
 		{"array", `[{"resourceType":"Patient"}]`, "found an array"},
 		{"string", `"Patient"`, "found a string"},
 		{"null", `null`, "found null"},
@@ -29,6 +30,7 @@ func TestDecodePatient(t *testing.T) {
 		{"truncated", `{"resourceType":"Patient","id":"a`, "Patient JSON"},
 		{"bad gender", `{"resourceType":"Patient","gender":"M"}`, "AdministrativeGender"},
 		{"wrong field type", `{"resourceType":"Patient","name":"Smith"}`, "Patient JSON"},
+		{"wrong field type named as Patient's", `{"resourceType":"Patient","name":"Smith"}`, "Patient.name"},
 		{"trailing data", `{"resourceType":"Patient"} {}`, "Patient JSON"},
 		{"resourceType not a string", `{"resourceType":7}`, "Patient JSON"},
 	}
@@ -51,6 +53,25 @@ func TestDecodePatient(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// DecodePatient's errors carry their problem, for surfaces that classify
+// them (the FHIR API's issue types).
+func TestDecodePatientProblem(t *testing.T) {
+	for in, want := range map[string]PatientProblem{
+		``:                                      EmptyInput,
+		`[]`:                                    NotObject,
+		`{"id":"a1"}`:                           NoResourceType,
+		`{"resourceType":"Person"}`:             OtherResource,
+		`{"resourceType":"Patient","name":"x"}`: Malformed,
+		`{"resourceType":"Patient"`:             Malformed,
+	} {
+		_, err := DecodePatient([]byte(in))
+		var pe *PatientError
+		if !errors.As(err, &pe) || pe.Problem != want {
+			t.Errorf("%s: error %#v, want problem %d", in, err, want)
+		}
 	}
 }
 

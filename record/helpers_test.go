@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/modroot"
 )
 
 // flatten lists the non-empty normalized fields of r as "key = value"
@@ -60,25 +62,9 @@ func flatten(r Record) []string {
 	return out
 }
 
-// moduleRoot walks up from the package directory to the directory holding
-// go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
+// moduleRoot is the directory holding go.mod (package record's tests
+// cannot use internal/testsets, which imports record).
+func moduleRoot(t testing.TB) string { return modroot.Dir(t) }
 
 // datasetPath returns the path of a shared labelled dataset, skipping the
 // test when the datasets are not checked out beside the module.

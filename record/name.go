@@ -1,6 +1,9 @@
 package record
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Generational suffixes, by every spelling we recognise, to their canonical
 // form. They are identity evidence (John Smith Jr and Sr are two people), so
@@ -138,7 +141,7 @@ func normalizeName(r *Record, raw *Raw) {
 		case len(fam) == 0:
 			// Given names are known; the text supplies the family name
 			// unless it is the same mononym.
-			if len(t.given) > 0 || !equalWords(t.family, given) {
+			if len(t.given) > 0 || !slices.Equal(t.family, given) {
 				fam = t.family
 			}
 		default:
@@ -201,16 +204,4 @@ func setFamily(r *Record, fam []string) {
 	if len(parts) > 1 {
 		r.FamilyParts = parts
 	}
-}
-
-func equalWords(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

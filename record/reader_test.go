@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -200,25 +201,13 @@ func TestCSVReader(t *testing.T) {
 	for _, b := range bad {
 		badLines = append(badLines, b.Line)
 	}
-	if strings.Join(goodIDs, ",") != "a1,a3,a7" || !equalInts(goodLines, []int{2, 5, 10}) || !equalInts(badLines, []int{4, 7, 8, 9}) {
+	if strings.Join(goodIDs, ",") != "a1,a3,a7" || !slices.Equal(goodLines, []int{2, 5, 10}) || !slices.Equal(badLines, []int{4, 7, 8, 9}) {
 		t.Fatalf("good %v on %v, bad on %v (%v)", goodIDs, goodLines, badLines, bad)
 	}
 	p, _ := DecodePatient(good[0].JSON)
 	if p == nil || *p.Name[0].Family != "Smith" || *p.BirthDate != "1985-02-03" {
 		t.Errorf("CSV item JSON does not decode to the patient: %s", good[0].JSON)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCSVColumns(t *testing.T) {

@@ -23,7 +23,11 @@ package scoring
 //     possible at most when the given names are unalike (level else),
 //     probable at most when they are somewhat alike (jw>=0.80: a twin
 //     pair, or a badly mistyped name). Twins share birth date, household
-//     and family name.
+//     and family name. Given names that agree only through a diminutive
+//     of several names (Jerry: Gerald, Jeremy, Jerome), with the same
+//     birth date and family name → probable at most unless an identifier
+//     agrees exactly: such a diminutive is a given name of its own, and
+//     may be a twin's (Bob is only ever Robert, and stays certain).
 //   - CapJunior: suffixes conflict (jr vs sr), or the birth dates disagree
 //     (level else) with birth years ten or more apart → possible at most,
 //     probable if an identifier agrees. Birth years ten or more apart that
@@ -120,6 +124,12 @@ func applyCaps(cmp *Comparison, g Grade) (Grade, Cap) {
 		} else {
 			limit(GradeProbable, CapTwins)
 		}
+	}
+	// A diminutive of several names (Jerry: Gerald, Jeremy, Jerome) is a
+	// given name of its own too, and may be a twin's: with the twins'
+	// signature it is not enough for certain without an identifier.
+	if given == GivenNickname && cmp.AmbiguousNickname && birthAgrees && familyAgrees && !idExact {
+		limit(GradeProbable, CapTwins)
 	}
 	farApart := cmp.YearsApart >= 10
 	if cmp.Suffix == SuffixConflict || (farApart && birth == BirthElse) {

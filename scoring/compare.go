@@ -124,6 +124,11 @@ type Comparison struct {
 	// either is unknown.
 	YearsApart int
 	Suffix     SuffixRelation
+	// AmbiguousNickname is set when the given names agree as nicknames
+	// and one of them belongs to more than one nickname group (Jerry:
+	// Gerald, Jeremy, Jerome), so that it does not say which name it
+	// stands for.
+	AmbiguousNickname bool
 }
 
 // Thresholds of the fuzzy string levels.
@@ -140,6 +145,7 @@ const (
 func Compare(a, b *Prepared, out *Comparison) {
 	out.Levels[CompGivenName] = compareGiven(a, b)
 	out.Levels[CompFamilyName] = compareFamily(a, b)
+	alignSingleName(a, b, out)
 	out.Levels[CompBirthDate] = compareBirth(a, b)
 	out.Levels[CompSex] = compareSex(a, b)
 	out.Levels[CompHousehold] = compareHousehold(a, b)
@@ -153,6 +159,8 @@ func Compare(a, b *Prepared, out *Comparison) {
 		}
 		out.YearsApart = d
 	}
+	out.AmbiguousNickname = out.Levels[CompGivenName] == GivenNickname &&
+		(a.givenNick[1] != 0 || b.givenNick[1] != 0)
 	sa, sb := a.Rec.Suffix, b.Rec.Suffix
 	switch {
 	case sa == sb:
@@ -162,6 +170,95 @@ func Compare(a, b *Prepared, out *Comparison) {
 	default:
 		out.Suffix = SuffixConflict
 	}
+}
+
+// nameFields says which name fields a prepared record holds.
+type nameFields uint8
+
+const (
+	namesNone nameFields = iota
+	namesGiven
+	namesFamily
+	namesBoth
+)
+
+func namesOf(p *Prepared) nameFields {
+	switch {
+	case p.given != "" && p.family != "":
+		return namesBoth
+	case p.given != "":
+		return namesGiven
+	case p.family != "":
+		return namesFamily
+	}
+	return namesNone
+}
+
+// alignSingleName compares a record that holds one name with a record
+// that holds the other field, or both: the field a lone name was put in
+// says little (a mononym is filed as a family name by record.Normalize, a
+// missing family name can leave the surname in the given field), so the
+// name is compared with the other record's name it agrees with best, and
+// the other field compares as missing. Civil and historical records often
+// lack the family name; "Ashley" alone is then Ashley Crandard's given
+// name, not a disagreeing surname.
+//
+// Straight agreement wins ties: a lone family name that agrees with the
+// other's family name stays a family-name agreement. A lone name that
+// agrees with neither keeps the levels Compare gave.
+func alignSingleName(a, b *Prepared, out *Comparison) {
+	fa, fb := namesOf(a), namesOf(b)
+	if fa == fb || fa == namesNone || fb == namesNone {
+		return
+	}
+	if fa != namesBoth && fb != namesBoth {
+		// One holds a lone given name, the other a lone family name.
+		ga, gb := asGiven(a), asGiven(b)
+		if l := compareGiven(&ga, &gb); l <= GivenJW80 {
+			out.Levels[CompGivenName], out.Levels[CompFamilyName] = l, FamilyMissing
+		}
+		return
+	}
+	lone, full := a, b
+	if fa == namesBoth {
+		lone, full = b, a
+	}
+	ag := asGiven(lone)
+	g := compareGiven(&ag, full)
+	af := asFamily(lone)
+	f := compareFamily(&af, full)
+	if f == FamilyCrossed {
+		f = FamilyElse // crossed into the given name: that is g
+	}
+	switch {
+	case g < f && g <= GivenJW80:
+		out.Levels[CompGivenName], out.Levels[CompFamilyName] = g, FamilyMissing
+	case f <= g && f <= FamilyJW80:
+		out.Levels[CompGivenName], out.Levels[CompFamilyName] = GivenMissing, f
+	}
+}
+
+// asGiven is p's lone name in the given-name fields.
+func asGiven(p *Prepared) Prepared {
+	v := *p
+	if v.given == "" {
+		v.given, v.givenStandIn = v.family, v.familyStandIn
+		v.GivenDM1, v.GivenDM2, v.GivenNYSIIS = v.FamilyDM1, v.FamilyDM2, v.FamilyNYSIIS
+		v.givenNick = v.familyNick
+	}
+	v.family, v.familyParts = "", nil
+	return v
+}
+
+// asFamily is p's lone name in the family-name fields.
+func asFamily(p *Prepared) Prepared {
+	v := *p
+	if v.family == "" {
+		v.family, v.familyStandIn, v.familyParts = v.given, v.givenStandIn, nil
+		v.FamilyDM1, v.FamilyDM2, v.FamilyNYSIIS = v.GivenDM1, v.GivenDM2, v.GivenNYSIIS
+	}
+	v.given = ""
+	return v
 }
 
 // swappedNames reports whether a's given and family names are b's family

@@ -41,7 +41,7 @@ func TestFebrl3Sanity(t *testing.T) {
 	truth := testsets.Truth(t, truthPath)
 	recs := make([]*Prepared, len(raw))
 	for i, r := range raw {
-		recs[i] = Prepare(r)
+		recs[i] = PrepareWithoutTF(r)
 	}
 	passes := []TrainingPass{
 		{Name: "family_dm", Pairs: blockOn(recs, func(p *Prepared) string { return p.FamilyDM1 }, 300), Exclude: []string{"family_name"}},

@@ -46,7 +46,7 @@ func TestLevels(t *testing.T) {
 			t.Fatalf("levels.txt:%d: %v", n, err)
 		}
 		c := comparisonIndex(name)
-		a, b := Prepare(ra), Prepare(rb)
+		a, b := PrepareWithoutTF(ra), PrepareWithoutTF(rb)
 		var ab, ba Comparison
 		Compare(a, b, &ab)
 		Compare(b, a, &ba)

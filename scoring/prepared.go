@@ -42,10 +42,11 @@ type Prepared struct {
 	givenStandIn, familyStandIn bool
 	familyParts                 []string
 	givenNick                   [maxNickGroups]uint16
-	birth                       record.Date // Year == 0 when missing
-	birthDigits                 string      // "YYYYMMDD" for full dates, else ""
-	number                      string      // house number
-	street                      string      // street name and type
+	familyNick                  [maxNickGroups]uint16 // only for a lone family name (a mononym)
+	birth                       record.Date           // Year == 0 when missing
+	birthDigits                 string                // "YYYYMMDD" for full dates, else ""
+	number                      string                // house number
+	street                      string                // street name and type
 	city                        string
 	postal                      string
 	phone                       string // digits only
@@ -54,16 +55,20 @@ type Prepared struct {
 	ids                         []record.Identifier
 }
 
-// Prepare computes the comparison-ready form of r, without term
-// frequencies (see Scorer.Prepare for those).
-func Prepare(r record.Record) *Prepared {
+// PrepareWithoutTF computes the comparison-ready form of r without term
+// frequencies (GivenTF and FamilyTF stay 0): what blocking keys, training
+// and counting term frequencies need. A record that a Scorer with term
+// frequencies will score must come from Scorer.Prepare instead, or the
+// term-frequency adjustment is silently off for it; hence the long name.
+func PrepareWithoutTF(r record.Record) *Prepared {
 	p := &Prepared{}
-	PrepareInto(p, r)
+	PrepareIntoWithoutTF(p, r)
 	return p
 }
 
-// PrepareInto fills p from r, without term frequencies.
-func PrepareInto(p *Prepared, r record.Record) {
+// PrepareIntoWithoutTF fills p from r, without term frequencies (see
+// PrepareWithoutTF).
+func PrepareIntoWithoutTF(p *Prepared, r record.Record) {
 	*p = Prepared{Rec: r}
 	if r.Given != "" {
 		p.given = r.Given
@@ -79,6 +84,10 @@ func PrepareInto(p *Prepared, r record.Record) {
 		p.FamilyDM1, p.FamilyDM2 = matchr.DoubleMetaphone(fam)
 		p.FamilyNYSIIS = matchr.NYSIIS(fam)
 		p.FamilySoundex = matchr.Soundex(fam)
+		if r.Given == "" {
+			// A lone name may be a given name (alignSingleName).
+			defaultNicknames().lookup(r.Family, &p.familyNick)
+		}
 	}
 	// Stand-in names ("unknown", "baby boy", "John Doe") are kept, so that
 	// blocking still keys on them and a registered "Jane Doe" is found

@@ -110,17 +110,18 @@ func (s *Scorer) WithTermFrequencies(t *TermFrequencies) *Scorer {
 // Model returns a copy of the scorer's model.
 func (s *Scorer) Model() *Model { return s.model.Clone() }
 
-// Prepare is Prepare plus the term frequencies of the scorer.
+// Prepare is PrepareWithoutTF plus the term frequencies of the scorer: the
+// form every record this scorer scores must have.
 func (s *Scorer) Prepare(r record.Record) *Prepared {
 	p := &Prepared{}
 	s.PrepareInto(p, r)
 	return p
 }
 
-// PrepareInto is PrepareInto plus the term frequencies of the scorer, so that
-// the hot path needs no map lookup.
+// PrepareInto is PrepareIntoWithoutTF plus the term frequencies of the
+// scorer, so that the hot path needs no map lookup.
 func (s *Scorer) PrepareInto(p *Prepared, r record.Record) {
-	PrepareInto(p, r)
+	PrepareIntoWithoutTF(p, r)
 	if s.terms != nil {
 		p.GivenTF = s.terms.GivenFrequency(p.given)
 		p.FamilyTF = s.terms.FamilyFrequency(p.family)

@@ -100,6 +100,49 @@ type MEstimate struct {
 	// Counts are the pairs at each level, over the passes that did not
 	// exclude the comparison.
 	Counts LevelCounts
+	// Unused says which passes' estimates were left out, and why (see
+	// passUnused).
+	Unused []string
+}
+
+// passUnused says why one EM pass cannot estimate m for persons, or ""
+// when it can:
+//
+//   - fewer than two comparisons take part in its E step (not excluded,
+//     not passive, present in some pair): with u held fixed, one
+//     comparison's level shares are explained as well by any m with a
+//     matching λ — EM only returns where it started from. On a file of
+//     names and birth dates, a pass blocked on both names has the birth
+//     date alone.
+//   - its matches look like households: m of "given name else" or "birth
+//     date else" above householdMaxElse (HouseholdWarnings). Blocked on a
+//     place and a family name, the pairs of a sparse file are mostly
+//     siblings, and averaging their m in would teach the model families.
+func passUnused(vectors []LevelVector, exclude, passive [NumComparisons]bool, m Probabilities) string {
+	var present [NumComparisons]bool
+	for _, v := range vectors {
+		for c := 0; c < NumComparisons; c++ {
+			if int(v[c]) < len(specs[c].levels) {
+				present[c] = true
+			}
+		}
+	}
+	active := 0
+	for c := 0; c < NumComparisons; c++ {
+		if present[c] && !exclude[c] && !passive[c] {
+			active++
+		}
+	}
+	if active < 2 {
+		return fmt.Sprintf("%d comparison(s) to learn from, EM cannot tell m from λ", active)
+	}
+	for _, cl := range [][2]int{{CompGivenName, GivenElse}, {CompBirthDate, BirthElse}} {
+		c, l := cl[0], cl[1]
+		if present[c] && !exclude[c] && m[c][l] > householdMaxElse {
+			return fmt.Sprintf("m(%s %s) = %.3f > %.2f, households rather than persons", specs[c].name, specs[c].levels[l], m[c][l], householdMaxElse)
+		}
+	}
+	return ""
 }
 
 // EstimateM estimates m by EM over each pass's pairs with u held fixed,
@@ -118,6 +161,9 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 		res     EMResult
 		recall  float64
 		pairs   int
+		// unused says why the pass's estimates are left out ("" when
+		// they are used).
+		unused string
 	}
 	var results []passResult
 	for _, p := range passes {
@@ -158,6 +204,10 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 		pr.res = RunEM(vectors, pr.exclude, m0, u, lambda0, opt)
 		pr.recall = p.Recall
 		pr.pairs = len(vectors)
+		pr.unused = passUnused(vectors, pr.exclude, opt.Passive, pr.res.M)
+		if pr.unused != "" {
+			out.Unused = append(out.Unused, fmt.Sprintf("pass %q: %s; its estimates are not used", p.Name, pr.unused))
+		}
 		results = append(results, pr)
 		out.Passes = append(out.Passes, PassStats{
 			Name: p.Name, Pairs: len(vectors), Excluded: excludedNames(pr.exclude),
@@ -171,7 +221,7 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 		var sum [MaxLevels]float64
 		var weight float64
 		for _, r := range results {
-			if r.exclude[c] || r.res.Matches <= 0 {
+			if r.exclude[c] || r.res.Matches <= 0 || r.unused != "" {
 				continue
 			}
 			for l := range sum {
@@ -190,6 +240,9 @@ func EstimateM(records []*Prepared, passes []TrainingPass, m0, u Probabilities, 
 	allPairs := n * (n - 1) / 2
 	var lambdas []float64
 	for _, r := range results {
+		if r.unused != "" {
+			continue
+		}
 		recall := r.recall
 		if recall <= 0 {
 			recall = 1
@@ -314,7 +367,8 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 			seen[c][l] = uCounts[c][l] > 0 || est.Counts[c][l] > 0
 		}
 	}
-	notes := personFallback(m, base)
+	notes := append([]string(nil), est.Unused...)
+	notes = append(notes, personFallback(m, base)...)
 	notes = append(notes, constrainWeights(m, &seen)...)
 	if lambda, pairs := candidatePrior(records, passes, m); lambda > 0 {
 		notes = append(notes, fmt.Sprintf("prior: %.4g from the %d distinct candidate pairs of all passes (the passes' own estimates gave %.4g)",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/patientmatch/patientmatch/record"
@@ -94,7 +95,7 @@ func TestTrainSynthetic(t *testing.T) {
 	raw, entity := synthPopulation(r, 700)
 	recs := make([]*Prepared, len(raw))
 	for i, x := range raw {
-		recs[i] = Prepare(x)
+		recs[i] = PrepareWithoutTF(x)
 	}
 	passes := []TrainingPass{
 		{Name: "family", Pairs: blockOn(recs, func(p *Prepared) string { return p.family }, 400), Exclude: []string{"family_name"}},
@@ -168,7 +169,7 @@ func TestTrainSynthetic(t *testing.T) {
 }
 
 func TestTrainErrors(t *testing.T) {
-	recs := []*Prepared{Prepare(mustRecord(t, "given=a;family=b")), Prepare(mustRecord(t, "given=a;family=b"))}
+	recs := []*Prepared{PrepareWithoutTF(mustRecord(t, "given=a;family=b")), PrepareWithoutTF(mustRecord(t, "given=a;family=b"))}
 	cases := map[string][]TrainingPass{
 		"no passes":    nil,
 		"unknown name": {{Name: "x", Pairs: [][2]int32{{0, 1}}, Exclude: []string{"surname"}}},
@@ -243,5 +244,50 @@ func TestPersonFallback(t *testing.T) {
 	}
 	if len(HouseholdWarnings(m)) != 0 {
 		t.Errorf("warnings after fallback: %v", HouseholdWarnings(m))
+	}
+}
+
+// TestPassUnused: a pass EM cannot learn persons from (one comparison left,
+// or matches that are households) is named, with the reason; a pass with
+// two comparisons and person-like m is used.
+func TestPassUnused(t *testing.T) {
+	m0, _ := ModelProbabilities(DefaultModel())
+	households := m0
+	households[CompBirthDate][BirthExact] -= 0.4
+	households[CompBirthDate][BirthElse] += 0.4
+	// A vector of a names-and-birth-date file: sex, household and
+	// identifier missing.
+	sparse := LevelVector{GivenExact, FamilyExact, BirthOneDigit, SexMissing, HouseMissing, IDMissing}
+	dense := LevelVector{GivenExact, FamilyExact, BirthExact, SexAgree, HouseAddress, IDMissing}
+	ex := func(cs ...int) (e [NumComparisons]bool) {
+		for _, c := range cs {
+			e[c] = true
+		}
+		return e
+	}
+	var passive [NumComparisons]bool
+	passive[CompHousehold] = true
+	tests := []struct {
+		name    string
+		vectors []LevelVector
+		exclude [NumComparisons]bool
+		m       Probabilities
+		want    string // substring of the reason; "" for a used pass
+	}{
+		{"sparse, blocked on both names: birth date alone", []LevelVector{sparse}, ex(CompGivenName, CompFamilyName), m0, "1 comparison"},
+		{"sparse, blocked on the birth date: two names", []LevelVector{sparse}, ex(CompBirthDate), m0, ""},
+		{"sparse, blocked on names and date: nothing", []LevelVector{sparse}, ex(CompGivenName, CompFamilyName, CompBirthDate), m0, "0 comparison"},
+		{"dense, blocked on names: birth date and sex (household passive)", []LevelVector{dense}, ex(CompGivenName, CompFamilyName), m0, ""},
+		{"dense, blocked on date and initials: sex alone", []LevelVector{dense}, ex(CompGivenName, CompFamilyName, CompBirthDate), m0, "1 comparison"},
+		{"households learned", []LevelVector{dense}, ex(CompFamilyName), households, "households"},
+		{"households learned, birth date excluded", []LevelVector{dense}, ex(CompFamilyName, CompBirthDate), households, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := passUnused(tc.vectors, tc.exclude, passive, tc.m)
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("passUnused = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -21,6 +21,9 @@ var (
 	// ErrBatchTooBig: a Put batch does not fit in one transaction; split
 	// it into smaller commits.
 	ErrBatchTooBig = errors.New("store: batch too big for one transaction")
+	// ErrVersionConflict: a Put entry states a version (Entry.VersionID)
+	// other than the one the store assigns; nothing was written.
+	ErrVersionConflict = errors.New("store: version conflict")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
 )

@@ -50,12 +50,9 @@ type StoreOptions struct {
 	// size of one transaction (about 15% of it). Default 64 MiB on disk,
 	// 16 MiB in memory.
 	MemTableSize int64
-	// Now is the clock stamping LastUpdated. Default time.Now.
+	// Now is the clock stamping LastUpdated when the writer gives none.
+	// Default time.Now.
 	Now func() time.Time
-	// Stamp, when set, rewrites a resource before it is stored, knowing
-	// its assigned version (to set meta.versionId and meta.lastUpdated).
-	// It runs inside the write transaction. Default: stored as given.
-	Stamp func(resource json.RawMessage, v Version) (json.RawMessage, error)
 
 	// NoSync turns off fsync on commit, for a store whose writes can be
 	// replayed from elsewhere: a cluster shard, fed from the replicated
@@ -107,9 +104,14 @@ type Entry struct {
 	// Record is the normalized record; its ID equals ID.
 	Record record.Record
 	// VersionID is 1 on create and grows by one with every update and
-	// delete; a re-created patient continues the count. Set by the store.
+	// delete; a re-created patient continues the count. The store assigns
+	// it. A writer that has already put it in Resource (meta.versionId)
+	// sets it for Put to check: Put fails with ErrVersionConflict, writing
+	// nothing, unless it is the version the store assigns. Zero: no check.
 	VersionID uint64
-	// LastUpdated is the time of the last write. Set by the store.
+	// LastUpdated is the time of the last write. A writer that has put it
+	// in Resource (meta.lastUpdated) sets it for Put to store; zero: the
+	// store's clock.
 	LastUpdated time.Time
 	// Deleted is true for a tombstone: only ScanState passes tombstones
 	// (with the id alone), never Get or ScanRecords.
@@ -133,9 +135,6 @@ type Version struct {
 	Seq uint64
 	// Created is true when no live patient had the id before.
 	Created bool
-	// Resource is the resource as stored, after StoreOptions.Stamp (nil
-	// for a delete), so that callers need not stamp it a second time.
-	Resource json.RawMessage
 }
 
 // Store is the badger-backed source of truth. It is safe for concurrent
@@ -291,10 +290,14 @@ func (s *Store) write(fn func() error) error {
 func (s *Store) LastSeq() uint64 { return s.lastSeq.Load() }
 
 // Put writes the entries in one transaction: all are committed (and
-// synced to disk) or none. An entry's Resource, Record and ID are used;
-// VersionID, LastUpdated and Deleted are set by the store. An id may occur
-// more than once; later entries win and each gets its own version.
-// A batch too large for one transaction fails with ErrBatchTooBig.
+// synced to disk) or none. An entry's ID, Resource and Record are stored
+// as given; its version is assigned (and checked against VersionID when
+// that is set), its time is LastUpdated or the store's clock (see Entry).
+// The store never rewrites a resource: a writer that wants meta.versionId
+// and meta.lastUpdated in it computes them first (the engine does, under
+// its write lock) and states them in the Entry. An id may occur more than
+// once; later entries win and each gets its own version. A batch too large
+// for one transaction fails with ErrBatchTooBig.
 func (s *Store) Put(ctx context.Context, entries []Entry) ([]Version, error) {
 	for i := range entries {
 		if err := checkEntry(&entries[i]); err != nil {
@@ -353,17 +356,16 @@ func (s *Store) putLocked(entries []Entry) ([]Version, error) {
 		}
 		seq++
 		v := Version{ID: e.ID, VersionID: prev.version + 1, LastUpdated: now, Seq: seq, Created: !exists || prev.deleted}
-		res := e.Resource
-		if s.opts.Stamp != nil {
-			if res, err = s.opts.Stamp(res, v); err != nil {
-				return nil, fmt.Errorf("store: stamp %q: %w", e.ID, err)
-			}
+		if e.VersionID != 0 && e.VersionID != v.VersionID {
+			return nil, fmt.Errorf("%w: %q would be version %d, the writer stamped %d", ErrVersionConflict, e.ID, v.VersionID, e.VersionID)
 		}
-		v.Resource = res
+		if !e.LastUpdated.IsZero() {
+			v.LastUpdated = e.LastUpdated.UTC()
+		}
 		rec := e.Record
 		rec.ID = e.ID
 		// badger keeps the value slice until commit: a fresh one each time.
-		val := encodePatient(nil, patientMeta{version: v.VersionID, updated: now, seq: seq}, &rec, res)
+		val := encodePatient(nil, patientMeta{version: v.VersionID, updated: v.LastUpdated, seq: seq}, &rec, e.Resource)
 		if err := txn.Set(patientKey(e.ID), val); err != nil {
 			return nil, err
 		}

@@ -141,45 +141,52 @@ func TestStoreNilAndEmptySlicesRoundTrip(t *testing.T) {
 	}
 }
 
-// TestStoreReturnsStamped checks that Put returns each resource as stored,
-// after Stamp, and that Get agrees.
-func TestStoreReturnsStamped(t *testing.T) {
+// TestStoreStatedVersion checks that Put stores a resource as given, with
+// the version and time its writer stated (and stamped into it), that Get
+// agrees, and that a stated version other than the next is refused.
+func TestStoreStatedVersion(t *testing.T) {
 	ctx := context.Background()
-	s := newMemStore(t, StoreOptions{Stamp: func(res json.RawMessage, v Version) (json.RawMessage, error) {
-		return fmt.Appendf(nil, `{"v":%d}`, v.VersionID), nil
-	}})
-	e := entryOf(record.Record{ID: "s1", Given: "ann", Family: "lee"})
-	for want := 1; want <= 2; want++ {
+	s := newMemStore(t, StoreOptions{Now: fixedClock()})
+	at := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("x", 3600))
+	for want := uint64(1); want <= 2; want++ {
+		e := entryOf(record.Record{ID: "s1", Given: "ann", Family: "lee"})
+		e.Resource = fmt.Appendf(nil, `{"v":%d}`, want)
+		e.VersionID, e.LastUpdated = want, at
 		vs, err := s.Put(ctx, []Entry{e})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, wantRes := string(vs[0].Resource), fmt.Sprintf(`{"v":%d}`, want); got != wantRes {
-			t.Errorf("put %d: Resource = %s, want %s", want, got, wantRes)
+		if vs[0].VersionID != want || !vs[0].LastUpdated.Equal(at) || vs[0].LastUpdated.Location() != time.UTC {
+			t.Errorf("put %d: version %d at %v, want %d at %v (UTC)", want, vs[0].VersionID, vs[0].LastUpdated, want, at)
 		}
 		got, err := s.Get(ctx, "s1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got.Resource, vs[0].Resource) {
-			t.Errorf("put %d: Get = %s, Put returned %s", want, got.Resource, vs[0].Resource)
+		if !bytes.Equal(got.Resource, e.Resource) || got.VersionID != want || !got.LastUpdated.Equal(at) {
+			t.Errorf("put %d: Get = %s v%d at %v", want, got.Resource, got.VersionID, got.LastUpdated)
 		}
+	}
+	e := entryOf(record.Record{ID: "s1", Given: "bob", Family: "lee"})
+	e.VersionID = 2 // the next is 3
+	if _, err := s.Put(ctx, []Entry{e}); !errors.Is(err, ErrVersionConflict) {
+		t.Fatalf("stale stated version: %v, want ErrVersionConflict", err)
+	}
+	if got, _ := s.Get(ctx, "s1"); got.VersionID != 2 || got.Record.Given != "ann" || s.LastSeq() != 2 {
+		t.Errorf("a refused put wrote: v%d %q, LastSeq %d", got.VersionID, got.Record.Given, s.LastSeq())
 	}
 }
 
 func TestStoreBatchIsAtomic(t *testing.T) {
 	ctx := context.Background()
-	failOn := "b3"
-	s := newMemStore(t, StoreOptions{Stamp: func(res json.RawMessage, v Version) (json.RawMessage, error) {
-		if v.ID == failOn {
-			return nil, errors.New("stamp refused")
-		}
-		return res, nil
-	}})
+	s := newMemStore(t, StoreOptions{})
 	var batch []Entry
 	for i := range 5 {
 		batch = append(batch, entryOf(record.Record{ID: fmt.Sprintf("b%d", i), Given: "ann", Family: "lee"}))
 	}
+	// b3 states a version it will not get: the whole batch fails in the
+	// transaction, after b0..b2 were set in it.
+	batch[3].VersionID = 2
 	if _, err := s.Put(ctx, batch); err == nil {
 		t.Fatal("batch with a failing entry succeeded")
 	}
@@ -196,7 +203,7 @@ func TestStoreBatchIsAtomic(t *testing.T) {
 	if _, err := s.Put(ctx, bad); !errors.Is(err, ErrInvalid) {
 		t.Errorf("entry without id: %v", err)
 	}
-	failOn = ""
+	batch[3].VersionID = 0
 	vs, err := s.Put(ctx, append(batch, batch[0]))
 	if err != nil {
 		t.Fatal(err)

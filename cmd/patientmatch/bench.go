@@ -106,9 +106,19 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := writeAccuracy(env, a, *reportOut, *asJSON); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "bench accuracy: %d records (%d bad skipped), %d candidate pairs, best F1 %.4f, in %.1fs, peak memory %s\n",
+		a.Records+a.RightRecords, job.bad, a.Blocking.CandidatePairs, a.Best.F1, time.Since(start).Seconds(), peakMemory())
+	return nil
+}
 
-	if *reportOut != "" {
-		out, err := createOutput(env, *reportOut)
+// writeAccuracy writes the HTML report to reportPath (when set), then the
+// results to stdout, as JSON or as tables.
+func writeAccuracy(env *cliEnv, a *bench.Accuracy, reportPath string, asJSON bool) error {
+	if reportPath != "" {
+		out, err := createOutput(env, reportPath)
 		if err != nil {
 			return err
 		}
@@ -120,19 +130,12 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(a)
-	} else {
-		err = a.WriteText(env.stdout)
+		return enc.Encode(a)
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stderr, "bench accuracy: %d records (%d bad skipped), %d candidate pairs, best F1 %.4f, in %.1fs, peak memory %s\n",
-		a.Records+a.RightRecords, job.bad, a.Blocking.CandidatePairs, a.Best.F1, time.Since(start).Seconds(), peakMemory())
-	return nil
+	return a.WriteText(env.stdout)
 }
 
 // headerFlags collects repeated --header "Name: value" flags.

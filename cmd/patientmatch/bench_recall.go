@@ -87,15 +87,7 @@ func runBenchRecall(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The queries are the loaded records themselves, read again and
-	// normalized as the engine normalized them.
-	var queries []record.Record
-	err = in.each(env, fs.Args(), func(it inputItem) error {
-		if it.Err == nil && matcher.ValidatePatient(it.Patient) == nil {
-			queries = append(queries, record.FromFHIR(it.Patient))
-		}
-		return nil
-	})
+	queries, err := recallQueries(env, in, fs.Args())
 	if err != nil {
 		return err
 	}
@@ -103,19 +95,38 @@ func runBenchRecall(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(env.stdout, "recall@%d of %s (%d patients loaded in %.1fs)\n", res.K, fs.Arg(0), eng.Len(), sum.secs)
-		fmt.Fprintf(env.stdout, "  true duplicates in the first %d answers: %d of %d, recall@%d %.4f\n", res.K, res.Found, res.Duplicates, res.K, res.RecallAtK)
-		fmt.Fprintf(env.stdout, "  queries with every duplicate shown: %d of %d having duplicates\n", res.AllFound, res.QueriesWithDuplicates)
-		fmt.Fprintf(env.stdout, "  other people among the first %d answers: %d (%.2f a query)\n", res.K, res.FalseInTopK, float64(res.FalseInTopK)/float64(max(res.Queries, 1)))
-		fmt.Fprintf(env.stdout, "  Match latency p50 %v, p99 %v; %d queries in %.1fs on %d workers\n", res.P50, res.P99, res.Queries, res.Elapsed.Seconds(), *workers)
+	if err := writeRecall(env, res, *asJSON, fs.Arg(0), eng.Len(), sum.secs, *workers); err != nil {
+		return err
 	}
 	fmt.Fprintf(env.stderr, "bench recall: %d queries, recall@%d %.4f\n", res.Queries, res.K, res.RecallAtK)
+	return nil
+}
+
+// recallQueries are the loaded records themselves, read again and
+// normalized as the engine normalized them.
+func recallQueries(env *cliEnv, in *inputFlags, paths []string) ([]record.Record, error) {
+	var queries []record.Record
+	err := in.each(env, paths, func(it inputItem) error {
+		if it.Err == nil && matcher.ValidatePatient(it.Patient) == nil {
+			queries = append(queries, record.FromFHIR(it.Patient))
+		}
+		return nil
+	})
+	return queries, err
+}
+
+// writeRecall prints res on stdout, as JSON or as a few lines naming the
+// input, how many patients were loaded and in how long (secs).
+func writeRecall(env *cliEnv, res bench.Recall, asJSON bool, input string, loaded int, secs float64, workers int) error {
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(env.stdout, "recall@%d of %s (%d patients loaded in %.1fs)\n", res.K, input, loaded, secs)
+	fmt.Fprintf(env.stdout, "  true duplicates in the first %d answers: %d of %d, recall@%d %.4f\n", res.K, res.Found, res.Duplicates, res.K, res.RecallAtK)
+	fmt.Fprintf(env.stdout, "  queries with every duplicate shown: %d of %d having duplicates\n", res.AllFound, res.QueriesWithDuplicates)
+	fmt.Fprintf(env.stdout, "  other people among the first %d answers: %d (%.2f a query)\n", res.K, res.FalseInTopK, float64(res.FalseInTopK)/float64(max(res.Queries, 1)))
+	fmt.Fprintf(env.stdout, "  Match latency p50 %v, p99 %v; %d queries in %.1fs on %d workers\n", res.P50, res.P99, res.Queries, res.Elapsed.Seconds(), workers)
 	return nil
 }

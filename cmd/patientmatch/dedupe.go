@@ -87,14 +87,7 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 
 	clusterNote := ""
 	if *clustersOut != "" {
-		c := batch.ClusterEdges(len(recs), &edges, batch.ClusterOptions{
-			Threshold:  job.threshold,
-			Thresholds: job.model.Thresholds,
-			Score: func(i, j int32) batch.Pair {
-				r := scorer.Score(recs[i], recs[j])
-				return batch.Pair{Left: i, Right: j, Weight: r.Weight, Probability: r.Probability, Grade: r.Grade}
-			},
-		})
+		c := dedupeClusters(job, scorer, recs, &edges)
 		if err := writeClusters(env, *clustersOut, format, recs, c); err != nil {
 			return err
 		}
@@ -103,6 +96,18 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stderr, "dedupe: %d records (%d bad skipped), %d pairs compared, %d pairs written%s, in %.1fs, peak memory %s%s\n",
 		len(recs), job.bad, st.CandidatePairs, st.Emitted, clusterNote, time.Since(start).Seconds(), peakMemory(), skippedNote(st.Blocking))
 	return nil
+}
+
+// dedupeClusters groups recs into clusters along the pairs of edges.
+func dedupeClusters(job *batchJob, scorer *scoring.Scorer, recs []*scoring.Prepared, edges *batch.EdgeList) []int32 {
+	return batch.ClusterEdges(len(recs), edges, batch.ClusterOptions{
+		Threshold:  job.threshold,
+		Thresholds: job.model.Thresholds,
+		Score: func(i, j int32) batch.Pair {
+			r := scorer.Score(recs[i], recs[j])
+			return batch.Pair{Left: i, Right: j, Weight: r.Weight, Probability: r.Probability, Grade: r.Grade}
+		},
+	})
 }
 
 // batchFlags are the flags dedupe and link share.

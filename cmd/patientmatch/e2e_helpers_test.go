@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	pmv1 "github.com/patientmatch/patientmatch/api/patientmatch/v1"
+	"github.com/patientmatch/patientmatch/internal/syncbuf"
 )
 
 // The end-to-end tests run the real server (serve) in-process on loopback
@@ -34,22 +34,7 @@ import (
 // holds the plumbing; serve_test.go holds the scenarios.
 
 // lockedBuffer collects the server's log; slog writes from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = syncbuf.Buffer
 
 // e2eServer is one running serve(...) call.
 type e2eServer struct {

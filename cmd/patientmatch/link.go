@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/patientmatch/patientmatch/batch"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // runLink links the records of LEFT to those of RIGHT: pairs at or above the
@@ -56,29 +57,9 @@ func runLink(ctx context.Context, env *cliEnv, args []string) error {
 	defer pw.abort()
 	w := newPairSink(pw, format, scorer)
 	write := func(p batch.Pair) error { return w.write(left[p.Left], right[p.Right], p) }
-	var kept []batch.Pair
-	emit := write
-	if *oneToOne {
-		// The assignment needs every pair first; only those at or above
-		// the threshold are kept.
-		emit = func(p batch.Pair) error {
-			kept = append(kept, p)
-			return nil
-		}
-	}
 	progress := job.progress(env, "scoring")
-	st, err := batch.Link(ctx, left, right, job.options(scorer, progress), emit)
+	st, written, err := linkPairs(ctx, left, right, job.options(scorer, progress), *oneToOne, write)
 	progress.done()
-	written := st.Emitted
-	if err == nil && *oneToOne {
-		one := batch.OneToOne(kept)
-		written = int64(len(one))
-		for _, p := range one {
-			if err = write(p); err != nil {
-				break
-			}
-		}
-	}
 	if err == nil {
 		err = w.flush()
 	}
@@ -91,4 +72,29 @@ func runLink(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stderr, "link: %d left and %d right records (%d bad skipped), %d pairs compared, %d pairs written, in %.1fs, peak memory %s%s\n",
 		len(left), len(right), job.bad, st.CandidatePairs, written, time.Since(start).Seconds(), peakMemory(), skippedNote(st.Blocking))
 	return nil
+}
+
+// linkPairs runs batch.Link, writing its pairs; with oneToOne it keeps
+// them all first (only those at or above the threshold come) and writes
+// batch.OneToOne's choice. written counts the pairs written.
+func linkPairs(ctx context.Context, left, right []*scoring.Prepared, opts batch.Options, oneToOne bool, write func(batch.Pair) error) (st batch.Stats, written int64, err error) {
+	if !oneToOne {
+		st, err = batch.Link(ctx, left, right, opts, write)
+		return st, st.Emitted, err
+	}
+	var kept []batch.Pair
+	st, err = batch.Link(ctx, left, right, opts, func(p batch.Pair) error {
+		kept = append(kept, p)
+		return nil
+	})
+	if err != nil {
+		return st, st.Emitted, err
+	}
+	one := batch.OneToOne(kept)
+	for _, p := range one {
+		if err := write(p); err != nil {
+			return st, int64(len(one)), err
+		}
+	}
+	return st, int64(len(one)), nil
 }

@@ -100,66 +100,101 @@ type loadSummary struct {
 
 // loadInto upserts every good record of paths into eng in atomic chunks,
 // reporting bad records on stderr and skipping them. Reading and parsing run
-// in their own goroutine, a chunk ahead of the writes, so both cores work.
+// in their own goroutine (readChunks), a chunk ahead of the writes
+// (writeChunks), so both cores work.
 func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFlags, paths []string, progress bool) (loadSummary, error) {
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var sum loadSummary
 	chunks := make(chan []*fm.Patient, 2)
-	readErr := make(chan error, 1)
+	type readResult struct {
+		counts readCounts
+		err    error
+	}
+	read := make(chan readResult, 1)
 	go func() {
-		defer close(chunks)
-		var batch []*fm.Patient
-		seen := map[string]bool{}
-		send := func() bool {
-			if len(batch) == 0 {
-				return true
-			}
-			select {
-			case chunks <- batch:
-				batch, seen = nil, map[string]bool{}
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		err := in.each(env, paths, func(it inputItem) error {
-			if it.Err == nil {
-				it.Err = matcher.ValidatePatient(it.Patient)
-			}
-			if it.Err != nil {
-				sum.bad++ // only this goroutine writes bad until readErr is sent
-				fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
-				return nil
-			}
-			if unreadableBirthDate(it.Unreadable) {
-				sum.undated++ // like bad, written by this goroutine only until readErr is sent
-			}
-			// One atomic chunk must not hold the same id twice: send the
-			// chunk first, so the later record wins, as it would loading
-			// one by one.
-			if seen[*it.Patient.Id] && !send() {
-				return ctx.Err()
-			}
-			seen[*it.Patient.Id] = true
-			batch = append(batch, it.Patient)
-			if len(batch) >= loadChunk && !send() {
-				return ctx.Err()
-			}
-			return ctx.Err()
-		})
-		if err == nil && !send() {
-			err = ctx.Err()
-		}
-		readErr <- err
+		counts, err := readChunks(ctx, env, in, paths, chunks)
+		read <- readResult{counts, err}
 	}()
+	sum, drawn, writeErr := writeChunks(ctx, env, eng, chunks, progress, cancel)
+	r := <-read
+	sum.bad, sum.undated = r.counts.bad, r.counts.undated
+	err := r.err
+	if writeErr == nil && err == nil {
+		// Done means matchable: wait for the index to hold every record.
+		err = eng.WaitIndexed(ctx)
+	}
+	if drawn {
+		fmt.Fprintln(env.stderr)
+	}
+	sum.secs = time.Since(start).Seconds()
+	if writeErr != nil {
+		return sum, writeErr
+	}
+	return sum, err
+}
 
-	var (
-		drawn    bool
-		lastDraw time.Time
-		writeErr error
-	)
+// readCounts are what reading the input found, beside the good records.
+type readCounts struct {
+	bad     int // skipped
+	undated int // kept with a birth date that could not be read
+}
+
+// readChunks reads the good records of paths into chunks of at most
+// loadChunk patients, none holding an id twice, and closes chunks when
+// done. It reports bad records on stderr and returns the counts.
+func readChunks(ctx context.Context, env *cliEnv, in *inputFlags, paths []string, chunks chan<- []*fm.Patient) (n readCounts, err error) {
+	defer close(chunks)
+	var batch []*fm.Patient
+	seen := map[string]bool{}
+	send := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case chunks <- batch:
+			batch, seen = nil, map[string]bool{}
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	err = in.each(env, paths, func(it inputItem) error {
+		if it.Err == nil {
+			it.Err = matcher.ValidatePatient(it.Patient)
+		}
+		if it.Err != nil {
+			n.bad++
+			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
+			return nil
+		}
+		if unreadableBirthDate(it.Unreadable) {
+			n.undated++
+		}
+		// One atomic chunk must not hold the same id twice: send the
+		// chunk first, so the later record wins, as it would loading
+		// one by one.
+		if seen[*it.Patient.Id] && !send() {
+			return ctx.Err()
+		}
+		seen[*it.Patient.Id] = true
+		batch = append(batch, it.Patient)
+		if len(batch) >= loadChunk && !send() {
+			return ctx.Err()
+		}
+		return ctx.Err()
+	})
+	if err == nil && !send() {
+		err = ctx.Err()
+	}
+	return n, err
+}
+
+// writeChunks upserts each chunk into eng, counting what the writes did and
+// drawing progress on stderr (drawn: a progress line is open). After a
+// failed write it cancels the read and drains the remaining chunks.
+func writeChunks(ctx context.Context, env *cliEnv, eng *matcher.Engine, chunks <-chan []*fm.Patient, progress bool, cancel func()) (sum loadSummary, drawn bool, writeErr error) {
+	var lastDraw time.Time
 	for batch := range chunks {
 		if writeErr != nil {
 			continue // drain so the reader can finish
@@ -184,19 +219,7 @@ func loadInto(ctx context.Context, env *cliEnv, eng *matcher.Engine, in *inputFl
 			fmt.Fprintf(env.stderr, "\rloaded %d records", sum.loaded)
 		}
 	}
-	err := <-readErr
-	if writeErr == nil && err == nil {
-		// Done means matchable: wait for the index to hold every record.
-		err = eng.WaitIndexed(ctx)
-	}
-	if drawn {
-		fmt.Fprintln(env.stderr)
-	}
-	sum.secs = time.Since(start).Seconds()
-	if writeErr != nil {
-		return sum, writeErr
-	}
-	return sum, err
+	return sum, drawn, writeErr
 }
 
 // loadFile loads one file whose format follows from its extension (serve

@@ -90,6 +90,11 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
+	stopPprof, err := startPprof(c, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	lim, err := newLimiter(c, reg)
 	if err != nil {
 		return err

@@ -33,6 +33,8 @@ type serveConfig struct {
 	cluster clusterFlags
 	// The in-flight bound (serve_admission.go).
 	admission admissionFlags
+	// Runtime profiles (serve_pprof.go).
+	pprofAddr string
 }
 
 // multiFlag collects a repeatable string flag (--trust-issuer).
@@ -48,6 +50,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet, env *cliEnv) {
 	c.addSecurityFlags(fs)
 	c.addClusterFlags(fs)
 	c.addAdmissionFlags(fs)
+	c.addPprofFlags(fs)
 }
 
 // addServerFlags registers the data folder, listener and HTTP flags.
@@ -75,6 +78,9 @@ func (c *serveConfig) validate() error {
 		return err
 	}
 	if err := c.validateAdmission(); err != nil {
+		return err
+	}
+	if err := c.validatePprof(); err != nil {
 		return err
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {

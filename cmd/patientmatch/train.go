@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -33,57 +34,17 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	start := time.Now()
-	var recs []*scoring.Prepared
-	bad := 0
-	var last time.Time
-	drawn := false
-	// show draws one progress line, at most five times a second unless
-	// final; the line is ended before anything else is printed.
-	show := func(final bool, format string, a ...any) {
-		if !*progress || (!final && time.Since(last) < 200*time.Millisecond) {
-			return
-		}
-		last, drawn = time.Now(), true
-		fmt.Fprintf(env.stderr, "\r"+format, a...)
-	}
-	endLine := func() {
-		if drawn {
-			fmt.Fprintln(env.stderr)
-			drawn = false
-		}
-	}
-	err := in.each(env, fs.Args(), func(it inputItem) error {
-		if it.Err != nil {
-			bad++
-			endLine()
-			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
-			return nil
-		}
-		recs = append(recs, scoring.Prepare(record.FromFHIR(it.Patient)))
-		show(false, "reading: %d records", len(recs))
-		return ctx.Err()
-	})
-	show(true, "reading: %d records", len(recs))
-	endLine()
+	show := &trainProgress{w: env.stderr, on: *progress}
+	recs, bad, err := readTrainingRecords(ctx, env, in, fs.Args(), show)
 	if err != nil {
 		return err
 	}
 	if len(recs) < 2 {
 		return fmt.Errorf("need at least 2 good records to train, have %d", len(recs))
 	}
-	var passes []scoring.TrainingPass
-	training := blocking.TrainingRules()
-	for i, r := range training {
-		show(true, "blocking: rule %d of %d (%s)   ", i+1, len(training), r)
-		var pairs [][2]int32
-		blocking.PairsByRule(recs, r, *maxBlock, func(i, j int32) { pairs = append(pairs, [2]int32{i, j}) })
-		if len(pairs) == 0 {
-			continue
-		}
-		passes = append(passes, scoring.TrainingPass{Name: r.String(), Pairs: pairs, Exclude: r.Fixes()})
-	}
-	show(true, "training: u from random pairs, m by EM over %d passes…", len(passes))
-	endLine()
+	passes := trainingPasses(recs, *maxBlock, show)
+	show.line(true, "training: u from random pairs, m by EM over %d passes…", len(passes))
+	show.end()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -109,6 +70,70 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stderr, "trained on %d records (%d bad skipped): %d EM passes, %d iterations, prior %.3g, in %.1fs; model written to %s\n",
 		len(recs), bad, len(passes), iters, model.Prior, time.Since(start).Seconds(), *out)
 	return nil
+}
+
+// readTrainingRecords reads and prepares the good records of paths,
+// reporting the bad ones on stderr and counting them.
+func readTrainingRecords(ctx context.Context, env *cliEnv, in *inputFlags, paths []string, show *trainProgress) (recs []*scoring.Prepared, bad int, err error) {
+	err = in.each(env, paths, func(it inputItem) error {
+		if it.Err != nil {
+			bad++
+			show.end()
+			fmt.Fprintf(env.stderr, "%s:%d: skipped: %v\n", it.source, it.Line, it.Err)
+			return nil
+		}
+		// Training counts comparison levels, which term frequencies do
+		// not change (and the model is written without them).
+		recs = append(recs, scoring.PrepareWithoutTF(record.FromFHIR(it.Patient)))
+		show.line(false, "reading: %d records", len(recs))
+		return ctx.Err()
+	})
+	show.line(true, "reading: %d records", len(recs))
+	show.end()
+	return recs, bad, err
+}
+
+// trainingPasses gives one EM pass per training blocking rule: its
+// candidate pairs (blocks over maxBlock skipped), leaving out the
+// comparisons the rule blocks on. A rule without pairs gives no pass.
+func trainingPasses(recs []*scoring.Prepared, maxBlock int, show *trainProgress) []scoring.TrainingPass {
+	var passes []scoring.TrainingPass
+	training := blocking.TrainingRules()
+	for i, r := range training {
+		show.line(true, "blocking: rule %d of %d (%s)   ", i+1, len(training), r)
+		var pairs [][2]int32
+		blocking.PairsByRule(recs, r, maxBlock, func(i, j int32) { pairs = append(pairs, [2]int32{i, j}) })
+		if len(pairs) == 0 {
+			continue
+		}
+		passes = append(passes, scoring.TrainingPass{Name: r.String(), Pairs: pairs, Exclude: r.Fixes()})
+	}
+	return passes
+}
+
+// trainProgress draws train's progress line on stderr, at most five times
+// a second unless final; end ends the line before anything else is
+// printed.
+type trainProgress struct {
+	w     io.Writer
+	on    bool
+	last  time.Time
+	drawn bool
+}
+
+func (p *trainProgress) line(final bool, format string, a ...any) {
+	if !p.on || (!final && time.Since(p.last) < 200*time.Millisecond) {
+		return
+	}
+	p.last, p.drawn = time.Now(), true
+	fmt.Fprintf(p.w, "\r"+format, a...)
+}
+
+func (p *trainProgress) end() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
 }
 
 // writeModel writes m as JSON to path, or stdout for "-". The file is written

@@ -17,13 +17,15 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/patientmatch/patientmatch/internal/modroot"
+	"github.com/patientmatch/patientmatch/internal/syncbuf"
 )
 
 // notRun lists the documented commands the test does not run, each with
@@ -62,7 +64,7 @@ func TestREADMEExamples(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("curl is not installed; .ci/run installs it")
 	}
-	root := repoRoot(t)
+	root := modroot.Dir(t)
 	h := newHarness(t, root)
 	used := map[string]bool{}
 	counts := map[string]int{}
@@ -121,22 +123,8 @@ type harness struct {
 	synopsisRE         *regexp.Regexp
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects the server's log.
+type syncBuffer = syncbuf.Buffer
 
 func newHarness(t *testing.T, root string) *harness {
 	h := &harness{root: root, tools: t.TempDir(), serverLog: &syncBuffer{},
@@ -348,23 +336,6 @@ func readmes(t *testing.T, root string) []string {
 		return strings.Compare(a, b)
 	})
 	return files
-}
-
-func repoRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test")
-		}
-		dir = parent
-	}
 }
 
 // goBuild builds pkg into out (with VCS stamping where the checkout has it).

@@ -14,28 +14,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/internal/modroot"
 	"github.com/patientmatch/patientmatch/record"
 )
 
 // ModuleRoot is the directory holding go.mod above the test's working
-// directory; the test is skipped when there is none.
-func ModuleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-}
+// directory (modroot.Dir).
+func ModuleRoot(t testing.TB) string { return modroot.Dir(t) }
 
 // Dir is ../shared/datasets next to the module root; the test is skipped
 // when it is missing (a clone without the shared folder).
