@@ -1,7 +1,6 @@
 package grpcapi
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/patientmatch/patientmatch/api/patientmatch/v1"
+	"github.com/patientmatch/patientmatch/internal/syncbuf"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -25,8 +25,8 @@ func TestPanicValueNotLogged(t *testing.T) {
 	eng.matchFn = func(context.Context, record.Record, matcher.MatchOptions) ([]matcher.Match, error) {
 		panic("Chalmers 1974-12-25")
 	}
-	var logs bytes.Buffer
-	h := newHarness(t, eng, nil, Options{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
+	var logs syncbuf.Buffer
+	h := newHarness(t, eng, nil, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	_, err := h.client.Match(ctxT(t), &pb.MatchRequest{Subject: demo(&pb.Demographics{Family: "x"})})
 	wantCode(t, err, codes.Internal)
 	if strings.Contains(logs.String(), "Chalmers") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -182,18 +181,6 @@ func newHarness(t testing.TB, eng Engine, cm ClaimsMatcher, opts Options) *harne
 func (h *harness) stop(ctx context.Context) error {
 	h.stopped.Store(true)
 	return h.srv.Stop(ctx)
-}
-
-// syncWriter serializes writes of concurrent loggers.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // violationsOf returns field → description of err's BadRequest detail.

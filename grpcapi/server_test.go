@@ -1,7 +1,6 @@
 package grpcapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	pb "github.com/patientmatch/patientmatch/api/patientmatch/v1"
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/claims"
+	"github.com/patientmatch/patientmatch/internal/syncbuf"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -565,8 +565,8 @@ func TestPanicIsInternal(t *testing.T) {
 	eng.matchFn = func(context.Context, record.Record, matcher.MatchOptions) ([]matcher.Match, error) {
 		panic("bad invariant")
 	}
-	var logs bytes.Buffer
-	h := newHarness(t, eng, nil, Options{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
+	var logs syncbuf.Buffer
+	h := newHarness(t, eng, nil, Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
 	_, err := h.client.Match(ctxT(t), &pb.MatchRequest{Subject: demo(&pb.Demographics{Family: "x"})})
 	wantCode(t, err, codes.Internal)
 	// The server lives on.
@@ -577,8 +577,8 @@ func TestPanicIsInternal(t *testing.T) {
 
 func TestMetricsAndLogs(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	var logs bytes.Buffer
-	h := newHarness(t, newFakeEngine(), nil, Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
+	var logs syncbuf.Buffer
+	h := newHarness(t, newFakeEngine(), nil, Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
 	ctx := ctxT(t)
 	for range 3 {
 		_, _ = h.client.Get(ctx, &pb.GetRequest{Id: "missing"})

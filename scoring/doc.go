@@ -9,7 +9,9 @@
 // (weights from a compiled table, posterior, grade, caps).
 //
 // The comparisons are given name, family name, birth date, sex, household
-// and identifier. Address, postal code, city, phone and email are one
+// and identifier. A record holding one name (a mononym, or a given name
+// with the family name missing) is compared with whichever of the other
+// record's names it agrees with best (alignSingleName). Address, postal code, city, phone and email are one
 // joint "household" comparison with ordered levels, because households
 // share all of them: scored as five independent fields they let a sibling
 // outweigh a different first name and birth date (MATCHING-NOTES.md). For
