@@ -128,10 +128,35 @@ func Open(path string, opts Options) (*Log, error) {
 		f.Close()
 		return nil, fmt.Errorf("audit: %s: existing trail does not verify, refusing to append to it: %w", path, err)
 	}
+	if err := endLine(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: %s: %w", path, err)
+	}
 	l := &Log{opts: opts, f: f, w: bufio.NewWriterSize(f, 64<<10), prev: res.LastHash, seq: res.LastSeq,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go l.syncLoop()
 	return l, nil
+}
+
+// endLine makes sure f ends with a newline, so that the next record starts
+// a line of its own. A trail whose last record lost its newline (cut right
+// after the record, or copied by a tool that drops it) still verifies, and
+// a record appended straight after it would merge with it into one line
+// that does not (found by FuzzVerify).
+func endLine(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, st.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	_, err = f.Write([]byte{'\n'}) // O_APPEND: at the end
+	return err
 }
 
 // Write appends e (its Time, Seq and Prev are set here). An error means the

@@ -81,20 +81,21 @@ func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []strin
 	if e.mu.closed {
 		return nil, ErrClosed
 	}
-	for _, id := range ids {
-		ok, err := e.mu.table.get(id, &p)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+	refs := make([]ref, len(ids))
+	e.mu.table.findAll(ids, refs)
+	for i, id := range ids {
+		if refs[i] == noRef {
 			continue // deleted since the index was read
+		}
+		if err := e.mu.table.unpack(refs[i], &p); err != nil {
+			return nil, err
 		}
 		res := scorer.Score(qp, &p)
 		if res.Grade >= minGrade {
 			h := hit{m: Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade}}
 			if explain {
 				h.p = new(scoring.Prepared)
-				if _, err := e.mu.table.get(id, h.p); err != nil {
+				if err := e.mu.table.unpack(refs[i], h.p); err != nil {
 					return nil, err
 				}
 			}

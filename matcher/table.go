@@ -83,6 +83,44 @@ func (t *table) find(id string) (ref, bool) {
 	return 0, false
 }
 
+// noRef is the ref of an absent id in findAll's answer.
+const noRef = ^ref(0)
+
+// findAll sets refs[i] to the ref of ids[i], noRef when absent. It works
+// in two passes over the batch, the map probes first and then the check
+// of each record's id, so that the cache misses of one candidate overlap
+// those of the next instead of being paid one after another: at a
+// million patients the map and the slabs are far larger than the caches,
+// and each probe and each first touch of a record is a trip to memory.
+func (t *table) findAll(ids []string, refs []ref) {
+	for i, id := range ids {
+		r, ok := t.refs[t.hash(id)]
+		if !ok {
+			r = noRef
+		}
+		refs[i] = r
+	}
+	for i, id := range ids {
+		if r := refs[i]; r != noRef {
+			if got, err := scoring.PackedID(t.bytes(r)); err == nil && got == id {
+				continue
+			}
+		}
+		refs[i] = noRef
+		if r, ok := t.collided[id]; ok {
+			refs[i] = r
+		}
+	}
+}
+
+// unpack unpacks the record at r into p (see get).
+func (t *table) unpack(r ref, p *scoring.Prepared) error {
+	if err := scoring.UnpackPrepared(p, t.bytes(r)); err != nil {
+		return fmt.Errorf("matcher: table record at %x: %w", uint64(r), err)
+	}
+	return nil
+}
+
 // has reports whether id is in the table.
 func (t *table) has(id string) bool {
 	_, ok := t.find(id)

@@ -36,6 +36,22 @@ func TestTable(t *testing.T) {
 						t.Fatalf("step %d: get %q = %+v, want %+v", step, id, p, *w)
 					}
 				}
+				// findAll agrees with find, absent ids included.
+				ids := []string{"absent"}
+				for id := range want {
+					ids = append(ids, id)
+				}
+				refs := make([]ref, len(ids))
+				tb.findAll(ids, refs)
+				for i, id := range ids {
+					r, ok := tb.find(id)
+					if !ok {
+						r = noRef
+					}
+					if refs[i] != r {
+						t.Fatalf("step %d: findAll %q = %x, find %x", step, id, uint64(refs[i]), uint64(r))
+					}
+				}
 				n := 0
 				tb.each(func([]byte) { n++ })
 				if n != len(want) {
