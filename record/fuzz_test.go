@@ -1,6 +1,8 @@
 package record
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"io"
@@ -136,12 +138,20 @@ func FuzzNDJSONReader(f *testing.F) {
 	f.Add([]byte("{\"resourceType\":\"Patient\",\"id\":\"a\"}\n\n{\"resourceType\":\"Patient\"}\r\nnope\n"))
 	f.Add([]byte("\ufeff{\"resourceType\":\"Patient\"}"))
 	f.Add([]byte("\n\n\n"))
+	f.Add([]byte("\x1f\x8b")) // gzip's magic and nothing more
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Input starting with gzip's magic is decompressed: a corrupt
+		// stream is refused as invalid input (ErrInvalid), never an I/O
+		// error or a panic; a good one is read as its content.
+		content, gzErr := gunzipped(data)
 		r, err := NewReader(strings.NewReader(string(data)), FormatNDJSON, ReaderOptions{})
 		if err != nil {
+			if gzErr != nil && errors.Is(err, ErrInvalid) {
+				return
+			}
 			t.Fatal(err)
 		}
-		lines := strings.Count(string(data), "\n") + 1
+		lines := strings.Count(string(content), "\n") + 1
 		last := 0
 		for {
 			it, err := r.Next()
@@ -149,6 +159,9 @@ func FuzzNDJSONReader(f *testing.F) {
 				break
 			}
 			if err != nil {
+				if gzErr != nil && errors.Is(err, ErrInvalid) {
+					return
+				}
 				t.Fatalf("Next: %v", err)
 			}
 			if it.Line <= last || it.Line > lines {
@@ -206,4 +219,17 @@ func FuzzCSVReader(f *testing.F) {
 			checkRecordFolded(t, FromFHIR(p))
 		}
 	})
+}
+
+// gunzipped is data decompressed when it starts with gzip's magic (with the
+// error of a corrupt stream), else data itself.
+func gunzipped(data []byte) ([]byte, error) {
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		return data, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
