@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -33,8 +34,18 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	return serve(ctx, env, c, nil)
 }
+
+// serveGCPercent is a serving process's GC target unless GOGC is set.
+// Measured at 1M patients on 2 cores (bench/README "Hot path"): with 200
+// instead of Go's default 100 the server answered 2,500 $match/s open
+// loop at p99 2.6–3.4 ms with nothing shed (three runs), where 100 served
+// 1,941/s and shed the rest; the price is ~0.6 GB more resident memory.
+const serveGCPercent = 200
 
 // serve runs the HTTP and gRPC servers until ctx is cancelled (SIGTERM,
 // Ctrl-C), then stops them gracefully. ready, when set, receives the bound
