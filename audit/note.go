@@ -60,6 +60,18 @@ func (n *Note) Add(p Patient) {
 	}
 }
 
+// Withhold takes back what was noted so far: for a reply that returns
+// none of the patients the engine gave it (the claims decision no_match
+// hides its near misses), so that the trail lists only what was returned.
+func (n *Note) Withhold() {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.patients, n.count = nil, 0
+}
+
 // entry turns the note into the fields of an Entry.
 func (n *Note) entry(e Entry) Entry {
 	n.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patientmatch/patientmatch/audit"
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
@@ -257,6 +258,7 @@ func (s *Service) decide(ctx context.Context, req Request, c *OIDCClaims, who su
 		// ids and scores are none of the caller's business.
 		resp.Candidates = []Candidate{}
 		resp.Score, resp.Grade = 0, ""
+		audit.NoteFrom(ctx).Withhold() // nor does the audit trail list them
 	}
 
 	if req.Link {

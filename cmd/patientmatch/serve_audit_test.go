@@ -78,11 +78,28 @@ func TestServeE2EAuditListsWhatWasReturned(t *testing.T) {
 	if len(grpcSent) != 1 {
 		t.Fatalf("gRPC Match count 1 returned %d", len(grpcSent))
 	}
+	// A claims decision no_match hides its near misses from the caller;
+	// the trail must not list them either. Peter with a birth date one
+	// day off and nothing else: a near miss, not a match.
+	nearMiss := map[string]any{"claims": map[string]any{"given_name": "Peter", "family_name": e2ePeter.family, "birthdate": "1974-12-26"}}
+	if q := searchset(t, s.httpBase, s.do(t, http.MethodPost, "/fhir/Patient/$match", matchParams(map[string]any{"resourceType": "Patient", "birthDate": "1974-12-26",
+		"name": []any{map[string]any{"family": e2ePeter.family, "given": []string{"Peter"}}}}, nil), "", "")); len(q) == 0 {
+		t.Fatal("the near-miss claims have no near miss ($match finds nobody)")
+	}
+	cr := s.do(t, http.MethodPost, "/match/claims", nearMiss, "application/json", "")
+	var claimsReply struct {
+		Decision   string
+		Candidates []any
+	}
+	if err := json.Unmarshal(cr.body, &claimsReply); err != nil || claimsReply.Decision != "no_match" || len(claimsReply.Candidates) != 0 {
+		t.Fatalf("near-miss claims: %d %s (want no_match without candidates)", cr.status, cr.body)
+	}
 	if err := s.stop(e2eHangGuard); err != nil {
 		t.Fatal(err)
 	}
 
 	var httpTrail, grpcTrail [][]audit.Patient
+	var claimsTrail []audit.Entry
 	data, err := os.ReadFile(auditFile)
 	if err != nil {
 		t.Fatal(err)
@@ -100,8 +117,14 @@ func TestServeE2EAuditListsWhatWasReturned(t *testing.T) {
 			}
 		case "/patientmatch.v1.PatientMatch/Match":
 			grpcTrail = append(grpcTrail, e.Patients)
+		case "POST /match/claims":
+			claimsTrail = append(claimsTrail, e)
 		}
 	}
+	if len(claimsTrail) != 1 || len(claimsTrail[0].Patients) != 0 || claimsTrail[0].Count != 0 {
+		t.Errorf("the no_match claims decision's audit records %+v; want one listing no patient", claimsTrail)
+	}
+	httpTrail = httpTrail[:len(httpTrail)-1] // the near-miss $match
 	if len(httpTrail) != len(httpSent) {
 		t.Fatalf("%d $match audit records for %d requests", len(httpTrail), len(httpSent))
 	}
