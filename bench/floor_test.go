@@ -15,12 +15,7 @@ import (
 // measured when the set was committed (see testdata/labelled/README.md):
 // they catch a regression, they do not describe the engine.
 func TestAccuracyFloorCommittedSet(t *testing.T) {
-	dir := filepath.Join(testsets.ModuleRoot(t), "testdata", "labelled")
-	a := accuracyOn(t, filepath.Join(dir, "synth2000.csv"), filepath.Join(dir, "synth2000.truth.csv"))
-	if a.Records != 2000 || a.Unlabelled != 0 {
-		t.Fatalf("read %d records, %d unlabelled; want 2000, 0", a.Records, a.Unlabelled)
-	}
-	checkInvariants(t, a)
+	a := committedAccuracy(t, "synth2000")
 	certain, _ := a.Grade("certain")
 	probable, _ := a.Grade("probable")
 	possible, _ := a.Grade("possible")
@@ -62,7 +57,6 @@ const (
 // blocked as either name (pairs completeness 0.8571, probable+ recall
 // 0.5937, possible+ recall 0.7530), so losing that fails.
 func TestAccuracyFloorSparseSets(t *testing.T) {
-	dir := filepath.Join(testsets.ModuleRoot(t), "testdata", "labelled")
 	for _, tc := range []struct {
 		set                                         string
 		completeness, precision, probable, possible float64
@@ -73,11 +67,7 @@ func TestAccuracyFloorSparseSets(t *testing.T) {
 		{"names2000", 0.92, 0.98, 0.72, 0.84},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
-			a := accuracyOn(t, filepath.Join(dir, tc.set+".csv"), filepath.Join(dir, tc.set+".truth.csv"))
-			if a.Records != 2000 || a.Unlabelled != 0 {
-				t.Fatalf("read %d records, %d unlabelled; want 2000, 0", a.Records, a.Unlabelled)
-			}
-			checkInvariants(t, a)
+			a := committedAccuracy(t, tc.set)
 			certain, _ := a.Grade("certain")
 			probable, _ := a.Grade("probable")
 			possible, _ := a.Grade("possible")
@@ -102,4 +92,18 @@ func TestAccuracyFloorSparseSets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// committedAccuracy scores the committed labelled set name
+// (testdata/labelled/NAME.csv and NAME.truth.csv, 2,000 records each,
+// every one labelled) and checks the figures' invariants.
+func committedAccuracy(t *testing.T, name string) *Accuracy {
+	t.Helper()
+	dir := filepath.Join(testsets.ModuleRoot(t), "testdata", "labelled")
+	a := accuracyOn(t, filepath.Join(dir, name+".csv"), filepath.Join(dir, name+".truth.csv"))
+	if a.Records != 2000 || a.Unlabelled != 0 {
+		t.Fatalf("%s: read %d records, %d unlabelled; want 2000, 0", name, a.Records, a.Unlabelled)
+	}
+	checkInvariants(t, a)
+	return a
 }
