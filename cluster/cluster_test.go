@@ -288,11 +288,15 @@ func TestPullBytes(t *testing.T) {
 		{64, 256 << 10, 512 << 10}, // a smaller max payload lets the share rule
 		{0, mib, pullBudget},
 	} {
-		if got := pullBytes(c.shards, c.maxPayload); got != c.want {
+		got := pullBytes(c.shards, c.maxPayload)
+		if got != c.want {
 			t.Errorf("pullBytes(%d, %d) = %d, want %d", c.shards, c.maxPayload, got, c.want)
 		}
-		if c.shards > 0 && int64(c.want) > c.maxPayload && c.want*c.shards > pullBudget {
-			t.Errorf("%d shards × %d bytes exceed the node's budget", c.shards, c.want)
+		if int64(got) < c.maxPayload {
+			t.Errorf("pullBytes(%d, %d) = %d is smaller than one message", c.shards, c.maxPayload, got)
+		}
+		if c.shards > 0 && int64(got) > c.maxPayload && got*c.shards > pullBudget {
+			t.Errorf("%d shards × %d bytes exceed the node's budget", c.shards, got)
 		}
 	}
 }
