@@ -2,6 +2,7 @@ package blocking
 
 import (
 	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // Field extraction for keys. Placeholder values are shared by unrelated
@@ -105,6 +106,27 @@ func phone7(ph string) string {
 func allSame(s string) bool {
 	for i := 1; i < len(s); i++ {
 		if s[i] != s[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// sparse reports whether p holds no field that places it in a household or
+// a registration — no usable street address, phone, e-mail or identifier
+// (placeholders count as missing, as for their own keys) — and so meets
+// its duplicates through names, birth date and place alone: such a record
+// gets the fallback keys (package comment, "Sparse records").
+func sparse(p *scoring.Prepared) bool {
+	r := &p.Rec
+	if phone7(r.Phone) != "" || (r.Email != "" && !record.IsPlaceholderEmail(r.Email)) {
+		return false
+	}
+	if r.Address.Street != "" && !record.IsPlaceholderStreet(r.Address.Street) {
+		return false
+	}
+	for _, id := range r.Identifiers {
+		if id.Value != "" && !record.IsPlaceholderID(id.Value) {
 			return false
 		}
 	}

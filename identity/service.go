@@ -13,6 +13,7 @@ import (
 	"github.com/patientmatch/patientmatch/internal/seqwatch"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // Engine is what the service needs of the matching engine
@@ -29,6 +30,15 @@ type Options struct {
 	// Candidates is how many matches of a written record are considered
 	// for linking and tasks. Default 20.
 	Candidates int
+	// TaskGrade is the weakest grade of a match that opens a review task.
+	// Default probable: a task is work pushed at a steward, and the grades
+	// say what deserves it (MATCHING-NOTES "Grades mean decisions"):
+	// probable is what a reviewer would likely accept, possible only
+	// "worth showing to a reviewer who searches". On the demo set 23 of
+	// 1,171 possible tasks were one person, mostly household members (a
+	// mother and daughter at one address); $match still shows such
+	// pairs. GradePossible queues them too.
+	TaskGrade scoring.Grade
 	// FlushInterval is how often automatic links are written to the log
 	// (steward decisions are written at once). Default 200ms.
 	FlushInterval time.Duration
@@ -47,6 +57,9 @@ type Options struct {
 func (o *Options) ensureDefaults() {
 	if o.Candidates <= 0 {
 		o.Candidates = 20
+	}
+	if o.TaskGrade == scoring.GradeNone {
+		o.TaskGrade = scoring.GradeProbable
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 200 * time.Millisecond
@@ -360,7 +373,8 @@ func (s *Service) processLocked(ctx context.Context, w matcher.Written, by Actor
 	var hits []matcher.Match
 	if w.Record != nil {
 		var err error
-		hits, err = s.eng.Match(ctx, *w.Record, matcher.MatchOptions{Count: s.opts.Candidates + 1})
+		// Matches below the task grade neither link nor open a task.
+		hits, err = s.eng.Match(ctx, *w.Record, matcher.MatchOptions{Count: s.opts.Candidates + 1, MinGrade: s.opts.TaskGrade})
 		if err != nil && !errors.Is(err, matcher.ErrInvalid) {
 			return fmt.Errorf("identity: matching %s: %w", w.ID, err)
 		}
@@ -376,8 +390,8 @@ func (s *Service) processLocked(ctx context.Context, w matcher.Written, by Actor
 
 // planLocked decides what a write of patient p means for the identities:
 // a certain match to exactly one identity links p to it; every other
-// match at or above possible in another identity becomes a task, unless
-// the pair has a task already or a never-link.
+// match at or above the task grade in another identity becomes a task,
+// unless the pair has a task already or a never-link.
 func (s *Service) planLocked(w matcher.Written, hits []matcher.Match, by Actor) []Event {
 	st, p := s.mu.st, w.ID
 	cur := st.IdentityOf(p)
@@ -421,7 +435,7 @@ func (s *Service) planLocked(w matcher.Written, hits []matcher.Match, by Actor) 
 		es = append(es, Event{By: by, Kind: KindLink, Patient: p, Identity: final, Reason: "new identity"})
 	}
 	for _, h := range cands {
-		if h.identity == final || st.TaskFor(p, h.m.ID) != nil {
+		if h.identity == final || h.m.Grade < s.opts.TaskGrade || st.TaskFor(p, h.m.ID) != nil {
 			continue
 		}
 		es = append(es, Event{By: by, Kind: KindTask, Task: s.opts.NewID(), Left: h.m.ID, Right: p, Score: h.m.Probability, Grade: h.m.Grade.String()})

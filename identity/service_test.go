@@ -1,10 +1,12 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,7 +158,15 @@ func counter(prefix string) func() string {
 
 func openService(t *testing.T, kv KV, eng *fakeEngine) *Service {
 	t.Helper()
-	s, err := Open(context.Background(), kv, eng, Options{NewID: counter(fmt.Sprintf("x%d-", time.Now().UnixNano()%1000)), FlushInterval: time.Hour})
+	return openServiceWith(t, kv, eng, Options{})
+}
+
+// openServiceWith is openService with options (NewID and FlushInterval
+// are the tests').
+func openServiceWith(t *testing.T, kv KV, eng *fakeEngine, opts Options) *Service {
+	t.Helper()
+	opts.NewID, opts.FlushInterval = counter(fmt.Sprintf("x%d-", time.Now().UnixNano()%1000)), time.Hour
+	s, err := Open(context.Background(), kv, eng, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +294,7 @@ func TestMatchMergesAndUnmergeRestores(t *testing.T) {
 	eng := newFakeEngine()
 	kv := NewMemKV()
 	s := openService(t, kv, eng)
-	eng.grade("a", "b", scoring.GradePossible)
+	eng.grade("a", "b", scoring.GradeProbable)
 	eng.write(t, "a", "b")
 	ia0, ib0 := must(s.PersonOf("a")).ID, must(s.PersonOf("b")).ID
 	task := openTasks(s)[0]
@@ -373,9 +383,40 @@ func TestDeleteLeavesIdentity(t *testing.T) {
 	}
 }
 
+// TestTaskGrade: by default only a probable (or better) pair is put in
+// front of a steward; a possible one gets no task and no link, unless
+// the service is asked to queue possible pairs too.
+func TestTaskGrade(t *testing.T) {
+	for _, tc := range []struct {
+		opts      Options
+		wantPairs []pair
+	}{
+		{Options{}, []pair{pairOf("a", "b")}},
+		{Options{TaskGrade: scoring.GradeProbable}, []pair{pairOf("a", "b")}},
+		{Options{TaskGrade: scoring.GradePossible}, []pair{pairOf("a", "b"), pairOf("a", "c")}},
+	} {
+		eng := newFakeEngine()
+		s := openServiceWith(t, NewMemKV(), eng, tc.opts)
+		eng.grade("a", "b", scoring.GradeProbable)
+		eng.grade("a", "c", scoring.GradePossible)
+		eng.write(t, "a", "b", "c")
+		var got []pair
+		for _, task := range openTasks(s) {
+			got = append(got, pairOf(task.Left, task.Right))
+		}
+		slices.SortFunc(got, func(x, y pair) int { return cmp.Or(strings.Compare(x.a, y.a), strings.Compare(x.b, y.b)) })
+		if !slices.Equal(got, tc.wantPairs) {
+			t.Errorf("TaskGrade %v: open tasks %v, want %v", tc.opts.TaskGrade, got, tc.wantPairs)
+		}
+		if ia, ic := must(s.PersonOf("a")).ID, must(s.PersonOf("c")).ID; ia == ic {
+			t.Errorf("TaskGrade %v: a possible pair was linked", tc.opts.TaskGrade)
+		}
+	}
+}
+
 func TestQueueOrderPagingAndGrade(t *testing.T) {
 	eng := newFakeEngine()
-	s := openService(t, NewMemKV(), eng)
+	s := openServiceWith(t, NewMemKV(), eng, Options{TaskGrade: scoring.GradePossible})
 	eng.grade("a", "b", scoring.GradePossible)
 	eng.grade("a", "c", scoring.GradeProbable)
 	eng.grade("a", "d", scoring.GradeProbable)
@@ -408,7 +449,7 @@ func TestQueueOrderPagingAndGrade(t *testing.T) {
 // total — and comes back with both when an unmerge splits them again.
 func TestQueueTotalCountsLiveTasks(t *testing.T) {
 	eng := newFakeEngine()
-	s := openService(t, NewMemKV(), eng)
+	s := openServiceWith(t, NewMemKV(), eng, Options{TaskGrade: scoring.GradePossible})
 	eng.grade("a", "b", scoring.GradeProbable)
 	eng.grade("c", "d", scoring.GradePossible)
 	eng.write(t, "a", "b", "c", "d")
@@ -442,7 +483,8 @@ func TestQueueTotalCountsLiveTasks(t *testing.T) {
 func TestReplayRestoresState(t *testing.T) {
 	eng := newFakeEngine()
 	kv := NewMemKV()
-	s := openService(t, kv, eng)
+	possible := Options{TaskGrade: scoring.GradePossible}
+	s := openServiceWith(t, kv, eng, possible)
 	eng.grade("a", "b", scoring.GradeProbable)
 	eng.grade("c", "d", scoring.GradeCertain)
 	eng.grade("a", "e", scoring.GradePossible)
@@ -455,7 +497,7 @@ func TestReplayRestoresState(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2 := openService(t, kv, eng)
+	s2 := openServiceWith(t, kv, eng, possible)
 	if after := snapshot(s2); after != before {
 		t.Fatalf("after replay:\n%s\nbefore:\n%s", after, before)
 	}

@@ -176,12 +176,14 @@ func TestServeE2ESecurity(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.Close()
-				start := time.Now()
 				send(c)
-				_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
-				_, _ = io.Copy(io.Discard, c) // until the server closes
-				if d := time.Since(start); d > 10*time.Second {
-					t.Errorf("connection still open after %v", d)
+				// Read until the server closes the connection. The deadline
+				// is a hang guard far beyond the server's timeouts: reaching
+				// it means the server never closed, not that it was slow.
+				_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+				_, err = io.Copy(io.Discard, c)
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Errorf("the server never closed the connection: %v", err)
 				}
 			})
 		}

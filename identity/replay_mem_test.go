@@ -1,0 +1,91 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/patientmatch/patientmatch/store"
+)
+
+// TestReplayMemory replays the identity log of a data folder (the 1M
+// bench folder, say) and reports the heap the replayed state holds per
+// assigned patient: the identity state's share of a server's resident
+// memory. It needs PM_IDENTITY_DATA=<folder> (a copy: opening a store
+// may write to it) and reports figures only; PM_IDENTITY_HEAP=<file>
+// also writes a heap profile.
+func TestReplayMemory(t *testing.T) {
+	dir := os.Getenv("PM_IDENTITY_DATA")
+	if dir == "" {
+		t.Skip("PM_IDENTITY_DATA not set")
+	}
+	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	kv, err := st.KV("identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := heapInUse()
+	start := time.Now()
+	state, _, err := replay(context.Background(), storeKV{kv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	state.Tasks(StatusOpen, "", 0, 1) // the sort a first page does
+	after := heapInUse()
+	if f := os.Getenv("PM_IDENTITY_HEAP"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(out); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+	}
+	n := len(state.patients)
+	if n == 0 {
+		t.Fatal("the folder's identity log assigns no patient")
+	}
+	_, open := state.Tasks(StatusOpen, "", 0, 0)
+	t.Logf("replayed %d patients, %d identities, %d tasks (%d open live) in %v; heap %d MiB, %d B/patient",
+		n, len(state.identities), len(state.tasks), open, took.Round(time.Millisecond),
+		(after-before)>>20, (after-before)/uint64(n))
+	runtime.KeepAlive(state)
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// storeKV adapts a store namespace to KV (cmd/patientmatch has the same
+// adapter for the server).
+type storeKV struct{ kv *store.KV }
+
+func (s storeKV) Get(ctx context.Context, key []byte) ([]byte, error) {
+	v, err := s.kv.Get(ctx, string(key))
+	if errors.Is(err, store.ErrKeyNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+func (s storeKV) Set(ctx context.Context, key, value []byte) error {
+	return s.kv.Put(ctx, string(key), value)
+}
+func (s storeKV) Delete(ctx context.Context, key []byte) error { return s.kv.Delete(ctx, string(key)) }
+func (s storeKV) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
+	return s.kv.List(ctx, string(prefix), func(k string, v []byte) error { return fn([]byte(k), v) })
+}
