@@ -56,8 +56,15 @@ type State struct {
 	// patients move (a page must not cost a walk of the queue).
 	liveOpen      map[string]int
 	liveOpenValid bool
-	// kept holds the events kept in memory for history, by sequence.
-	kept map[uint64]Event
+	// kept holds the events kept in memory for history, by sequence,
+	// except the events that opened tasks: taskAt finds those tasks, which
+	// rebuild them.
+	kept   map[uint64]Event
+	taskAt map[uint64]*Task
+	// interned holds one copy of each actor, grade and kind string, so
+	// the replay of a million events does not keep a million copies of
+	// "auto".
+	interned map[string]string
 	// identityHistory lists the kept events about each identity.
 	identityHistory map[string][]uint64
 }
@@ -72,6 +79,8 @@ func NewState() *State {
 		never:           map[pair]bool{},
 		neverOf:         map[string][]string{},
 		kept:            map[uint64]Event{},
+		taskAt:          map[uint64]*Task{},
+		interned:        map[string]string{},
 		identityHistory: map[string][]uint64{},
 		open:            map[string][]*Task{},
 		openDirty:       true,
@@ -123,6 +132,7 @@ func (s *State) neverIdentity(p, id string) bool {
 // older version might hold (a patient already gone, say) by skipping it.
 func (s *State) Apply(e Event) {
 	s.seq = max(s.seq, e.Seq)
+	e.By, e.Grade, e.Kind = s.intern(e.By), s.intern(e.Grade), s.intern(e.Kind)
 	keep := true
 	switch e.Kind {
 	case KindLink:
@@ -130,8 +140,11 @@ func (s *State) Apply(e Event) {
 	case KindUnlink:
 		s.move(e, e.Patient, "")
 	case KindTask:
-		t := &Task{ID: e.Task, Left: e.Left, Right: e.Right, Score: e.Score, Grade: e.Grade, Status: StatusOpen, Created: e.At}
+		t := &Task{ID: e.Task, Left: e.Left, Right: e.Right, Score: e.Score, Grade: e.Grade, Status: StatusOpen, Created: e.At, seq: e.Seq, by: e.By}
 		s.tasks[t.ID] = t
+		s.taskAt[e.Seq] = t
+		s.refer(e)
+		keep = false
 		s.taskByPair[pairOf(t.Left, t.Right)] = t.ID
 		s.insertOpen(t)
 		s.openOf[t.Left] = append(s.openOf[t.Left], t)
@@ -266,9 +279,26 @@ func (s *State) touch(id *Identity, e Event) {
 	id.Version++
 }
 
+// intern returns the state's copy of v (one of few distinct values).
+func (s *State) intern(v string) string {
+	if v == "" {
+		return ""
+	}
+	if c, ok := s.interned[v]; ok {
+		return c
+	}
+	s.interned[v] = v
+	return v
+}
+
 // keep records e for history.
 func (s *State) keep(e Event) {
 	s.kept[e.Seq] = e
+	s.refer(e)
+}
+
+// refer lists e in the histories of its patients and identities.
+func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
 		if ps := s.patients[p]; ps != nil {
 			ps.history = append(ps.history, e.Seq)
@@ -423,6 +453,10 @@ func (s *State) IdentityHistory(id string) []Event { return s.events(s.identityH
 func (s *State) events(seqs []uint64) []Event {
 	out := make([]Event, 0, len(seqs))
 	for _, q := range seqs {
+		if t := s.taskAt[q]; t != nil {
+			out = append(out, t.openingEvent())
+			continue
+		}
 		out = append(out, s.kept[q])
 	}
 	return out
