@@ -346,7 +346,7 @@ func (s *Service) CatchUp(ctx context.Context, from0 bool, by Actor, progress fu
 func (s *Service) statsLocked() (identities, patients, open int) {
 	st := s.mu.st
 	for _, id := range st.identities {
-		if id.Active() {
+		if len(id.members) > 0 {
 			identities++
 		}
 	}
@@ -432,7 +432,7 @@ func (s *Service) planLocked(w matcher.Written, hits []matcher.Match, by Actor) 
 	}
 	var es []Event
 	final := cur
-	if len(certain) == 1 && (cur == "" || len(st.identities[cur].Members) == 1) {
+	if len(certain) == 1 && (cur == "" || st.size(cur) == 1) {
 		for hid, m := range certain {
 			final = hid
 			if cur == "" {
