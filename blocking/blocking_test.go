@@ -162,8 +162,11 @@ func TestTrainingOnlyRules(t *testing.T) {
 	// Pairs' default is the candidate rules: two records sharing only a
 	// given_birth key (married, given name spelled with another initial)
 	// are no pair, unless the rule is asked for explicitly.
+	// Each has a phone of its own, so neither is sparse: sparse records
+	// would also share a given_year key (see TestSparseFallbackKeys).
 	a := rec("catherine", "smith", "1980-03-04")
 	b := rec("katherine", "jones", "1980-03-04")
+	a.Phone, b.Phone = "+12175551234", "+13125559876"
 	recs := []*scoring.Prepared{scoring.PrepareWithoutTF(a), scoring.PrepareWithoutTF(b)}
 	count := func(opts PairOptions) int {
 		n := 0

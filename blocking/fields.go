@@ -2,6 +2,7 @@ package blocking
 
 import (
 	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // Field extraction for keys. Placeholder values are shared by unrelated
@@ -105,6 +106,30 @@ func phone7(ph string) string {
 func allSame(s string) bool {
 	for i := 1; i < len(s); i++ {
 		if s[i] != s[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// sparse reports whether p holds no field that places it in a household or
+// a registration — no usable street address, phone or identifier
+// (placeholders count as missing, as for their own keys) — and so meets
+// its duplicates through names, birth date and place alone: such a record
+// gets the fallback keys (package comment, "Sparse records"). An e-mail
+// address does not make a record dense: it is one person's, not a
+// household's, people hold several and change them, and so it is the
+// contact least often shared by two records of one person.
+func sparse(p *scoring.Prepared) bool {
+	r := &p.Rec
+	if phone7(r.Phone) != "" {
+		return false
+	}
+	if r.Address.Street != "" && !record.IsPlaceholderStreet(r.Address.Street) {
+		return false
+	}
+	for _, id := range r.Identifiers {
+		if id.Value != "" && !record.IsPlaceholderID(id.Value) {
 			return false
 		}
 	}

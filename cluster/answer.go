@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -23,9 +24,13 @@ func (r *replica) handle(m *nats.Msg) {
 		defer func() { <-n.slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
 		defer cancel()
-		rep := r.answer(ctx, m.Data)
-		rep.Node = n.id
-		rep.Applied = r.applied.Load()
+		var rep shardReply
+		var req shardRequest
+		if err := json.Unmarshal(m.Data, &req); err != nil {
+			rep = errorReply(fmt.Errorf("%w: undecodable request: %v", matcher.ErrInvalid, err))
+		} else {
+			rep = r.respond(ctx, req)
+		}
 		b, err := json.Marshal(rep)
 		if err != nil {
 			b, _ = json.Marshal(errorReply(fmt.Errorf("encoding the reply: %w", err)))
@@ -36,11 +41,37 @@ func (r *replica) handle(m *nats.Msg) {
 	}()
 }
 
-func (r *replica) answer(ctx context.Context, data []byte) shardReply {
-	var req shardRequest
-	if err := json.Unmarshal(data, &req); err != nil {
-		return errorReply(fmt.Errorf("%w: undecodable request: %v", matcher.ErrInvalid, err))
+// respond answers req as this replica of the shard, whoever asked: the
+// shard's queue group, a node request, or this node itself.
+func (r *replica) respond(ctx context.Context, req shardRequest) shardReply {
+	rep := r.answer(ctx, req)
+	rep.Node = r.node.id
+	rep.Applied = r.applied.Load()
+	return rep
+}
+
+// respondWithin is respond for an asker on this node, bounded by d as a
+// request to another node is: a replica that has not applied the asked
+// write by then answers codeBehind, and the asker tries the shard's other
+// replicas.
+func (r *replica) respondWithin(ctx context.Context, req shardRequest, d time.Duration) shardReply {
+	rctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	rep := r.respond(rctx, req)
+	if rep.Err != "" && rctx.Err() != nil && ctx.Err() == nil {
+		rep.Code = codeBehind
 	}
+	return rep
+}
+
+// retryElsewhere reports whether another replica of the shard should be
+// asked instead: this one does not serve it (any more), was closed, or is
+// behind.
+func (rep shardReply) retryElsewhere() bool {
+	return rep.Code == codeNotServing || rep.Code == codeClosed || rep.Code == codeBehind
+}
+
+func (r *replica) answer(ctx context.Context, req shardRequest) shardReply {
 	// Read-your-writes: wait for the asker's last write to this shard
 	// before taking the engine (a retune waiting for the lock must not
 	// hold up the writes this waits for).

@@ -59,7 +59,7 @@ func (n *Node) UpsertBatch(ctx context.Context, ps []*fm.Patient) ([]matcher.Sto
 	}
 	out := make([]matcher.StoredPatient, len(ps))
 	err = n.forEach(ctx, ops, func(ctx context.Context, op *shardOp) error {
-		rep, err := n.ask(ctx, op.shard, shardRequest{Kind: reqResult, After: op.seq, IDs: op.ids})
+		rep, err := n.askAny(ctx, op.shard, shardRequest{Kind: reqResult, After: op.seq, IDs: op.ids})
 		if err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func (n *Node) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := n.ask(ctx, s, shardRequest{Kind: reqResult, After: seq, IDs: []string{id}})
+	rep, err := n.askAny(ctx, s, shardRequest{Kind: reqResult, After: seq, IDs: []string{id}})
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func validFHIRID(id string) bool {
 // Get returns the live patient with id, or ErrNotFound.
 func (n *Node) Get(ctx context.Context, id string) (matcher.StoredPatient, error) {
 	s := shardOf(id, n.shards)
-	rep, err := n.ask(ctx, s, shardRequest{Kind: reqGet, After: n.acked[s].get(), IDs: []string{id}})
+	rep, err := n.askAny(ctx, s, shardRequest{Kind: reqGet, After: n.acked[s].get(), IDs: []string{id}})
 	if err != nil {
 		return matcher.StoredPatient{}, err
 	}
@@ -241,11 +241,7 @@ func (n *Node) Match(ctx context.Context, q record.Record, opts matcher.MatchOpt
 		so.Count = max(so.Count, 2) // the next one decides whether the best is single
 	}
 	answers := make([][]matcher.Match, n.shards)
-	err := n.scatter(ctx, func(ctx context.Context, s int) error {
-		rep, err := n.ask(ctx, s, shardRequest{Kind: reqMatch, After: n.acked[s].get(), Record: &q, Options: so})
-		answers[s] = rep.Matches
-		return err
-	})
+	err := n.gather(ctx, shardRequest{Kind: reqMatch, Record: &q, Options: so}, func(s int, rep shardReply) { answers[s] = rep.Matches })
 	if err != nil {
 		return nil, err
 	}
@@ -265,13 +261,19 @@ func merge(answers [][]matcher.Match, count int, opts matcher.MatchOptions) []ma
 	return matcher.Select(all, opts)
 }
 
-// scatter runs fn for every shard at once; the first error wins.
-func (n *Node) scatter(ctx context.Context, fn func(context.Context, int) error) error {
-	ops := make([]*shardOp, n.shards)
-	for s := range ops {
-		ops[s] = &shardOp{shard: s}
+// askAny has shard answer req: this node's replica of it when it serves
+// the shard (no message), else the shard's queue group.
+func (n *Node) askAny(ctx context.Context, shard int, req shardRequest) (shardReply, error) {
+	n.mu.Lock()
+	r := n.mu.replicas[shard]
+	n.mu.Unlock()
+	if r != nil && r.serving.Load() && !n.noLocal {
+		rep := r.respondWithin(ctx, req, n.opts.RequestTimeout)
+		if !rep.retryElsewhere() {
+			return rep, rep.error()
+		}
 	}
-	return n.forEach(ctx, ops, func(ctx context.Context, op *shardOp) error { return fn(ctx, op.shard) })
+	return n.ask(ctx, shard, req)
 }
 
 // ask sends one request to a shard's queue group. When no replica answers
@@ -315,11 +317,7 @@ func (n *Node) Len() int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*n.opts.RequestTimeout)
 	defer cancel()
 	counts := make([]int, n.shards)
-	err := n.scatter(ctx, func(ctx context.Context, s int) error {
-		rep, err := n.ask(ctx, s, shardRequest{Kind: reqLen})
-		counts[s] = rep.Len
-		return err
-	})
+	err := n.gather(ctx, shardRequest{Kind: reqLen}, func(s int, rep shardReply) { counts[s] = rep.Len })
 	if err != nil {
 		n.log.Warn("counting patients failed", "err", err)
 	}
@@ -354,11 +352,7 @@ func (n *Node) isClosed() bool {
 // this is the cluster's equivalent, run after a bulk load or now and then.
 func (n *Node) RefreshTermFrequencies(ctx context.Context) (uint64, error) {
 	parts := make([]*scoring.TermFrequencies, n.shards)
-	err := n.scatter(ctx, func(ctx context.Context, s int) error {
-		rep, err := n.ask(ctx, s, shardRequest{Kind: reqTerms, After: n.acked[s].get()})
-		parts[s] = rep.Terms
-		return err
-	})
+	err := n.gather(ctx, shardRequest{Kind: reqTerms}, func(s int, rep shardReply) { parts[s] = rep.Terms })
 	if err != nil {
 		return 0, err
 	}

@@ -3,9 +3,13 @@ package cluster
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
@@ -49,21 +53,65 @@ func TestClusterFigures(t *testing.T) {
 		queries = append(queries, record.FromFHIR(pats[i]))
 	}
 	one := latencies(t, queries, func(q record.Record) error { _, err := single.Match(ctx, q, matcher.MatchOptions{}); return err })
+	stopProf := profile(t, "query")
+	before := node.nc.Stats()
 	many := latencies(t, queries, func(q record.Record) error { _, err := node.Match(ctx, q, matcher.MatchOptions{}); return err })
-	t.Logf("single engine: p50 %v p99 %v; cluster (S=%d, one node, loopback): p50 %v p99 %v; overhead p50 %v p99 %v",
-		pct(one, 50), pct(one, 99), node.shards, pct(many, 50), pct(many, 99), pct(many, 50)-pct(one, 50), pct(many, 99)-pct(one, 99))
+	stopProf()
+	logOverhead(t, "one node holding every shard", one, many, node, before, len(queries))
 
 	// A new node holding every shard catches up from the stream.
 	o2 := testNodeOptions(t, urls)
 	o2.Shards = o.Shards
 	start = time.Now()
+	stopProf = profile(t, "catchup")
 	fresh := openNode(t, o2)
 	waitSettled(t, []*Node{node, fresh}, rev, 30*time.Minute)
 	el := time.Since(start)
+	stopProf()
 	if got := localLen(fresh); got != n {
 		t.Fatalf("the new node's own shards hold %d patients after catching up, want %d", got, n)
 	}
 	t.Logf("a new node caught up all %d patients of %d shards in %v: %.0f patients/s", n, fresh.shards, el, float64(n)/el.Seconds())
+
+	// The remote path: the new node asks the first for all its shards over
+	// NATS, as a node holding none of a query's shards would.
+	fresh.noLocal = true
+	stopProf = profile(t, "remote")
+	before = fresh.nc.Stats()
+	remote := latencies(t, queries, func(q record.Record) error { _, err := fresh.Match(ctx, q, matcher.MatchOptions{}); return err })
+	stopProf()
+	logOverhead(t, "every shard asked over NATS", one, remote, fresh, before, len(queries))
+}
+
+// logOverhead reports the latency of queries through node against one
+// engine's, and the NATS messages node sent and received per query.
+func logOverhead(t *testing.T, what string, one, many []time.Duration, node *Node, before nats.Statistics, queries int) {
+	after := node.nc.Stats()
+	t.Logf("single engine: p50 %v p99 %v; cluster (S=%d, %s, loopback): p50 %v p99 %v; overhead p50 %v p99 %v; NATS messages a query: %.1f out, %.1f in",
+		pct(one, 50), pct(one, 99), node.shards, what, pct(many, 50), pct(many, 99), pct(many, 50)-pct(one, 50), pct(many, 99)-pct(one, 99),
+		float64(after.OutMsgs-before.OutMsgs)/float64(queries), float64(after.InMsgs-before.InMsgs)/float64(queries))
+}
+
+// profile writes a CPU profile of what follows, until the returned stop,
+// to $PATIENTMATCH_CLUSTER_PROFILE/NAME.prof when that variable is set.
+func profile(t *testing.T, name string) (stop func()) {
+	dir := os.Getenv("PATIENTMATCH_CLUSTER_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".prof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 func latencies(t *testing.T, qs []record.Record, fn func(record.Record) error) []time.Duration {

@@ -3,9 +3,11 @@
 // write; each node keeps, for each shard it is assigned, a complete
 // single-node matcher.Engine (badger + bleve) as materialized state, fed
 // from the stream by an ordered (gapless, in-order) consumer. Any node answers a query by
-// asking every shard (request-reply to the queue group of the shard's
-// replicas) and merging their ranked answers. There is no second matching
-// path: a shard's answer is its engine's Match.
+// asking every shard and merging their ranked answers: the shards it
+// serves answer in-process, each other node is asked once for all the
+// shards it serves, and a shard left unanswered goes to the queue group of
+// its replicas (scatter.go). There is no second matching path: a shard's
+// answer is its engine's Match.
 //
 // Term frequencies are the subtle part: a shard's engine, left alone,
 // would count the names of its own patients only, so that a name common in
@@ -164,11 +166,17 @@ type Node struct {
 	// slots bounds the shard requests this node answers at once.
 	slots chan struct{}
 
+	// noLocal makes queries ask every shard over NATS, even those this
+	// node serves (tests measure the remote path with it).
+	noLocal bool
+
 	mu struct {
 		sync.Mutex
 		replicas map[int]*replica
 		live     []string
-		closed   bool
+		// routes is who else serves which shard, from the membership.
+		routes routes
+		closed bool
 	}
 	stop context.CancelFunc
 	done chan struct{}
@@ -195,6 +203,10 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	if err := n.join(ctx); err != nil {
 		n.nc.Close()
 		return nil, err
+	}
+	if _, err := n.nc.Subscribe(nodeSubject(n.id), n.handleNode); err != nil {
+		n.nc.Close()
+		return nil, fmt.Errorf("cluster: answering node requests: %w", err)
 	}
 	n.acked = make([]seqMax, n.shards)
 	loopCtx, cancel := context.WithCancel(context.Background())
@@ -397,6 +409,10 @@ func (n *Node) tick(ctx context.Context) error {
 		return err
 	}
 	want := assign(keys, n.shards, n.opts.Copies)[n.id]
+	rt := n.readRoutes(ctx, keys)
+	n.mu.Lock()
+	n.mu.routes = rt
+	n.mu.Unlock()
 	err = n.reconcile(keys, want)
 	return errors.Join(err, n.announce(ctx))
 }

@@ -27,6 +27,9 @@ const (
 	// querySubjectPrefix + shard number is the request-reply subject a
 	// shard's replicas answer, as one queue group.
 	querySubjectPrefix = "patientmatch.shard."
+	// nodeQuerySubjectPrefix + node id is the request-reply subject on
+	// which a node answers for several of its shards at once (scatter.go).
+	nodeQuerySubjectPrefix = "patientmatch.node."
 
 	keyConfig = "config"
 	keyTerms  = "terms"

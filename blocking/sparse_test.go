@@ -1,0 +1,97 @@
+package blocking
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// TestSparseFallbackKeys: a record with no address, phone or identifier keys its place as the city as well as the postal code, and
+// gets a given_year key, so that it meets a duplicate whose place is a
+// city alone and whose family name and birth date differ; the same pair
+// with a phone each (dense) keys as before and does not meet.
+func TestSparseFallbackKeys(t *testing.T) {
+	civil := func(given, family, birth, city, postal string) record.Record {
+		r := rec(given, family, birth)
+		r.Address = record.Address{City: city, PostalCode: postal}
+		return r
+	}
+	dense := func(r record.Record, phone string) record.Record {
+		r.Phone = phone
+		return r
+	}
+	a := civil("jennifer", "pox", "1994-06-22", "mesa", "85268")
+	b := civil("jennifer", "", "1993-06-23", "mesa", "")
+	c := civil("ryan", "perez", "1986-02-17", "", "")
+	d := civil("ryan", "persez", "1986-01-17", "", "")
+	tests := []struct {
+		name  string
+		rule  Rule
+		x, y  record.Record
+		share bool
+	}{
+		{"locality_given: postal and city against city alone", RuleLocalityGiven, a, b, true},
+		{"locality_given: dense records keep the postal code", RuleLocalityGiven, dense(a, "+14805551234"), dense(b, "+14805559876"), false},
+		{"locality_given: other city", RuleLocalityGiven, a, civil("jennifer", "", "1993-06-23", "tempe", ""), false},
+		{"locality_family: postal and city against city alone", RuleLocalityFamily,
+			civil("daniel", "mcdonald", "1976-03-20", "houston", "77008"), civil("daiel", "mcdonald", "1975-03-20", "houston", ""), true},
+		{"birth_locality: nickname, postal and city against city alone", RuleBirthLocality,
+			civil("amanda", "klavel", "1972-07-03", "boston", ""), civil("mandy", "", "1972-07-03", "boston", "02177"), true},
+		{"given_year: family typo'd, month wrong, no place", RuleGivenYear, c, d, true},
+		{"given_year: lone name filed as family", RuleGivenYear, c, civil("", "ryan", "1986-11-07", "", ""), true},
+		{"given_year: other year", RuleGivenYear, c, civil("ryan", "", "1987-02-17", "", ""), false},
+		{"given_year: dense records have none", RuleGivenYear, dense(c, "+15125551234"), dense(d, "+15125559876"), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kx, ky := ruleKeys(tc.x, tc.rule), ruleKeys(tc.y, tc.rule)
+			if got := shareKey(kx, ky); got != tc.share {
+				t.Errorf("share = %v, want %v\n x=%q\n y=%q", got, tc.share, kx, ky)
+			}
+		})
+	}
+}
+
+// TestDenseKeysUnchanged: a record holding any of street address, phone
+// or (non-placeholder) identifier gets no fallback key — one key per
+// locality rule, by postal code, and no given_year — while the same
+// record without them does, e-mail or not; placeholders do not make a
+// record dense.
+func TestDenseKeysUnchanged(t *testing.T) {
+	base := rec("robert", "smith", "1980-03-04")
+	base.Address = record.Address{City: "springfield", PostalCode: "62704"}
+	withs := map[string]func(r *record.Record){
+		"street":     func(r *record.Record) { r.Address.Number, r.Address.Street = "12", "main" },
+		"phone":      func(r *record.Record) { r.Phone = "+12175551234" },
+		"identifier": func(r *record.Record) { r.Identifiers = []record.Identifier{{Type: record.IDSSN, Value: "123456780"}} },
+	}
+	for name, with := range withs {
+		r := base
+		with(&r)
+		keys := keysOf(r)
+		for _, k := range keys {
+			if strings.HasPrefix(k, RuleGivenYear.Prefix()) || strings.Contains(k, ":cspringfield") {
+				t.Errorf("%s: dense record has fallback key %q", name, k)
+			}
+		}
+	}
+	keys := keysOf(base)
+	for _, want := range []string{"gy:", "lg:cspringfield|", "lf:cspringfield|", "bl:19800304|cspringfield"} {
+		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, want) }) {
+			t.Errorf("sparse record lacks a %q key: %q", want, keys)
+		}
+	}
+	placeholder := base
+	placeholder.Phone = "0000000000"
+	if !sparse(scoring.PrepareWithoutTF(placeholder)) {
+		t.Error("a placeholder phone made the record dense")
+	}
+	withEmail := base
+	withEmail.Email = "rsmith@mail.org"
+	if !sparse(scoring.PrepareWithoutTF(withEmail)) {
+		t.Error("an e-mail address made the record dense")
+	}
+}
