@@ -19,6 +19,16 @@
 // identities. Every read and decision of the service first waits for the
 // writes queued before it (Service.Sync).
 //
+// A task is work pushed at a steward, so only pairs graded probable (and
+// certain pairs that cannot be linked automatically) become tasks by
+// default; possible pairs, mostly household members, are left to $match
+// (Options.TaskGrade).
+//
+// A catch-up (after a bulk load or a crash, or dedupe --data) runs the
+// Matches of the writes ahead of the plans, on Options.CatchUpWorkers
+// goroutines: a Match reads the engine, never the identity state, so only
+// the plans need to be made in commit order.
+//
 // Durability follows what can be recomputed. Links made automatically on
 // a write are derived from the store's changelog, so they are group
 // committed in the background; after a crash the service replays the

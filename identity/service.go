@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/patientmatch/patientmatch/internal/seqwatch"
@@ -45,6 +46,12 @@ type Options struct {
 	// FlushEvents flushes as soon as that many events are pending.
 	// Default 4096.
 	FlushEvents int
+	// CatchUpWorkers is how many Matches a catch-up runs at once (the
+	// plans are still made one write at a time, in commit order, so the
+	// result is the same for any number). Default 1: a server catching up
+	// in the background keeps a core for its requests; a batch pass with
+	// nothing else to do gives it every core.
+	CatchUpWorkers int
 	// Logger receives operational logs (never demographics). Default: discard.
 	Logger *slog.Logger
 	// Now is the clock (tests pin it). Default time.Now.
@@ -57,6 +64,9 @@ type Options struct {
 func (o *Options) ensureDefaults() {
 	if o.Candidates <= 0 {
 		o.Candidates = 20
+	}
+	if o.CatchUpWorkers <= 0 {
+		o.CatchUpWorkers = 1
 	}
 	if o.TaskGrade == scoring.GradeNone {
 		o.TaskGrade = scoring.GradeProbable
@@ -111,11 +121,14 @@ type Service struct {
 		pending []matcher.Written
 		last    uint64 // sequence number of the last write queued
 	}
-	wake   chan struct{}  // cap 1: the linker has work
-	linked seqwatch.Watch // every queued write up to it is linked
-	stop   chan struct{}
-	halt   sync.Once
-	wg     sync.WaitGroup
+	// liveLinked counts the live writes the linker has processed (a
+	// catch-up's early Matches check it: see catchUp).
+	liveLinked atomic.Uint64
+	wake       chan struct{}  // cap 1: the linker has work
+	linked     seqwatch.Watch // every queued write up to it is linked
+	stop       chan struct{}
+	halt       sync.Once
+	wg         sync.WaitGroup
 }
 
 // Open replays the log in kv and starts the background flusher. The
@@ -241,6 +254,7 @@ func (s *Service) linkQueued(ctx context.Context) {
 		s.procMu.Lock()
 		for _, w := range ws {
 			err := s.processLocked(ctx, w, ActorAuto)
+			s.liveLinked.Add(1)
 			s.mu.Lock()
 			switch {
 			case err != nil && s.mu.caughtUp:
@@ -309,29 +323,11 @@ func (s *Service) CatchUp(ctx context.Context, from0 bool, by Actor, progress fu
 	}
 	to := s.eng.LastSeq()
 	var sum Summary
-	err := s.eng.Changes(ctx, from, func(w matcher.Written) error {
-		if w.Seq > to {
-			return nil // written live since CatchUp began: observed already
-		}
-		s.procMu.Lock()
-		err := s.processLocked(ctx, w, by)
-		if err == nil {
-			s.mu.Lock()
-			if !s.mu.caughtUp {
-				s.mu.watermark = max(s.mu.watermark, w.Seq)
-			}
-			s.mu.Unlock()
-			s.maybeFlush(ctx)
-		}
-		s.procMu.Unlock()
-		if err != nil {
-			return err
-		}
+	err := s.catchUp(ctx, from, to, by, func() {
 		sum.Processed++
 		if progress != nil {
 			progress(sum.Processed)
 		}
-		return nil
 	})
 	if err != nil {
 		return sum, err
@@ -350,7 +346,7 @@ func (s *Service) CatchUp(ctx context.Context, from0 bool, by Actor, progress fu
 func (s *Service) statsLocked() (identities, patients, open int) {
 	st := s.mu.st
 	for _, id := range st.identities {
-		if id.Active() {
+		if len(id.members) > 0 {
 			identities++
 		}
 	}
@@ -370,15 +366,30 @@ func (s *Service) Stats() Summary {
 
 // processLocked links one written patient; the caller holds procMu.
 func (s *Service) processLocked(ctx context.Context, w matcher.Written, by Actor) error {
-	var hits []matcher.Match
-	if w.Record != nil {
-		var err error
-		// Matches below the task grade neither link nor open a task.
-		hits, err = s.eng.Match(ctx, *w.Record, matcher.MatchOptions{Count: s.opts.Candidates + 1, MinGrade: s.opts.TaskGrade})
-		if err != nil && !errors.Is(err, matcher.ErrInvalid) {
-			return fmt.Errorf("identity: matching %s: %w", w.ID, err)
-		}
+	hits, err := s.matchFor(ctx, w)
+	if err != nil {
+		return err
 	}
+	return s.applyLocked(w, hits, by)
+}
+
+// matchFor runs the Match that linking w needs (none for a delete). It
+// reads no identity state, so a catch-up runs it ahead, in parallel.
+func (s *Service) matchFor(ctx context.Context, w matcher.Written) ([]matcher.Match, error) {
+	if w.Record == nil {
+		return nil, nil
+	}
+	// Matches below the task grade neither link nor open a task.
+	hits, err := s.eng.Match(ctx, *w.Record, matcher.MatchOptions{Count: s.opts.Candidates + 1, MinGrade: s.opts.TaskGrade})
+	if err != nil && !errors.Is(err, matcher.ErrInvalid) {
+		return nil, fmt.Errorf("identity: matching %s: %w", w.ID, err)
+	}
+	return hits, nil
+}
+
+// applyLocked plans and commits what w and its matches mean for the
+// identities; the caller holds procMu.
+func (s *Service) applyLocked(w matcher.Written, hits []matcher.Match, by Actor) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mu.closed {
@@ -421,7 +432,7 @@ func (s *Service) planLocked(w matcher.Written, hits []matcher.Match, by Actor) 
 	}
 	var es []Event
 	final := cur
-	if len(certain) == 1 && (cur == "" || len(st.identities[cur].Members) == 1) {
+	if len(certain) == 1 && (cur == "" || st.size(cur) == 1) {
 		for hid, m := range certain {
 			final = hid
 			if cur == "" {
