@@ -113,13 +113,16 @@ func allSame(s string) bool {
 }
 
 // sparse reports whether p holds no field that places it in a household or
-// a registration — no usable street address, phone, e-mail or identifier
+// a registration — no usable street address, phone or identifier
 // (placeholders count as missing, as for their own keys) — and so meets
 // its duplicates through names, birth date and place alone: such a record
-// gets the fallback keys (package comment, "Sparse records").
+// gets the fallback keys (package comment, "Sparse records"). An e-mail
+// address does not make a record dense: it is one person's, not a
+// household's, people hold several and change them, and so it is the
+// contact least often shared by two records of one person.
 func sparse(p *scoring.Prepared) bool {
 	r := &p.Rec
-	if phone7(r.Phone) != "" || (r.Email != "" && !record.IsPlaceholderEmail(r.Email)) {
+	if phone7(r.Phone) != "" {
 		return false
 	}
 	if r.Address.Street != "" && !record.IsPlaceholderStreet(r.Address.Street) {

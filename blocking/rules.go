@@ -19,17 +19,18 @@
 // # Sparse records
 //
 // Which keys a record gets adapts to the fields it holds. A record with
-// a street address, phone, e-mail or identifier meets its duplicates
-// through them as well as through names and birth date; one without any
-// (see sparse: historical civil records, names-and-birth-date files) has
-// only its names, birth date and place, and one typo in each leaves it
-// with no key its duplicate shares. Such a record gets fallback keys:
-// its place as the city as well as the postal code (a duplicate often
-// carries only one of the two) and RuleGivenYear. The choice depends on
-// the record alone, never on the file or the stored population, so the
-// index, the batch jobs and every node of a cluster key a record the
-// same way without a profile to keep in step, and a dense record pays
-// nothing: a file of dense records has exactly the keys it had before.
+// a street address, phone or identifier meets its duplicates through them
+// as well as through names and birth date; one without any (see sparse:
+// historical civil records, names-and-birth-date files) has only its
+// names, birth date, place and perhaps an e-mail address, and one typo in
+// each leaves it with no key its duplicate shares. Such a record gets
+// fallback keys: its place as the city as well as the postal code (a
+// duplicate often carries only one of the two) and RuleGivenYear. The
+// choice depends on the record alone, never on the file or the stored
+// population, so the index, the batch jobs and every node of a cluster
+// key a record the same way without a profile to keep in step, and a
+// dense record pays nothing: a file of dense records has exactly the keys
+// it had before.
 package blocking
 
 import (

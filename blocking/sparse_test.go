@@ -9,8 +9,7 @@ import (
 	"github.com/patientmatch/patientmatch/scoring"
 )
 
-// TestSparseFallbackKeys: a record with no address, phone, e-mail or
-// identifier keys its place as the city as well as the postal code, and
+// TestSparseFallbackKeys: a record with no address, phone or identifier keys its place as the city as well as the postal code, and
 // gets a given_year key, so that it meets a duplicate whose place is a
 // city alone and whose family name and birth date differ; the same pair
 // with a phone each (dense) keys as before and does not meet.
@@ -56,17 +55,17 @@ func TestSparseFallbackKeys(t *testing.T) {
 	}
 }
 
-// TestDenseKeysUnchanged: a record holding any of street address, phone,
-// e-mail or (non-placeholder) identifier gets no fallback key — one key
-// per locality rule, by postal code, and no given_year — while the same
-// record without them does; placeholders do not make a record dense.
+// TestDenseKeysUnchanged: a record holding any of street address, phone
+// or (non-placeholder) identifier gets no fallback key — one key per
+// locality rule, by postal code, and no given_year — while the same
+// record without them does, e-mail or not; placeholders do not make a
+// record dense.
 func TestDenseKeysUnchanged(t *testing.T) {
 	base := rec("robert", "smith", "1980-03-04")
 	base.Address = record.Address{City: "springfield", PostalCode: "62704"}
 	withs := map[string]func(r *record.Record){
 		"street":     func(r *record.Record) { r.Address.Number, r.Address.Street = "12", "main" },
 		"phone":      func(r *record.Record) { r.Phone = "+12175551234" },
-		"email":      func(r *record.Record) { r.Email = "rsmith@mail.org" },
 		"identifier": func(r *record.Record) { r.Identifiers = []record.Identifier{{Type: record.IDSSN, Value: "123456780"}} },
 	}
 	for name, with := range withs {
@@ -89,5 +88,43 @@ func TestDenseKeysUnchanged(t *testing.T) {
 	placeholder.Phone = "0000000000"
 	if !sparse(scoring.PrepareWithoutTF(placeholder)) {
 		t.Error("a placeholder phone made the record dense")
+	}
+	withEmail := base
+	withEmail.Email = "rsmith@mail.org"
+	if !sparse(scoring.PrepareWithoutTF(withEmail)) {
+		t.Error("an e-mail address made the record dense")
+	}
+}
+
+// TestProfileOf: the profile counts sparse records, de-duplicated keys
+// and the size of the most common key's block.
+func TestProfileOf(t *testing.T) {
+	a := rec("robert", "smith", "1980-03-04")
+	a.Address = record.Address{City: "springfield", PostalCode: "62704"}
+	b := a
+	b.Phone = "+12175551234"
+	c := rec("ann", "lee", "1970-01-02")
+	var recs []*scoring.Prepared
+	want := 0
+	for _, r := range []record.Record{a, b, c} {
+		p := scoring.PrepareWithoutTF(r)
+		recs = append(recs, p)
+		ks := Keys(p, nil)
+		slices.Sort(ks)
+		want += len(slices.Compact(ks))
+	}
+	pr := ProfileOf(recs)
+	if pr.Records != 3 || pr.Sparse != 2 || pr.Keys != want {
+		t.Errorf("profile %+v, want 3 records, 2 sparse, %d keys", pr, want)
+	}
+	// a and b share every key of b (b is a with a phone): blocks of two.
+	if pr.LargestBlock != 2 {
+		t.Errorf("largest block %d, want 2", pr.LargestBlock)
+	}
+	if got := pr.KeysPerRecord(); got != float64(want)/3 {
+		t.Errorf("keys per record %v", got)
+	}
+	if (Profile{}).KeysPerRecord() != 0 {
+		t.Error("empty profile: keys per record not 0")
 	}
 }

@@ -207,6 +207,7 @@ func candidateVectors(records []*Prepared, passes []TrainingPass) []LevelVector 
 			}
 			seen[k] = struct{}{}
 			Compare(records[i], records[j], &cmp)
+			swapOnce(&cmp.Levels)
 			vectors = append(vectors, cmp.Levels)
 		}
 	}

@@ -222,6 +222,7 @@ func estimatePass(records []*Prepared, p TrainingPass, m0, u Probabilities, lamb
 			continue
 		}
 		Compare(records[i], records[j], &cmp)
+		swapOnce(&cmp.Levels)
 		vectors = append(vectors, cmp.Levels)
 		for c := 0; c < NumComparisons; c++ {
 			if !pr.exclude[c] {
@@ -372,8 +373,12 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 	m := estimatedModel(base, est, u)
 	seen := levelsSeen(&uCounts, &est.Counts)
 	notes := append([]string(nil), est.Unused...)
+	if ps, all := candidatePatterns(records, passes); len(ps) > 0 {
+		notes = append(notes, refitOnCandidates(m, base, ps, all, em.Passive, &uCounts))
+	}
 	notes = append(notes, personFallback(m, base)...)
 	notes = append(notes, constrainWeights(m, &seen)...)
+	notes = append(notes, neutralFamilySwap(m))
 	if lambda, pairs := candidatePrior(records, passes, m); lambda > 0 {
 		notes = append(notes, fmt.Sprintf("prior: %.4g from the %d distinct candidate pairs of all passes (the passes' own estimates gave %.4g)",
 			lambda, pairs, m.Prior))

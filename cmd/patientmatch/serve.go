@@ -72,13 +72,16 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	lis, err := listen(c)
 	if err != nil {
 		return err
 	}
 	defer lis.Close()
-	lis.http = limitListener(lis.http, c.security.maxConns)
-	lis.grpc = limitListener(lis.grpc, c.security.maxConns)
+	if err := lis.limit(c.security.maxConns, reg); err != nil {
+		return err
+	}
 	auditLog, rec, err := openAudit(c, log)
 	if err != nil {
 		return err
@@ -90,8 +93,6 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if e, ok := eng.(*matcher.Engine); ok && rec != nil {
 		api = audit.Wrap(e) // --audit with --cluster is refused (validateCluster)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	scopes, err := accessControl(ctx, c)
 	if err != nil {
 		return err

@@ -10,12 +10,13 @@ import (
 	"net/url"
 	"time"
 
-	"golang.org/x/net/netutil"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patientmatch/patientmatch/audit"
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/fhir"
 	"github.com/patientmatch/patientmatch/grpcapi"
+	"github.com/patientmatch/patientmatch/internal/admission"
 )
 
 // securityConfig holds serve's timeouts, limits and audit flags (issue 14).
@@ -41,7 +42,7 @@ func (c *serveConfig) addSecurityFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.idleTimeout, "idle-timeout", 120*time.Second, "HTTP: how long an idle keep-alive connection stays open")
 	fs.DurationVar(&s.requestTimeout, "request-timeout", 30*time.Second, "deadline of one HTTP request or gRPC call (each MatchStream request) on the engine")
 	fs.IntVar(&s.maxHeaderBytes, "max-header-bytes", 64<<10, "HTTP: largest request header block (431 beyond)")
-	fs.IntVar(&s.maxConns, "max-conns", 1024, "open connections accepted per listener (HTTP and gRPC each); more wait to be accepted")
+	fs.IntVar(&s.maxConns, "max-conns", 1024, "connections served at once per listener (HTTP and gRPC each); an HTTP connection over it gets 503 for its request and is closed, a gRPC one is closed at once")
 	fs.UintVar(&s.grpcMaxStreams, "grpc-max-streams", 100, "gRPC: concurrent calls per connection (HTTP/2 MAX_CONCURRENT_STREAMS)")
 }
 
@@ -86,13 +87,36 @@ func (c *serveConfig) validateSecurity() error {
 	return nil
 }
 
-// limitListener bounds the connections open at once on l (slowloris, fd
-// exhaustion): beyond the limit the kernel's accept queue holds them.
-func limitListener(l net.Listener, n int) net.Listener {
-	if l == nil {
-		return nil
+// limit bounds the connections served at once on each listener (slowloris,
+// descriptor exhaustion) without leaving the excess unanswered: an HTTP
+// connection over the limit gets a 503 for its request and is closed,
+// as many as max more at once, beyond which they are closed as soon as
+// accepted; a gRPC one is closed at once (its refusal would need the
+// HTTP/2 handshake). So at most 2×max descriptors per listener.
+func (l *listeners) limit(max int, reg prometheus.Registerer) error {
+	var err error
+	if l.http != nil {
+		l.http, err = admission.NewListener(l.http, admission.ListenerOptions{MaxConns: max, MaxRefusing: max, Name: "http", Registerer: reg})
+		if err != nil {
+			return err
+		}
 	}
-	return netutil.LimitListener(l, n)
+	if l.grpc != nil {
+		l.grpc, err = admission.NewListener(l.grpc, admission.ListenerOptions{MaxConns: max, Name: "grpc", Registerer: reg})
+	}
+	return err
+}
+
+// closeOverLimit has the HTTP server close a connection accepted over
+// --max-conns after answering its request (which admission refuses): the
+// client then opens no more than the server serves.
+func closeOverLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if admission.OverLimit(r.Context()) {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // newHTTPServer is the HTTP server with every read, write and idle
@@ -101,7 +125,8 @@ func limitListener(l net.Listener, n int) net.Listener {
 func newHTTPServer(c serveConfig, h http.Handler, d serverDeps) *http.Server {
 	s := c.security
 	return &http.Server{
-		Handler:           h,
+		Handler:           closeOverLimit(h),
+		ConnContext:       admission.ConnContext,
 		TLSConfig:         d.tlsConf,
 		ReadHeaderTimeout: s.readHeaderTimeout,
 		ReadTimeout:       s.readTimeout,

@@ -137,10 +137,15 @@ func (l *Limiter) RetryAfter() time.Duration { return l.opts.RetryAfter }
 func (l *Limiter) MaxInFlight() int { return l.opts.MaxInFlight }
 
 // Acquire takes a slot for one request of surface ("http", "grpc"),
-// waiting for one for at most the configured Wait. It returns the
-// function that gives the slot back (call it exactly once), or
-// ErrOverloaded, or ctx's error when ctx ends first.
+// waiting for one for at most the configured Wait (a request of a
+// connection over a Listener's limit is refused without waiting). It
+// returns the function that gives the slot back (call it exactly once),
+// or ErrOverloaded, or ctx's error when ctx ends first.
 func (l *Limiter) Acquire(ctx context.Context, surface string) (release func(), err error) {
+	if OverLimit(ctx) {
+		l.m.shed.WithLabelValues(surface).Inc()
+		return nil, errOverLimit
+	}
 	select {
 	case l.slots <- struct{}{}:
 		l.m.queued.WithLabelValues(surface).Observe(0)

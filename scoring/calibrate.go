@@ -1,0 +1,165 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+)
+
+// mPseudo is the weight, in pairs, of the base model's m as a Dirichlet
+// prior on each comparison's m in candidateM: a level few matches reach
+// stays near the built-in value instead of going to an extreme, and a
+// level many reach is the data's (the same strength as relativesPseudo).
+const mPseudo = relativesPseudo
+
+// candidateM re-estimates m and λ by EM over the distinct candidate pairs
+// of all passes, with u held as estimated from random pairs and λ over all
+// pairs of records, starting from m (the passes' estimate): the two-class
+// counterpart of FitRelatives.
+//
+// The passes each leave out the comparisons they were blocked on, so a
+// comparison every usable pass excludes, or one a file holds beside a
+// single other (names and birth date only: blocked on both names, the birth
+// date alone cannot tell m from λ), keeps the built-in m — made for cleaner
+// data than most files hold (a birth date one digit off: 0.05, noisy files
+// 0.10–0.15), which leaves their true pairs with typos below `probable`.
+// Over the union of the passes' pairs every comparison is seen beside all
+// the others, so each m is estimated wherever the file has its field; the
+// pairs no rule proposes disagree on every blocking key and are taken as
+// non-matches, as in candidatePrior. Each comparison's m is smoothed toward
+// base by mPseudo pairs; passive comparisons (the household) are estimated
+// but do not vote.
+//
+// It returns m and λ unchanged when there are no candidate pairs.
+func candidateM(ps []pattern, all float64, m, base, u Probabilities, lambda float64, passive [NumComparisons]bool, random *LevelCounts) (Probabilities, Probabilities, float64, int) {
+	if len(ps) == 0 || all <= 0 {
+		return m, u, lambda, 0
+	}
+	var lmu [NumComparisons][MaxLevels]float64
+	it := 0
+	for it = 1; it <= 200; it++ {
+		if random != nil {
+			u = nonMatchU(random, m, u, lambda)
+		}
+		for c := 0; c < NumComparisons; c++ {
+			for l := range specs[c].levels {
+				lmu[c][l] = math.Log2(m[c][l] / u[c][l])
+			}
+		}
+		prior := logit2(lambda)
+		var nm Probabilities
+		var matches float64
+		for _, p := range ps {
+			w := prior
+			for c := 0; c < NumComparisons; c++ {
+				if l := int(p.levels[c]); l < len(specs[c].levels) && !passive[c] {
+					w += lmu[c][l]
+				}
+			}
+			post := p.count * probability(w)
+			matches += post
+			for c := 0; c < NumComparisons; c++ {
+				if l := int(p.levels[c]); l < len(specs[c].levels) {
+					nm[c][l] += post
+				}
+			}
+		}
+		next := math.Min(math.Max(matches/all, 1e-12), 0.5)
+		delta := math.Abs(next-lambda) / lambda
+		for c := 0; c < NumComparisons; c++ {
+			L := len(specs[c].levels)
+			if sumOf(nm[c][:L]) <= 0 {
+				continue // never present on both sides: keep m
+			}
+			for l := 0; l < L; l++ {
+				nm[c][l] += mPseudo * base[c][l]
+			}
+			normalise(nm[c][:L], 1e-6)
+			delta = math.Max(delta, maxDiff(nm[c][:L], m[c][:L]))
+			m[c] = nm[c]
+		}
+		lambda = next
+		if delta < 1e-6 {
+			break
+		}
+	}
+	return m, u, lambda, it
+}
+
+// nonMatchU is u among non-matches from the level counts of random pairs:
+// a random pair is a match with probability λ, so the share p of random
+// pairs at a level is λ·m + (1−λ)·u, and u = (p − λ·m)/(1 − λ). On a large
+// file λ is tiny and this is p; on a small one full of duplicates (FEBRL:
+// 1,000 records, one pair in a thousand a match) the matches are most of
+// the random pairs that agree exactly or swap their names, and taking p
+// for u understates those levels' weight by several bits. A level is
+// floored at the half pair EstimateU adds to every level (never zero);
+// comparisons no random pair had on both sides keep u.
+func nonMatchU(random *LevelCounts, m, u Probabilities, lambda float64) Probabilities {
+	for c := 0; c < NumComparisons; c++ {
+		L := len(specs[c].levels)
+		var tot float64
+		for l := 0; l < L; l++ {
+			tot += float64(random[c][l])
+		}
+		if tot == 0 {
+			continue
+		}
+		floor := 0.5 / (tot + 0.5*float64(L))
+		for l := 0; l < L; l++ {
+			p := float64(random[c][l]) / tot
+			u[c][l] = math.Max((p-lambda*m[c][l])/(1-lambda), floor)
+		}
+		normalise(u[c][:L], floor)
+	}
+	return u
+}
+
+// refitOnCandidates replaces model's m and prior by candidateM's, and
+// returns the training note that says so.
+func refitOnCandidates(model, base *Model, ps []pattern, all float64, passive [NumComparisons]bool, random *LevelCounts) string {
+	m, u := ModelProbabilities(model)
+	b, _ := ModelProbabilities(base)
+	m, u, lambda, it := candidateM(ps, all, m, b, u, model.Prior, passive, random)
+	model.Prior = lambda
+	for c := range model.Comparisons {
+		for l := range model.Comparisons[c].Levels {
+			model.Comparisons[c].Levels[l].M = m[c][l]
+			model.Comparisons[c].Levels[l].U = u[c][l]
+		}
+	}
+	return fmt.Sprintf("m and prior re-estimated by EM over the distinct candidate pairs of all passes (%d iterations): prior %.4g", it, lambda)
+}
+
+// swapOnce makes a swap of given and family names one event in training.
+// swappedNames decides both comparisons' swapped level, so a swap reaches
+// given_name swapped and family_name swapped together: counted twice, EM
+// doubles its weight (two levels that random pairs almost never reach),
+// and a trained model let every pair of people whose names happen to be
+// each other's reversed — different birth date, different household —
+// past `probable` (117 false pairs on generated 100k). In training the
+// family side of a swap is read as missing; the given name's swapped
+// level carries the whole event, and family_name swapped is made neutral
+// (neutralFamilySwap).
+func swapOnce(v *LevelVector) {
+	if v[CompGivenName] == GivenSwapped && v[CompFamilyName] == FamilySwapped {
+		v[CompFamilyName] = FamilyMissing
+	}
+}
+
+// neutralFamilySwap gives family_name swapped weight 0 (m = u), rescaling
+// the comparison's other m so that they still sum to 1; see swapOnce.
+func neutralFamilySwap(model *Model) string {
+	lv := model.Comparisons[CompFamilyName].Levels
+	s := &lv[FamilySwapped]
+	rest := 1 - s.M
+	s.M = s.U
+	if rest > 0 {
+		k := (1 - s.M) / rest
+		for l := range lv {
+			if l != FamilySwapped {
+				lv[l].M *= k
+			}
+		}
+	}
+	return "family_name swapped: weight 0, the given name's swapped level carries a swap (it is one event, not two)"
+}
