@@ -73,6 +73,8 @@ type Accuracy struct {
 	// Rules is the pairs completeness of each blocking rule on its own
 	// (deduplication only).
 	Rules []RuleRecall `json:"rules,omitempty"`
+	// Keys is what blocking the records costs (deduplication only).
+	Keys *KeyProfile `json:"keys,omitempty"`
 	// Timings in seconds: reading and preparing records, blocking and
 	// scoring every candidate pair, clustering, and the whole run.
 	ReadSec    float64 `json:"read_s"`
@@ -143,6 +145,7 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 	a.Pairwise = EvaluatePairs(labels, pairs, in.Model.Thresholds)
 	if !link {
 		a.Rules = RuleCompleteness(in.Left, labels.Left)
+		a.Keys = keyProfile(in.Left)
 	}
 	if err := a.addErrors(in, labels, pairs); err != nil {
 		return nil, err
@@ -231,6 +234,10 @@ func (a *Accuracy) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, " %s %.4f (only %d);", r.Rule, r.Completeness, r.Only)
 		}
 		fmt.Fprintln(&b)
+	}
+	if k := a.Keys; k != nil {
+		fmt.Fprintf(&b, "blocking keys: %.2f per record; largest block %d records; %d sparse records (fallback keys)\n",
+			k.KeysPerRecord, k.LargestBlock, k.SparseRecords)
 	}
 	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\ndecide at\tthreshold\tprecision\trecall\tF1\tTP\tFP\tFN\ttrue at grade\tfalse at grade\t\n")

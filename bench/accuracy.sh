@@ -9,7 +9,9 @@
 # at probable and at possible, false pairs at certain, blocking pairs
 # completeness, candidate pairs compared, wall seconds and peak RSS of
 # `bench accuracy` (/usr/bin/time); then the pairs completeness of each
-# blocking rule on its own (built-in rows).
+# blocking rule on its own, keys per record, the largest block (before
+# MaxBlock and the per-record cap) and the sparse records, which get the
+# fallback keys (built-in rows).
 #
 # Run from the repository root after `make build`; uses a temporary folder.
 # BIN names the binary under test (default ./bin/patientmatch), GEN the one
@@ -42,11 +44,14 @@ print("| %s | %s | %d | %s | %s | %d | %.4f | %d | %s | %.0f MiB |" % (
     sys.argv[2], sys.argv[3] or "built-in", a["records"], f(g["probable"]), f(g["possible"]),
     g["certain"]["false_positives"], b["pairs_completeness"], b["candidate_pairs"], sys.argv[4], int(sys.argv[5]) / 1024))
 if not sys.argv[3] and a.get("rules"):
+    k = a.get("keys") or {}
     with open(sys.argv[6], "a") as out:
-        out.write("| %s | %s |\n" % (sys.argv[2], " | ".join(
-            "%.3f (%d)" % (r["completeness"], r["only"]) for r in a["rules"])))
+        out.write("| %s | %s | %.2f | %d | %d |\n" % (sys.argv[2], " | ".join(
+            "%.3f (%d)" % (r["completeness"], r["only"]) for r in a["rules"]),
+            k.get("keys_per_record", 0), k.get("largest_block", 0), k.get("sparse_records", 0)))
     with open(sys.argv[6] + ".head", "w") as h:
-        h.write("| set | %s |\n|---|%s\n" % (" | ".join(r["rule"] for r in a["rules"]), "---|" * len(a["rules"])))
+        h.write("| set | %s | keys per record | largest block | sparse records |\n|---|%s\n" % (
+            " | ".join(r["rule"] for r in a["rules"]), "---|" * (len(a["rules"]) + 3)))
 PY
 }
 
@@ -76,7 +81,7 @@ for pn in $profiles; do
 done
 if [ -f "$tmp/rules.md" ]; then
   echo
-  echo "Pairs completeness of each blocking rule on its own (built-in rows; in brackets the true pairs no other rule proposes):"
+  echo "Pairs completeness of each blocking rule on its own (built-in rows; in brackets the true pairs no other rule proposes), keys per record, largest block and sparse records:"
   echo
   cat "$tmp/rules.md.head" "$tmp/rules.md"
 fi

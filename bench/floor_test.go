@@ -39,6 +39,11 @@ func TestAccuracyFloorCommittedSet(t *testing.T) {
 	if fp := certain.AtOrAbove.FalsePositives; fp != 0 {
 		t.Errorf("%d false pairs graded certain, want none", fp)
 	}
+	// Every record of the household profile has an address, phone or
+	// identifier: none gets the fallback keys of sparse records.
+	if a.Keys == nil || a.Keys.SparseRecords != 0 {
+		t.Errorf("key profile %+v, want no sparse record", a.Keys)
+	}
 }
 
 // Floors of TestAccuracyFloorCommittedSet.
@@ -92,6 +97,11 @@ func TestAccuracyFloorSparseSets(t *testing.T) {
 			}
 			if fp := certain.AtOrAbove.FalsePositives; fp != 0 {
 				t.Errorf("%d false pairs graded certain, want none", fp)
+			}
+			// No record of these profiles has an address, phone or
+			// identifier: every one gets the fallback keys.
+			if a.Keys == nil || a.Keys.SparseRecords != a.Records {
+				t.Errorf("key profile %+v, want all %d records sparse", a.Keys, a.Records)
 			}
 		})
 	}

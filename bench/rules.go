@@ -81,6 +81,21 @@ func RuleCompleteness(records []*scoring.Prepared, labels []int32) []RuleRecall 
 	return out
 }
 
+// KeyProfile is what blocking a file costs (blocking.Profile): the keys
+// per record, the most common key's block, and the sparse records, which
+// get the fallback keys (package blocking, "Sparse records").
+type KeyProfile struct {
+	KeysPerRecord float64 `json:"keys_per_record"`
+	// LargestBlock is before MaxBlock and the per-record cap.
+	LargestBlock  int `json:"largest_block"`
+	SparseRecords int `json:"sparse_records"`
+}
+
+func keyProfile(records []*scoring.Prepared) *KeyProfile {
+	p := blocking.ProfileOf(records)
+	return &KeyProfile{KeysPerRecord: p.KeysPerRecord(), LargestBlock: p.LargestBlock, SparseRecords: p.Sparse}
+}
+
 func shareKey(a, b []string) bool {
 	for _, x := range a {
 		if slices.Contains(b, x) {

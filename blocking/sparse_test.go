@@ -95,3 +95,36 @@ func TestDenseKeysUnchanged(t *testing.T) {
 		t.Error("an e-mail address made the record dense")
 	}
 }
+
+// TestProfileOf: the profile counts sparse records, de-duplicated keys
+// and the size of the most common key's block.
+func TestProfileOf(t *testing.T) {
+	a := rec("robert", "smith", "1980-03-04")
+	a.Address = record.Address{City: "springfield", PostalCode: "62704"}
+	b := a
+	b.Phone = "+12175551234"
+	c := rec("ann", "lee", "1970-01-02")
+	var recs []*scoring.Prepared
+	want := 0
+	for _, r := range []record.Record{a, b, c} {
+		p := scoring.PrepareWithoutTF(r)
+		recs = append(recs, p)
+		ks := Keys(p, nil)
+		slices.Sort(ks)
+		want += len(slices.Compact(ks))
+	}
+	pr := ProfileOf(recs)
+	if pr.Records != 3 || pr.Sparse != 2 || pr.Keys != want {
+		t.Errorf("profile %+v, want 3 records, 2 sparse, %d keys", pr, want)
+	}
+	// a and b share every key of b (b is a with a phone): blocks of two.
+	if pr.LargestBlock != 2 {
+		t.Errorf("largest block %d, want 2", pr.LargestBlock)
+	}
+	if got := pr.KeysPerRecord(); got != float64(want)/3 {
+		t.Errorf("keys per record %v", got)
+	}
+	if (Profile{}).KeysPerRecord() != 0 {
+		t.Error("empty profile: keys per record not 0")
+	}
+}

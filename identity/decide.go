@@ -59,10 +59,10 @@ func (s *Service) mergePlanLocked(a, b string, by Actor, reason string, bySize b
 	st := s.mu.st
 	ia, ib := st.IdentityOf(a), st.IdentityOf(b)
 	var es []Event
-	for _, m := range st.identities[ia].Members {
-		for _, q := range st.neverOf[m.Patient] {
+	for _, m := range st.memberIDs(ia) {
+		for _, q := range st.neverOf[m] {
 			if st.IdentityOf(q) == ib || (ia == ib && st.IdentityOf(q) == ia) {
-				es = append(es, Event{By: by, Kind: KindUnnever, Left: m.Patient, Right: q, Reason: reason})
+				es = append(es, Event{By: by, Kind: KindUnnever, Left: m, Right: q, Reason: reason})
 			}
 		}
 	}
@@ -70,14 +70,10 @@ func (s *Service) mergePlanLocked(a, b string, by Actor, reason string, bySize b
 		return es
 	}
 	into, from := ia, ib
-	if bySize && len(st.identities[ib].Members) > len(st.identities[ia].Members) {
+	if bySize && st.size(ib) > st.size(ia) {
 		into, from = ib, ia
 	}
-	var moved []string
-	for _, m := range st.identities[from].Members {
-		moved = append(moved, m.Patient)
-	}
-	return append(es, Event{By: by, Kind: KindMerge, From: from, Identity: into, Patients: moved, Left: a, Right: b, Reason: reason})
+	return append(es, Event{By: by, Kind: KindMerge, From: from, Identity: into, Patients: st.memberIDs(from), Left: a, Right: b, Reason: reason})
 }
 
 // Merge puts the patients source and target in one identity, target's
@@ -103,7 +99,7 @@ func (s *Service) Merge(ctx context.Context, source, target string, by Actor, re
 		return Identity{}, fmt.Errorf("%w: source and target are the same patient", ErrInvalid)
 	}
 	s.commitLocked(s.mergePlanLocked(target, source, by, reason, false))
-	out := sortedCopy(st.identities[st.IdentityOf(target)])
+	out := sortedCopy(st.Identity(st.IdentityOf(target)))
 	s.mu.Unlock()
 	return out, s.log.flush(ctx)
 }
@@ -130,13 +126,13 @@ func (s *Service) Unmerge(ctx context.Context, p string, by Actor, reason string
 	case cur == "":
 		s.mu.Unlock()
 		return Identity{}, Identity{}, fmt.Errorf("%w: Patient/%s has no identity", ErrNotFound, p)
-	case len(st.identities[cur].Members) < 2:
+	case st.size(cur) < 2:
 		s.mu.Unlock()
 		return Identity{}, Identity{}, fmt.Errorf("%w: Patient/%s is alone in Person/%s; nothing to unmerge", ErrConflict, p, cur)
 	}
 	s.commitLocked(s.unmergePlanLocked(p, "", by, reason))
-	restored = sortedCopy(st.identities[st.IdentityOf(p)])
-	remaining = sortedCopy(st.identities[cur])
+	restored = sortedCopy(st.Identity(st.IdentityOf(p)))
+	remaining = sortedCopy(st.Identity(cur))
 	s.mu.Unlock()
 	return restored, remaining, s.log.flush(ctx)
 }
@@ -159,21 +155,21 @@ func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []
 			group = append(group, p)
 		}
 	}
-	if len(group) == len(st.identities[cur].Members) {
+	if len(group) == st.size(cur) {
 		group = []string{p}
 	}
 	to := ps.prev
-	if prev := st.identities[to]; to == "" || prev == nil || prev.Active() {
+	if prev := st.identities[to]; to == "" || prev == nil || len(prev.members) > 0 {
 		to = s.opts.NewID()
 	}
 	es := []Event{{By: by, Kind: KindUnmerge, From: cur, Identity: to, Patients: group, Patient: p, Reason: reason}}
-	for _, m := range st.identities[cur].Members {
-		if slices.Contains(group, m.Patient) {
+	for _, m := range st.memberIDs(cur) {
+		if slices.Contains(group, m) {
 			continue
 		}
 		for _, g := range group {
-			if !st.Never(g, m.Patient) {
-				es = append(es, Event{By: by, Kind: KindNever, Left: m.Patient, Right: g, Reason: "unmerge"})
+			if !st.Never(g, m) {
+				es = append(es, Event{By: by, Kind: KindNever, Left: m, Right: g, Reason: "unmerge"})
 			}
 		}
 	}
@@ -182,7 +178,9 @@ func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []
 
 // Person returns the identity with id.
 func (s *Service) Person(id string) (Identity, error) {
-	s.synced()
+	if err := s.synced(); err != nil {
+		return Identity{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i := s.mu.st.Identity(id)
@@ -194,7 +192,9 @@ func (s *Service) Person(id string) (Identity, error) {
 
 // PersonOf returns the identity of patient p.
 func (s *Service) PersonOf(p string) (Identity, error) {
-	s.synced()
+	if err := s.synced(); err != nil {
+		return Identity{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	id := s.mu.st.IdentityOf(p)
@@ -207,15 +207,17 @@ func (s *Service) PersonOf(p string) (Identity, error) {
 // Tasks returns one page of tasks with status (and grade, unless ""), best
 // score first, and how many there are in all.
 func (s *Service) Tasks(status Status, grade string, offset, n int) ([]Task, int) {
-	s.synced()
-	s.mu.Lock() // sorting the open queue writes its cache
+	_ = s.synced() // a failed replay shows the empty state
+	s.mu.Lock()    // sorting the open queue writes its cache
 	defer s.mu.Unlock()
 	return s.mu.st.Tasks(status, grade, offset, n)
 }
 
 // Task returns the task with id.
 func (s *Service) Task(id string) (Task, error) {
-	s.synced()
+	if err := s.synced(); err != nil {
+		return Task{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t := s.mu.st.Task(id)
@@ -229,7 +231,7 @@ func (s *Service) Task(id string) (Task, error) {
 // links other than its first, tasks, decisions, merges, unmerges and
 // never-links.
 func (s *Service) History(p string) []Event {
-	s.synced()
+	_ = s.synced() // a failed replay shows the empty state
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.mu.st.PatientHistory(p)
@@ -237,7 +239,7 @@ func (s *Service) History(p string) []Event {
 
 // PersonHistory returns the recorded events about identity id.
 func (s *Service) PersonHistory(id string) []Event {
-	s.synced()
+	_ = s.synced() // a failed replay shows the empty state
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.mu.st.IdentityHistory(id)

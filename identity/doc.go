@@ -10,6 +10,8 @@
 // log is the history (who decided what, when, from which score) and makes
 // every change reversible: an unmerge reads which merge brought a record in
 // and restores the identity it had before, under the same Person id.
+// Open replays the log in the background (seconds at a million patients);
+// the service's methods wait for it.
 //
 // Linking runs behind the writes: the engine hands each committed write
 // to the service under its write lock, the service queues it, and a
@@ -18,6 +20,16 @@
 // demo set: 3.1–3.3 ms a write, against 0.30–0.33 ms queued); queued, the index batches as it does without
 // identities. Every read and decision of the service first waits for the
 // writes queued before it (Service.Sync).
+//
+// A task is work pushed at a steward, so only pairs graded probable (and
+// certain pairs that cannot be linked automatically) become tasks by
+// default; possible pairs, mostly household members, are left to $match
+// (Options.TaskGrade).
+//
+// A catch-up (after a bulk load or a crash, or dedupe --data) runs the
+// Matches of the writes ahead of the plans, on Options.CatchUpWorkers
+// goroutines: a Match reads the engine, never the identity state, so only
+// the plans need to be made in commit order.
 //
 // Durability follows what can be recomputed. Links made automatically on
 // a write are derived from the store's changelog, so they are group

@@ -1,6 +1,8 @@
 package identity
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -17,9 +19,14 @@ import (
 // bench folder, say) and reports the heap the replayed state holds per
 // assigned patient: the identity state's share of a server's resident
 // memory. It needs PM_IDENTITY_DATA=<folder> (a copy: opening a store
-// may write to it) and reports figures only; PM_IDENTITY_HEAP=<file>
-// also writes a heap profile.
+// may write to it), or PM_IDENTITY_LOG=<file> (a log TestScaleCatchUp
+// saved), and reports figures only; PM_IDENTITY_HEAP=<file> also writes
+// a heap profile.
 func TestReplayMemory(t *testing.T) {
+	if f := os.Getenv("PM_IDENTITY_LOG"); f != "" && os.Getenv("PM_IDENTITY_ENGINE") == "" {
+		reportReplay(t, loadLog(t, f))
+		return
+	}
 	dir := os.Getenv("PM_IDENTITY_DATA")
 	if dir == "" {
 		t.Skip("PM_IDENTITY_DATA not set")
@@ -33,9 +40,16 @@ func TestReplayMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reportReplay(t, storeKV{kv})
+}
+
+// reportReplay replays the log in kv into a new state and reports the
+// heap it holds per assigned patient; PM_IDENTITY_HEAP=<file> also
+// writes a heap profile.
+func reportReplay(t *testing.T, kv KV) {
 	before := heapInUse()
 	start := time.Now()
-	state, _, err := replay(context.Background(), storeKV{kv})
+	state, _, err := replay(context.Background(), kv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,13 +68,34 @@ func TestReplayMemory(t *testing.T) {
 	}
 	n := len(state.patients)
 	if n == 0 {
-		t.Fatal("the folder's identity log assigns no patient")
+		t.Fatal("the identity log assigns no patient")
 	}
 	_, open := state.Tasks(StatusOpen, "", 0, 0)
 	t.Logf("replayed %d patients, %d identities, %d tasks (%d open live) in %v; heap %d MiB, %d B/patient",
 		n, len(state.identities), len(state.tasks), open, took.Round(time.Millisecond),
 		(after-before)>>20, (after-before)/uint64(n))
 	runtime.KeepAlive(state)
+}
+
+// loadLog reads a log saveLog wrote into a memory KV.
+func loadLog(t *testing.T, file string) KV {
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kv := NewMemKV()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<30)
+	for i := 0; sc.Scan(); i++ {
+		if err := kv.Set(context.Background(), batchKey(uint64(i)), bytes.Clone(sc.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return kv
 }
 
 func heapInUse() uint64 {

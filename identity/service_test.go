@@ -26,9 +26,11 @@ type fakeEngine struct {
 	dead   map[string]uint64
 	grades map[pair]scoring.Grade
 	obs    matcher.Observer
-	// gate, when set, holds every Match until it is closed; entered is
-	// told (if there is room) each time a Match waits at it.
+	// gate, when set, holds every Match until it is closed (only the
+	// Match of gateID when that is set, and after its answer is made);
+	// entered is told (if there is room) each time a Match waits at it.
 	gate, entered chan struct{}
+	gateID        string
 }
 
 func newFakeEngine() *fakeEngine {
@@ -48,21 +50,36 @@ func (f *fakeEngine) grade(a, b string, g scoring.Grade) { f.grades[pairOf(a, b)
 
 func (f *fakeEngine) Match(_ context.Context, q record.Record, opts matcher.MatchOptions) ([]matcher.Match, error) {
 	f.mu.Lock()
-	gate, entered := f.gate, f.entered
+	gate, entered, gateID := f.gate, f.entered, f.gateID
 	f.mu.Unlock()
-	if gate != nil {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		<-gate
+	if gate != nil && gateID == "" {
+		wait(gate, entered)
 	}
+	out := f.ranked(q.ID, opts.Count)
+	if gate != nil && gateID == q.ID {
+		// A Match of one patient sees the patients stored when it began
+		// (as a real index snapshot does) and is then held.
+		wait(gate, entered)
+	}
+	return out, nil
+}
+
+func wait(gate, entered chan struct{}) {
+	select {
+	case entered <- struct{}{}:
+	default:
+	}
+	<-gate
+}
+
+// ranked is the stored patients matched to q, best first, at most count.
+func (f *fakeEngine) ranked(q string, count int) []matcher.Match {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []matcher.Match
 	for id := range f.live {
-		g := f.grades[pairOf(q.ID, id)]
-		if id == q.ID {
+		g := f.grades[pairOf(q, id)]
+		if id == q {
 			g = scoring.GradeCertain
 		}
 		if g == scoring.GradeNone {
@@ -76,10 +93,10 @@ func (f *fakeEngine) Match(_ context.Context, q record.Record, opts matcher.Matc
 		}
 		return out[i].ID < out[j].ID
 	})
-	if len(out) > opts.Count {
-		out = out[:opts.Count]
+	if len(out) > count {
+		out = out[:count]
 	}
-	return out, nil
+	return out
 }
 
 func (f *fakeEngine) Changes(ctx context.Context, after uint64, fn func(matcher.Written) error) error {

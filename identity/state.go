@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // pair is an unordered pair of patient ids, a < b.
@@ -14,6 +15,42 @@ func pairOf(x, y string) pair {
 		x, y = y, x
 	}
 	return pair{x, y}
+}
+
+// ident is an identity as the state holds it: Identity with times as
+// Unix nanoseconds and members as compact records. A million patients
+// mean a million of these; the exported Identity is built when asked for.
+type ident struct {
+	id               string
+	members          []member // sorted by patient id
+	created, updated int64
+	replacedBy       string
+	version          uint64
+}
+
+// member is Member as the state holds it: actor and grade as indexes into
+// State.names.
+type member struct {
+	patient   string
+	at        int64
+	score     float64
+	by, grade uint32
+}
+
+// unixNano and fromUnixNano convert times for ident and member (the zero
+// time is 0).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 // patientState is what the state knows of one assigned patient.
@@ -33,7 +70,7 @@ type patientState struct {
 // and never-links. It is not safe for concurrent use; Service guards it.
 type State struct {
 	seq        uint64
-	identities map[string]*Identity
+	identities map[string]*ident
 	patients   map[string]*patientState
 	tasks      map[string]*Task
 	taskByPair map[pair]string
@@ -56,8 +93,17 @@ type State struct {
 	// patients move (a page must not cost a walk of the queue).
 	liveOpen      map[string]int
 	liveOpenValid bool
-	// kept holds the events kept in memory for history, by sequence.
-	kept map[uint64]Event
+	// kept holds the events kept in memory for history, by sequence,
+	// except the events that opened tasks: taskAt finds those tasks, which
+	// rebuild them.
+	kept   map[uint64]Event
+	taskAt map[uint64]*Task
+	// interned holds one copy of each actor, grade and kind string, so
+	// the replay of a million events does not keep a million copies of
+	// "auto"; names numbers them for members (nameOf is the inverse).
+	interned map[string]string
+	names    []string
+	nameOf   map[string]uint32
 	// identityHistory lists the kept events about each identity.
 	identityHistory map[string][]uint64
 }
@@ -65,13 +111,17 @@ type State struct {
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{
-		identities:      map[string]*Identity{},
+		identities:      map[string]*ident{},
 		patients:        map[string]*patientState{},
 		tasks:           map[string]*Task{},
 		taskByPair:      map[pair]string{},
 		never:           map[pair]bool{},
 		neverOf:         map[string][]string{},
 		kept:            map[uint64]Event{},
+		taskAt:          map[uint64]*Task{},
+		interned:        map[string]string{},
+		names:           []string{""},
+		nameOf:          map[string]uint32{"": 0},
 		identityHistory: map[string][]uint64{},
 		open:            map[string][]*Task{},
 		openDirty:       true,
@@ -90,8 +140,51 @@ func (s *State) IdentityOf(p string) string {
 	return ""
 }
 
-// Identity returns the identity with id, or nil.
-func (s *State) Identity(id string) *Identity { return s.identities[id] }
+// Identity returns a copy of the identity with id, or nil.
+func (s *State) Identity(id string) *Identity {
+	i := s.identities[id]
+	if i == nil {
+		return nil
+	}
+	out := &Identity{ID: i.id, Members: make([]Member, len(i.members)), Created: fromUnixNano(i.created),
+		Updated: fromUnixNano(i.updated), ReplacedBy: i.replacedBy, Version: i.version}
+	for k, m := range i.members {
+		out.Members[k] = Member{Patient: m.patient, By: s.names[m.by], At: fromUnixNano(m.at), Score: m.score, Grade: s.names[m.grade]}
+	}
+	return out
+}
+
+// size is how many members identity id has (0 when there is none).
+func (s *State) size(id string) int {
+	if i := s.identities[id]; i != nil {
+		return len(i.members)
+	}
+	return 0
+}
+
+// memberIDs lists the patients of identity id.
+func (s *State) memberIDs(id string) []string {
+	i := s.identities[id]
+	if i == nil {
+		return nil
+	}
+	out := make([]string, len(i.members))
+	for k, m := range i.members {
+		out[k] = m.patient
+	}
+	return out
+}
+
+// name returns the number of v in names, adding it when new.
+func (s *State) name(v string) uint32 {
+	if k, ok := s.nameOf[v]; ok {
+		return k
+	}
+	k := uint32(len(s.names))
+	s.names = append(s.names, v)
+	s.nameOf[v] = k
+	return k
+}
 
 // Never reports whether a and b carry a never-link.
 func (s *State) Never(a, b string) bool { return s.never[pairOf(a, b)] }
@@ -123,6 +216,7 @@ func (s *State) neverIdentity(p, id string) bool {
 // older version might hold (a patient already gone, say) by skipping it.
 func (s *State) Apply(e Event) {
 	s.seq = max(s.seq, e.Seq)
+	e.By, e.Grade, e.Kind = s.intern(e.By), s.intern(e.Grade), s.intern(e.Kind)
 	keep := true
 	switch e.Kind {
 	case KindLink:
@@ -130,8 +224,11 @@ func (s *State) Apply(e Event) {
 	case KindUnlink:
 		s.move(e, e.Patient, "")
 	case KindTask:
-		t := &Task{ID: e.Task, Left: e.Left, Right: e.Right, Score: e.Score, Grade: e.Grade, Status: StatusOpen, Created: e.At}
+		t := &Task{ID: e.Task, Left: e.Left, Right: e.Right, Score: e.Score, Grade: e.Grade, Status: StatusOpen, Created: e.At, seq: e.Seq, by: e.By}
 		s.tasks[t.ID] = t
+		s.taskAt[e.Seq] = t
+		s.refer(e)
+		keep = false
 		s.taskByPair[pairOf(t.Left, t.Right)] = t.ID
 		s.insertOpen(t)
 		s.openOf[t.Left] = append(s.openOf[t.Left], t)
@@ -157,10 +254,10 @@ func (s *State) Apply(e Event) {
 		if from == nil {
 			return
 		}
-		for _, m := range slices.Clone(from.Members) {
-			s.move(e, m.Patient, e.Identity)
+		for _, p := range s.memberIDs(e.From) {
+			s.move(e, p, e.Identity)
 		}
-		from.ReplacedBy = e.Identity
+		from.replacedBy = e.Identity
 		s.touch(from, e)
 	case KindUnmerge:
 		for _, p := range e.Patients {
@@ -230,7 +327,7 @@ func (s *State) moveMember(e Event, p, to string) {
 	if ps != nil {
 		from = ps.identity
 		if old := s.identities[from]; old != nil {
-			old.Members = slices.DeleteFunc(old.Members, func(m Member) bool { return m.Patient == p })
+			old.members = slices.DeleteFunc(old.members, func(m member) bool { return m.patient == p })
 			s.touch(old, e)
 		}
 	}
@@ -242,33 +339,50 @@ func (s *State) moveMember(e Event, p, to string) {
 		ps = &patientState{}
 		s.patients[p] = ps
 	}
-	ps.identity, ps.prev, ps.via = to, from, e.Seq
 	id := s.identities[to]
 	if id == nil {
-		id = &Identity{ID: to, Created: e.At}
+		id = &ident{id: to, created: unixNano(e.At)}
 		s.identities[to] = id
 	}
-	id.ReplacedBy = ""
-	m := Member{Patient: p, By: e.By, At: e.At, Score: e.Score, Grade: e.Grade}
-	if e.Kind != KindLink {
-		m.Score, m.Grade = 0, ""
+	ps.identity, ps.prev, ps.via = id.id, from, e.Seq
+	id.replacedBy = ""
+	m := member{patient: p, by: s.name(e.By), at: unixNano(e.At)}
+	if e.Kind == KindLink {
+		m.score, m.grade = e.Score, s.name(e.Grade)
 	}
-	i, _ := slices.BinarySearchFunc(id.Members, p, func(m Member, p string) int { return strings.Compare(m.Patient, p) })
-	id.Members = slices.Insert(id.Members, i, m)
+	i, _ := slices.BinarySearchFunc(id.members, p, func(m member, p string) int { return strings.Compare(m.patient, p) })
+	id.members = slices.Insert(id.members, i, m)
 	s.touch(id, e)
 }
 
-func (s *State) touch(id *Identity, e Event) {
+func (s *State) touch(id *ident, e Event) {
 	if id == nil {
 		return
 	}
-	id.Updated = e.At
-	id.Version++
+	id.updated = unixNano(e.At)
+	id.version++
+}
+
+// intern returns the state's copy of v (one of few distinct values).
+func (s *State) intern(v string) string {
+	if v == "" {
+		return ""
+	}
+	if c, ok := s.interned[v]; ok {
+		return c
+	}
+	s.interned[v] = v
+	return v
 }
 
 // keep records e for history.
 func (s *State) keep(e Event) {
 	s.kept[e.Seq] = e
+	s.refer(e)
+}
+
+// refer lists e in the histories of its patients and identities.
+func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
 		if ps := s.patients[p]; ps != nil {
 			ps.history = append(ps.history, e.Seq)
@@ -423,6 +537,10 @@ func (s *State) IdentityHistory(id string) []Event { return s.events(s.identityH
 func (s *State) events(seqs []uint64) []Event {
 	out := make([]Event, 0, len(seqs))
 	for _, q := range seqs {
+		if t := s.taskAt[q]; t != nil {
+			out = append(out, t.openingEvent())
+			continue
+		}
 		out = append(out, s.kept[q])
 	}
 	return out

@@ -3,7 +3,9 @@ package identity
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // TestLiveOpenCountStaysExact: the queue totals kept up to date event by
@@ -57,5 +59,29 @@ func TestLiveOpenCountStaysExact(t *testing.T) {
 				t.Fatalf("step %d: grade %q total %d, recount %d", step, g, got, want)
 			}
 		}
+	}
+}
+
+// TestHistoryRebuildsTaskEvents: the state keeps no copy of the events
+// that open tasks, yet a patient's history lists them exactly as applied.
+func TestHistoryRebuildsTaskEvents(t *testing.T) {
+	st := NewState()
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	events := []Event{
+		{Seq: 1, At: at, By: ActorBatch, Kind: KindLink, Patient: "a", Identity: "ia", Reason: "new identity"},
+		{Seq: 2, At: at, By: ActorBatch, Kind: KindLink, Patient: "b", Identity: "ib", Reason: "new identity"},
+		{Seq: 3, At: at.Add(time.Second), By: ActorBatch, Kind: KindTask, Task: "t1", Left: "a", Right: "b", Score: 0.97, Grade: "probable"},
+		{Seq: 4, At: at.Add(2 * time.Second), By: Steward("ann"), Kind: KindDecide, Task: "t1", Left: "a", Right: "b", Decision: DecisionDefer, Score: 0.97, Grade: "probable", Reason: "later"},
+	}
+	for _, e := range events {
+		st.Apply(e)
+	}
+	for _, p := range []string{"a", "b"} {
+		if got := st.PatientHistory(p); !reflect.DeepEqual(got, events[2:]) {
+			t.Errorf("history of %s:\n%+v\nwant\n%+v", p, got, events[2:])
+		}
+	}
+	if len(st.kept) != 1 {
+		t.Errorf("%d events kept, want only the decision", len(st.kept))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/patientmatch/patientmatch/identity"
@@ -51,7 +52,8 @@ func runDedupeStored(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer eng.Close()
-	svc, err := openIdentityService(ctx, eng, log)
+	// A batch pass has the machine to itself: every core matches.
+	svc, err := openIdentityService(ctx, eng, log, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return err
 	}

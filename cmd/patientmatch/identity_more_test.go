@@ -108,7 +108,7 @@ func TestDedupeStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	svc, err := openIdentityService(context.Background(), eng, nil)
+	svc, err := openIdentityService(context.Background(), eng, nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ type identities struct {
 // catch-up runs in the background: the server answers meanwhile, and the
 // review queue fills as it goes.
 func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger) (*identities, error) {
-	svc, err := openIdentityService(ctx, eng, log)
+	svc, err := openIdentityService(ctx, eng, log, 1) // one core for the catch-up, one for requests
 	if err != nil {
 		return nil, err
 	}
@@ -56,12 +56,14 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger) 
 	return ids, nil
 }
 
-func openIdentityService(ctx context.Context, eng *matcher.Engine, log *slog.Logger) (*identity.Service, error) {
+// openIdentityService opens the identity service of eng; catchUpWorkers
+// Matches run at once in a catch-up.
+func openIdentityService(ctx context.Context, eng *matcher.Engine, log *slog.Logger, catchUpWorkers int) (*identity.Service, error) {
 	kv, err := eng.KV(identityNamespace)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := identity.Open(ctx, linkStore{kv}, eng, identity.Options{Logger: log})
+	svc, err := identity.Open(ctx, linkStore{kv}, eng, identity.Options{Logger: log, CatchUpWorkers: catchUpWorkers})
 	if err != nil {
 		return nil, fmt.Errorf("opening identities: %w", err)
 	}
