@@ -192,8 +192,9 @@ type MatchPresent struct {
 type MatchAbsent struct {
 	Queries int `json:"queries"`
 	// Registry says whom the registry holds for these people: a household
-	// member (Household), else someone of the same name and birth date
-	// (Namesake), else neither (Stranger). See Relation.
+	// member (Household), someone of the same name and birth date
+	// (Namesake) — a person can have both — or neither (Stranger). See
+	// Relation.
 	Registry MatchRegistry `json:"registry"`
 	// Certain, Probable, Possible: the best answer is graded certain,
 	// probable or better, possible or better (anything at all).

@@ -66,8 +66,8 @@ func nameKey(r *record.Record) string {
 }
 
 // registryOf counts the absent people of split by whom the registry
-// (split.Stored) holds for them: a household member, else a namesake,
-// else neither.
+// (split.Stored) holds for them: a household member, a namesake (a person
+// can have both), or neither.
 func registryOf(split MatchSplit, people map[string][]*record.Record, byID map[string]*record.Record) MatchRegistry {
 	addrs, phones, names := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, id := range split.Stored {
@@ -92,12 +92,13 @@ func registryOf(split MatchSplit, people map[string][]*record.Record, byID map[s
 			household = household || addrs[addressKey(p)] || phones[p.Phone]
 			namesake = namesake || names[nameKey(p)]
 		}
-		switch {
-		case household:
+		if household {
 			reg.Household++
-		case namesake:
+		}
+		if namesake {
 			reg.Namesake++
-		default:
+		}
+		if !household && !namesake {
 			reg.Stranger++
 		}
 	}
