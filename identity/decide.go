@@ -178,7 +178,9 @@ func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []
 
 // Person returns the identity with id.
 func (s *Service) Person(id string) (Identity, error) {
-	s.synced()
+	if err := s.synced(); err != nil {
+		return Identity{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i := s.mu.st.Identity(id)
@@ -190,7 +192,9 @@ func (s *Service) Person(id string) (Identity, error) {
 
 // PersonOf returns the identity of patient p.
 func (s *Service) PersonOf(p string) (Identity, error) {
-	s.synced()
+	if err := s.synced(); err != nil {
+		return Identity{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	id := s.mu.st.IdentityOf(p)
@@ -203,15 +207,17 @@ func (s *Service) PersonOf(p string) (Identity, error) {
 // Tasks returns one page of tasks with status (and grade, unless ""), best
 // score first, and how many there are in all.
 func (s *Service) Tasks(status Status, grade string, offset, n int) ([]Task, int) {
-	s.synced()
-	s.mu.Lock() // sorting the open queue writes its cache
+	_ = s.synced() // a failed replay shows the empty state
+	s.mu.Lock()    // sorting the open queue writes its cache
 	defer s.mu.Unlock()
 	return s.mu.st.Tasks(status, grade, offset, n)
 }
 
 // Task returns the task with id.
 func (s *Service) Task(id string) (Task, error) {
-	s.synced()
+	if err := s.synced(); err != nil {
+		return Task{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t := s.mu.st.Task(id)
@@ -225,7 +231,7 @@ func (s *Service) Task(id string) (Task, error) {
 // links other than its first, tasks, decisions, merges, unmerges and
 // never-links.
 func (s *Service) History(p string) []Event {
-	s.synced()
+	_ = s.synced() // a failed replay shows the empty state
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.mu.st.PatientHistory(p)
@@ -233,7 +239,7 @@ func (s *Service) History(p string) []Event {
 
 // PersonHistory returns the recorded events about identity id.
 func (s *Service) PersonHistory(id string) []Event {
-	s.synced()
+	_ = s.synced() // a failed replay shows the empty state
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.mu.st.IdentityHistory(id)

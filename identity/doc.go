@@ -10,6 +10,8 @@
 // log is the history (who decided what, when, from which score) and makes
 // every change reversible: an unmerge reads which merge brought a record in
 // and restores the identity it had before, under the same Person id.
+// Open replays the log in the background (seconds at a million patients);
+// the service's methods wait for it.
 //
 // Linking runs behind the writes: the engine hands each committed write
 // to the service under its write lock, the service queues it, and a

@@ -38,6 +38,21 @@ func openScaleEngine(t *testing.T) *matcher.Engine {
 	return eng
 }
 
+// startCPUProfile profiles the CPU into file until the returned stop.
+func startCPUProfile(t *testing.T, file string) (stop func()) {
+	out, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		out.Close()
+	}
+}
+
 // cpuTime is the CPU this process has used (user + system).
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -69,15 +84,7 @@ func TestScaleCatchUp(t *testing.T) {
 	}
 	defer svc.Close()
 	if f := os.Getenv("PM_IDENTITY_CPU"); f != "" {
-		out, err := os.Create(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer out.Close()
-		if err := pprof.StartCPUProfile(out); err != nil {
-			t.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
+		defer startCPUProfile(t, f)()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -157,6 +164,10 @@ func TestScaleWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			eng.SetObserver(svc)
+			if f := os.Getenv("PM_IDENTITY_CPU"); f != "" {
+				stop := startCPUProfile(t, f)
+				defer stop()
+			}
 		}
 		for _, batch := range []int{1, 100} {
 			phase++

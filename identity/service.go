@@ -129,29 +129,69 @@ type Service struct {
 	stop       chan struct{}
 	halt       sync.Once
 	wg         sync.WaitGroup
+
+	// ready is closed when the log's replay has ended; replayErr (read
+	// only after ready) is why it failed, and then the service links
+	// nothing and its methods fail. cancelReplay stops it (Close).
+	ready        chan struct{}
+	replayErr    error
+	cancelReplay context.CancelFunc
 }
 
-// Open replays the log in kv and starts the background flusher. The
-// caller attaches the service to the engine (SetObserver), then calls
-// CatchUp for the writes the log does not account for yet.
+// Open starts replaying the log in kv and the background goroutines, and
+// returns at once: the replay of a million patients' log takes seconds,
+// and a server need not keep $match waiting for it. Every method waits
+// for the replay (writes observed meanwhile are queued), and fails if it
+// failed. The caller attaches the service to the engine (SetObserver),
+// then calls CatchUp for the writes the log does not account for yet.
 func Open(ctx context.Context, kv KV, eng Engine, opts Options) (*Service, error) {
 	if kv == nil || eng == nil {
 		return nil, errors.New("identity: Open needs a KV and an Engine")
 	}
 	opts.ensureDefaults()
-	st, storeSeq, err := replay(ctx, kv)
-	if err != nil {
-		return nil, err
-	}
-	s := &Service{eng: eng, opts: opts, log: &logWriter{kv: kv}, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	s := &Service{eng: eng, opts: opts, log: &logWriter{kv: kv}, stop: make(chan struct{}), wake: make(chan struct{}, 1), ready: make(chan struct{})}
 	s.linked.Init(0)
-	s.mu.st = st
-	s.mu.watermark = storeSeq
-	s.mu.caughtUp = storeSeq >= eng.LastSeq()
-	s.wg.Add(2)
+	s.mu.st = NewState()
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancelReplay = cancel
+	last := eng.LastSeq()
+	s.wg.Add(3)
+	go s.replayLog(rctx, kv, last)
 	go s.flusher()
 	go s.linker()
 	return s, nil
+}
+
+// replayLog replays the log into the state; last is the engine's last
+// write when the service opened.
+func (s *Service) replayLog(ctx context.Context, kv KV, last uint64) {
+	defer s.wg.Done()
+	defer close(s.ready)
+	start := time.Now()
+	st, storeSeq, err := replay(ctx, kv)
+	if err != nil {
+		s.replayErr = err
+		if ctx.Err() == nil { // not Close
+			s.opts.Logger.Error("identity: replaying the log failed; identities are unavailable", "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	s.mu.st = st
+	s.mu.watermark = storeSeq
+	s.mu.caughtUp = storeSeq >= last
+	s.mu.Unlock()
+	s.opts.Logger.Info("identity: log replayed", "events", st.Seq(), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// await waits for the replay; its error is the replay's.
+func (s *Service) await(ctx context.Context) error {
+	select {
+	case <-s.ready:
+		return s.replayErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // flusher writes automatic links to the log every FlushInterval until Close.
@@ -176,6 +216,7 @@ func (s *Service) flusher() {
 func (s *Service) Close() error {
 	s.halt.Do(func() {
 		close(s.stop)
+		s.cancelReplay()
 		s.linked.Stop() // Sync waiters get ErrClosed
 	})
 	s.wg.Wait() // the linker drains the queue first
@@ -188,6 +229,9 @@ func (s *Service) Close() error {
 	}
 	s.mu.closed = true
 	s.mu.Unlock()
+	if s.replayErr != nil {
+		return nil // nothing was linked, so nothing is pending
+	}
 	return s.log.flush(context.Background())
 }
 
@@ -214,6 +258,13 @@ func (s *Service) Written(_ context.Context, ws []matcher.Written) {
 	if len(ws) == 0 {
 		return
 	}
+	select {
+	case <-s.ready:
+		if s.replayErr != nil {
+			return // nothing is linked; the next start catches up
+		}
+	default:
+	}
 	s.q.Lock()
 	s.q.pending = append(s.q.pending, ws...)
 	s.q.last = max(s.q.last, ws[len(ws)-1].Seq)
@@ -224,9 +275,15 @@ func (s *Service) Written(_ context.Context, ws []matcher.Written) {
 	}
 }
 
-// linker links queued writes until Close, then drains the queue.
+// linker links queued writes until Close, then drains the queue; it
+// starts once the log is replayed, and links nothing if that failed (the
+// next start catches up).
 func (s *Service) linker() {
 	defer s.wg.Done()
+	<-s.ready
+	if s.replayErr != nil {
+		return
+	}
 	ctx := context.Background()
 	for {
 		select {
@@ -275,6 +332,9 @@ func (s *Service) linkQueued(ctx context.Context) {
 // its linking has failed and is left to the next catch-up), or when ctx
 // is done or the service closed.
 func (s *Service) Sync(ctx context.Context) error {
+	if err := s.await(ctx); err != nil {
+		return err
+	}
 	s.q.Lock()
 	target := s.q.last
 	s.q.Unlock()
@@ -287,7 +347,9 @@ func (s *Service) Sync(ctx context.Context) error {
 
 // synced is Sync for the reads that take no context: linking a queue
 // always ends, so they wait for it as Engine.Match waits for its index.
-func (s *Service) synced() { _ = s.Sync(context.Background()) }
+// Its error is the replay's (those without an error to return show the
+// empty state).
+func (s *Service) synced() error { return s.Sync(context.Background()) }
 
 func (s *Service) maybeFlush(ctx context.Context) {
 	s.log.mu.Lock()
@@ -315,6 +377,9 @@ type Summary struct {
 // their identity and only gain tasks. progress, when set, is told how many
 // patients are done.
 func (s *Service) CatchUp(ctx context.Context, from0 bool, by Actor, progress func(done int)) (Summary, error) {
+	if err := s.await(ctx); err != nil {
+		return Summary{}, err
+	}
 	s.mu.RLock()
 	from := s.mu.watermark
 	s.mu.RUnlock()
@@ -356,7 +421,7 @@ func (s *Service) statsLocked() (identities, patients, open int) {
 
 // Stats counts active identities, assigned patients and open tasks.
 func (s *Service) Stats() Summary {
-	s.synced()
+	_ = s.synced() // a failed replay shows the empty state
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var sum Summary

@@ -542,6 +542,11 @@ func (ix *Index) Candidates(ctx context.Context, keys []string, limit int) ([]st
 // Compact merges the index's segments into one. Every query looks each of
 // its keys up in every segment's term dictionary, so a bulk load, which
 // leaves tens of segments, ends with it; it costs a pass over the index.
+//
+// One scorch ForceMerge merges at most 10 segments into each new one (its
+// single-segment plan's SegmentsPerMergeTask), so after a bulk load of
+// 1M patients it left 5 segments; Compact repeats it until one is left
+// (or a round merges nothing).
 func (ix *Index) Compact(ctx context.Context) error {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -556,8 +561,38 @@ func (ix *Index) Compact(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("index: compact: index is a %T, not scorch", adv)
 	}
-	if err := s.ForceMerge(ctx, nil); err != nil {
-		return fmt.Errorf("index: compact: %w", err)
+	for prev := -1; ; {
+		n, err := liveSegments(s)
+		if err != nil {
+			return fmt.Errorf("index: compact: %w", err)
+		}
+		if n <= 1 || n == prev || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		prev = n
+		if err := s.ForceMerge(ctx, nil); err != nil {
+			return fmt.Errorf("index: compact: %w", err)
+		}
 	}
-	return ctx.Err()
+}
+
+// liveSegments counts the segments of s's current snapshot that hold
+// documents.
+func liveSegments(s *scorch.Scorch) (int, error) {
+	rd, err := s.Reader()
+	if err != nil {
+		return 0, err
+	}
+	defer rd.Close()
+	snap, ok := rd.(*scorch.IndexSnapshot)
+	if !ok {
+		return 0, fmt.Errorf("reader is a %T, not a scorch snapshot", rd)
+	}
+	n := 0
+	for _, seg := range snap.Segments() {
+		if seg.Count() > 0 {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -234,7 +234,9 @@ func TestCompact(t *testing.T) {
 	}
 	defer ix.Close()
 	ctx := context.Background()
-	for b := range 12 {
+	// More batches than one scorch force merge folds into one segment
+	// (10), so that a single round would leave several.
+	for b := range 40 {
 		var changes []Change
 		for i := range 50 {
 			id := fmt.Sprintf("p%d-%d", b, i)
@@ -245,7 +247,8 @@ func TestCompact(t *testing.T) {
 		}
 	}
 	before := map[string][]string{}
-	for _, k := range []string{"k0", "k3", "b5", "b11"} {
+	t.Logf("%d segments before Compact", segmentCount(t, ix))
+	for _, k := range []string{"k0", "k3", "b5", "b11", "b39"} {
 		ids, err := ix.Candidates(ctx, []string{k}, 1000)
 		if err != nil {
 			t.Fatal(err)
