@@ -81,6 +81,50 @@ func TestClusterFigures(t *testing.T) {
 	remote := latencies(t, queries, func(q record.Record) error { _, err := fresh.Match(ctx, q, matcher.MatchOptions{}); return err })
 	stopProf()
 	logOverhead(t, "every shard asked over NATS", one, remote, fresh, before, len(queries))
+
+	// A new node starting from the shards' snapshots: the first node,
+	// alone again, snapshots every shard, then another node joins.
+	if err := fresh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	snapshotAll(t, node)
+	t.Logf("snapshots of all %d shards stored in %v", node.shards, time.Since(start))
+	o3 := testNodeOptions(t, urls)
+	o3.Shards = o.Shards
+	start = time.Now()
+	stopProf = profile(t, "restore")
+	restored := openNode(t, o3)
+	waitSettled(t, []*Node{node, restored}, rev, 30*time.Minute)
+	el = time.Since(start)
+	stopProf()
+	if got := localLen(restored); got != n {
+		t.Fatalf("the node started from snapshots holds %d patients, want %d", got, n)
+	}
+	t.Logf("a new node started from snapshots of %d shards holding %d patients in %v: %.0f patients/s", restored.shards, n, el, float64(n)/el.Seconds())
+}
+
+// snapshotAll has node store a snapshot of every shard (node must be the
+// only one; it takes a heartbeat to see the others gone).
+func snapshotAll(t *testing.T, node *Node) {
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for s := 0; s < node.shards; {
+		if _, err := node.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for ; s < node.shards; s++ {
+			if seq, err := node.snapshotSeq(ctx, s); err != nil {
+				t.Fatal(err)
+			} else if seq == 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shard %d has no snapshot after 30s", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // logOverhead reports the latency of queries through node against one

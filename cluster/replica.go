@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -71,29 +72,69 @@ type replica struct {
 	serving atomic.Bool
 
 	outcomes recentOutcomes
+	// sinceSnapshot counts the writes applied since this replica's last
+	// snapshot (Options.SnapshotEvery).
+	sinceSnapshot atomic.Int64
 
 	stop context.CancelFunc
 	done chan struct{}
 }
 
 // openReplica opens the shard's engine with the cluster's model and term
-// frequencies and reads how far it has applied the stream.
+// frequencies and reads how far it has applied the stream. A replica new
+// to this node (no folder yet) opens nothing here: its run restores the
+// shard's snapshot first, which can take long.
 func (n *Node) openReplica(shard int) (*replica, error) {
 	r := &replica{shard: shard, node: n, dir: filepath.Join(n.opts.Dir, "shards", fmt.Sprintf("%03d", shard)), log: n.log.With("shard", shard)}
 	r.outcomes.m = map[string]recentOutcome{}
-	model, terms, rev := n.scoringTables()
-	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true})
-	if err != nil {
+	if _, err := os.Stat(r.dir); errors.Is(err, os.ErrNotExist) {
+		r.applied.Init(0)
+		return r, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.openEngineLocked(); err != nil {
 		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
 	}
-	r.eng, r.termsRev = eng, rev
-	applied, err := readApplied(eng)
+	applied, err := readApplied(r.eng)
 	if err != nil {
-		eng.Close()
+		r.eng.Close()
 		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
 	}
 	r.applied.Init(applied)
 	return r, nil
+}
+
+// openNew opens the engine of a replica new to this node, from the
+// shard's snapshot when there is one (then only the writes after it are
+// read from the stream), else empty.
+func (r *replica) openNew(ctx context.Context) error {
+	if _, err := os.Stat(r.dir); errors.Is(err, os.ErrNotExist) {
+		ok, err := r.restore(ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.log.Info("shard restored from its snapshot")
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.openEngineLocked(); err != nil {
+		return err
+	}
+	applied, err := readApplied(r.eng)
+	if err != nil {
+		return err
+	}
+	r.applied.Advance(applied)
+	return nil
+}
+
+func (r *replica) hasEngine() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.eng != nil
 }
 
 func readApplied(eng *matcher.Engine) (uint64, error) {
@@ -141,6 +182,9 @@ func (r *replica) close() error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.eng == nil {
+		return nil
+	}
 	return r.eng.Close()
 }
 
@@ -154,6 +198,13 @@ func (r *replica) run(ctx context.Context) {
 		feed.stop()
 	}()
 	for ctx.Err() == nil {
+		if !r.hasEngine() {
+			if err := r.openNew(ctx); err != nil {
+				r.log.Warn("opening the shard failed; retrying", "err", err)
+				sleep(ctx, 500*time.Millisecond)
+			}
+			continue
+		}
 		if feed == nil {
 			f, err := r.openFeed(ctx)
 			if err != nil {
@@ -277,6 +328,9 @@ drain:
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	if r.eng == nil {
+		return matcher.ErrClosed // a snapshot could not reopen it; run opens it again
+	}
 	return r.apply(ctx, msgs)
 }
 
@@ -333,9 +387,11 @@ func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
 				return err
 			}
 			r.deleteOne(ctx, seq, w.op.Delete)
+			r.sinceSnapshot.Add(1)
 			continue
 		}
 		w.ps = decodePatients(r.log, seq, w.op.Upsert)
+		r.sinceSnapshot.Add(int64(len(w.ps)))
 		for _, p := range w.ps {
 			if ids[*p.Id] {
 				if err := flush(); err != nil {
@@ -440,20 +496,18 @@ func (n *Node) scoringTables() (*scoring.Model, *scoring.TermFrequencies, uint64
 // retune reopens the replica's engine with new cluster-wide term
 // frequencies. Queries and writes wait meanwhile.
 func (r *replica) retune() error {
-	model, terms, rev := r.node.scoringTables()
+	_, _, rev := r.node.scoringTables()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.termsRev == rev {
-		return nil
+	if r.eng == nil || r.termsRev == rev {
+		return nil // an engine not open yet opens with the new tables
 	}
 	if err := r.eng.Close(); err != nil {
 		return fmt.Errorf("cluster: shard %d: closing to retune: %w", r.shard, err)
 	}
-	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true})
-	if err != nil {
+	if err := r.openEngineLocked(); err != nil {
 		return fmt.Errorf("cluster: shard %d: reopening to retune: %w", r.shard, err)
 	}
-	r.eng, r.termsRev = eng, rev
 	return nil
 }
 
