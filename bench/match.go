@@ -1,0 +1,315 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// This file measures $match the way a registry is used: people come to be
+// matched, some of whom the registry holds (under one or more records) and
+// some of whom it has never seen — though it may hold their spouse, twin,
+// parent or a namesake. RunAccuracy asks whether two records of a file are
+// one person, RecallAtK whether a stored duplicate comes back at all; this
+// asks what a $match caller is told: is the right patient first and
+// graded certain, and is anyone graded probable or certain for a person
+// who is not there. Issue 13 states its first targets this way.
+
+// MatchAnswerer is what EvaluateMatch needs of a matching engine: the
+// answer a $match request for q gets, best first, with its grades. The
+// command wraps matcher.Engine.Match with the options of a $match request,
+// so nothing here is a second matching path.
+type MatchAnswerer interface {
+	Answer(ctx context.Context, q record.Record) ([]MatchAnswer, error)
+}
+
+// MatchAnswer is one entry of a $match answer.
+type MatchAnswer struct {
+	ID    string
+	Grade scoring.Grade
+}
+
+// MatchSplitOptions choose how SplitForMatch holds people out.
+type MatchSplitOptions struct {
+	// Absent is the share of the queries asked for people not in the
+	// registry, in [0,1). The split reaches it to within one query.
+	Absent float64
+	// Seed makes the split reproducible: the same file, truth and seed
+	// give the same split, whatever the order of the file's rows.
+	Seed uint64
+}
+
+// MatchQuery is one query of a split: a record of the file, whether its
+// person has other records stored (Present) or none (absent).
+type MatchQuery struct {
+	ID      string `json:"id"`
+	Entity  string `json:"entity"`
+	Present bool   `json:"present"`
+}
+
+// MatchSplit divides a labelled file into the registry and the queries.
+// Every record is in exactly one of Stored and Queries or in neither (the
+// other records of an absent person, held out with it).
+type MatchSplit struct {
+	Stored  []string     // ids, sorted
+	Queries []MatchQuery // sorted by id
+}
+
+// SplitForMatch splits the records ids of a labelled file by person. People
+// are drawn in a seeded order and held out whole until absent queries are
+// opts.Absent of all queries: every record of such a person is left out
+// of the registry and one of them is the query, so household members and
+// namesakes who remain stored become their relatives and namesakes. Of
+// every other person with at least two records, one record is the query
+// and the rest are stored; people with one record are stored and not
+// queried (there would be nothing to find). Records missing from truth are
+// people of their own; an id given twice counts once.
+func SplitForMatch(ids []string, truth *Truth, opts MatchSplitOptions) (MatchSplit, error) {
+	if !(opts.Absent >= 0 && opts.Absent < 1) {
+		return MatchSplit{}, fmt.Errorf("bench: absent share %v: must be in [0,1)", opts.Absent)
+	}
+	people := peopleOf(ids, truth)
+	names := make([]string, 0, len(people))
+	multi := 0
+	for ent, recs := range people {
+		names = append(names, ent)
+		if len(recs) > 1 {
+			multi++
+		}
+	}
+	slices.Sort(names)
+	r := rand.New(rand.NewPCG(opts.Seed, 0x6d61746368)) // "match"
+	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+
+	var split MatchSplit
+	absent, present := 0, multi
+	for _, ent := range names {
+		recs := people[ent]
+		pick := recs[r.IntN(len(recs))]
+		switch {
+		case float64(absent) < opts.Absent*float64(absent+present):
+			absent++
+			if len(recs) > 1 {
+				present--
+			}
+			split.Queries = append(split.Queries, MatchQuery{ID: pick, Entity: ent})
+		case len(recs) == 1:
+			split.Stored = append(split.Stored, pick)
+		default:
+			split.Queries = append(split.Queries, MatchQuery{ID: pick, Entity: ent, Present: true})
+			for _, id := range recs {
+				if id != pick {
+					split.Stored = append(split.Stored, id)
+				}
+			}
+		}
+	}
+	slices.Sort(split.Stored)
+	slices.SortFunc(split.Queries, func(a, b MatchQuery) int { return strings.Compare(a.ID, b.ID) })
+	return split, nil
+}
+
+// peopleOf groups ids by entity, each group's ids sorted and distinct.
+func peopleOf(ids []string, truth *Truth) map[string][]string {
+	people := map[string][]string{}
+	for _, id := range ids {
+		ent := entityOrSelf(truth, id)
+		people[ent] = append(people[ent], id)
+	}
+	for ent, recs := range people {
+		slices.Sort(recs)
+		people[ent] = slices.Compact(recs)
+	}
+	return people
+}
+
+// entityOrSelf is id's entity, or a name no labelled entity can have for a
+// record the truth does not know (a person of its own).
+func entityOrSelf(truth *Truth, id string) string {
+	if e, ok := truth.Entity(id); ok {
+		return e
+	}
+	return "\x00" + id
+}
+
+// MatchEval is the result of EvaluateMatch.
+type MatchEval struct {
+	// Input, Model and Count describe the run; the command fills them in.
+	Input string `json:"input,omitempty"`
+	Model string `json:"model,omitempty"`
+	Count int    `json:"count,omitempty"`
+	// Records is the number of records of the file, Stored how many of
+	// them the registry holds.
+	Records int     `json:"records"`
+	Stored  int     `json:"stored"`
+	Absent  float64 `json:"absent_share"`
+	Seed    uint64  `json:"seed"`
+
+	Present MatchPresent `json:"present"`
+	Missing MatchAbsent  `json:"absent"`
+	// Examples lists, by query id, up to MaxMatchExamples present queries
+	// whose right patient is not graded certain and as many absent ones
+	// answered probable or better: ids and grades only.
+	Examples []MatchExample `json:"examples"`
+	// Elapsed is the wall time of all queries.
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// MatchCount is a number of queries and its share of the queries of its
+// kind (present or absent).
+type MatchCount struct {
+	N    int     `json:"n"`
+	Rate float64 `json:"rate"`
+}
+
+// MatchPresent is what queries for people in the registry were told.
+type MatchPresent struct {
+	Queries int `json:"queries"`
+	// Top1: the first answer is the right person. CertainRight,
+	// ProbableRight, Found: a record of the right person is in the answer
+	// graded certain, probable or better, possible or better.
+	Top1          MatchCount `json:"top1"`
+	CertainRight  MatchCount `json:"certain_right"`
+	ProbableRight MatchCount `json:"probable_right"`
+	Found         MatchCount `json:"found"`
+	// CertainWrong, ProbableWrong: someone else is in the answer graded
+	// certain, or probable or better.
+	CertainWrong  MatchCount `json:"certain_wrong"`
+	ProbableWrong MatchCount `json:"probable_wrong"`
+	// WrongBy splits the queries by their best wrong answer's relation to
+	// the query's person.
+	WrongBy []MatchByRelation `json:"wrong_by"`
+}
+
+// MatchAbsent is what queries for people not in the registry were told:
+// every answer is someone else.
+type MatchAbsent struct {
+	Queries int `json:"queries"`
+	// Registry says whom the registry holds for these people: a household
+	// member (Household), someone of the same name and birth date
+	// (Namesake) — a person can have both — or neither (Stranger). See
+	// Relation.
+	Registry MatchRegistry `json:"registry"`
+	// Certain, Probable, Possible: the best answer is graded certain,
+	// probable or better, possible or better (anything at all).
+	Certain  MatchCount `json:"certain"`
+	Probable MatchCount `json:"probable"`
+	Possible MatchCount `json:"possible"`
+	// AnswerBy splits them by the best answer's relation to the person.
+	AnswerBy []MatchByRelation `json:"answer_by"`
+}
+
+// MatchRegistry counts absent people by whom the registry holds for them.
+type MatchRegistry struct {
+	Household int `json:"household"`
+	Namesake  int `json:"namesake"`
+	Stranger  int `json:"stranger"`
+}
+
+// MatchByRelation counts the queries whose best wrong answer has one
+// relation to the query's person, by that answer's grade (at or above).
+type MatchByRelation struct {
+	Relation string `json:"relation"`
+	Certain  int    `json:"certain"`
+	Probable int    `json:"probable"`
+	Possible int    `json:"possible"`
+}
+
+// MatchExample is one query that missed: the best grade its person got
+// (absent people: none) and its best wrong answer, if any.
+type MatchExample struct {
+	Query         string `json:"query"`
+	Present       bool   `json:"present"`
+	RightGrade    string `json:"right_grade"`
+	WrongAnswer   string `json:"wrong_answer,omitempty"`
+	WrongGrade    string `json:"wrong_grade,omitempty"`
+	WrongRelation string `json:"wrong_relation,omitempty"`
+}
+
+// MaxMatchExamples bounds each kind of MatchEval.Examples.
+const MaxMatchExamples = 20
+
+// EvaluateMatch asks a for every query of split, on workers goroutines (at
+// least one), and adds up what each was told. records holds every record
+// of the file (queries, stored and held out) as normalized for matching;
+// the registry a answers from must hold exactly split.Stored. The result
+// depends only on the answers, not on the number of workers.
+func EvaluateMatch(ctx context.Context, a MatchAnswerer, records []record.Record, truth *Truth, split MatchSplit, workers int) (MatchEval, error) {
+	byID := make(map[string]*record.Record, len(records))
+	people := map[string][]*record.Record{}
+	for i := range records {
+		r := &records[i]
+		if _, dup := byID[r.ID]; dup {
+			continue
+		}
+		byID[r.ID] = r
+		ent := entityOrSelf(truth, r.ID)
+		people[ent] = append(people[ent], r)
+	}
+	outcomes := make([]matchOutcome, len(split.Queries))
+	start := time.Now()
+	err := forEachQuery(len(split.Queries), workers, func(i int) error {
+		q := split.Queries[i]
+		rec, ok := byID[q.ID]
+		if !ok {
+			return fmt.Errorf("bench: query %q is not among the records", q.ID)
+		}
+		answers, err := a.Answer(ctx, *rec)
+		if err != nil {
+			return fmt.Errorf("bench: query %q: %w", q.ID, err)
+		}
+		outcomes[i] = judge(q, answers, truth, people[q.Entity], byID)
+		return nil
+	})
+	if err != nil {
+		return MatchEval{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return MatchEval{}, err
+	}
+	ev := MatchEval{Records: len(byID), Stored: len(split.Stored), Elapsed: time.Since(start)}
+	ev.Present, ev.Missing = summarizeMatch(split.Queries, outcomes)
+	ev.Missing.Registry = registryOf(split, people, byID)
+	ev.Examples = matchExamples(split.Queries, outcomes)
+	return ev, nil
+}
+
+// matchOutcome is what one query was told: the best grade given to its
+// person (GradeNone: not in the answer), whether the first answer was the
+// person, and the best wrong answer with its relation to the person.
+type matchOutcome struct {
+	right     scoring.Grade
+	top1      bool
+	wrong     scoring.Grade
+	wrongID   string
+	wrongRel  Relation
+	hasAnswer bool
+}
+
+// judge reads one answer. Answers come best first (grade, then weight), so
+// the first answer of each kind carries its best grade.
+func judge(q MatchQuery, answers []MatchAnswer, truth *Truth, person []*record.Record, byID map[string]*record.Record) matchOutcome {
+	var o matchOutcome
+	o.hasAnswer = len(answers) > 0
+	for i, ans := range answers {
+		if entityOrSelf(truth, ans.ID) == q.Entity {
+			o.top1 = o.top1 || i == 0
+			o.right = max(o.right, ans.Grade)
+			continue
+		}
+		if o.wrongID == "" || ans.Grade > o.wrong {
+			o.wrong, o.wrongID = ans.Grade, ans.ID
+			o.wrongRel = RelationOther
+			if w, ok := byID[ans.ID]; ok {
+				o.wrongRel = RelationOf(person, w)
+			}
+		}
+	}
+	return o
+}
