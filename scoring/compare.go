@@ -31,7 +31,7 @@ const (
 	GivenSwapped
 	GivenPhonetic
 	GivenJW92
-	GivenJW80
+	GivenJW80 // jw>=0.80, or one keystroke apart (oneKeystroke)
 	GivenElse
 	GivenMissing
 )
@@ -43,7 +43,7 @@ const (
 	FamilyPart // one part of a compound or hyphenated name agrees
 	FamilyPhonetic
 	FamilyJW92
-	FamilyJW80
+	FamilyJW80    // jw>=0.80, or one keystroke apart (oneKeystroke)
 	FamilyCrossed // one record's family name is the other's given name
 	FamilyElse
 	FamilyMissing
@@ -327,7 +327,7 @@ func compareGiven(a, b *Prepared) uint8 {
 	switch {
 	case jw >= jwStrong:
 		return GivenJW92
-	case jw >= jwWeak:
+	case jw >= jwWeak || oneKeystroke(a.given, b.given):
 		return GivenJW80
 	}
 	return GivenElse
@@ -354,7 +354,7 @@ func compareFamily(a, b *Prepared) uint8 {
 	switch {
 	case jw >= jwStrong:
 		return FamilyJW92
-	case jw >= jwWeak:
+	case jw >= jwWeak || oneKeystroke(a.family, b.family):
 		return FamilyJW80
 	}
 	if crossedNames(a, b) {
@@ -532,4 +532,16 @@ func compareIdentifiers(a, b *Prepared) uint8 {
 // values say nothing when they differ.
 func systemAssigned(t record.IdentifierType) bool {
 	return t == record.IDMRN || t == record.IDOther
+}
+
+// oneKeystroke reports whether two names of three letters or more are one
+// edit apart (a letter changed, added, dropped, or two adjacent swapped).
+// Jaro–Winkler is harsh on short names: one keystroke in "harper"
+// ("hzrper") or "mou" ("mlu") puts them below 0.80, where a long name with
+// the same slip stays above 0.92. Such a pair reaches the weak jw>=0.80
+// level, not else; the caps read that level as names that differ, as
+// before. Shorter names (initials, "al", "jo") are left to Jaro–Winkler:
+// any two initials are one edit apart.
+func oneKeystroke(a, b string) bool {
+	return min(len(a), len(b)) >= 3 && withinOneEdit(a, b)
 }
