@@ -35,6 +35,15 @@ type MatchAnswer struct {
 	Grade scoring.Grade
 }
 
+// MatchPairGrader is an optional capability of a MatchAnswerer: the grade
+// the engine's scorer gives the pair (q, stored) and the hazard cap that
+// lowered it ("none" if none did). EvaluateMatch uses it to say why a
+// present query's right patient was not graded certain; the answers
+// themselves come from Answer alone.
+type MatchPairGrader interface {
+	GradePair(q, stored *record.Record) (scoring.Grade, string)
+}
+
 // MatchSplitOptions choose how SplitForMatch holds people out.
 type MatchSplitOptions struct {
 	// Absent is the share of the queries asked for people not in the
@@ -185,6 +194,20 @@ type MatchPresent struct {
 	// WrongBy splits the queries by their best wrong answer's relation to
 	// the query's person.
 	WrongBy []MatchByRelation `json:"wrong_by"`
+	// NotCertainBy counts the queries whose right patient was not graded
+	// certain by why, most frequent first, when the answerer can grade
+	// pairs (MatchPairGrader): the best pair of the query with one of its
+	// person's stored records is capped by a hazard rule ("cap: twins"),
+	// or graded below certain without a cap ("below certain: probable"),
+	// or is certain but was not answered so ("certain pair not answered":
+	// the candidates missed it).
+	NotCertainBy []MatchReason `json:"not_certain_by,omitempty"`
+}
+
+// MatchReason is a number of queries that missed for one reason.
+type MatchReason struct {
+	Reason string `json:"reason"`
+	N      int    `json:"n"`
 }
 
 // MatchAbsent is what queries for people not in the registry were told:
@@ -227,6 +250,7 @@ type MatchExample struct {
 	Query         string `json:"query"`
 	Present       bool   `json:"present"`
 	RightGrade    string `json:"right_grade"`
+	WhyNot        string `json:"why_not_certain,omitempty"`
 	WrongAnswer   string `json:"wrong_answer,omitempty"`
 	WrongGrade    string `json:"wrong_grade,omitempty"`
 	WrongRelation string `json:"wrong_relation,omitempty"`
@@ -265,6 +289,9 @@ func EvaluateMatch(ctx context.Context, a MatchAnswerer, records []record.Record
 			return fmt.Errorf("bench: query %q: %w", q.ID, err)
 		}
 		outcomes[i] = judge(q, answers, truth, people[q.Entity], byID)
+		if g, ok := a.(MatchPairGrader); ok && q.Present && outcomes[i].right < scoring.GradeCertain {
+			outcomes[i].whyNot = whyNotCertain(g, rec, people[q.Entity])
+		}
 		return nil
 	})
 	if err != nil {
@@ -284,19 +311,20 @@ func EvaluateMatch(ctx context.Context, a MatchAnswerer, records []record.Record
 // person (GradeNone: not in the answer), whether the first answer was the
 // person, and the best wrong answer with its relation to the person.
 type matchOutcome struct {
-	right     scoring.Grade
-	top1      bool
-	wrong     scoring.Grade
-	wrongID   string
-	wrongRel  Relation
-	hasAnswer bool
+	right    scoring.Grade
+	top1     bool
+	wrong    scoring.Grade
+	wrongID  string
+	wrongRel Relation
+	// whyNot says why a present query's person was not graded certain
+	// (whyNotCertain), when the answerer can grade pairs.
+	whyNot string
 }
 
 // judge reads one answer. Answers come best first (grade, then weight), so
 // the first answer of each kind carries its best grade.
 func judge(q MatchQuery, answers []MatchAnswer, truth *Truth, person []*record.Record, byID map[string]*record.Record) matchOutcome {
 	var o matchOutcome
-	o.hasAnswer = len(answers) > 0
 	for i, ans := range answers {
 		if entityOrSelf(truth, ans.ID) == q.Entity {
 			o.top1 = o.top1 || i == 0
@@ -312,4 +340,26 @@ func judge(q MatchQuery, answers []MatchAnswer, truth *Truth, person []*record.R
 		}
 	}
 	return o
+}
+
+// whyNotCertain grades the query q against every other record of its
+// person (all stored, q being a present query) and names what kept the
+// best pair from certain.
+func whyNotCertain(g MatchPairGrader, q *record.Record, person []*record.Record) string {
+	best, bestCap := scoring.GradeNone, "none"
+	for _, r := range person {
+		if r.ID == q.ID {
+			continue
+		}
+		if grade, capName := g.GradePair(q, r); grade > best || (grade == best && bestCap == "none") {
+			best, bestCap = grade, capName
+		}
+	}
+	switch {
+	case best == scoring.GradeCertain:
+		return "certain pair not answered"
+	case bestCap != "none" && bestCap != "":
+		return "cap: " + bestCap
+	}
+	return "below certain: " + best.String()
 }

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -133,7 +135,32 @@ func summarizeMatch(queries []MatchQuery, outcomes []matchOutcome) (MatchPresent
 		c.Rate = rate(c.N, a.Queries)
 	}
 	p.WrongBy, a.AnswerBy = pBy.list(), aBy.list()
+	p.NotCertainBy = reasons(queries, outcomes)
 	return p, a
+}
+
+// reasons counts the present queries' whyNot, most frequent first.
+func reasons(queries []MatchQuery, outcomes []matchOutcome) []MatchReason {
+	n := map[string]int{}
+	for i, q := range queries {
+		if q.Present && outcomes[i].whyNot != "" {
+			n[outcomes[i].whyNot]++
+		}
+	}
+	if len(n) == 0 {
+		return nil
+	}
+	out := make([]MatchReason, 0, len(n))
+	for r, c := range n {
+		out = append(out, MatchReason{Reason: r, N: c})
+	}
+	slices.SortFunc(out, func(a, b MatchReason) int {
+		if a.N != b.N {
+			return b.N - a.N
+		}
+		return strings.Compare(a.Reason, b.Reason)
+	})
+	return out
 }
 
 // countGrade adds one to each of certain, probable and possible that grade
@@ -203,7 +230,7 @@ func matchExamples(queries []MatchQuery, outcomes []matchOutcome) []MatchExample
 		default:
 			continue
 		}
-		ex := MatchExample{Query: q.ID, Present: q.Present, RightGrade: o.right.String()}
+		ex := MatchExample{Query: q.ID, Present: q.Present, RightGrade: o.right.String(), WhyNot: o.whyNot}
 		if o.wrongID != "" {
 			ex.WrongAnswer, ex.WrongGrade, ex.WrongRelation = o.wrongID, o.wrong.String(), string(o.wrongRel)
 		}

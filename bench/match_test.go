@@ -175,6 +175,21 @@ func (f fakeAnswerer) Answer(_ context.Context, q record.Record) ([]MatchAnswer,
 	return ans, nil
 }
 
+// gradingAnswerer is a fakeAnswerer that also grades pairs, keyed
+// "query|stored".
+type gradingAnswerer struct {
+	fakeAnswerer
+	pairs map[string]MatchAnswer // the grade, and the cap in ID
+}
+
+func (g gradingAnswerer) GradePair(q, stored *record.Record) (scoring.Grade, string) {
+	p, ok := g.pairs[q.ID+"|"+stored.ID]
+	if !ok {
+		return scoring.GradeNone, "none"
+	}
+	return p.Grade, p.ID
+}
+
 // TestEvaluateMatch runs a handmade registry whose answers are known:
 // Ann (a1 stored, a2 asked) and her twin Tia living with her (t1
 // stored); Bob (b1 stored, b2 asked) and his namesake Bo elsewhere (n1
@@ -236,6 +251,22 @@ func TestEvaluateMatch(t *testing.T) {
 	}
 	if !reflect.DeepEqual(ev.Examples, wantEx) {
 		t.Errorf("examples:\n got %+v\nwant %+v", ev.Examples, wantEx)
+	}
+	if ev.Present.NotCertainBy != nil {
+		t.Errorf("reasons %+v without a pair grader", ev.Present.NotCertainBy)
+	}
+	graded := gradingAnswerer{answers, map[string]MatchAnswer{"b2|b1": {"none", P}, "f2|f1": {"twins", P}}}
+	ev2, err := EvaluateMatch(context.Background(), graded, records, truth, split, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantWhy := []MatchReason{{"below certain: probable", 1}, {"cap: twins", 1}}
+	if !reflect.DeepEqual(ev2.Present.NotCertainBy, wantWhy) || ev2.Examples[2].WhyNot != "cap: twins" {
+		t.Errorf("reasons %+v, examples %+v; want %+v", ev2.Present.NotCertainBy, ev2.Examples, wantWhy)
+	}
+	graded.pairs["f2|f1"] = MatchAnswer{"none", C}
+	if ev2, _ = EvaluateMatch(context.Background(), graded, records, truth, split, 1); ev2.Present.NotCertainBy[1].Reason != "certain pair not answered" {
+		t.Errorf("a certain pair left out of the answer: %+v", ev2.Present.NotCertainBy)
 	}
 	if ev.Records != len(records) || ev.Stored != len(split.Stored) {
 		t.Errorf("records %d stored %d", ev.Records, ev.Stored)

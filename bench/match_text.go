@@ -23,6 +23,13 @@ func (ev *MatchEval) WriteText(w io.Writer) error {
 	line("a wrong patient certain", p.CertainWrong)
 	line("a wrong patient probable+", p.ProbableWrong)
 	fmt.Fprintf(bw, "    best wrong answer by relation (certain / probable+ / possible+): %s\n", byRelationText(p.WrongBy))
+	if len(p.NotCertainBy) > 0 {
+		parts := make([]string, len(p.NotCertainBy))
+		for i, r := range p.NotCertainBy {
+			parts[i] = fmt.Sprintf("%s %d", r.Reason, r.N)
+		}
+		fmt.Fprintf(bw, "    right patient not certain, why: %s\n", strings.Join(parts, "; "))
+	}
 	fmt.Fprintf(bw, "  not in the registry: %d queries (the registry holds a household member for %d, a namesake for %d, neither for %d)\n",
 		a.Queries, a.Registry.Household, a.Registry.Namesake, a.Registry.Stranger)
 	line("answered certain", a.Certain)

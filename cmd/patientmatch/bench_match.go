@@ -38,6 +38,15 @@ func (a engineAnswerer) Answer(ctx context.Context, q record.Record) ([]bench.Ma
 	return out, nil
 }
 
+// GradePair grades one pair with the engine's scorer (the one Match
+// uses), for bench.EvaluateMatch's account of why a right patient was not
+// certain; it decides no answer.
+func (a engineAnswerer) GradePair(q, stored *record.Record) (scoring.Grade, string) {
+	s := a.eng.Scorer()
+	r := s.Score(s.Prepare(*q), s.Prepare(*stored))
+	return r.Grade, r.Cap.String()
+}
+
 // benchMatchArgs are the parsed flags of bench match.
 type benchMatchArgs struct {
 	in        *inputFlags
