@@ -249,6 +249,12 @@ func (r *replica) run(ctx context.Context) {
 			r.log.Warn("writes this replica had not applied were trimmed from the stream; restoring the snapshot", "err", err)
 			feed.stop()
 			feed = nil
+			if sub != nil {
+				// Out of the queue group until restored and caught up.
+				r.serving.Store(false)
+				_ = sub.Unsubscribe()
+				sub = nil
+			}
 			if err := r.discard(); err != nil {
 				r.log.Error("discarding the shard's engine failed", "err", err)
 				sleep(ctx, time.Second)
