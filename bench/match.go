@@ -35,13 +35,23 @@ type MatchAnswer struct {
 	Grade scoring.Grade
 }
 
-// MatchPairGrader is an optional capability of a MatchAnswerer: the grade
-// the engine's scorer gives the pair (q, stored) and the hazard cap that
-// lowered it ("none" if none did). EvaluateMatch uses it to say why a
-// present query's right patient was not graded certain; the answers
+// MatchPairGrader is an optional capability of a MatchAnswerer: what the
+// engine's scorer makes of the pair (q, stored). EvaluateMatch uses it to
+// say why a present query's right patient was not graded certain, and
+// what the pairs behind wrong probable answers look like; the answers
 // themselves come from Answer alone.
 type MatchPairGrader interface {
-	GradePair(q, stored *record.Record) (scoring.Grade, string)
+	GradePair(q, stored *record.Record) MatchPair
+}
+
+// MatchPair is a MatchPairGrader's account of one pair.
+type MatchPair struct {
+	Grade scoring.Grade
+	// Cap is the hazard rule that lowered the grade, "none" if none did.
+	Cap string
+	// Pattern is the pair's comparison levels, e.g. "given_name=phonetic
+	// family_name=exact …": what a model change would have to tell apart.
+	Pattern string
 }
 
 // MatchSplitOptions choose how SplitForMatch holds people out.
@@ -202,7 +212,25 @@ type MatchPresent struct {
 	// or is certain but was not answered so ("certain pair not answered":
 	// the candidates missed it).
 	NotCertainBy []MatchReason `json:"not_certain_by,omitempty"`
+	// NotCertainPatterns are the most frequent (reason, pattern) of those
+	// queries' best pairs; WrongPatterns the most frequent (relation and
+	// grade, pattern) of the pairs with a wrong answer graded probable or
+	// better. At most MaxMatchPatterns each, when the answerer can grade
+	// pairs.
+	NotCertainPatterns []MatchPattern `json:"not_certain_patterns,omitempty"`
+	WrongPatterns      []MatchPattern `json:"wrong_patterns,omitempty"`
 }
+
+// MatchPattern is a number of pairs of one kind (a reason, or a relation
+// and grade) with one pattern of comparison levels.
+type MatchPattern struct {
+	Kind    string `json:"kind"`
+	Pattern string `json:"pattern"`
+	N       int    `json:"n"`
+}
+
+// MaxMatchPatterns bounds each list of MatchPattern.
+const MaxMatchPatterns = 10
 
 // MatchReason is a number of queries that missed for one reason.
 type MatchReason struct {
@@ -226,6 +254,9 @@ type MatchAbsent struct {
 	Possible MatchCount `json:"possible"`
 	// AnswerBy splits them by the best answer's relation to the person.
 	AnswerBy []MatchByRelation `json:"answer_by"`
+	// AnswerPatterns are the most frequent (relation and grade, pattern)
+	// of the pairs answered probable or better (see MatchPresent).
+	AnswerPatterns []MatchPattern `json:"answer_patterns,omitempty"`
 }
 
 // MatchRegistry counts absent people by whom the registry holds for them.
@@ -251,9 +282,11 @@ type MatchExample struct {
 	Present       bool   `json:"present"`
 	RightGrade    string `json:"right_grade"`
 	WhyNot        string `json:"why_not_certain,omitempty"`
+	WhyPattern    string `json:"why_pattern,omitempty"`
 	WrongAnswer   string `json:"wrong_answer,omitempty"`
 	WrongGrade    string `json:"wrong_grade,omitempty"`
 	WrongRelation string `json:"wrong_relation,omitempty"`
+	WrongPattern  string `json:"wrong_pattern,omitempty"`
 }
 
 // MaxMatchExamples bounds each kind of MatchEval.Examples.
@@ -289,8 +322,8 @@ func EvaluateMatch(ctx context.Context, a MatchAnswerer, records []record.Record
 			return fmt.Errorf("bench: query %q: %w", q.ID, err)
 		}
 		outcomes[i] = judge(q, answers, truth, people[q.Entity], byID)
-		if g, ok := a.(MatchPairGrader); ok && q.Present && outcomes[i].right < scoring.GradeCertain {
-			outcomes[i].whyNot = whyNotCertain(g, rec, people[q.Entity])
+		if g, ok := a.(MatchPairGrader); ok {
+			explain(g, &outcomes[i], q, rec, people[q.Entity], byID)
 		}
 		return nil
 	})
@@ -317,8 +350,10 @@ type matchOutcome struct {
 	wrongID  string
 	wrongRel Relation
 	// whyNot says why a present query's person was not graded certain
-	// (whyNotCertain), when the answerer can grade pairs.
-	whyNot string
+	// and whyPattern is that best pair's pattern (whyNotCertain);
+	// wrongPattern is the pattern of the pair with the best wrong answer
+	// when it is probable or better. Set when the answerer can grade pairs.
+	whyNot, whyPattern, wrongPattern string
 }
 
 // judge reads one answer. Answers come best first (grade, then weight), so
@@ -342,24 +377,37 @@ func judge(q MatchQuery, answers []MatchAnswer, truth *Truth, person []*record.R
 	return o
 }
 
+// explain fills in o's account of the pairs behind a miss (see
+// matchOutcome), asking g.
+func explain(g MatchPairGrader, o *matchOutcome, q MatchQuery, rec *record.Record, person []*record.Record, byID map[string]*record.Record) {
+	if q.Present && o.right < scoring.GradeCertain {
+		o.whyNot, o.whyPattern = whyNotCertain(g, rec, person)
+	}
+	if w, ok := byID[o.wrongID]; ok && o.wrong >= scoring.GradeProbable {
+		o.wrongPattern = g.GradePair(rec, w).Pattern
+	}
+}
+
 // whyNotCertain grades the query q against every other record of its
 // person (all stored, q being a present query) and names what kept the
-// best pair from certain.
-func whyNotCertain(g MatchPairGrader, q *record.Record, person []*record.Record) string {
-	best, bestCap := scoring.GradeNone, "none"
+// best pair from certain, with that pair's pattern. Of pairs with the
+// same grade a capped one is the reason: without its cap it would have
+// been certain.
+func whyNotCertain(g MatchPairGrader, q *record.Record, person []*record.Record) (why, pattern string) {
+	best := MatchPair{Grade: scoring.GradeNone, Cap: "none"}
 	for _, r := range person {
 		if r.ID == q.ID {
 			continue
 		}
-		if grade, capName := g.GradePair(q, r); grade > best || (grade == best && bestCap == "none") {
-			best, bestCap = grade, capName
+		if p := g.GradePair(q, r); p.Grade > best.Grade || (p.Grade == best.Grade && best.Cap == "none" && p.Cap != "none") {
+			best = p
 		}
 	}
 	switch {
-	case best == scoring.GradeCertain:
-		return "certain pair not answered"
-	case bestCap != "none" && bestCap != "":
-		return "cap: " + bestCap
+	case best.Grade == scoring.GradeCertain:
+		return "certain pair not answered", best.Pattern
+	case best.Cap != "none" && best.Cap != "":
+		return "cap: " + best.Cap, best.Pattern
 	}
-	return "below certain: " + best.String()
+	return "below certain: " + best.Grade.String(), best.Pattern
 }

@@ -179,15 +179,15 @@ func (f fakeAnswerer) Answer(_ context.Context, q record.Record) ([]MatchAnswer,
 // "query|stored".
 type gradingAnswerer struct {
 	fakeAnswerer
-	pairs map[string]MatchAnswer // the grade, and the cap in ID
+	pairs map[string]MatchPair
 }
 
-func (g gradingAnswerer) GradePair(q, stored *record.Record) (scoring.Grade, string) {
+func (g gradingAnswerer) GradePair(q, stored *record.Record) MatchPair {
 	p, ok := g.pairs[q.ID+"|"+stored.ID]
 	if !ok {
-		return scoring.GradeNone, "none"
+		return MatchPair{Grade: scoring.GradeNone, Cap: "none", Pattern: "unrelated"}
 	}
-	return p.Grade, p.ID
+	return p
 }
 
 // TestEvaluateMatch runs a handmade registry whose answers are known:
@@ -255,7 +255,9 @@ func TestEvaluateMatch(t *testing.T) {
 	if ev.Present.NotCertainBy != nil {
 		t.Errorf("reasons %+v without a pair grader", ev.Present.NotCertainBy)
 	}
-	graded := gradingAnswerer{answers, map[string]MatchAnswer{"b2|b1": {"none", P}, "f2|f1": {"twins", P}}}
+	graded := gradingAnswerer{answers, map[string]MatchPair{
+		"b2|b1": {P, "none", "given=exact"}, "f2|f1": {P, "twins", "given=else"}, "b2|n1": {P, "no_corroboration", "household=else"},
+		"c1|d1": {P, "none", "given=jw"}}}
 	ev2, err := EvaluateMatch(context.Background(), graded, records, truth, split, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +266,18 @@ func TestEvaluateMatch(t *testing.T) {
 	if !reflect.DeepEqual(ev2.Present.NotCertainBy, wantWhy) || ev2.Examples[2].WhyNot != "cap: twins" {
 		t.Errorf("reasons %+v, examples %+v; want %+v", ev2.Present.NotCertainBy, ev2.Examples, wantWhy)
 	}
-	graded.pairs["f2|f1"] = MatchAnswer{"none", C}
+	wantPat := [][]MatchPattern{
+		{{"below certain: probable", "given=exact", 1}, {"cap: twins", "given=else", 1}},
+		{{"namesake probable", "household=else", 1}},
+		{{"household probable", "given=jw", 1}},
+	}
+	if got := [][]MatchPattern{ev2.Present.NotCertainPatterns, ev2.Present.WrongPatterns, ev2.Missing.AnswerPatterns}; !reflect.DeepEqual(got, wantPat) {
+		t.Errorf("patterns %+v, want %+v", got, wantPat)
+	}
+	if ex := ev2.Examples[1]; ex.WrongPattern != "given=jw" || ex.WhyPattern != "" {
+		t.Errorf("absent example %+v", ex)
+	}
+	graded.pairs["f2|f1"] = MatchPair{C, "none", "all"}
 	if ev2, _ = EvaluateMatch(context.Background(), graded, records, truth, split, 1); ev2.Present.NotCertainBy[1].Reason != "certain pair not answered" {
 		t.Errorf("a certain pair left out of the answer: %+v", ev2.Present.NotCertainBy)
 	}
