@@ -35,6 +35,25 @@ type MatchAnswer struct {
 	Grade scoring.Grade
 }
 
+// MatchPairGrader is an optional capability of a MatchAnswerer: what the
+// engine's scorer makes of the pair (q, stored). EvaluateMatch uses it to
+// say why a present query's right patient was not graded certain, and
+// what the pairs behind wrong probable answers look like; the answers
+// themselves come from Answer alone.
+type MatchPairGrader interface {
+	GradePair(q, stored *record.Record) MatchPair
+}
+
+// MatchPair is a MatchPairGrader's account of one pair.
+type MatchPair struct {
+	Grade scoring.Grade
+	// Cap is the hazard rule that lowered the grade, "none" if none did.
+	Cap string
+	// Pattern is the pair's comparison levels, e.g. "given_name=phonetic
+	// family_name=exact …": what a model change would have to tell apart.
+	Pattern string
+}
+
 // MatchSplitOptions choose how SplitForMatch holds people out.
 type MatchSplitOptions struct {
 	// Absent is the share of the queries asked for people not in the
@@ -185,6 +204,38 @@ type MatchPresent struct {
 	// WrongBy splits the queries by their best wrong answer's relation to
 	// the query's person.
 	WrongBy []MatchByRelation `json:"wrong_by"`
+	// NotCertainBy counts the queries whose right patient was not graded
+	// certain by why, most frequent first, when the answerer can grade
+	// pairs (MatchPairGrader): the best pair of the query with one of its
+	// person's stored records is capped by a hazard rule ("cap: twins"),
+	// or graded below certain without a cap ("below certain: probable"),
+	// or is certain but was not answered so ("certain pair not answered":
+	// the candidates missed it).
+	NotCertainBy []MatchReason `json:"not_certain_by,omitempty"`
+	// NotCertainPatterns are the most frequent (reason, pattern) of those
+	// queries' best pairs; WrongPatterns the most frequent (relation and
+	// grade, pattern) of the pairs with a wrong answer graded probable or
+	// better. At most MaxMatchPatterns each, when the answerer can grade
+	// pairs.
+	NotCertainPatterns []MatchPattern `json:"not_certain_patterns,omitempty"`
+	WrongPatterns      []MatchPattern `json:"wrong_patterns,omitempty"`
+}
+
+// MatchPattern is a number of pairs of one kind (a reason, or a relation
+// and grade) with one pattern of comparison levels.
+type MatchPattern struct {
+	Kind    string `json:"kind"`
+	Pattern string `json:"pattern"`
+	N       int    `json:"n"`
+}
+
+// MaxMatchPatterns bounds each list of MatchPattern.
+const MaxMatchPatterns = 10
+
+// MatchReason is a number of queries that missed for one reason.
+type MatchReason struct {
+	Reason string `json:"reason"`
+	N      int    `json:"n"`
 }
 
 // MatchAbsent is what queries for people not in the registry were told:
@@ -203,6 +254,9 @@ type MatchAbsent struct {
 	Possible MatchCount `json:"possible"`
 	// AnswerBy splits them by the best answer's relation to the person.
 	AnswerBy []MatchByRelation `json:"answer_by"`
+	// AnswerPatterns are the most frequent (relation and grade, pattern)
+	// of the pairs answered probable or better (see MatchPresent).
+	AnswerPatterns []MatchPattern `json:"answer_patterns,omitempty"`
 }
 
 // MatchRegistry counts absent people by whom the registry holds for them.
@@ -227,9 +281,12 @@ type MatchExample struct {
 	Query         string `json:"query"`
 	Present       bool   `json:"present"`
 	RightGrade    string `json:"right_grade"`
+	WhyNot        string `json:"why_not_certain,omitempty"`
+	WhyPattern    string `json:"why_pattern,omitempty"`
 	WrongAnswer   string `json:"wrong_answer,omitempty"`
 	WrongGrade    string `json:"wrong_grade,omitempty"`
 	WrongRelation string `json:"wrong_relation,omitempty"`
+	WrongPattern  string `json:"wrong_pattern,omitempty"`
 }
 
 // MaxMatchExamples bounds each kind of MatchEval.Examples.
@@ -265,6 +322,9 @@ func EvaluateMatch(ctx context.Context, a MatchAnswerer, records []record.Record
 			return fmt.Errorf("bench: query %q: %w", q.ID, err)
 		}
 		outcomes[i] = judge(q, answers, truth, people[q.Entity], byID)
+		if g, ok := a.(MatchPairGrader); ok {
+			explain(g, &outcomes[i], q, rec, people[q.Entity], byID)
+		}
 		return nil
 	})
 	if err != nil {
@@ -284,19 +344,22 @@ func EvaluateMatch(ctx context.Context, a MatchAnswerer, records []record.Record
 // person (GradeNone: not in the answer), whether the first answer was the
 // person, and the best wrong answer with its relation to the person.
 type matchOutcome struct {
-	right     scoring.Grade
-	top1      bool
-	wrong     scoring.Grade
-	wrongID   string
-	wrongRel  Relation
-	hasAnswer bool
+	right    scoring.Grade
+	top1     bool
+	wrong    scoring.Grade
+	wrongID  string
+	wrongRel Relation
+	// whyNot says why a present query's person was not graded certain
+	// and whyPattern is that best pair's pattern (whyNotCertain);
+	// wrongPattern is the pattern of the pair with the best wrong answer
+	// when it is probable or better. Set when the answerer can grade pairs.
+	whyNot, whyPattern, wrongPattern string
 }
 
 // judge reads one answer. Answers come best first (grade, then weight), so
 // the first answer of each kind carries its best grade.
 func judge(q MatchQuery, answers []MatchAnswer, truth *Truth, person []*record.Record, byID map[string]*record.Record) matchOutcome {
 	var o matchOutcome
-	o.hasAnswer = len(answers) > 0
 	for i, ans := range answers {
 		if entityOrSelf(truth, ans.ID) == q.Entity {
 			o.top1 = o.top1 || i == 0
@@ -312,4 +375,39 @@ func judge(q MatchQuery, answers []MatchAnswer, truth *Truth, person []*record.R
 		}
 	}
 	return o
+}
+
+// explain fills in o's account of the pairs behind a miss (see
+// matchOutcome), asking g.
+func explain(g MatchPairGrader, o *matchOutcome, q MatchQuery, rec *record.Record, person []*record.Record, byID map[string]*record.Record) {
+	if q.Present && o.right < scoring.GradeCertain {
+		o.whyNot, o.whyPattern = whyNotCertain(g, rec, person)
+	}
+	if w, ok := byID[o.wrongID]; ok && o.wrong >= scoring.GradeProbable {
+		o.wrongPattern = g.GradePair(rec, w).Pattern
+	}
+}
+
+// whyNotCertain grades the query q against every other record of its
+// person (all stored, q being a present query) and names what kept the
+// best pair from certain, with that pair's pattern. Of pairs with the
+// same grade a capped one is the reason: without its cap it would have
+// been certain.
+func whyNotCertain(g MatchPairGrader, q *record.Record, person []*record.Record) (why, pattern string) {
+	best := MatchPair{Grade: scoring.GradeNone, Cap: "none"}
+	for _, r := range person {
+		if r.ID == q.ID {
+			continue
+		}
+		if p := g.GradePair(q, r); p.Grade > best.Grade || (p.Grade == best.Grade && best.Cap == "none" && p.Cap != "none") {
+			best = p
+		}
+	}
+	switch {
+	case best.Grade == scoring.GradeCertain:
+		return "certain pair not answered", best.Pattern
+	case best.Cap != "none" && best.Cap != "":
+		return "cap: " + best.Cap, best.Pattern
+	}
+	return "below certain: " + best.Grade.String(), best.Pattern
 }

@@ -6,7 +6,8 @@
 # names"), run through `patientmatch bench match` (ABSENT share of absent
 # queries, default 0.2; SEED, default 1) with the built-in model and with
 # a model trained on the same file without its labels (patientmatch
-# train). Prints one markdown row per set and model.
+# train). Prints one markdown row per set and model, then why the right
+# patient was not graded certain (the best pair's hazard cap, or its grade).
 #
 # Run from the repository root after `make build`; uses a temporary folder.
 # BIN names the binary under test (default ./bin/patientmatch).
@@ -25,9 +26,13 @@ row() { # name data truth [model]
   local args=(bench match --json --progress=false --absent "$absent" --seed "$seed" --truth "$truth")
   [ -n "$model" ] && args+=(--model "$model")
   /usr/bin/time -f "%e" -o "$tmp/time" $bin "${args[@]}" "$data" >"$tmp/out.json" 2>"$tmp/err"
-  python3 - "$tmp/out.json" "$name" "${model:+trained}" "$(cat "$tmp/time")" <<'PY'
+  python3 - "$tmp/out.json" "$name" "${model:+trained}" "$(cat "$tmp/time")" "$tmp/why.md" <<'PY'
 import json, sys
 e = json.load(open(sys.argv[1]))
+with open(sys.argv[5], "a") as why:
+    why.write("| %s | %s | %d | %s |\n" % (sys.argv[2], sys.argv[3] or "built-in",
+        e["present"]["queries"] - e["present"]["certain_right"]["n"],
+        "; ".join("%s %d" % (r["reason"], r["n"]) for r in e["present"].get("not_certain_by") or [])))
 p, a = e["present"], e["absent"]
 r = lambda c: "%.4f" % c["rate"]
 by = lambda rows, k: "/".join(str(x[k]) for x in rows)  # household/namesake/other
@@ -57,3 +62,9 @@ for profile in $profiles; do
   $bin train --progress=false --out "$g.model.json" "$g.csv" >/dev/null 2>&1
   row "$profile $size" "$g.csv" "$g.truth.csv" "$g.model.json"
 done
+echo
+echo "Why the right patient was not certain (the best pair of the query with one of its person's stored records):"
+echo
+echo "| set | model | queries not certain | why |"
+echo "|---|---|---|---|"
+cat "$tmp/why.md"

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -133,7 +135,78 @@ func summarizeMatch(queries []MatchQuery, outcomes []matchOutcome) (MatchPresent
 		c.Rate = rate(c.N, a.Queries)
 	}
 	p.WrongBy, a.AnswerBy = pBy.list(), aBy.list()
+	p.NotCertainBy = reasons(queries, outcomes)
+	p.NotCertainPatterns, p.WrongPatterns, a.AnswerPatterns = patterns(queries, outcomes)
 	return p, a
+}
+
+// reasons counts the present queries' whyNot, most frequent first.
+func reasons(queries []MatchQuery, outcomes []matchOutcome) []MatchReason {
+	n := map[string]int{}
+	for i, q := range queries {
+		if q.Present && outcomes[i].whyNot != "" {
+			n[outcomes[i].whyNot]++
+		}
+	}
+	if len(n) == 0 {
+		return nil
+	}
+	out := make([]MatchReason, 0, len(n))
+	for r, c := range n {
+		out = append(out, MatchReason{Reason: r, N: c})
+	}
+	slices.SortFunc(out, func(a, b MatchReason) int {
+		if a.N != b.N {
+			return b.N - a.N
+		}
+		return strings.Compare(a.Reason, b.Reason)
+	})
+	return out
+}
+
+// patterns counts the pairs' patterns: of present queries not certain by
+// reason, of wrong answers graded probable or better by relation and
+// grade, present and absent apart; the MaxMatchPatterns most frequent of
+// each.
+func patterns(queries []MatchQuery, outcomes []matchOutcome) (notCertain, wrong, absent []MatchPattern) {
+	nc, pw, aw := map[MatchPattern]int{}, map[MatchPattern]int{}, map[MatchPattern]int{}
+	for i, q := range queries {
+		o := outcomes[i]
+		if o.whyPattern != "" {
+			nc[MatchPattern{Kind: o.whyNot, Pattern: o.whyPattern}]++
+		}
+		if o.wrongPattern != "" {
+			k := MatchPattern{Kind: string(o.wrongRel) + " " + o.wrong.String(), Pattern: o.wrongPattern}
+			if q.Present {
+				pw[k]++
+			} else {
+				aw[k]++
+			}
+		}
+	}
+	return topPatterns(nc), topPatterns(pw), topPatterns(aw)
+}
+
+// topPatterns lists the MaxMatchPatterns most frequent of n.
+func topPatterns(n map[MatchPattern]int) []MatchPattern {
+	if len(n) == 0 {
+		return nil
+	}
+	out := make([]MatchPattern, 0, len(n))
+	for k, c := range n {
+		k.N = c
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b MatchPattern) int {
+		if a.N != b.N {
+			return b.N - a.N
+		}
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Pattern, b.Pattern)
+	})
+	return out[:min(len(out), MaxMatchPatterns)]
 }
 
 // countGrade adds one to each of certain, probable and possible that grade
@@ -203,9 +276,10 @@ func matchExamples(queries []MatchQuery, outcomes []matchOutcome) []MatchExample
 		default:
 			continue
 		}
-		ex := MatchExample{Query: q.ID, Present: q.Present, RightGrade: o.right.String()}
+		ex := MatchExample{Query: q.ID, Present: q.Present, RightGrade: o.right.String(), WhyNot: o.whyNot, WhyPattern: o.whyPattern}
 		if o.wrongID != "" {
 			ex.WrongAnswer, ex.WrongGrade, ex.WrongRelation = o.wrongID, o.wrong.String(), string(o.wrongRel)
+			ex.WrongPattern = o.wrongPattern
 		}
 		out = append(out, ex)
 	}

@@ -175,6 +175,21 @@ func (f fakeAnswerer) Answer(_ context.Context, q record.Record) ([]MatchAnswer,
 	return ans, nil
 }
 
+// gradingAnswerer is a fakeAnswerer that also grades pairs, keyed
+// "query|stored".
+type gradingAnswerer struct {
+	fakeAnswerer
+	pairs map[string]MatchPair
+}
+
+func (g gradingAnswerer) GradePair(q, stored *record.Record) MatchPair {
+	p, ok := g.pairs[q.ID+"|"+stored.ID]
+	if !ok {
+		return MatchPair{Grade: scoring.GradeNone, Cap: "none", Pattern: "unrelated"}
+	}
+	return p
+}
+
 // TestEvaluateMatch runs a handmade registry whose answers are known:
 // Ann (a1 stored, a2 asked) and her twin Tia living with her (t1
 // stored); Bob (b1 stored, b2 asked) and his namesake Bo elsewhere (n1
@@ -236,6 +251,35 @@ func TestEvaluateMatch(t *testing.T) {
 	}
 	if !reflect.DeepEqual(ev.Examples, wantEx) {
 		t.Errorf("examples:\n got %+v\nwant %+v", ev.Examples, wantEx)
+	}
+	if ev.Present.NotCertainBy != nil {
+		t.Errorf("reasons %+v without a pair grader", ev.Present.NotCertainBy)
+	}
+	graded := gradingAnswerer{answers, map[string]MatchPair{
+		"b2|b1": {P, "none", "given=exact"}, "f2|f1": {P, "twins", "given=else"}, "b2|n1": {P, "no_corroboration", "household=else"},
+		"c1|d1": {P, "none", "given=jw"}}}
+	ev2, err := EvaluateMatch(context.Background(), graded, records, truth, split, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantWhy := []MatchReason{{"below certain: probable", 1}, {"cap: twins", 1}}
+	if !reflect.DeepEqual(ev2.Present.NotCertainBy, wantWhy) || ev2.Examples[2].WhyNot != "cap: twins" {
+		t.Errorf("reasons %+v, examples %+v; want %+v", ev2.Present.NotCertainBy, ev2.Examples, wantWhy)
+	}
+	wantPat := [][]MatchPattern{
+		{{"below certain: probable", "given=exact", 1}, {"cap: twins", "given=else", 1}},
+		{{"namesake probable", "household=else", 1}},
+		{{"household probable", "given=jw", 1}},
+	}
+	if got := [][]MatchPattern{ev2.Present.NotCertainPatterns, ev2.Present.WrongPatterns, ev2.Missing.AnswerPatterns}; !reflect.DeepEqual(got, wantPat) {
+		t.Errorf("patterns %+v, want %+v", got, wantPat)
+	}
+	if ex := ev2.Examples[1]; ex.WrongPattern != "given=jw" || ex.WhyPattern != "" {
+		t.Errorf("absent example %+v", ex)
+	}
+	graded.pairs["f2|f1"] = MatchPair{C, "none", "all"}
+	if ev2, _ = EvaluateMatch(context.Background(), graded, records, truth, split, 1); ev2.Present.NotCertainBy[1].Reason != "certain pair not answered" {
+		t.Errorf("a certain pair left out of the answer: %+v", ev2.Present.NotCertainBy)
 	}
 	if ev.Records != len(records) || ev.Stored != len(split.Stored) {
 		t.Errorf("records %d stored %d", ev.Records, ev.Stored)

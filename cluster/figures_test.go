@@ -82,6 +82,17 @@ func TestClusterFigures(t *testing.T) {
 	stopProf()
 	logOverhead(t, "every shard asked over NATS", one, remote, fresh, before, len(queries))
 
+	// The same three, each query through all three in turn, so that a
+	// stall of the shared machine falls on all alike rather than on
+	// whichever ran at the time.
+	lat := interleaved(t, queries,
+		func(q record.Record) error { _, err := single.Match(ctx, q, matcher.MatchOptions{}); return err },
+		func(q record.Record) error { _, err := node.Match(ctx, q, matcher.MatchOptions{}); return err },
+		func(q record.Record) error { _, err := fresh.Match(ctx, q, matcher.MatchOptions{}); return err })
+	t.Logf("interleaved: single engine p50 %v p99 %v; shards on the asking node p50 %v p99 %v (overhead %v / %v); every shard over NATS p50 %v p99 %v (overhead %v / %v)",
+		pct(lat[0], 50), pct(lat[0], 99), pct(lat[1], 50), pct(lat[1], 99), pct(lat[1], 50)-pct(lat[0], 50), pct(lat[1], 99)-pct(lat[0], 99),
+		pct(lat[2], 50), pct(lat[2], 99), pct(lat[2], 50)-pct(lat[0], 50), pct(lat[2], 99)-pct(lat[0], 99))
+
 	// A new node starting from the shards' snapshots: the first node,
 	// alone again, snapshots every shard, then another node joins.
 	if err := fresh.Close(); err != nil {
@@ -168,6 +179,25 @@ func latencies(t *testing.T, qs []record.Record, fn func(record.Record) error) [
 		out = append(out, time.Since(s))
 	}
 	slices.Sort(out)
+	return out
+}
+
+// interleaved times every query through each of fns in turn and returns
+// each fn's sorted latencies.
+func interleaved(t *testing.T, qs []record.Record, fns ...func(record.Record) error) [][]time.Duration {
+	out := make([][]time.Duration, len(fns))
+	for _, q := range qs {
+		for i, fn := range fns {
+			s := time.Now()
+			if err := fn(q); err != nil {
+				t.Fatal(err)
+			}
+			out[i] = append(out[i], time.Since(s))
+		}
+	}
+	for _, o := range out {
+		slices.Sort(o)
+	}
 	return out
 }
 

@@ -116,6 +116,9 @@ func (r *replica) openNew(ctx context.Context) error {
 		}
 		if ok {
 			r.log.Info("shard restored from its snapshot")
+		} else if r.applied.Load() > 0 {
+			// Discarded for a trim: only a snapshot can bring it back.
+			return errors.New("the shard has no snapshot to restore")
 		}
 	}
 	r.mu.Lock()
@@ -129,6 +132,23 @@ func (r *replica) openNew(ctx context.Context) error {
 	}
 	r.applied.Advance(applied)
 	return nil
+}
+
+// errTrimmed: the replica reached a trim mark without having applied
+// every write before it (they were purged): it must restore the snapshot.
+var errTrimmed = errors.New("cluster: writes were trimmed from the stream")
+
+// discard closes the replica's engine and removes its folder, so that run
+// restores the shard's snapshot.
+func (r *replica) discard() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	if r.eng != nil {
+		err = r.eng.Close()
+		r.eng = nil
+	}
+	return errors.Join(err, os.RemoveAll(r.dir))
 }
 
 func (r *replica) hasEngine() bool {
@@ -224,7 +244,24 @@ func (r *replica) run(ctx context.Context) {
 				r.log.Info("shard caught up and serving", "applied", r.applied.Load())
 			}
 		}
-		if err := r.applyNext(ctx, feed.ch); err != nil && ctx.Err() == nil {
+		err := r.applyNext(ctx, feed.ch)
+		if errors.Is(err, errTrimmed) && ctx.Err() == nil {
+			r.log.Warn("writes this replica had not applied were trimmed from the stream; restoring the snapshot", "err", err)
+			feed.stop()
+			feed = nil
+			if sub != nil {
+				// Out of the queue group until restored and caught up.
+				r.serving.Store(false)
+				_ = sub.Unsubscribe()
+				sub = nil
+			}
+			if err := r.discard(); err != nil {
+				r.log.Error("discarding the shard's engine failed", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
 			// What followed the failed write is dropped with the feed and
 			// read again from the stream, after what was applied.
 			r.log.Warn("applying the shard's writes failed; reading them again", "err", err)
@@ -376,10 +413,20 @@ func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
 		if seq <= applied {
 			continue
 		}
+		before := last
 		last = seq
 		w := pendingWrite{seq: seq}
 		if err := json.Unmarshal(m.Data(), &w.op); err != nil {
 			r.log.Error("skipping an undecodable write", "seq", seq, "err", err)
+			continue
+		}
+		if w.op.Trim != nil {
+			if err := flush(); err != nil {
+				return err
+			}
+			if before < w.op.Trim.Prev {
+				return fmt.Errorf("%w: at %d, applied %d of %d", errTrimmed, seq, before, w.op.Trim.Prev)
+			}
 			continue
 		}
 		if w.op.Delete != "" {

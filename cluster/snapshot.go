@@ -3,6 +3,7 @@ package cluster
 import (
 	"archive/tar"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -24,9 +26,9 @@ import (
 // from a snapshot: a copy of another replica's engine folder, taken
 // closed so that store and index agree, kept in a replicated JetStream
 // object store with the stream sequence it had applied. The replica
-// unpacks it and replays only the writes after that sequence. Snapshots
-// are also what a deployment needs before it may trim the stream (see
-// bench/README.md); the stream itself is left whole here.
+// unpacks it and replays only the writes after that sequence. Each
+// snapshot also trims the shard's subject of the writes it holds
+// (trimMark), so the stream no longer keeps every rewrite of a patient.
 
 // snapshotBucket is the object store of the shards' snapshots, one object
 // per shard (snapshotName), replaced by each new snapshot.
@@ -91,9 +93,11 @@ func (n *Node) maybeSnapshot(ctx context.Context) {
 	}
 }
 
-// snapshot packs the replica's engine folder and stores it as the
-// shard's snapshot, unless the stored one is as recent. It reports
-// whether it stored one.
+// snapshot stores the shard's snapshot and trims the shard's subject of
+// the writes it holds, unless the stored snapshot is as recent as the
+// replica. In order: a trim mark is published; the replica applies it;
+// its engine folder is packed and stored; the shard's messages before the
+// mark are purged. It reports whether it stored a snapshot.
 func (r *replica) snapshot(ctx context.Context) (bool, error) {
 	n := r.node
 	if last, err := n.snapshotSeq(ctx, r.shard); err != nil {
@@ -101,25 +105,99 @@ func (r *replica) snapshot(ctx context.Context) (bool, error) {
 	} else if last >= r.applied.Load() {
 		return false, nil
 	}
+	// A compacted index (one segment) makes the snapshot, and every replica
+	// restored from it, cheaper to query: a query looks each key up in
+	// every segment. Queries and writes go on meanwhile.
+	if err := r.compact(ctx); err != nil {
+		return false, err
+	}
+	mark, err := n.publishTrimMark(ctx, r.shard)
+	if err != nil {
+		return false, err
+	}
+	if err := r.applied.Wait(ctx, mark); err != nil {
+		return false, fmt.Errorf("cluster: shard %d: waiting for the trim mark: %w", r.shard, err)
+	}
+	if err := r.storeSnapshot(ctx); err != nil {
+		return false, err
+	}
+	if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(shardSubject(r.shard)), jetstream.WithPurgeSequence(mark)); err != nil {
+		return true, fmt.Errorf("cluster: shard %d: trimming the stream before %d: %w", r.shard, mark, err)
+	}
+	return true, nil
+}
+
+func (r *replica) compact(ctx context.Context) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.eng == nil {
+		return matcher.ErrClosed
+	}
+	if err := r.eng.Compact(ctx); err != nil {
+		return fmt.Errorf("cluster: shard %d: compacting before the snapshot: %w", r.shard, err)
+	}
+	return nil
+}
+
+// publishTrimMark publishes a trim mark on the shard's subject, right
+// after its last message, and returns the mark's sequence.
+func (n *Node) publishTrimMark(ctx context.Context, shard int) (uint64, error) {
+	for attempt := 0; ; attempt++ {
+		var prev uint64
+		m, err := n.stream.GetLastMsgForSubject(ctx, shardSubject(shard))
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		case err != nil:
+			return 0, fmt.Errorf("cluster: shard %d: reading its last sequence: %w", shard, err)
+		default:
+			prev = m.Sequence
+		}
+		data, err := json.Marshal(writeOp{Trim: &trimMark{Prev: prev}})
+		if err != nil {
+			return 0, fmt.Errorf("cluster: %w", err)
+		}
+		ack, err := n.js.Publish(ctx, shardSubject(shard), data, jetstream.WithExpectLastSequencePerSubject(prev))
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		// A write came in between: read the last sequence again.
+		if ctx.Err() != nil || attempt >= 20 {
+			return 0, fmt.Errorf("cluster: shard %d: publishing the trim mark: %w", shard, err)
+		}
+		sleep(ctx, 10*time.Millisecond)
+	}
+}
+
+// storeSnapshot packs the replica's engine folder and stores it as the
+// shard's snapshot.
+func (r *replica) storeSnapshot(ctx context.Context) error {
+	n := r.node
 	f, err := os.CreateTemp(n.opts.Dir, "snapshot-*.tar")
 	if err != nil {
-		return false, fmt.Errorf("cluster: shard %d: snapshot: %w", r.shard, err)
+		return fmt.Errorf("cluster: shard %d: snapshot: %w", r.shard, err)
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
 	applied, err := r.pack(f)
 	if err != nil {
-		return false, fmt.Errorf("cluster: shard %d: snapshot: %w", r.shard, err)
+		return fmt.Errorf("cluster: shard %d: snapshot: %w", r.shard, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return false, fmt.Errorf("cluster: shard %d: snapshot: %w", r.shard, err)
+		return fmt.Errorf("cluster: shard %d: snapshot: %w", r.shard, err)
+	}
+	// Never replace a newer snapshot (another node's, should two have
+	// taken one at once): a trim may rely on it.
+	if last, err := n.snapshotSeq(ctx, r.shard); err != nil {
+		return err
+	} else if last >= applied {
+		return nil
 	}
 	meta := jetstream.ObjectMeta{Name: snapshotName(r.shard), Metadata: map[string]string{snapshotApplied: strconv.FormatUint(applied, 10)}}
 	if _, err := n.snaps.Put(ctx, meta, f); err != nil {
-		return false, fmt.Errorf("cluster: shard %d: storing the snapshot: %w", r.shard, err)
+		return fmt.Errorf("cluster: shard %d: storing the snapshot: %w", r.shard, err)
 	}
 	r.log.Info("snapshot stored", "applied", applied)
-	return true, nil
+	return nil
 }
 
 // snapshotSeq is the sequence of the shard's stored snapshot, 0 if none.

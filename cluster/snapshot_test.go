@@ -3,9 +3,13 @@ package cluster
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // TestTarRoundTrip: a folder packed by writeTar unpacks to the same files,
@@ -49,5 +53,53 @@ func TestTarRoundTrip(t *testing.T) {
 	tw.Close()
 	if err := readTar(&evil, filepath.Join(t.TempDir(), "out")); err == nil {
 		t.Error("an entry outside the folder was unpacked")
+	}
+}
+
+// TestTrimRestoresBehind: a snapshot trims the shard's writes from the
+// stream; a replica that was down meanwhile, and so had not applied them,
+// finds the trim mark, restores the snapshot and holds every patient.
+func TestTrimRestoresBehind(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server and three nodes")
+	}
+	_, urls := startNATS(t, 1)
+	opts := func(id string) Options {
+		o := testNodeOptions(t, urls)
+		o.NodeID, o.Shards, o.SnapshotEvery = id, 2, -1
+		return o
+	}
+	a := openNode(t, opts("a"))
+	ob := opts("b")
+	b := openNode(t, ob)
+	waitSettled(t, []*Node{a, b}, 0, time.Minute)
+	ctx := context.Background()
+	pats := synthPatients(t, 600, 3)
+	load := func(ps []*fm.Patient) {
+		for i := 0; i < len(ps); i += 100 {
+			if _, err := a.UpsertBatch(ctx, ps[i:min(i+100, len(ps))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	load(pats[:300])
+	waitSettled(t, []*Node{a, b}, 0, time.Minute)
+	b.kill()
+	load(pats[300:])
+	load(pats[:100]) // rewrites: more messages, no new patients
+	snapshotAll(t, a)
+
+	info, err := a.stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != uint64(a.shards) {
+		t.Errorf("the stream holds %d messages after trimming, want %d (one trim mark a shard)", info.State.Msgs, a.shards)
+	}
+
+	b2 := openNode(t, ob) // b's folder, 300 patients applied
+	waitSettled(t, []*Node{a, b2}, 0, 2*time.Minute)
+	if got := localLen(b2); got != len(pats) {
+		t.Fatalf("the replica that was behind holds %d patients, want %d", got, len(pats))
 	}
 }

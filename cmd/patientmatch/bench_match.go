@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -36,6 +37,23 @@ func (a engineAnswerer) Answer(ctx context.Context, q record.Record) ([]bench.Ma
 		out[i] = bench.MatchAnswer{ID: m.ID, Grade: m.Grade}
 	}
 	return out, nil
+}
+
+// GradePair grades one pair with the engine's scorer (the one Match
+// uses), for bench.EvaluateMatch's account of misses; it decides no
+// answer.
+func (a engineAnswerer) GradePair(q, stored *record.Record) bench.MatchPair {
+	s := a.eng.Scorer()
+	qp, sp := s.Prepare(*q), s.Prepare(*stored)
+	r := s.Score(qp, sp)
+	var pattern strings.Builder
+	for i, c := range s.Explain(qp, sp) {
+		if i > 0 {
+			pattern.WriteByte(' ')
+		}
+		pattern.WriteString(c.Comparison + "=" + c.Level)
+	}
+	return bench.MatchPair{Grade: r.Grade, Cap: r.Cap.String(), Pattern: pattern.String()}
 }
 
 // benchMatchArgs are the parsed flags of bench match.

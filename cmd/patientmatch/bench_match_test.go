@@ -142,6 +142,13 @@ func TestBenchMatchCommittedSets(t *testing.T) {
 			if p.CertainWrong.N != 0 || a.Certain.N != 0 {
 				t.Errorf("certain on a wrong patient for %d present and %d absent queries, want none", p.CertainWrong.N, a.Certain.N)
 			}
+			missed := 0
+			for _, r := range p.NotCertainBy {
+				missed += r.N
+			}
+			if missed != p.Queries-p.CertainRight.N {
+				t.Errorf("reasons %+v account for %d queries not certain, want %d", p.NotCertainBy, missed, p.Queries-p.CertainRight.N)
+			}
 			if a.Probable.Rate > tc.abs {
 				t.Errorf("absent answered probable+ %.4f, want at most %.2f", a.Probable.Rate, tc.abs)
 			}
