@@ -81,6 +81,9 @@ func (r *replica) answer(ctx context.Context, req shardRequest) shardReply {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	eng := r.eng
+	if eng == nil {
+		return errorReply(matcher.ErrClosed)
+	}
 	switch req.Kind {
 	case reqMatch:
 		if req.Record == nil {

@@ -300,13 +300,16 @@ func (n *Node) ask(ctx context.Context, shard int, req shardRequest) (shardReply
 			if err := json.Unmarshal(m.Data, &rep); err != nil {
 				return shardReply{}, fmt.Errorf("cluster: shard %d: undecodable reply: %w", shard, err)
 			}
-			return rep, rep.error()
+			if !rep.retryElsewhere() {
+				return rep, rep.error()
+			}
+			// A replica closing, restoring or behind: another may answer.
+			err = rep.error()
+		} else if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+			return shardReply{}, fmt.Errorf("cluster: shard %d: %w", shard, err)
 		}
 		if ctx.Err() != nil {
 			return shardReply{}, fmt.Errorf("cluster: shard %d did not answer: %w", shard, err)
-		}
-		if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
-			return shardReply{}, fmt.Errorf("cluster: shard %d: %w", shard, err)
 		}
 		sleep(ctx, 50*time.Millisecond)
 	}

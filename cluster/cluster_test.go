@@ -99,7 +99,9 @@ func TestCluster(t *testing.T) {
 	fresh.mu.Lock()
 	for _, r := range fresh.mu.replicas {
 		r.mu.RLock()
-		caught += r.eng.Len()
+		if r.eng != nil {
+			caught += r.eng.Len()
+		}
 		r.mu.RUnlock()
 		held++
 	}
@@ -133,16 +135,28 @@ func TestCluster(t *testing.T) {
 }
 
 // loadWithKills loads pats in batches through the nodes in turn, kills
-// node 1 at 40% and NATS server 1 at 60%, and returns the acknowledged ids.
+// node 1 at 40% and NATS server 1 at 60%, has the live nodes snapshot
+// their shards at 80% (so the node that joins later restores snapshots
+// and replays the writes after them), and returns the acknowledged ids.
 // A batch that fails is sent again (upserts by id are idempotent) through
 // the next node, so in the end every patient is acknowledged.
 func loadWithKills(t *testing.T, nodes []*Node, servers []*Server, pats []*fm.Patient) ([]string, int) {
 	batch := max(100, len(pats)/100)
 	var acked []string
 	writeErrs := 0
-	nodeKilled, serverKilled := false, false
+	nodeKilled, serverKilled, snapped := false, false, false
 	next := 0
 	for i := 0; i < len(pats); i += batch {
+		if !snapped && i >= len(pats)*8/10 {
+			snapped = true
+			for _, n := range []*Node{nodes[0], nodes[2]} {
+				stored, err := n.Snapshot(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("node %s stored %d snapshots after %d patients", n.id, stored, i)
+			}
+		}
 		if !nodeKilled && i >= len(pats)*4/10 {
 			nodes[1].kill()
 			nodeKilled = true

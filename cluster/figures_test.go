@@ -81,6 +81,61 @@ func TestClusterFigures(t *testing.T) {
 	remote := latencies(t, queries, func(q record.Record) error { _, err := fresh.Match(ctx, q, matcher.MatchOptions{}); return err })
 	stopProf()
 	logOverhead(t, "every shard asked over NATS", one, remote, fresh, before, len(queries))
+
+	// The same three, each query through all three in turn, so that a
+	// stall of the shared machine falls on all alike rather than on
+	// whichever ran at the time.
+	lat := interleaved(t, queries,
+		func(q record.Record) error { _, err := single.Match(ctx, q, matcher.MatchOptions{}); return err },
+		func(q record.Record) error { _, err := node.Match(ctx, q, matcher.MatchOptions{}); return err },
+		func(q record.Record) error { _, err := fresh.Match(ctx, q, matcher.MatchOptions{}); return err })
+	t.Logf("interleaved: single engine p50 %v p99 %v; shards on the asking node p50 %v p99 %v (overhead %v / %v); every shard over NATS p50 %v p99 %v (overhead %v / %v)",
+		pct(lat[0], 50), pct(lat[0], 99), pct(lat[1], 50), pct(lat[1], 99), pct(lat[1], 50)-pct(lat[0], 50), pct(lat[1], 99)-pct(lat[0], 99),
+		pct(lat[2], 50), pct(lat[2], 99), pct(lat[2], 50)-pct(lat[0], 50), pct(lat[2], 99)-pct(lat[0], 99))
+
+	// A new node starting from the shards' snapshots: the first node,
+	// alone again, snapshots every shard, then another node joins.
+	if err := fresh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	snapshotAll(t, node)
+	t.Logf("snapshots of all %d shards stored in %v", node.shards, time.Since(start))
+	o3 := testNodeOptions(t, urls)
+	o3.Shards = o.Shards
+	start = time.Now()
+	stopProf = profile(t, "restore")
+	restored := openNode(t, o3)
+	waitSettled(t, []*Node{node, restored}, rev, 30*time.Minute)
+	el = time.Since(start)
+	stopProf()
+	if got := localLen(restored); got != n {
+		t.Fatalf("the node started from snapshots holds %d patients, want %d", got, n)
+	}
+	t.Logf("a new node started from snapshots of %d shards holding %d patients in %v: %.0f patients/s", restored.shards, n, el, float64(n)/el.Seconds())
+}
+
+// snapshotAll has node store a snapshot of every shard (node must be the
+// only one; it takes a heartbeat to see the others gone).
+func snapshotAll(t *testing.T, node *Node) {
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for s := 0; s < node.shards; {
+		if _, err := node.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for ; s < node.shards; s++ {
+			if seq, err := node.snapshotSeq(ctx, s); err != nil {
+				t.Fatal(err)
+			} else if seq == 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shard %d has no snapshot after 30s", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // logOverhead reports the latency of queries through node against one
@@ -124,6 +179,25 @@ func latencies(t *testing.T, qs []record.Record, fn func(record.Record) error) [
 		out = append(out, time.Since(s))
 	}
 	slices.Sort(out)
+	return out
+}
+
+// interleaved times every query through each of fns in turn and returns
+// each fn's sorted latencies.
+func interleaved(t *testing.T, qs []record.Record, fns ...func(record.Record) error) [][]time.Duration {
+	out := make([][]time.Duration, len(fns))
+	for _, q := range qs {
+		for i, fn := range fns {
+			s := time.Now()
+			if err := fn(q); err != nil {
+				t.Fatal(err)
+			}
+			out[i] = append(out[i], time.Since(s))
+		}
+	}
+	for _, o := range out {
+		slices.Sort(o)
+	}
 	return out
 }
 

@@ -202,7 +202,9 @@ func localLen(n *Node) int {
 	defer n.mu.Unlock()
 	for _, r := range n.mu.replicas {
 		r.mu.RLock()
-		total += r.eng.Len()
+		if r.eng != nil {
+			total += r.eng.Len()
+		}
 		r.mu.RUnlock()
 	}
 	return total

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -71,29 +72,89 @@ type replica struct {
 	serving atomic.Bool
 
 	outcomes recentOutcomes
+	// sinceSnapshot counts the writes applied since this replica's last
+	// snapshot (Options.SnapshotEvery).
+	sinceSnapshot atomic.Int64
 
 	stop context.CancelFunc
 	done chan struct{}
 }
 
 // openReplica opens the shard's engine with the cluster's model and term
-// frequencies and reads how far it has applied the stream.
+// frequencies and reads how far it has applied the stream. A replica new
+// to this node (no folder yet) opens nothing here: its run restores the
+// shard's snapshot first, which can take long.
 func (n *Node) openReplica(shard int) (*replica, error) {
 	r := &replica{shard: shard, node: n, dir: filepath.Join(n.opts.Dir, "shards", fmt.Sprintf("%03d", shard)), log: n.log.With("shard", shard)}
 	r.outcomes.m = map[string]recentOutcome{}
-	model, terms, rev := n.scoringTables()
-	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true})
-	if err != nil {
+	if _, err := os.Stat(r.dir); errors.Is(err, os.ErrNotExist) {
+		r.applied.Init(0)
+		return r, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.openEngineLocked(); err != nil {
 		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
 	}
-	r.eng, r.termsRev = eng, rev
-	applied, err := readApplied(eng)
+	applied, err := readApplied(r.eng)
 	if err != nil {
-		eng.Close()
+		r.eng.Close()
 		return nil, fmt.Errorf("cluster: shard %d: %w", shard, err)
 	}
 	r.applied.Init(applied)
 	return r, nil
+}
+
+// openNew opens the engine of a replica new to this node, from the
+// shard's snapshot when there is one (then only the writes after it are
+// read from the stream), else empty.
+func (r *replica) openNew(ctx context.Context) error {
+	if _, err := os.Stat(r.dir); errors.Is(err, os.ErrNotExist) {
+		ok, err := r.restore(ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.log.Info("shard restored from its snapshot")
+		} else if r.applied.Load() > 0 {
+			// Discarded for a trim: only a snapshot can bring it back.
+			return errors.New("the shard has no snapshot to restore")
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.openEngineLocked(); err != nil {
+		return err
+	}
+	applied, err := readApplied(r.eng)
+	if err != nil {
+		return err
+	}
+	r.applied.Advance(applied)
+	return nil
+}
+
+// errTrimmed: the replica reached a trim mark without having applied
+// every write before it (they were purged): it must restore the snapshot.
+var errTrimmed = errors.New("cluster: writes were trimmed from the stream")
+
+// discard closes the replica's engine and removes its folder, so that run
+// restores the shard's snapshot.
+func (r *replica) discard() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	if r.eng != nil {
+		err = r.eng.Close()
+		r.eng = nil
+	}
+	return errors.Join(err, os.RemoveAll(r.dir))
+}
+
+func (r *replica) hasEngine() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.eng != nil
 }
 
 func readApplied(eng *matcher.Engine) (uint64, error) {
@@ -141,6 +202,9 @@ func (r *replica) close() error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.eng == nil {
+		return nil
+	}
 	return r.eng.Close()
 }
 
@@ -154,6 +218,13 @@ func (r *replica) run(ctx context.Context) {
 		feed.stop()
 	}()
 	for ctx.Err() == nil {
+		if !r.hasEngine() {
+			if err := r.openNew(ctx); err != nil {
+				r.log.Warn("opening the shard failed; retrying", "err", err)
+				sleep(ctx, 500*time.Millisecond)
+			}
+			continue
+		}
 		if feed == nil {
 			f, err := r.openFeed(ctx)
 			if err != nil {
@@ -173,7 +244,24 @@ func (r *replica) run(ctx context.Context) {
 				r.log.Info("shard caught up and serving", "applied", r.applied.Load())
 			}
 		}
-		if err := r.applyNext(ctx, feed.ch); err != nil && ctx.Err() == nil {
+		err := r.applyNext(ctx, feed.ch)
+		if errors.Is(err, errTrimmed) && ctx.Err() == nil {
+			r.log.Warn("writes this replica had not applied were trimmed from the stream; restoring the snapshot", "err", err)
+			feed.stop()
+			feed = nil
+			if sub != nil {
+				// Out of the queue group until restored and caught up.
+				r.serving.Store(false)
+				_ = sub.Unsubscribe()
+				sub = nil
+			}
+			if err := r.discard(); err != nil {
+				r.log.Error("discarding the shard's engine failed", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
 			// What followed the failed write is dropped with the feed and
 			// read again from the stream, after what was applied.
 			r.log.Warn("applying the shard's writes failed; reading them again", "err", err)
@@ -277,6 +365,9 @@ drain:
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	if r.eng == nil {
+		return matcher.ErrClosed // a snapshot could not reopen it; run opens it again
+	}
 	return r.apply(ctx, msgs)
 }
 
@@ -322,10 +413,20 @@ func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
 		if seq <= applied {
 			continue
 		}
+		before := last
 		last = seq
 		w := pendingWrite{seq: seq}
 		if err := json.Unmarshal(m.Data(), &w.op); err != nil {
 			r.log.Error("skipping an undecodable write", "seq", seq, "err", err)
+			continue
+		}
+		if w.op.Trim != nil {
+			if err := flush(); err != nil {
+				return err
+			}
+			if before < w.op.Trim.Prev {
+				return fmt.Errorf("%w: at %d, applied %d of %d", errTrimmed, seq, before, w.op.Trim.Prev)
+			}
 			continue
 		}
 		if w.op.Delete != "" {
@@ -333,9 +434,11 @@ func (r *replica) apply(ctx context.Context, msgs []jetstream.Msg) error {
 				return err
 			}
 			r.deleteOne(ctx, seq, w.op.Delete)
+			r.sinceSnapshot.Add(1)
 			continue
 		}
 		w.ps = decodePatients(r.log, seq, w.op.Upsert)
+		r.sinceSnapshot.Add(int64(len(w.ps)))
 		for _, p := range w.ps {
 			if ids[*p.Id] {
 				if err := flush(); err != nil {
@@ -440,20 +543,18 @@ func (n *Node) scoringTables() (*scoring.Model, *scoring.TermFrequencies, uint64
 // retune reopens the replica's engine with new cluster-wide term
 // frequencies. Queries and writes wait meanwhile.
 func (r *replica) retune() error {
-	model, terms, rev := r.node.scoringTables()
+	_, _, rev := r.node.scoringTables()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.termsRev == rev {
-		return nil
+	if r.eng == nil || r.termsRev == rev {
+		return nil // an engine not open yet opens with the new tables
 	}
 	if err := r.eng.Close(); err != nil {
 		return fmt.Errorf("cluster: shard %d: closing to retune: %w", r.shard, err)
 	}
-	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true})
-	if err != nil {
+	if err := r.openEngineLocked(); err != nil {
 		return fmt.Errorf("cluster: shard %d: reopening to retune: %w", r.shard, err)
 	}
-	r.eng, r.termsRev = eng, rev
 	return nil
 }
 

@@ -57,6 +57,19 @@ type clusterConfig struct {
 type writeOp struct {
 	Upsert []json.RawMessage `json:"upsert,omitempty"`
 	Delete string            `json:"delete,omitempty"`
+	// Trim marks where the shard's subject is trimmed (snapshot.go): the
+	// messages before this one may be purged once a snapshot holds them.
+	Trim *trimMark `json:"trim,omitempty"`
+}
+
+// trimMark is published (expecting the subject's last sequence to be
+// Prev, so nothing slips in between) before a snapshot that covers it;
+// then the shard's messages before the mark are purged. A replica that
+// reaches the mark having applied less than Prev missed purged writes,
+// and restores the snapshot instead (the ordered consumer does not see a
+// purge as a gap: it counts deliveries, not stream sequences).
+type trimMark struct {
+	Prev uint64 `json:"prev"`
 }
 
 // Request kinds a shard answers.

@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // mPseudo is the weight, in pairs, of the base model's m as a Dirichlet
@@ -30,7 +31,7 @@ const mPseudo = relativesPseudo
 // but do not vote.
 //
 // It returns m and λ unchanged when there are no candidate pairs.
-func candidateM(ps []pattern, all float64, m, base, u Probabilities, lambda float64, passive [NumComparisons]bool, random *LevelCounts) (Probabilities, Probabilities, float64, int) {
+func candidateM(ps []freePattern, all float64, m, base, u Probabilities, lambda float64, passive [NumComparisons]bool, random *LevelCounts) (Probabilities, Probabilities, float64, int) {
 	if len(ps) == 0 || all <= 0 {
 		return m, u, lambda, 0
 	}
@@ -58,7 +59,7 @@ func candidateM(ps []pattern, all float64, m, base, u Probabilities, lambda floa
 			post := p.count * probability(w)
 			matches += post
 			for c := 0; c < NumComparisons; c++ {
-				if l := int(p.levels[c]); l < len(specs[c].levels) {
+				if l := int(p.levels[c]); l < len(specs[c].levels) && p.free&(1<<c) != 0 {
 					nm[c][l] += post
 				}
 			}
@@ -116,7 +117,7 @@ func nonMatchU(random *LevelCounts, m, u Probabilities, lambda float64) Probabil
 
 // refitOnCandidates replaces model's m and prior by candidateM's, and
 // returns the training note that says so.
-func refitOnCandidates(model, base *Model, ps []pattern, all float64, passive [NumComparisons]bool, random *LevelCounts) string {
+func refitOnCandidates(model, base *Model, ps []freePattern, all float64, passive [NumComparisons]bool, random *LevelCounts) string {
 	m, u := ModelProbabilities(model)
 	b, _ := ModelProbabilities(base)
 	m, u, lambda, it := candidateM(ps, all, m, b, u, model.Prior, passive, random)
@@ -162,4 +163,105 @@ func neutralFamilySwap(model *Model) string {
 		}
 	}
 	return "family_name swapped: weight 0, the given name's swapped level carries a swap (it is one event, not two)"
+}
+
+// freePattern is a distinct level vector of candidate pairs with the
+// comparisons some pass proposing them did not block on (bit c of free),
+// and how many pairs share both.
+type freePattern struct {
+	levels LevelVector
+	free   uint8
+	count  float64
+}
+
+// freePatterns compares each distinct candidate pair of all passes once,
+// and marks the comparisons that at least one pass proposing it left
+// free: among pairs blocked on a comparison its agreement is what the
+// blocking asked for, not evidence, so candidateM estimates each m only
+// from the pairs some other rule found (Splink's reason for leaving a
+// pass's blocking fields out of it, kept over the union). A file whose
+// true pairs with a date error are found only by name rules and whose
+// exact dates by date rules too would otherwise count exact dates twice
+// as often as they are. It also returns the number of all pairs of
+// records.
+func freePatterns(records []*Prepared, passes []TrainingPass) ([]freePattern, float64) {
+	index := make(map[[2]int32]int)
+	var vectors []LevelVector
+	var free []uint8
+	var cmp Comparison
+	for _, p := range passes {
+		mask := passFree(p)
+		for _, ij := range p.Pairs {
+			i, j := ij[0], ij[1]
+			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
+				continue
+			}
+			if i > j {
+				i, j = j, i
+			}
+			k := [2]int32{i, j}
+			if n, ok := index[k]; ok {
+				free[n] |= mask
+				continue
+			}
+			index[k] = len(vectors)
+			Compare(records[i], records[j], &cmp)
+			swapOnce(&cmp.Levels)
+			vectors = append(vectors, cmp.Levels)
+			free = append(free, mask)
+		}
+	}
+	return compressFree(vectors, free), allPairs(len(records))
+}
+
+// passFree is the set of comparisons a pass does not block on (bit c),
+// with the household rule of estimatePass: blocked on a household field,
+// the family name is not free either.
+func passFree(p TrainingPass) uint8 {
+	var ex [NumComparisons]bool
+	for _, name := range p.Exclude {
+		if c := comparisonByName(name); c >= 0 {
+			ex[c] = true
+		}
+	}
+	if ex[CompHousehold] {
+		ex[CompFamilyName] = true
+	}
+	var mask uint8
+	for c, x := range ex {
+		if !x {
+			mask |= 1 << c
+		}
+	}
+	return mask
+}
+
+// compressFree counts the distinct (levels, free) pairs, in a fixed order
+// so that the sums, and the result, do not depend on map iteration.
+func compressFree(vectors []LevelVector, free []uint8) []freePattern {
+	type key struct {
+		levels LevelVector
+		free   uint8
+	}
+	idx := make(map[key]int)
+	var ps []freePattern
+	for n, v := range vectors {
+		k := key{v, free[n]}
+		i, ok := idx[k]
+		if !ok {
+			i = len(ps)
+			idx[k] = i
+			ps = append(ps, freePattern{levels: v, free: free[n]})
+		}
+		ps[i].count++
+	}
+	slices.SortFunc(ps, func(a, b freePattern) int {
+		for c := 0; c < NumComparisons; c++ {
+			if a.levels[c] != b.levels[c] {
+				return int(a.levels[c]) - int(b.levels[c])
+			}
+		}
+		return int(a.free) - int(b.free)
+	})
+	return ps
 }

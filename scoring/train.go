@@ -373,7 +373,7 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 	m := estimatedModel(base, est, u)
 	seen := levelsSeen(&uCounts, &est.Counts)
 	notes := append([]string(nil), est.Unused...)
-	if ps, all := candidatePatterns(records, passes); len(ps) > 0 {
+	if ps, all := freePatterns(records, passes); len(ps) > 0 {
 		notes = append(notes, refitOnCandidates(m, base, ps, all, em.Passive, &uCounts))
 	}
 	notes = append(notes, personFallback(m, base)...)

@@ -21,12 +21,13 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	usage := func() {
 		fmt.Fprintln(env.stderr, "usage: patientmatch bench accuracy --truth T.csv [--model F] [--report OUT.html] [--json] FILE [RIGHT]")
 		fmt.Fprintln(env.stderr, "       patientmatch bench recall --truth T.csv [--k 5] [--model F] FILE")
+		fmt.Fprintln(env.stderr, "       patientmatch bench match --truth T.csv [--absent 0.2] [--seed 1] [--count 10] [--model F] [--json] FILE")
 		fmt.Fprintln(env.stderr, "       patientmatch bench load --url URL --queries FILE.ndjson (--rate R | --max) --duration D [--concurrency C]")
 		fmt.Fprintln(env.stderr, "Run 'patientmatch bench accuracy --help' or 'patientmatch bench load --help' for flags.")
 	}
 	if len(args) == 0 {
 		usage()
-		return usageErrorf("want a subcommand: accuracy, recall or load")
+		return usageErrorf("want a subcommand: accuracy, recall, match or load")
 	}
 	switch args[0] {
 	case "accuracy":
@@ -35,12 +36,14 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		return runBenchLoad(ctx, env, args[1:])
 	case "recall":
 		return runBenchRecall(ctx, env, args[1:])
+	case "match":
+		return runBenchMatch(ctx, env, args[1:])
 	case "-h", "--help", "help":
 		usage()
 		return errHelp
 	}
 	usage()
-	return usageErrorf("unknown bench subcommand %q (want accuracy, recall or load)", args[0])
+	return usageErrorf("unknown bench subcommand %q (want accuracy, recall, match or load)", args[0])
 }
 
 // runBenchAccuracy evaluates dedupe (one file) or link (two files) against
