@@ -31,7 +31,7 @@ const (
 	GivenSwapped
 	GivenPhonetic
 	GivenJW92
-	GivenJW80
+	GivenJW80 // jw>=0.80, or one keystroke apart (oneKeystroke)
 	GivenElse
 	GivenMissing
 )
@@ -43,7 +43,7 @@ const (
 	FamilyPart // one part of a compound or hyphenated name agrees
 	FamilyPhonetic
 	FamilyJW92
-	FamilyJW80
+	FamilyJW80    // jw>=0.80, or one keystroke apart (oneKeystroke)
 	FamilyCrossed // one record's family name is the other's given name
 	FamilyElse
 	FamilyMissing
@@ -262,12 +262,16 @@ func asFamily(p *Prepared) Prepared {
 }
 
 // swappedNames reports whether a's given and family names are b's family
-// and given names: exactly; both within Jaro–Winkler 0.92; or one exactly
-// and the other within 0.80. A swap is a transcription error, and the
-// names it moves suffer typos like any other: the straight comparison
-// accepts a single name at jw>=0.80 as partial agreement, so a swap whose
-// one name is exact and whose other is that close is a swap with a typo
-// ("shepherd jaxk" for "jack shepherd"), not two different names.
+// and given names: exactly; both close (Jaro–Winkler 0.92, or sounding
+// alike and spelt within 0.70, as the straight comparison's phonetic
+// level); or one exactly and the other within 0.80. A swap is a
+// transcription error, and the names it moves suffer typos like any
+// other: the straight comparison accepts a single name at jw>=0.80 as
+// partial agreement, so a swap whose one name is exact and whose other is
+// that close is a swap with a typo ("shepherd jaxk" for "jack shepherd"),
+// not two different names; and "robert fimwood" against "fymwood robrt"
+// is a swap whose names each agree at a level the straight comparison
+// counts as strong.
 func swappedNames(a, b *Prepared) bool {
 	if a.given == "" || a.family == "" || b.given == "" || b.family == "" || standIn(a) || standIn(b) {
 		return false
@@ -283,7 +287,9 @@ func swappedNames(a, b *Prepared) bool {
 	if g || f {
 		return min(jg, jf) >= jwWeak
 	}
-	return jg >= jwStrong && jf >= jwStrong
+	strongG := jg >= jwStrong || (jg >= jwPhoneticMin && phoneticAgree(a.GivenDM1, a.GivenDM2, a.GivenNYSIIS, b.FamilyDM1, b.FamilyDM2, b.FamilyNYSIIS))
+	strongF := jf >= jwStrong || (jf >= jwPhoneticMin && phoneticAgree(a.FamilyDM1, a.FamilyDM2, a.FamilyNYSIIS, b.GivenDM1, b.GivenDM2, b.GivenNYSIIS))
+	return strongG && strongF
 }
 
 // phoneticAgree reports whether two names share a Double Metaphone code, or
@@ -321,7 +327,7 @@ func compareGiven(a, b *Prepared) uint8 {
 	switch {
 	case jw >= jwStrong:
 		return GivenJW92
-	case jw >= jwWeak:
+	case jw >= jwWeak || oneKeystroke(a.given, b.given):
 		return GivenJW80
 	}
 	return GivenElse
@@ -348,7 +354,7 @@ func compareFamily(a, b *Prepared) uint8 {
 	switch {
 	case jw >= jwStrong:
 		return FamilyJW92
-	case jw >= jwWeak:
+	case jw >= jwWeak || oneKeystroke(a.family, b.family):
 		return FamilyJW80
 	}
 	if crossedNames(a, b) {
@@ -526,4 +532,16 @@ func compareIdentifiers(a, b *Prepared) uint8 {
 // values say nothing when they differ.
 func systemAssigned(t record.IdentifierType) bool {
 	return t == record.IDMRN || t == record.IDOther
+}
+
+// oneKeystroke reports whether two names of three letters or more are one
+// edit apart (a letter changed, added, dropped, or two adjacent swapped).
+// Jaro–Winkler is harsh on short names: one keystroke in "harper"
+// ("hzrper") or "mou" ("mlu") puts them below 0.80, where a long name with
+// the same slip stays above 0.92. Such a pair reaches the weak jw>=0.80
+// level, not else; the caps read that level as names that differ, as
+// before. Shorter names (initials, "al", "jo") are left to Jaro–Winkler:
+// any two initials are one edit apart.
+func oneKeystroke(a, b string) bool {
+	return min(len(a), len(b)) >= 3 && withinOneEdit(a, b)
 }
