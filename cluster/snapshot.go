@@ -105,6 +105,12 @@ func (r *replica) snapshot(ctx context.Context) (bool, error) {
 	} else if last >= r.applied.Load() {
 		return false, nil
 	}
+	// A compacted index (one segment) makes the snapshot, and every replica
+	// restored from it, cheaper to query: a query looks each key up in
+	// every segment. Queries and writes go on meanwhile.
+	if err := r.compact(ctx); err != nil {
+		return false, err
+	}
 	mark, err := n.publishTrimMark(ctx, r.shard)
 	if err != nil {
 		return false, err
@@ -119,6 +125,18 @@ func (r *replica) snapshot(ctx context.Context) (bool, error) {
 		return true, fmt.Errorf("cluster: shard %d: trimming the stream before %d: %w", r.shard, mark, err)
 	}
 	return true, nil
+}
+
+func (r *replica) compact(ctx context.Context) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.eng == nil {
+		return matcher.ErrClosed
+	}
+	if err := r.eng.Compact(ctx); err != nil {
+		return fmt.Errorf("cluster: shard %d: compacting before the snapshot: %w", r.shard, err)
+	}
+	return nil
 }
 
 // publishTrimMark publishes a trim mark on the shard's subject, right
@@ -202,6 +220,8 @@ func (n *Node) snapshotSeq(ctx context.Context, shard int) (uint64, error) {
 // (queries and writes of the shard wait meanwhile), and returns the
 // stream sequence the packed engine had applied.
 func (r *replica) pack(w io.Writer) (uint64, error) {
+	r.paused.Store(true)
+	defer r.paused.Store(false)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.eng == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,5 +86,25 @@ func TestCatchUpSeesLiveWriteDuringEarlyMatch(t *testing.T) {
 	}
 	if ts := openTasks(s); len(ts) != 1 || pairOf(ts[0].Left, ts[0].Right) != pairOf("x", "y") {
 		t.Fatalf("open tasks %+v, want the x–y task", ts)
+	}
+}
+
+// TestLinkerSkipsSupersededWrites: of several writes of one patient
+// queued together, only the last is matched and linked.
+func TestLinkerSkipsSupersededWrites(t *testing.T) {
+	eng := newFakeEngine()
+	eng.grade("a", "b", scoring.GradeCertain)
+	s := openService(t, NewMemKV(), eng)
+	eng.mu.Lock()
+	eng.matched = nil
+	eng.mu.Unlock()
+	eng.write(t, "a", "b", "a", "a") // one batch, as a transaction Bundle gives
+	if ia, ib := must(s.PersonOf("a")).ID, must(s.PersonOf("b")).ID; ia != ib {
+		t.Fatalf("a in Person/%s, b in Person/%s: a certain pair not linked", ia, ib)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if !slices.Equal(eng.matched, []string{"b", "a"}) {
+		t.Fatalf("matched %v, want b then a (a's earlier writes skipped)", eng.matched)
 	}
 }

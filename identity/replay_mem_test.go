@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -123,4 +124,49 @@ func (s storeKV) Set(ctx context.Context, key, value []byte) error {
 func (s storeKV) Delete(ctx context.Context, key []byte) error { return s.kv.Delete(ctx, string(key)) }
 func (s storeKV) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
 	return s.kv.List(ctx, string(prefix), func(k string, v []byte) error { return fn([]byte(k), v) })
+}
+
+// TestPutLog replaces the identity log of the data folder PM_IDENTITY_DATA
+// with the one TestScaleCatchUp saved to PM_IDENTITY_PUT_LOG, so a server
+// can be measured on it. Skipped unless both are set.
+func TestPutLog(t *testing.T) {
+	dir, file := os.Getenv("PM_IDENTITY_DATA"), os.Getenv("PM_IDENTITY_PUT_LOG")
+	if dir == "" || file == "" {
+		t.Skip("PM_IDENTITY_DATA and PM_IDENTITY_PUT_LOG not set")
+	}
+	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	kv, err := st.KV("identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var old [][]byte
+	if err := (storeKV{kv}).Scan(ctx, []byte(batchPrefix), func(k, _ []byte) error {
+		old = append(old, bytes.Clone(k))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range old {
+		if err := (storeKV{kv}).Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	err = loadLog(t, file).Scan(ctx, []byte(batchPrefix), func(_, v []byte) error {
+		var b batch
+		if err := json.Unmarshal(v, &b); err != nil {
+			return err
+		}
+		n++
+		return (storeKV{kv}).Set(ctx, batchKey(b.Events[0].Seq), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replaced %d log batches with %d", len(old), n)
 }

@@ -163,6 +163,9 @@ func TestScaleWrites(t *testing.T) {
 			if svc, err = Open(ctx, kv, eng, Options{}); err != nil {
 				t.Fatal(err)
 			}
+			if err := svc.Sync(ctx); err != nil { // the log replayed
+				t.Fatal(err)
+			}
 			eng.SetObserver(svc)
 			if f := os.Getenv("PM_IDENTITY_CPU"); f != "" {
 				stop := startCPUProfile(t, f)

@@ -308,10 +308,14 @@ func (s *Service) linkQueued(ctx context.Context) {
 		if len(ws) == 0 {
 			return
 		}
+		skip := superseded(ws)
 		s.procMu.Lock()
-		for _, w := range ws {
-			err := s.processLocked(ctx, w, ActorAuto)
-			s.liveLinked.Add(1)
+		for i, w := range ws {
+			var err error
+			if skip == nil || !skip[i] {
+				err = s.processLocked(ctx, w, ActorAuto)
+				s.liveLinked.Add(1)
+			}
 			s.mu.Lock()
 			switch {
 			case err != nil && s.mu.caughtUp:
@@ -326,6 +330,28 @@ func (s *Service) linkQueued(ctx context.Context) {
 		s.maybeFlush(ctx)
 		s.linked.Advance(last)
 	}
+}
+
+// superseded marks the writes in ws that a later write of the same
+// patient in ws replaces (nil when none is): linking the last one is
+// enough, as a catch-up links each patient at its last write only.
+func superseded(ws []matcher.Written) []bool {
+	if len(ws) < 2 {
+		return nil
+	}
+	var out []bool
+	seen := make(map[string]struct{}, len(ws))
+	for i := len(ws) - 1; i >= 0; i-- {
+		if _, ok := seen[ws[i].ID]; !ok {
+			seen[ws[i].ID] = struct{}{}
+			continue
+		}
+		if out == nil {
+			out = make([]bool, len(ws))
+		}
+		out[i] = true
+	}
+	return out
 }
 
 // Sync returns once every write observed before the call is linked (or

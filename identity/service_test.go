@@ -31,6 +31,8 @@ type fakeEngine struct {
 	// entered is told (if there is room) each time a Match waits at it.
 	gate, entered chan struct{}
 	gateID        string
+	// matched lists the patients Match was asked about, in order.
+	matched []string
 }
 
 func newFakeEngine() *fakeEngine {
@@ -51,6 +53,7 @@ func (f *fakeEngine) grade(a, b string, g scoring.Grade) { f.grades[pairOf(a, b)
 func (f *fakeEngine) Match(_ context.Context, q record.Record, opts matcher.MatchOptions) ([]matcher.Match, error) {
 	f.mu.Lock()
 	gate, entered, gateID := f.gate, f.entered, f.gateID
+	f.matched = append(f.matched, q.ID)
 	f.mu.Unlock()
 	if gate != nil && gateID == "" {
 		wait(gate, entered)
