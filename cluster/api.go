@@ -267,7 +267,7 @@ func (n *Node) askAny(ctx context.Context, shard int, req shardRequest) (shardRe
 	n.mu.Lock()
 	r := n.mu.replicas[shard]
 	n.mu.Unlock()
-	if r != nil && r.serving.Load() && !n.noLocal {
+	if r != nil && r.answering() && !n.noLocal {
 		rep := r.respondWithin(ctx, req, n.opts.RequestTimeout)
 		if !rep.retryElsewhere() {
 			return rep, rep.error()

@@ -541,9 +541,9 @@ func rank(nodes []string, s int) []string {
 }
 
 // mix64 is MurmurHash3's 64-bit finalizer. FNV-1a alone hashes "id/3"
-// and "id/4" to values that differ in their low bits only, so the order of
-// two nodes was the same for every shard: with 2 nodes one was first for
-// all 16 shards (measured), and a third node could be first for none.
+// and "id/4" too alike to reorder two nodes, so their order was the same
+// for every shard: of 2 nodes one was first for all 16 shards (seen in a
+// test run), and a third node could be first for none.
 func mix64(h uint64) uint64 {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd

@@ -70,6 +70,11 @@ type replica struct {
 	// serving is set once the replica has caught up with its shard and
 	// answers queries as a member of the shard's queue group.
 	serving atomic.Bool
+	// paused is set while a snapshot has the engine closed: this node's
+	// queries, and other nodes' requests to it, go to the shard's other
+	// replicas meanwhile (its queue group membership stays; a request the
+	// group gives it waits for the engine).
+	paused atomic.Bool
 
 	outcomes recentOutcomes
 	// sinceSnapshot counts the writes applied since this replica's last
@@ -150,6 +155,10 @@ func (r *replica) discard() error {
 	}
 	return errors.Join(err, os.RemoveAll(r.dir))
 }
+
+// answering reports whether this node should ask this replica: serving
+// and not paused by a snapshot.
+func (r *replica) answering() bool { return r.serving.Load() && !r.paused.Load() }
 
 func (r *replica) hasEngine() bool {
 	r.mu.RLock()

@@ -100,7 +100,7 @@ func (n *Node) plan() queryPlan {
 	n.mu.Lock()
 	var rest []int
 	for s := range n.shards {
-		if r := n.mu.replicas[s]; r != nil && r.serving.Load() && !n.noLocal {
+		if r := n.mu.replicas[s]; r != nil && r.answering() && !n.noLocal {
 			p.local[s] = r
 		} else {
 			rest = append(rest, s)
@@ -301,7 +301,7 @@ func (n *Node) answerNode(ctx context.Context, nr nodeRequest) []shardReply {
 	n.mu.Lock()
 	for i, s := range nr.Shards {
 		pos[s], after[s] = i, nr.After[i]
-		if r := n.mu.replicas[s]; r != nil && r.serving.Load() {
+		if r := n.mu.replicas[s]; r != nil && r.answering() {
 			reps[s] = r
 			mine = append(mine, s)
 		} else {

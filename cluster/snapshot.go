@@ -220,6 +220,8 @@ func (n *Node) snapshotSeq(ctx context.Context, shard int) (uint64, error) {
 // (queries and writes of the shard wait meanwhile), and returns the
 // stream sequence the packed engine had applied.
 func (r *replica) pack(w io.Writer) (uint64, error) {
+	r.paused.Store(true)
+	defer r.paused.Store(false)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.eng == nil {

@@ -54,7 +54,7 @@ const (
 	BirthExact      = iota
 	BirthTransposed // day and month swapped
 	BirthOneDigit   // one digit changed, or two adjacent digits swapped
-	BirthYearMonth  // same year and month (or only those known)
+	BirthYearMonth  // same year and month, as far as both dates record them
 	BirthYearNear   // years at most one apart
 	BirthElse
 	BirthMissing
@@ -435,7 +435,11 @@ func compareBirth(a, b *Prepared) uint8 {
 			return BirthOneDigit
 		}
 	}
-	if da.Month != 0 && db.Month != 0 && da.Year == db.Year && da.Month == db.Month {
+	// Same year and month as far as both dates record them: a date kept
+	// as its year alone ("1995", civil and historical records) against a
+	// full date of that year agrees on all it says, which is not the
+	// mere nearness of year_within_one.
+	if da.Year == db.Year && (da.Month == db.Month || da.Month == 0 || db.Month == 0) {
 		return BirthYearMonth
 	}
 	if d := da.Year - db.Year; d >= -1 && d <= 1 {

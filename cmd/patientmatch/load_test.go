@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"math"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -75,5 +78,48 @@ func TestLoadCountsUnreadableBirthDates(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "0 bad skipped, 0 with a birth date that could not be read") || strings.Contains(errb.String(), "warning") {
 		t.Errorf("good file: %s", errb)
+	}
+}
+
+// TestLoadMemoryLimit: load sets its soft heap limit from --memory (the
+// default unless GOMEMLIMIT is set), none with --memory 0, and refuses a
+// negative size.
+func TestLoadMemoryLimit(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	dir := t.TempDir()
+	in := filepath.Join(dir, "p.ndjson")
+	if err := os.WriteFile(in, []byte(`{"resourceType":"Patient","id":"a","name":[{"family":"Singh","given":["Amber"]}],"birthDate":"1980-03-16"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want int64
+	}{
+		{nil, "", defaultLoadMemoryMiB << 20},
+		{[]string{"--memory", "100"}, "", 100 << 20},
+		{[]string{"--memory", "0"}, "", math.MaxInt64},
+		{nil, "5GiB", 77}, // GOMEMLIMIT set, no --memory: left as it is
+		{[]string{"--memory", "200"}, "5GiB", 200 << 20},
+	} {
+		debug.SetMemoryLimit(77)
+		env, _, stderr := testEnv()
+		env.getenv = func(k string) string {
+			if k == "GOMEMLIMIT" {
+				return tc.env
+			}
+			return ""
+		}
+		args := append(append([]string{"load", "--data", filepath.Join(dir, "data")}, tc.args...), in)
+		if code := run(context.Background(), env, args); code != 0 {
+			t.Fatalf("load %v: exit %d: %s", tc.args, code, stderr)
+		}
+		if got := debug.SetMemoryLimit(-1); got != tc.want {
+			t.Errorf("load %v with GOMEMLIMIT %q: memory limit %d, want %d", tc.args, tc.env, got, tc.want)
+		}
+	}
+	if _, err := runCLI(t, "load", "--data", filepath.Join(dir, "data"), "--memory", "-1", in); err == nil {
+		t.Error("load --memory -1: no error")
 	}
 }
