@@ -424,7 +424,7 @@ func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) 
 		s.sortTasks(src)
 		var out []Task
 		for i := offset; i < len(src) && len(out) < n; i++ {
-			out = append(out, *s.task(src[i]))
+			out = append(out, s.task(src[i]))
 		}
 		return out, len(src)
 	}
@@ -449,7 +449,7 @@ func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) 
 			skipped++
 			continue
 		}
-		out = append(out, *s.task(k))
+		out = append(out, s.task(k))
 	}
 	return out, s.liveOpenCount(grade)
 }

@@ -133,9 +133,9 @@ func (s *State) taskNum(id string) (uint32, bool) {
 }
 
 // task builds the Task of number n.
-func (s *State) task(n uint32) *Task {
+func (s *State) task(n uint32) Task {
 	t := &s.tasks[n]
-	out := &Task{ID: s.taskID(t), Left: s.pids[t.left], Right: s.pids[t.right], Score: t.score,
+	out := Task{ID: s.taskID(t), Left: s.pids[t.left], Right: s.pids[t.right], Score: t.score,
 		Grade: s.names[t.grade], Status: statuses[t.status], Created: fromUnixNano(t.created)}
 	if t.status != statusOpen {
 		out.DecidedBy, out.DecidedAt = s.names[t.decidedBy], fromUnixNano(t.decidedAt)
@@ -162,7 +162,8 @@ func (s *State) taskAt(seq uint64) (uint32, bool) {
 // Task returns the task with id, or nil.
 func (s *State) Task(id string) *Task {
 	if n, ok := s.taskNum(id); ok {
-		return s.task(n)
+		t := s.task(n)
+		return &t
 	}
 	return nil
 }
@@ -178,7 +179,8 @@ func (s *State) TaskFor(a, b string) *Task {
 		return nil
 	}
 	if n, ok := s.taskByPair[numPairOf(na, nb)]; ok {
-		return s.task(n)
+		t := s.task(n)
+		return &t
 	}
 	return nil
 }
