@@ -181,6 +181,7 @@ func (s *Service) replayLog(ctx context.Context, kv KV, last uint64) {
 	s.mu.watermark = storeSeq
 	s.mu.caughtUp = storeSeq >= last
 	s.mu.Unlock()
+	s.log.resume(st.Seq(), storeSeq)
 	s.opts.Logger.Info("identity: log replayed", "events", st.Seq(), "took", time.Since(start).Round(time.Millisecond))
 }
 
@@ -323,6 +324,7 @@ func (s *Service) linkQueued(ctx context.Context) {
 				s.opts.Logger.Error("identity: linking a written patient failed; it is linked on the next catch-up", "err", err)
 			case err == nil && s.mu.caughtUp:
 				s.mu.watermark = max(s.mu.watermark, w.Seq)
+				s.log.append(s.mu.watermark)
 			}
 			s.mu.Unlock()
 		}

@@ -54,7 +54,7 @@ const (
 	BirthExact      = iota
 	BirthTransposed // day and month swapped
 	BirthOneDigit   // one digit changed, or two adjacent digits swapped
-	BirthYearMonth  // same year and month (or only those known)
+	BirthYearMonth  // same year and month, as far as both dates record them
 	BirthYearNear   // years at most one apart
 	BirthElse
 	BirthMissing
@@ -435,7 +435,11 @@ func compareBirth(a, b *Prepared) uint8 {
 			return BirthOneDigit
 		}
 	}
-	if da.Month != 0 && db.Month != 0 && da.Year == db.Year && da.Month == db.Month {
+	// Same year and month as far as both dates record them: a date kept
+	// as its year alone ("1995", civil and historical records) against a
+	// full date of that year agrees on all it says, which is not the
+	// mere nearness of year_within_one.
+	if da.Year == db.Year && (da.Month == db.Month || da.Month == 0 || db.Month == 0) {
 		return BirthYearMonth
 	}
 	if d := da.Year - db.Year; d >= -1 && d <= 1 {
@@ -542,6 +546,12 @@ func systemAssigned(t record.IdentifierType) bool {
 // level, not else; the caps read that level as names that differ, as
 // before. Shorter names (initials, "al", "jo") are left to Jaro–Winkler:
 // any two initials are one edit apart.
+//
+// One edit leaves the first or the last letter in place (names of three
+// letters or more), so most strangers are told apart without the scan.
 func oneKeystroke(a, b string) bool {
-	return min(len(a), len(b)) >= 3 && withinOneEdit(a, b)
+	if min(len(a), len(b)) < 3 || (a[0] != b[0] && a[len(a)-1] != b[len(b)-1]) {
+		return false
+	}
+	return withinOneEdit(a, b)
 }
