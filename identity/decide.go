@@ -142,7 +142,7 @@ func (s *Service) Unmerge(ctx context.Context, p string, by Actor, reason string
 func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []Event {
 	st := s.mu.st
 	cur := st.IdentityOf(p)
-	ps := st.patients[p]
+	ps := st.patient(p)
 	group := []string{p}
 	if via, ok := st.kept[ps.via]; ok && (via.Kind == KindMerge || via.Kind == KindUnmerge) && via.Identity == cur {
 		group = group[:0]

@@ -67,7 +67,7 @@ func reportReplay(t *testing.T, kv KV) {
 		}
 		out.Close()
 	}
-	n := len(state.patients)
+	n := state.assigned
 	if n == 0 {
 		t.Fatal("the identity log assigns no patient")
 	}

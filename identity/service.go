@@ -445,7 +445,7 @@ func (s *Service) statsLocked() (identities, patients, open int) {
 		}
 	}
 	_, open = st.Tasks(StatusOpen, "", 0, 0)
-	return identities, len(st.patients), open
+	return identities, st.assigned, open
 }
 
 // Stats counts active identities, assigned patients and open tasks.

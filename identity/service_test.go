@@ -605,8 +605,11 @@ func snapshot(s *Service) string {
 	defer s.mu.Unlock()
 	st := s.mu.st
 	var lines []string
-	for p, ps := range st.patients {
-		lines = append(lines, fmt.Sprintf("patient %s in %s", p, ps.identity))
+	for n, ps := range st.patients {
+		if ps.identity == "" {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("patient %s in %s", st.pids[n], ps.identity))
 	}
 	for k := range st.tasks {
 		t := st.task(uint32(k))

@@ -63,6 +63,8 @@ type patientState struct {
 	// history lists the events about the patient that are kept in memory
 	// (all but its first link to a new identity, which Member describes).
 	history []uint64
+	// openHead is the number+1 of the patient's first open task (tasks.go).
+	openHead uint32
 }
 
 // State is the replay of the event log: identities, memberships, tasks
@@ -70,8 +72,12 @@ type patientState struct {
 type State struct {
 	seq        uint64
 	identities map[string]*ident
-	patients   map[string]*patientState
-	never      map[pair]bool
+	// patients holds every patient the state has seen, by number (pnum);
+	// identity "" is a patient not assigned (deleted, or named only by a
+	// task), and assigned counts the others.
+	patients []patientState
+	assigned int
+	never    map[pair]bool
 	// neverOf lists each patient's never-link partners (auto-linking must
 	// skip a whole identity holding one).
 	neverOf map[string][]string
@@ -84,11 +90,10 @@ type State struct {
 	otherTaskIDs []string
 	taskByPair   map[numPair]uint32
 	taskAtOdd    map[uint64]uint32
-	// pnum numbers the patients tasks name (pids is the inverse), and
-	// openHead[n] is the number+1 of patient n's first open task.
-	pnum     map[string]uint32
-	pids     []string
-	openHead []uint32
+	// pnum numbers the patients (pids is the inverse: one copy of each
+	// id for the state).
+	pnum map[string]uint32
+	pids []string
 	// open holds the open tasks' numbers in queue order (taskOrder), all
 	// of them under "" and each grade's under its name, kept sorted as
 	// tasks come and go, so a page costs its own length, not the queue's.
@@ -120,7 +125,6 @@ type State struct {
 func NewState() *State {
 	return &State{
 		identities:      map[string]*ident{},
-		patients:        map[string]*patientState{},
 		taskByKey:       map[taskKey]uint32{},
 		taskByOther:     map[string]uint32{},
 		taskByPair:      map[numPair]uint32{},
@@ -143,10 +147,19 @@ func (s *State) Seq() uint64 { return s.seq }
 
 // IdentityOf returns the identity of patient p ("" when unassigned).
 func (s *State) IdentityOf(p string) string {
-	if ps := s.patients[p]; ps != nil {
-		return ps.identity
+	if n, ok := s.pnum[p]; ok {
+		return s.patients[n].identity
 	}
 	return ""
+}
+
+// patient returns what the state knows of p (the zero patientState when
+// nothing).
+func (s *State) patient(p string) patientState {
+	if n, ok := s.pnum[p]; ok {
+		return s.patients[n]
+	}
+	return patientState{}
 }
 
 // Identity returns a copy of the identity with id, or nil.
@@ -263,10 +276,10 @@ func (s *State) Apply(e Event) {
 // keeping for history (a first link to a new identity is not: Member
 // holds all of it).
 func (s *State) applyLink(e Event) bool {
-	ps := s.patients[e.Patient]
+	assigned := s.IdentityOf(e.Patient) != ""
 	_, exists := s.identities[e.Identity]
 	s.move(e, e.Patient, e.Identity)
-	return ps != nil || exists
+	return assigned || exists
 }
 
 // move puts patient p into identity to (out of every identity when to is
@@ -300,25 +313,24 @@ func (s *State) countLive(n uint32, d int) {
 
 // moveMember is move without the task counts.
 func (s *State) moveMember(e Event, p, to string) {
-	ps := s.patients[p]
-	if ps != nil && ps.identity == to {
+	n := s.patientNum(p)
+	p = s.pids[n]
+	ps := &s.patients[n]
+	from := ps.identity
+	if from == to {
 		return
 	}
-	from := ""
-	if ps != nil {
-		from = ps.identity
-		if old := s.identities[from]; old != nil {
-			old.members = slices.DeleteFunc(old.members, func(m member) bool { return m.patient == p })
-			s.touch(old, e)
-		}
+	if old := s.identities[from]; old != nil {
+		old.members = slices.DeleteFunc(old.members, func(m member) bool { return m.patient == p })
+		s.touch(old, e)
 	}
 	if to == "" {
-		delete(s.patients, p)
+		ps.identity, ps.prev, ps.via, ps.history = "", "", 0, nil
+		s.assigned--
 		return
 	}
-	if ps == nil {
-		ps = &patientState{}
-		s.patients[p] = ps
+	if from == "" {
+		s.assigned++
 	}
 	id := s.identities[to]
 	if id == nil {
@@ -365,8 +377,8 @@ func (s *State) keep(e Event) {
 // refer lists e in the histories of its patients and identities.
 func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
-		if ps := s.patients[p]; ps != nil {
-			ps.history = append(ps.history, e.Seq)
+		if n, ok := s.pnum[p]; ok && s.patients[n].identity != "" {
+			s.patients[n].history = append(s.patients[n].history, e.Seq)
 		}
 	}
 	for _, id := range []string{e.Identity, e.From} {
@@ -402,7 +414,7 @@ func statusOf(d Decision) Status {
 // assigned, and in different identities.
 func (s *State) live(n uint32) bool {
 	t := &s.tasks[n]
-	a, b := s.IdentityOf(s.pids[t.left]), s.IdentityOf(s.pids[t.right])
+	a, b := s.patients[t.left].identity, s.patients[t.right].identity
 	return a != "" && b != "" && a != b
 }
 
@@ -471,11 +483,11 @@ func (s *State) liveOpenCount(grade string) int {
 
 // PatientHistory returns the kept events about patient p, oldest first.
 func (s *State) PatientHistory(p string) []Event {
-	ps := s.patients[p]
-	if ps == nil {
+	n, ok := s.pnum[p]
+	if !ok || s.patients[n].identity == "" {
 		return nil
 	}
-	return s.events(ps.history)
+	return s.events(s.patients[n].history)
 }
 
 // IdentityHistory returns the kept events about identity id, oldest first.

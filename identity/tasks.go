@@ -100,7 +100,7 @@ func (s *State) patientNum(p string) uint32 {
 	n := uint32(len(s.pids))
 	s.pids = append(s.pids, p)
 	s.pnum[p] = n
-	s.openHead = append(s.openHead, 0)
+	s.patients = append(s.patients, patientState{})
 	return n
 }
 
@@ -202,9 +202,9 @@ func (s *State) openTask(e Event) {
 	if len(s.tasks) > 0 && e.Seq <= s.tasks[len(s.tasks)-1].seq {
 		s.taskAtOdd[e.Seq] = n // out of order: binary search would miss it
 	}
-	t.nextL, s.openHead[t.left] = s.openHead[t.left], n+1
+	t.nextL, s.patients[t.left].openHead = s.patients[t.left].openHead, n+1
 	if t.right != t.left {
-		t.nextR, s.openHead[t.right] = s.openHead[t.right], n+1
+		t.nextR, s.patients[t.right].openHead = s.patients[t.right].openHead, n+1
 	}
 	s.tasks = append(s.tasks, t)
 	s.refer(e)
@@ -234,7 +234,7 @@ func (s *State) decideTask(e Event) {
 
 // unlinkOpen takes task n out of patient p's list of open tasks.
 func (s *State) unlinkOpen(p, n uint32) {
-	slot := &s.openHead[p]
+	slot := &s.patients[p].openHead
 	for *slot != 0 {
 		j := *slot - 1
 		next := s.nextOpen(j, p)
@@ -261,7 +261,7 @@ func (s *State) openOf(p string) []uint32 {
 		return nil
 	}
 	var out []uint32
-	for k := s.openHead[np]; k != 0; k = *s.nextOpen(k-1, np) {
+	for k := s.patients[np].openHead; k != 0; k = *s.nextOpen(k-1, np) {
 		out = append(out, k-1)
 	}
 	return out
