@@ -144,7 +144,7 @@ func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []
 	cur := st.IdentityOf(p)
 	ps := st.patient(p)
 	group := []string{p}
-	if via, ok := st.kept[ps.via]; ok && (via.Kind == KindMerge || via.Kind == KindUnmerge) && via.Identity == cur {
+	if via, ok := st.keptEvent(ps.via); ok && (via.Kind == KindMerge || via.Kind == KindUnmerge) && via.Identity == cur {
 		group = group[:0]
 		for _, q := range via.Patients {
 			if st.IdentityOf(q) == cur && q != apart {

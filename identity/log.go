@@ -55,6 +55,7 @@ func replay(ctx context.Context, kv KV) (*State, uint64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("identity: reading the log: %w", err)
 	}
+	st.trim()
 	return st, storeSeq, nil
 }
 

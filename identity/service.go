@@ -530,7 +530,7 @@ func (s *Service) planLocked(w matcher.Written, hits []matcher.Match, by Actor) 
 		for hid, m := range certain {
 			final = hid
 			if cur == "" {
-				es = append(es, Event{By: by, Kind: KindLink, Patient: p, Identity: hid, Score: m.Probability, Grade: "certain", Reason: "certain match to Patient/" + m.ID})
+				es = append(es, Event{By: by, Kind: KindLink, Patient: p, Identity: hid, Score: m.Probability, Grade: "certain", Reason: linkReasonPrefix + m.ID})
 			} else {
 				es = append(es, Event{By: by, Kind: KindMerge, From: cur, Identity: hid, Patients: []string{p}, Left: m.ID, Right: p, Score: m.Probability, Grade: "certain", Reason: "updated record is a certain match to Patient/" + m.ID})
 			}

@@ -111,6 +111,8 @@ type State struct {
 	// except the events that opened tasks: taskAt finds those tasks, which
 	// rebuild them.
 	kept map[uint64]Event
+	// keptLinks holds the kept plain link events, by sequence (kept.go).
+	keptLinks []keptLink
 	// interned holds one copy of each actor, grade and kind string, so
 	// the replay of a million events does not keep a million copies of
 	// "auto"; names numbers them for members (nameOf is the inverse).
@@ -370,7 +372,9 @@ func (s *State) intern(v string) string {
 
 // keep records e for history.
 func (s *State) keep(e Event) {
-	s.kept[e.Seq] = e
+	if !s.keepLink(e) {
+		s.kept[e.Seq] = e
+	}
 	s.refer(e)
 }
 
@@ -500,7 +504,8 @@ func (s *State) events(seqs []uint64) []Event {
 			out = append(out, s.openingEvent(n))
 			continue
 		}
-		out = append(out, s.kept[q])
+		e, _ := s.keptEvent(q)
+		out = append(out, e)
 	}
 	return out
 }
