@@ -27,13 +27,13 @@ type ident struct {
 	version          uint64
 }
 
-// member is Member as the state holds it: actor and grade as indexes into
-// State.names.
+// member is Member as the state holds it: the patient as its number
+// (State.pids), actor and grade as indexes into State.names; 32 bytes
+// and no pointer, so a million members are not scanned by the GC.
 type member struct {
-	patient   string
-	at        int64
-	score     float64
-	by, grade uint32
+	at                 int64
+	score              float64
+	patient, by, grade uint32
 }
 
 // unixNano and fromUnixNano convert times for ident and member (the zero
@@ -173,7 +173,7 @@ func (s *State) Identity(id string) *Identity {
 	out := &Identity{ID: i.id, Members: make([]Member, len(i.members)), Created: fromUnixNano(i.created),
 		Updated: fromUnixNano(i.updated), ReplacedBy: i.replacedBy, Version: i.version}
 	for k, m := range i.members {
-		out.Members[k] = Member{Patient: m.patient, By: s.names[m.by], At: fromUnixNano(m.at), Score: m.score, Grade: s.names[m.grade]}
+		out.Members[k] = Member{Patient: s.pids[m.patient], By: s.names[m.by], At: fromUnixNano(m.at), Score: m.score, Grade: s.names[m.grade]}
 	}
 	return out
 }
@@ -194,7 +194,7 @@ func (s *State) memberIDs(id string) []string {
 	}
 	out := make([]string, len(i.members))
 	for k, m := range i.members {
-		out[k] = m.patient
+		out[k] = s.pids[m.patient]
 	}
 	return out
 }
@@ -323,7 +323,7 @@ func (s *State) moveMember(e Event, p, to string) {
 		return
 	}
 	if old := s.identities[from]; old != nil {
-		old.members = slices.DeleteFunc(old.members, func(m member) bool { return m.patient == p })
+		old.members = slices.DeleteFunc(old.members, func(m member) bool { return m.patient == n })
 		s.touch(old, e)
 	}
 	if to == "" {
@@ -341,11 +341,11 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	ps.identity, ps.prev, ps.via = id.id, from, e.Seq
 	id.replacedBy = ""
-	m := member{patient: p, by: s.name(e.By), at: unixNano(e.At)}
+	m := member{patient: n, by: s.name(e.By), at: unixNano(e.At)}
 	if e.Kind == KindLink {
 		m.score, m.grade = e.Score, s.name(e.Grade)
 	}
-	i, _ := slices.BinarySearchFunc(id.members, p, func(m member, p string) int { return strings.Compare(m.patient, p) })
+	i, _ := slices.BinarySearchFunc(id.members, p, func(m member, p string) int { return strings.Compare(s.pids[m.patient], p) })
 	id.members = slices.Insert(id.members, i, m)
 	s.touch(id, e)
 }
