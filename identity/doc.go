@@ -21,10 +21,10 @@
 // identities. Every read and decision of the service first waits for the
 // writes queued before it (Service.Sync).
 //
-// A task is work pushed at a steward, so only pairs graded probable (and
-// certain pairs that cannot be linked automatically) become tasks by
-// default; possible pairs, mostly household members, are left to $match
-// (Options.TaskGrade).
+// Pairs graded possible or probable (and certain pairs that cannot be
+// linked automatically) become tasks; Options.TaskGrade can narrow the
+// queue to probable, leaving possible pairs (on household-heavy data mostly
+// relatives) to $match.
 //
 // A catch-up (after a bulk load or a crash, or dedupe --data) runs the
 // Matches of the writes ahead of the plans, on Options.CatchUpWorkers

@@ -70,7 +70,20 @@ type logWriter struct {
 		pending  []Event
 		storeSeq uint64
 		err      error // the last failed flush; reported by the next
+		// written is the storeSeq the log holds; next is the sequence
+		// number of the next event, the key of a batch that only moves
+		// storeSeq (the next batch with events overwrites it).
+		written, next uint64
 	}
+}
+
+// resume tells w where the replayed log ends: its last event's sequence
+// number and its storeSeq.
+func (w *logWriter) resume(lastEvent, storeSeq uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.mu.next, w.mu.written = lastEvent+1, storeSeq
+	w.mu.storeSeq = max(w.mu.storeSeq, storeSeq)
 }
 
 // append queues events; storeSeq is how far into the changelog the state
@@ -82,21 +95,28 @@ func (w *logWriter) append(storeSeq uint64, es ...Event) {
 	w.mu.storeSeq = max(w.mu.storeSeq, storeSeq)
 }
 
-// flush writes every pending event durably, in order. A failed write
-// keeps the events pending (the next flush retries them).
+// flush writes every pending event durably, in order, or, with none
+// pending, how far the changelog is accounted for when that moved
+// (writes that changed no identity still need no catch-up after a
+// restart). A failed write keeps the events pending (the next flush
+// retries them).
 func (w *logWriter) flush(ctx context.Context) error {
 	w.flushMu.Lock()
 	defer w.flushMu.Unlock()
 	w.mu.Lock()
-	es, seq := w.mu.pending, w.mu.storeSeq
+	es, seq, key := w.mu.pending, w.mu.storeSeq, w.mu.next
 	w.mu.pending = nil
+	written := w.mu.written
 	w.mu.Unlock()
-	if len(es) == 0 {
+	if len(es) == 0 && seq <= written {
 		return nil
+	}
+	if len(es) > 0 {
+		key = es[0].Seq
 	}
 	v, err := json.Marshal(batch{StoreSeq: seq, Events: es})
 	if err == nil {
-		err = w.kv.Set(context.WithoutCancel(ctx), batchKey(es[0].Seq), v)
+		err = w.kv.Set(context.WithoutCancel(ctx), batchKey(key), v)
 	}
 	if err != nil {
 		w.mu.Lock()
@@ -104,5 +124,11 @@ func (w *logWriter) flush(ctx context.Context) error {
 		w.mu.Unlock()
 		return fmt.Errorf("identity: writing the log: %w", err)
 	}
+	w.mu.Lock()
+	w.mu.written = max(w.mu.written, seq)
+	if len(es) > 0 {
+		w.mu.next = max(w.mu.next, es[len(es)-1].Seq+1)
+	}
+	w.mu.Unlock()
 	return nil
 }

@@ -90,3 +90,31 @@ func TestReplayFailureFailsTheService(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 }
+
+// TestWatermarkPersistsWithoutEvents: writes that change no identity (an
+// update of a linked patient) still count as processed after a restart,
+// so the catch-up does not match them again.
+func TestWatermarkPersistsWithoutEvents(t *testing.T) {
+	eng := newFakeEngine()
+	kv := NewMemKV()
+	s := openService(t, kv, eng)
+	eng.write(t, "a")
+	eng.write(t, "a") // an update: no event
+	eng.write(t, "a")
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eng.obs = nil
+	s2, err := Open(context.Background(), kv, eng, Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	sum, err := s2.CatchUp(context.Background(), false, ActorAuto, nil)
+	if err != nil || sum.Processed != 0 {
+		t.Fatalf("catch-up after a clean restart: %+v, %v; want nothing processed", sum, err)
+	}
+}

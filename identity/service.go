@@ -32,13 +32,14 @@ type Options struct {
 	// for linking and tasks. Default 20.
 	Candidates int
 	// TaskGrade is the weakest grade of a match that opens a review task.
-	// Default probable: a task is work pushed at a steward, and the grades
-	// say what deserves it (MATCHING-NOTES "Grades mean decisions"):
-	// probable is what a reviewer would likely accept, possible only
-	// "worth showing to a reviewer who searches". On the demo set 23 of
-	// 1,171 possible tasks were one person, mostly household members (a
-	// mother and daughter at one address); $match still shows such
-	// pairs. GradePossible queues them too.
+	// Default possible: the model leaves the pairs it cannot tell apart
+	// from relatives (twins, juniors: MATCHING-NOTES "Decided") at
+	// possible precisely so that a steward decides them, and a pair no
+	// task proposes is never linked. The price is household members in
+	// the queue: on the demo set 23 of 1,171 possible pairs were one
+	// person (1,514 open tasks; 343 with GradeProbable, 98% one person).
+	// GradeProbable is for deployments whose stewards cannot take that
+	// volume (serve and dedupe --data: --review-grade probable).
 	TaskGrade scoring.Grade
 	// FlushInterval is how often automatic links are written to the log
 	// (steward decisions are written at once). Default 200ms.
@@ -69,7 +70,7 @@ func (o *Options) ensureDefaults() {
 		o.CatchUpWorkers = 1
 	}
 	if o.TaskGrade == scoring.GradeNone {
-		o.TaskGrade = scoring.GradeProbable
+		o.TaskGrade = scoring.GradePossible
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 200 * time.Millisecond
@@ -181,6 +182,7 @@ func (s *Service) replayLog(ctx context.Context, kv KV, last uint64) {
 	s.mu.watermark = storeSeq
 	s.mu.caughtUp = storeSeq >= last
 	s.mu.Unlock()
+	s.log.resume(st.Seq(), storeSeq)
 	s.opts.Logger.Info("identity: log replayed", "events", st.Seq(), "took", time.Since(start).Round(time.Millisecond))
 }
 
@@ -323,6 +325,7 @@ func (s *Service) linkQueued(ctx context.Context) {
 				s.opts.Logger.Error("identity: linking a written patient failed; it is linked on the next catch-up", "err", err)
 			case err == nil && s.mu.caughtUp:
 				s.mu.watermark = max(s.mu.watermark, w.Seq)
+				s.log.append(s.mu.watermark)
 			}
 			s.mu.Unlock()
 		}

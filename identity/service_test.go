@@ -403,15 +403,15 @@ func TestDeleteLeavesIdentity(t *testing.T) {
 	}
 }
 
-// TestTaskGrade: by default only a probable (or better) pair is put in
-// front of a steward; a possible one gets no task and no link, unless
-// the service is asked to queue possible pairs too.
+// TestTaskGrade: by default probable and possible pairs are put in front
+// of a steward; narrowed to probable, a possible pair gets no task and no
+// link.
 func TestTaskGrade(t *testing.T) {
 	for _, tc := range []struct {
 		opts      Options
 		wantPairs []pair
 	}{
-		{Options{}, []pair{pairOf("a", "b")}},
+		{Options{}, []pair{pairOf("a", "b"), pairOf("a", "c")}},
 		{Options{TaskGrade: scoring.GradeProbable}, []pair{pairOf("a", "b")}},
 		{Options{TaskGrade: scoring.GradePossible}, []pair{pairOf("a", "b"), pairOf("a", "c")}},
 	} {

@@ -13,9 +13,11 @@ import (
 const mPseudo = relativesPseudo
 
 // candidateM re-estimates m and λ by EM over the distinct candidate pairs
-// of all passes, with u held as estimated from random pairs and λ over all
-// pairs of records, starting from m (the passes' estimate): the two-class
-// counterpart of FitRelatives.
+// of all passes, with λ over all pairs of records, starting from m (the
+// passes' estimate): the two-class counterpart of FitRelatives. u is held
+// as given, or, with random (the level counts of the random pairs u was
+// estimated from), taken net of the matches among them at each iteration
+// (nonMatchU).
 //
 // The passes each leave out the comparisons they were blocked on, so a
 // comparison every usable pass excludes, or one a file holds beside a
@@ -24,13 +26,15 @@ const mPseudo = relativesPseudo
 // data than most files hold (a birth date one digit off: 0.05, noisy files
 // 0.10–0.15), which leaves their true pairs with typos below `probable`.
 // Over the union of the passes' pairs every comparison is seen beside all
-// the others, so each m is estimated wherever the file has its field; the
+// the others, so each m is estimated wherever the file has its field (its
+// levels counted over the pairs some rule left it free in, freePatterns); the
 // pairs no rule proposes disagree on every blocking key and are taken as
 // non-matches, as in candidatePrior. Each comparison's m is smoothed toward
 // base by mPseudo pairs; passive comparisons (the household) are estimated
 // but do not vote.
 //
-// It returns m and λ unchanged when there are no candidate pairs.
+// It returns m, u and λ unchanged when there are no candidate pairs, and
+// the iterations it ran.
 func candidateM(ps []freePattern, all float64, m, base, u Probabilities, lambda float64, passive [NumComparisons]bool, random *LevelCounts) (Probabilities, Probabilities, float64, int) {
 	if len(ps) == 0 || all <= 0 {
 		return m, u, lambda, 0
@@ -79,7 +83,7 @@ func candidateM(ps []freePattern, all float64, m, base, u Probabilities, lambda 
 			m[c] = nm[c]
 		}
 		lambda = next
-		if delta < 1e-6 {
+		if delta < 1e-6 || it == 200 {
 			break
 		}
 	}
@@ -115,7 +119,7 @@ func nonMatchU(random *LevelCounts, m, u Probabilities, lambda float64) Probabil
 	return u
 }
 
-// refitOnCandidates replaces model's m and prior by candidateM's, and
+// refitOnCandidates replaces model's m, u and prior by candidateM's, and
 // returns the training note that says so.
 func refitOnCandidates(model, base *Model, ps []freePattern, all float64, passive [NumComparisons]bool, random *LevelCounts) string {
 	m, u := ModelProbabilities(model)
@@ -128,7 +132,7 @@ func refitOnCandidates(model, base *Model, ps []freePattern, all float64, passiv
 			model.Comparisons[c].Levels[l].U = u[c][l]
 		}
 	}
-	return fmt.Sprintf("m and prior re-estimated by EM over the distinct candidate pairs of all passes (%d iterations): prior %.4g", it, lambda)
+	return fmt.Sprintf("m, u and prior re-estimated by EM over the distinct candidate pairs of all passes (%d iterations): prior %.4g", it, lambda)
 }
 
 // swapOnce makes a swap of given and family names one event in training.

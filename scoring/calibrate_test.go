@@ -26,7 +26,7 @@ func TestCandidateMRecoversKnownM(t *testing.T) {
 	all := float64(matches + nonMatches)
 	m, gotU, got, it := candidateM(allFree(vectors), all, m0, m0, u, 1e-2, [NumComparisons]bool{}, nil)
 	t.Logf("%d candidates, λ %.4g after %d iterations", len(vectors), got, it)
-	if want := matches / all; it > 200 || math.Abs(got-want)/want > 0.05 {
+	if want := matches / all; it >= 200 || math.Abs(got-want)/want > 0.05 {
 		t.Errorf("λ = %.4g after %d iterations, want %.4g ± 5%%", got, it, want)
 	}
 	if gotU != u {

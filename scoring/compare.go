@@ -546,6 +546,12 @@ func systemAssigned(t record.IdentifierType) bool {
 // level, not else; the caps read that level as names that differ, as
 // before. Shorter names (initials, "al", "jo") are left to Jaro–Winkler:
 // any two initials are one edit apart.
+//
+// One edit leaves the first or the last letter in place (names of three
+// letters or more), so most strangers are told apart without the scan.
 func oneKeystroke(a, b string) bool {
-	return min(len(a), len(b)) >= 3 && withinOneEdit(a, b)
+	if min(len(a), len(b)) < 3 || (a[0] != b[0] && a[len(a)-1] != b[len(b)-1]) {
+		return false
+	}
+	return withinOneEdit(a, b)
 }

@@ -344,9 +344,10 @@ type TrainOptions struct {
 }
 
 // Train estimates a model from unlabelled records: u from random pairs, m
-// and λ by EM over the passes' candidate pairs, term frequencies from the
-// records. Household-learning symptoms are reported in
-// Model.Training.Warnings (see HouseholdWarnings).
+// and λ by EM over each pass's candidate pairs, then m, u and λ again by EM
+// over the distinct candidate pairs of all passes (refitOnCandidates), term
+// frequencies from the records. Household-learning symptoms are reported
+// in Model.Training.Warnings (see HouseholdWarnings).
 func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model, error) {
 	if len(records) < 2 {
 		return nil, fmt.Errorf("%w: need at least 2 records, have %d", ErrTraining, len(records))

@@ -37,6 +37,8 @@ func runDedupeStored(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "dedupe", "--data DIR")
 	data := fs.String("data", dataDir(env), "data folder whose stored patients get identities and review tasks")
 	showProgress := fs.Bool("progress", env.progress, "show progress on stderr")
+	var reviewGrade reviewGradeFlag
+	addReviewGradeFlag(fs, &reviewGrade)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +55,7 @@ func runDedupeStored(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer eng.Close()
 	// A batch pass has the machine to itself: every core matches.
-	svc, err := openIdentityService(ctx, eng, log, runtime.GOMAXPROCS(0))
+	svc, err := openIdentityService(ctx, eng, log, identity.Options{CatchUpWorkers: runtime.GOMAXPROCS(0), TaskGrade: reviewGrade.g})
 	if err != nil {
 		return err
 	}

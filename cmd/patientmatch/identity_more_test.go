@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	pmv1 "github.com/patientmatch/patientmatch/api/patientmatch/v1"
 	"github.com/patientmatch/patientmatch/identity"
 	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // TestIdentityGRPC: the review loop over gRPC — list, decide, unmerge,
@@ -108,7 +110,7 @@ func TestDedupeStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	svc, err := openIdentityService(context.Background(), eng, nil, 2)
+	svc, err := openIdentityService(context.Background(), eng, nil, identity.Options{CatchUpWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,4 +188,41 @@ func TestIdentityCapabilityStatement(t *testing.T) {
 	// What the statement promises is served.
 	s.put(t, reviewPatient("cap1", "Quenneville", "Rosalind", "1971-03-14", true))
 	wantStatus(t, "GET /fhir/Person?patient=Patient/cap1", s.do(t, "GET", "/fhir/Person?patient=Patient/cap1", nil, "", ""), 200)
+}
+
+// TestReviewGradeFlag: --review-grade takes possible or probable, nothing
+// else; an unknown grade is refused before anything is opened (exit 2, no
+// data folder created).
+func TestReviewGradeFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want scoring.Grade
+		ok   bool
+	}{
+		{"possible", scoring.GradePossible, true},
+		{"probable", scoring.GradeProbable, true},
+		{"certain", scoring.GradeNone, false},
+		{"none", scoring.GradeNone, false},
+		{"", scoring.GradeNone, false},
+	} {
+		var f reviewGradeFlag
+		err := f.Set(tc.in)
+		if (err == nil) != tc.ok || f.g != tc.want {
+			t.Errorf("Set(%q) = %v, grade %v; want ok %v, grade %v", tc.in, err, f.g, tc.ok, tc.want)
+		}
+	}
+	if got := (&reviewGradeFlag{}).String(); got != "possible" {
+		t.Errorf("default shown as %q, want possible", got)
+	}
+	for _, cmd := range []string{"serve", "dedupe"} {
+		dir := filepath.Join(t.TempDir(), "never-created")
+		env, _, stderr := testEnv()
+		code := run(context.Background(), env, []string{cmd, "--data", dir, "--review-grade", "certain"})
+		if code != 2 {
+			t.Errorf("%s --review-grade certain: exit %d, want 2 (stderr %q)", cmd, code, stderr.String())
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s --review-grade certain created the data folder: %v", cmd, err)
+		}
+	}
 }

@@ -61,7 +61,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 		return err
 	}
 	defer eng.Close()
-	ids, err := servedIdentities(ctx, eng, log)
+	ids, err := servedIdentities(ctx, eng, log, c.reviewGrade.g)
 	if err != nil {
 		return err
 	}

@@ -150,11 +150,11 @@ func linksOf(ctx context.Context, eng servedEngine) (claims.KV, error) {
 // a single-node engine. A cluster node serves none: the service observes
 // one engine's writes, and a cluster's writes are spread over shards on
 // other nodes (nil, logged).
-func servedIdentities(ctx context.Context, eng servedEngine, log *slog.Logger) (*identities, error) {
+func servedIdentities(ctx context.Context, eng servedEngine, log *slog.Logger, taskGrade scoring.Grade) (*identities, error) {
 	e, ok := eng.(*matcher.Engine)
 	if !ok {
 		log.Warn("cluster mode serves no identities (Person, /review, $merge, $unmerge)")
 		return nil, nil
 	}
-	return openIdentities(ctx, e, log)
+	return openIdentities(ctx, e, log, taskGrade)
 }

@@ -35,6 +35,8 @@ type serveConfig struct {
 	admission admissionFlags
 	// Runtime profiles (serve_pprof.go).
 	pprofAddr string
+	// Which pairs become review tasks (serve_identity.go).
+	reviewGrade reviewGradeFlag
 }
 
 // multiFlag collects a repeatable string flag (--trust-issuer).
@@ -51,6 +53,7 @@ func (c *serveConfig) addFlags(fs *flag.FlagSet, env *cliEnv) {
 	c.addClusterFlags(fs)
 	c.addAdmissionFlags(fs)
 	c.addPprofFlags(fs)
+	addReviewGradeFlag(fs, &c.reviewGrade)
 }
 
 // addServerFlags registers the data folder, listener and HTTP flags.

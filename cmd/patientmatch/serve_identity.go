@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -18,6 +19,7 @@ import (
 	"github.com/patientmatch/patientmatch/grpcapi"
 	"github.com/patientmatch/patientmatch/identity"
 	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // identityNamespace is the engine KV namespace of the identity event log.
@@ -36,8 +38,9 @@ type identities struct {
 // openIdentities opens the identity log of eng and attaches it. The
 // catch-up runs in the background: the server answers meanwhile, and the
 // review queue fills as it goes.
-func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger) (*identities, error) {
-	svc, err := openIdentityService(ctx, eng, log, 1) // one core for the catch-up, one for requests
+func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger, taskGrade scoring.Grade) (*identities, error) {
+	// One core for the catch-up, one for requests.
+	svc, err := openIdentityService(ctx, eng, log, identity.Options{CatchUpWorkers: 1, TaskGrade: taskGrade})
 	if err != nil {
 		return nil, err
 	}
@@ -61,14 +64,15 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger) 
 	return ids, nil
 }
 
-// openIdentityService opens the identity service of eng; catchUpWorkers
-// Matches run at once in a catch-up.
-func openIdentityService(ctx context.Context, eng *matcher.Engine, log *slog.Logger, catchUpWorkers int) (*identity.Service, error) {
+// openIdentityService opens the identity service of eng with opts (its
+// Logger set to log).
+func openIdentityService(ctx context.Context, eng *matcher.Engine, log *slog.Logger, opts identity.Options) (*identity.Service, error) {
 	kv, err := eng.KV(identityNamespace)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := identity.Open(ctx, linkStore{kv}, eng, identity.Options{Logger: log, CatchUpWorkers: catchUpWorkers})
+	opts.Logger = log
+	svc, err := identity.Open(ctx, linkStore{kv}, eng, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening identities: %w", err)
 	}
@@ -119,4 +123,29 @@ func (ids *identities) Close() error {
 	ids.wg.Wait()
 	ids.eng.SetObserver(nil)
 	return ids.svc.Close()
+}
+
+// reviewGradeFlag is --review-grade: the weakest grade of a pair that
+// becomes a review task (possible, the default, or probable).
+type reviewGradeFlag struct{ g scoring.Grade }
+
+func (f *reviewGradeFlag) String() string {
+	if f == nil || f.g == scoring.GradeNone {
+		return scoring.GradePossible.String()
+	}
+	return f.g.String()
+}
+
+func (f *reviewGradeFlag) Set(v string) error {
+	g, ok := scoring.ParseGrade(v)
+	if !ok || (g != scoring.GradePossible && g != scoring.GradeProbable) {
+		return fmt.Errorf("want possible or probable, not %q", v)
+	}
+	f.g = g
+	return nil
+}
+
+// addReviewGradeFlag registers --review-grade on fs.
+func addReviewGradeFlag(fs *flag.FlagSet, f *reviewGradeFlag) {
+	fs.Var(f, "review-grade", "weakest grade of a pair that becomes a review task: possible or probable (possible pairs are mostly relatives on household-heavy data)")
 }
