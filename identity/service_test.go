@@ -608,7 +608,8 @@ func snapshot(s *Service) string {
 	for p, ps := range st.patients {
 		lines = append(lines, fmt.Sprintf("patient %s in %s", p, ps.identity))
 	}
-	for _, t := range st.tasks {
+	for k := range st.tasks {
+		t := st.task(uint32(k))
 		lines = append(lines, fmt.Sprintf("task %s %s-%s %s %.3f", t.ID, t.Left, t.Right, t.Status, t.Score))
 	}
 	for k := range st.never {

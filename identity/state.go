@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -72,21 +71,31 @@ type State struct {
 	seq        uint64
 	identities map[string]*ident
 	patients   map[string]*patientState
-	tasks      map[string]*Task
-	taskByPair map[pair]string
 	never      map[pair]bool
 	// neverOf lists each patient's never-link partners (auto-linking must
 	// skip a whole identity holding one).
 	neverOf map[string][]string
-	// open holds the open tasks in queue order (taskOrder), all of them
-	// under "" and each grade's under its name, kept sorted as tasks come
-	// and go, so a page costs its own length, not the queue's. While
-	// openDirty (a replay) they are only appended to, and sorted once
-	// when first read.
-	open      map[string][]*Task
+	// tasks holds every task by number (tasks.go), in the order opened;
+	// taskByKey, taskByOther and taskByPair find them, taskAtOdd those
+	// whose opening event came out of sequence order.
+	tasks        []taskRec
+	taskByKey    map[taskKey]uint32
+	taskByOther  map[string]uint32
+	otherTaskIDs []string
+	taskByPair   map[numPair]uint32
+	taskAtOdd    map[uint64]uint32
+	// pnum numbers the patients tasks name (pids is the inverse), and
+	// openHead[n] is the number+1 of patient n's first open task.
+	pnum     map[string]uint32
+	pids     []string
+	openHead []uint32
+	// open holds the open tasks' numbers in queue order (taskOrder), all
+	// of them under "" and each grade's under its name, kept sorted as
+	// tasks come and go, so a page costs its own length, not the queue's.
+	// While openDirty (a replay) they are only appended to, and sorted
+	// once when first read.
+	open      map[string][]uint32
 	openDirty bool
-	// openOf lists each patient's open tasks.
-	openOf map[string][]*Task
 	// liveOpen counts, per queue, the open tasks that still ask a
 	// question (live), for the queue's total. Counted once when first
 	// asked for, then kept up to date as tasks open and close and
@@ -96,8 +105,7 @@ type State struct {
 	// kept holds the events kept in memory for history, by sequence,
 	// except the events that opened tasks: taskAt finds those tasks, which
 	// rebuild them.
-	kept   map[uint64]Event
-	taskAt map[uint64]*Task
+	kept map[uint64]Event
 	// interned holds one copy of each actor, grade and kind string, so
 	// the replay of a million events does not keep a million copies of
 	// "auto"; names numbers them for members (nameOf is the inverse).
@@ -113,19 +121,20 @@ func NewState() *State {
 	return &State{
 		identities:      map[string]*ident{},
 		patients:        map[string]*patientState{},
-		tasks:           map[string]*Task{},
-		taskByPair:      map[pair]string{},
+		taskByKey:       map[taskKey]uint32{},
+		taskByOther:     map[string]uint32{},
+		taskByPair:      map[numPair]uint32{},
+		taskAtOdd:       map[uint64]uint32{},
+		pnum:            map[string]uint32{},
 		never:           map[pair]bool{},
 		neverOf:         map[string][]string{},
 		kept:            map[uint64]Event{},
-		taskAt:          map[uint64]*Task{},
 		interned:        map[string]string{},
 		names:           []string{""},
 		nameOf:          map[string]uint32{"": 0},
 		identityHistory: map[string][]uint64{},
-		open:            map[string][]*Task{},
+		open:            map[string][]uint32{},
 		openDirty:       true,
-		openOf:          map[string][]*Task{},
 	}
 }
 
@@ -189,17 +198,6 @@ func (s *State) name(v string) uint32 {
 // Never reports whether a and b carry a never-link.
 func (s *State) Never(a, b string) bool { return s.never[pairOf(a, b)] }
 
-// Task returns the task with id, or nil.
-func (s *State) Task(id string) *Task { return s.tasks[id] }
-
-// TaskFor returns the task about the pair a, b, or nil.
-func (s *State) TaskFor(a, b string) *Task {
-	if id, ok := s.taskByPair[pairOf(a, b)]; ok {
-		return s.tasks[id]
-	}
-	return nil
-}
-
 // neverIdentity reports whether p has a never-link with a member of
 // identity id.
 func (s *State) neverIdentity(p, id string) bool {
@@ -224,31 +222,10 @@ func (s *State) Apply(e Event) {
 	case KindUnlink:
 		s.move(e, e.Patient, "")
 	case KindTask:
-		t := &Task{ID: e.Task, Left: e.Left, Right: e.Right, Score: e.Score, Grade: e.Grade, Status: StatusOpen, Created: e.At, seq: e.Seq, by: e.By}
-		s.tasks[t.ID] = t
-		s.taskAt[e.Seq] = t
-		s.refer(e)
+		s.openTask(e)
 		keep = false
-		s.taskByPair[pairOf(t.Left, t.Right)] = t.ID
-		s.insertOpen(t)
-		s.openOf[t.Left] = append(s.openOf[t.Left], t)
-		s.openOf[t.Right] = append(s.openOf[t.Right], t)
-		s.countLive(t, 1)
 	case KindDecide:
-		if t := s.tasks[e.Task]; t != nil {
-			if t.Status == StatusOpen {
-				s.removeOpen(t)
-				for _, p := range []string{t.Left, t.Right} {
-					s.openOf[p] = slices.DeleteFunc(s.openOf[p], func(o *Task) bool { return o == t })
-					if len(s.openOf[p]) == 0 {
-						delete(s.openOf, p)
-					}
-				}
-				s.countLive(t, -1)
-			}
-			t.Status = statusOf(e.Decision)
-			t.DecidedBy, t.DecidedAt = e.By, e.At
-		}
+		s.decideTask(e)
 	case KindMerge:
 		from := s.identities[e.From]
 		if from == nil {
@@ -295,8 +272,12 @@ func (s *State) applyLink(e Event) bool {
 // move puts patient p into identity to (out of every identity when to is
 // ""), recording e as the reason, and recounts the live open tasks of p.
 func (s *State) move(e Event, p, to string) {
-	ts := s.openOf[p]
-	if !s.liveOpenValid || len(ts) == 0 {
+	if !s.liveOpenValid {
+		s.moveMember(e, p, to)
+		return
+	}
+	ts := s.openOf(p)
+	if len(ts) == 0 {
 		s.moveMember(e, p, to)
 		return
 	}
@@ -309,11 +290,11 @@ func (s *State) move(e Event, p, to string) {
 	}
 }
 
-// countLive adds d to the live counts of t's queues if t is live.
-func (s *State) countLive(t *Task, d int) {
-	if s.liveOpenValid && s.live(t) {
+// countLive adds d to the live counts of task n's queues if it is live.
+func (s *State) countLive(n uint32, d int) {
+	if s.liveOpenValid && s.live(n) {
 		s.liveOpen[""] += d
-		s.liveOpen[t.Grade] += d
+		s.liveOpen[s.names[s.tasks[n].grade]] += d
 	}
 }
 
@@ -417,10 +398,11 @@ func statusOf(d Decision) Status {
 	}
 }
 
-// live reports whether task t still asks a question: open, both patients
+// live reports whether task n still asks a question: both patients
 // assigned, and in different identities.
-func (s *State) live(t *Task) bool {
-	a, b := s.IdentityOf(t.Left), s.IdentityOf(t.Right)
+func (s *State) live(n uint32) bool {
+	t := &s.tasks[n]
+	a, b := s.IdentityOf(s.pids[t.left]), s.IdentityOf(s.pids[t.right])
 	return a != "" && b != "" && a != b
 }
 
@@ -432,42 +414,42 @@ func (s *State) live(t *Task) bool {
 // the page.
 func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) {
 	if status != StatusOpen {
-		var src []*Task
-		for _, t := range s.tasks {
-			if t.Status == status && (grade == "" || t.Grade == grade) {
-				src = append(src, t)
+		var src []uint32
+		st := statusNum(status)
+		for k := range s.tasks {
+			if t := &s.tasks[k]; t.status == st && (grade == "" || s.names[t.grade] == grade) {
+				src = append(src, uint32(k))
 			}
 		}
-		sortTasks(src)
+		s.sortTasks(src)
 		var out []Task
 		for i := offset; i < len(src) && len(out) < n; i++ {
-			out = append(out, *src[i])
+			out = append(out, s.task(src[i]))
 		}
 		return out, len(src)
 	}
 	if s.openDirty {
 		for k, list := range s.open {
-			list = slices.DeleteFunc(list, func(t *Task) bool { return t.Status != StatusOpen })
-			sortTasks(list)
-			s.open[k] = list
+			list = slices.DeleteFunc(list, func(n uint32) bool { return s.tasks[n].status != statusOpen })
+			s.sortTasks(list)
+			s.open[k] = slices.Clip(list)
 		}
 		s.openDirty = false
 	}
-	list := s.open[grade]
 	var out []Task
 	skipped := 0
-	for _, t := range list {
+	for _, k := range s.open[grade] {
 		if len(out) == n {
 			break
 		}
-		if !s.live(t) {
+		if !s.live(k) {
 			continue
 		}
 		if skipped < offset {
 			skipped++
 			continue
 		}
-		out = append(out, *t)
+		out = append(out, s.task(k))
 	}
 	return out, s.liveOpenCount(grade)
 }
@@ -476,50 +458,15 @@ func (s *State) Tasks(status Status, grade string, offset, n int) ([]Task, int) 
 func (s *State) liveOpenCount(grade string) int {
 	if !s.liveOpenValid {
 		s.liveOpen = map[string]int{}
-		for _, t := range s.open[""] {
-			if s.live(t) {
+		for _, k := range s.open[""] {
+			if s.live(k) {
 				s.liveOpen[""]++
-				s.liveOpen[t.Grade]++
+				s.liveOpen[s.names[s.tasks[k].grade]]++
 			}
 		}
 		s.liveOpenValid = true
 	}
 	return s.liveOpen[grade]
-}
-
-// taskOrder is the queue's order: best score first, then id.
-func taskOrder(a, b *Task) int {
-	if c := cmp.Compare(b.Score, a.Score); c != 0 {
-		return c
-	}
-	return strings.Compare(a.ID, b.ID)
-}
-
-func sortTasks(ts []*Task) { slices.SortFunc(ts, taskOrder) }
-
-// insertOpen adds a new open task to the queue in order (a memmove, not
-// a sort, so the next page costs no more than the last).
-func (s *State) insertOpen(t *Task) {
-	for _, k := range []string{"", t.Grade} {
-		if s.openDirty {
-			s.open[k] = append(s.open[k], t)
-			continue
-		}
-		i, _ := slices.BinarySearchFunc(s.open[k], t, taskOrder)
-		s.open[k] = slices.Insert(s.open[k], i, t)
-	}
-}
-
-// removeOpen takes a task that stops being open out of the queue.
-func (s *State) removeOpen(t *Task) {
-	if s.openDirty {
-		return // the sort drops it
-	}
-	for _, k := range []string{"", t.Grade} {
-		if i, ok := slices.BinarySearchFunc(s.open[k], t, taskOrder); ok {
-			s.open[k] = slices.Delete(s.open[k], i, i+1)
-		}
-	}
 }
 
 // PatientHistory returns the kept events about patient p, oldest first.
@@ -537,8 +484,8 @@ func (s *State) IdentityHistory(id string) []Event { return s.events(s.identityH
 func (s *State) events(seqs []uint64) []Event {
 	out := make([]Event, 0, len(seqs))
 	for _, q := range seqs {
-		if t := s.taskAt[q]; t != nil {
-			out = append(out, t.openingEvent())
+		if n, ok := s.taskAt(q); ok {
+			out = append(out, s.openingEvent(n))
 			continue
 		}
 		out = append(out, s.kept[q])

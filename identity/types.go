@@ -80,17 +80,6 @@ type Task struct {
 	Created   time.Time `json:"created"`
 	DecidedBy Actor     `json:"decidedBy,omitempty"`
 	DecidedAt time.Time `json:"decidedAt,omitzero"`
-
-	// seq and by are the opening event's sequence number and actor: the
-	// state rebuilds that event for history from the task instead of
-	// keeping it (tasks are the bulk of the log).
-	seq uint64
-	by  Actor
-}
-
-// openingEvent is the event that opened t.
-func (t *Task) openingEvent() Event {
-	return Event{Seq: t.seq, At: t.Created, By: t.by, Kind: KindTask, Task: t.ID, Left: t.Left, Right: t.Right, Score: t.Score, Grade: t.Grade}
 }
 
 // Member is one patient's link to its identity.
