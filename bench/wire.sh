@@ -10,7 +10,8 @@
 # It generates N patients (`generate --seed 11`), loads them (load rate and
 # peak RSS), serves them on random loopback ports, and prints one table:
 # rate asked, rate served (2xx answers per second), p50 / p99 / p99.9 of
-# the answered requests, errors (neither 2xx nor 503), shed (503 /
+# the answered requests, errors (neither 2xx nor 503; how many of them the
+# client's 5 s timeout), shed (503 /
 # RESOURCE_EXHAUSTED) with the slowest refusal, and the server's resident
 # memory before and after. Latency is measured from when vegeta begins each
 # request (its open loop does not wait for the server, but a request it
@@ -128,7 +129,7 @@ summarize() { # label asked results.bin conns
   $vegeta encode --to json <"$3" | python3 -c '
 import json, sys
 label, asked, conns = sys.argv[1], sys.argv[2], sys.argv[3]
-ok, shed, err = [], [], 0
+ok, shed, err, timeouts = [], [], 0, 0
 t0, t1 = None, None
 for line in sys.stdin:
     r = json.loads(line)
@@ -139,6 +140,7 @@ for line in sys.stdin:
         shed.append(lat)
     else:
         err += 1
+        timeouts += "Timeout" in r.get("error", "")
     ts = r["timestamp"]
     t0 = ts if t0 is None or ts < t0 else t0
     t1 = ts if t1 is None or ts > t1 else t1
@@ -151,8 +153,9 @@ ok.sort()
 q = lambda p: "%.1f" % ok[min(len(ok) - 1, int(len(ok) * p))] if ok else "-"
 shed.sort()
 slowest_shed = "p99 %.1f ms, slowest %.1f ms" % (shed[min(len(shed) - 1, int(len(shed) * .99))], shed[-1]) if shed else "-"
-print("| HTTP %s | %s | %.0f | %s | %s | %s | %d | %d (%s) | %s |" % (
-    label, asked, len(ok) / secs, q(.5), q(.99), q(.999), err, len(shed), slowest_shed, conns))
+errors = "%d (%d timeouts)" % (err, timeouts) if err else "0"
+print("| HTTP %s | %s | %.0f | %s | %s | %s | %s | %d (%s) | %s |" % (
+    label, asked, len(ok) / secs, q(.5), q(.99), q(.999), errors, len(shed), slowest_shed, conns))
 ' "$1" "$2" "$4"
 }
 

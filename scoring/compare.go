@@ -262,16 +262,15 @@ func asFamily(p *Prepared) Prepared {
 }
 
 // swappedNames reports whether a's given and family names are b's family
-// and given names: exactly; both close (Jaro–Winkler 0.92, or sounding
-// alike and spelt within 0.70, as the straight comparison's phonetic
-// level); or one exactly and the other within 0.80. A swap is a
-// transcription error, and the names it moves suffer typos like any
-// other: the straight comparison accepts a single name at jw>=0.80 as
-// partial agreement, so a swap whose one name is exact and whose other is
-// that close is a swap with a typo ("shepherd jaxk" for "jack shepherd"),
-// not two different names; and "robert fimwood" against "fymwood robrt"
-// is a swap whose names each agree at a level the straight comparison
-// counts as strong.
+// and given names: exactly; or one exactly and the other within
+// Jaro–Winkler 0.80; or one close at the straight comparison's strong
+// levels (jw>=0.92, or sounding alike and spelt within 0.70) and the other
+// within 0.80. A swap is a transcription error, and the names it moves
+// suffer typos like any other: the straight comparison accepts a single
+// name at jw>=0.80 as partial agreement, so a swap whose one name agrees
+// strongly and whose other is that close is a swap with a typo ("shepherd
+// jaxk" for "jack shepherd", "fymwood robrt" for "robert fimwood"), not
+// two different names.
 func swappedNames(a, b *Prepared) bool {
 	if a.given == "" || a.family == "" || b.given == "" || b.family == "" || standIn(a) || standIn(b) {
 		return false
@@ -289,7 +288,7 @@ func swappedNames(a, b *Prepared) bool {
 	}
 	strongG := jg >= jwStrong || (jg >= jwPhoneticMin && phoneticAgree(a.GivenDM1, a.GivenDM2, a.GivenNYSIIS, b.FamilyDM1, b.FamilyDM2, b.FamilyNYSIIS))
 	strongF := jf >= jwStrong || (jf >= jwPhoneticMin && phoneticAgree(a.FamilyDM1, a.FamilyDM2, a.FamilyNYSIIS, b.GivenDM1, b.GivenDM2, b.GivenNYSIIS))
-	return strongG && strongF
+	return (strongG && jf >= jwWeak) || (strongF && jg >= jwWeak)
 }
 
 // phoneticAgree reports whether two names share a Double Metaphone code, or
