@@ -61,10 +61,13 @@ type patientState struct {
 	prev string
 	via  uint64
 	// history lists the events about the patient that are kept in memory
-	// (all but its first link to a new identity, which Member describes).
+	// (all but its first link to a new identity, which Member describes),
+	// but for the tasks about it: those are its tasks (allHead) opened
+	// while it was assigned, the ones numbered from historySince on.
 	history []uint64
-	// openHead is the number+1 of the patient's first open task (tasks.go).
-	openHead uint32
+	// openHead and allHead are the number+1 of the patient's newest open
+	// task and newest task (tasks.go).
+	openHead, allHead uint32
 }
 
 // State is the replay of the event log: identities, memberships, tasks
@@ -82,13 +85,15 @@ type State struct {
 	// skip a whole identity holding one).
 	neverOf map[string][]string
 	// tasks holds every task by number (tasks.go), in the order opened;
-	// taskByKey, taskByOther and taskByPair find them, taskAtOdd those
-	// whose opening event came out of sequence order.
+	// taskByKey and taskByOther find them, taskAtOdd those whose opening
+	// event came out of sequence order; historySince holds, for a patient
+	// named by tasks before it was last assigned, the number of the first
+	// task its history shows.
 	tasks        []taskRec
 	taskByKey    map[taskKey]uint32
 	taskByOther  map[string]uint32
 	otherTaskIDs []string
-	taskByPair   map[numPair]uint32
+	historySince map[uint32]uint32
 	taskAtOdd    map[uint64]uint32
 	// pnum numbers the patients (pids is the inverse: one copy of each
 	// id for the state).
@@ -129,7 +134,7 @@ func NewState() *State {
 		identities:      map[string]*ident{},
 		taskByKey:       map[taskKey]uint32{},
 		taskByOther:     map[string]uint32{},
-		taskByPair:      map[numPair]uint32{},
+		historySince:    map[uint32]uint32{},
 		taskAtOdd:       map[uint64]uint32{},
 		pnum:            map[string]uint32{},
 		never:           map[pair]bool{},
@@ -333,6 +338,9 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	if from == "" {
 		s.assigned++
+		if ps.allHead != 0 {
+			s.historySince[n] = uint32(len(s.tasks))
+		}
 	}
 	id := s.identities[to]
 	if id == nil {
@@ -491,7 +499,17 @@ func (s *State) PatientHistory(p string) []Event {
 	if !ok || s.patients[n].identity == "" {
 		return nil
 	}
-	return s.events(s.patients[n].history)
+	kept, tasks := s.patients[n].history, s.tasksSince(n, s.historySince[n])
+	out := make([]Event, 0, len(kept)+len(tasks))
+	for len(kept) > 0 || len(tasks) > 0 {
+		if len(tasks) == 0 || len(kept) > 0 && kept[0] < s.tasks[tasks[0]].seq {
+			e, _ := s.keptEvent(kept[0])
+			out, kept = append(out, e), kept[1:]
+			continue
+		}
+		out, tasks = append(out, s.openingEvent(tasks[0])), tasks[1:]
+	}
+	return out
 }
 
 // IdentityHistory returns the kept events about identity id, oldest first.

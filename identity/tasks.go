@@ -33,8 +33,10 @@ type taskRec struct {
 	by, decidedBy, grade uint32
 	// nextL and nextR link the open tasks of left and of right: the
 	// number+1 of the patient's next open task (0 ends the list), so a
-	// patient's open tasks cost no map and no slice of their own.
-	nextL, nextR uint32
+	// patient's open tasks cost no map and no slice of their own; allL
+	// and allR link all tasks of each the same way (newest first), for
+	// TaskFor and for histories.
+	nextL, nextR, allL, allR uint32
 }
 
 // taskKey is a task id of 16 characters of randomID's alphabet, 5 bits
@@ -104,16 +106,6 @@ func (s *State) patientNum(p string) uint32 {
 	return n
 }
 
-// numPair is an unordered pair of patient numbers, smaller first.
-type numPair [2]uint32
-
-func numPairOf(a, b uint32) numPair {
-	if b < a {
-		a, b = b, a
-	}
-	return numPair{a, b}
-}
-
 // taskID returns the id of task t.
 func (s *State) taskID(t *taskRec) string {
 	if t.idOther {
@@ -178,11 +170,32 @@ func (s *State) TaskFor(a, b string) *Task {
 	if !ok {
 		return nil
 	}
-	if n, ok := s.taskByPair[numPairOf(na, nb)]; ok {
-		t := s.task(n)
-		return &t
+	for k := s.patients[na].allHead; k != 0; k = *s.nextAll(k-1, na) {
+		if t := &s.tasks[k-1]; t.left == nb && t.right == na || t.left == na && t.right == nb {
+			out := s.task(k - 1)
+			return &out
+		}
 	}
 	return nil
+}
+
+// nextAll is the link from task n to the next (older) task of patient p.
+func (s *State) nextAll(n, p uint32) *uint32 {
+	if t := &s.tasks[n]; t.left == p {
+		return &t.allL
+	}
+	return &s.tasks[n].allR
+}
+
+// tasksSince lists patient p's tasks numbered from since on, oldest
+// first.
+func (s *State) tasksSince(p, since uint32) []uint32 {
+	var out []uint32
+	for k := s.patients[p].allHead; k != 0 && k-1 >= since; k = *s.nextAll(k-1, p) {
+		out = append(out, k-1)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // openTask applies a task event.
@@ -203,12 +216,12 @@ func (s *State) openTask(e Event) {
 		s.taskAtOdd[e.Seq] = n // out of order: binary search would miss it
 	}
 	t.nextL, s.patients[t.left].openHead = s.patients[t.left].openHead, n+1
+	t.allL, s.patients[t.left].allHead = s.patients[t.left].allHead, n+1
 	if t.right != t.left {
 		t.nextR, s.patients[t.right].openHead = s.patients[t.right].openHead, n+1
+		t.allR, s.patients[t.right].allHead = s.patients[t.right].allHead, n+1
 	}
 	s.tasks = append(s.tasks, t)
-	s.refer(e)
-	s.taskByPair[numPairOf(t.left, t.right)] = n
 	s.insertOpen(n)
 	s.countLive(n, 1)
 }
