@@ -46,6 +46,13 @@ package scoring
 //     swapped, the family name at least jw>=0.92 (a married name is a
 //     reviewer's call), and the birth date exact, transposed or one digit
 //     off — unless an identifier agrees exactly → probable at most.
+//     A given name at phonetic or jw>=0.92 counts as strong when the data
+//     says it is a keying error (typoOfEstablished: one spelling carried
+//     by nobody else, the other by others) and everything else is fully
+//     corroborated: family name and birth date exact, address and contact
+//     both agree, no sex or identifier conflict. Twins share all of that
+//     but have two established names (Kristin, Kristen), so they stay
+//     probable; a one-keystroke slip is a spelling nobody else carries.
 
 // Cap names the hazard rule that lowered a grade.
 type Cap uint8
@@ -81,8 +88,9 @@ func (c Cap) String() string {
 }
 
 // applyCaps lowers g by the hazard rules and reports the first rule that
-// set the final grade.
-func applyCaps(cmp *Comparison, g Grade) (Grade, Cap) {
+// set the final grade. ev says which names' spellings look like a keying
+// error of an established name (typoOfEstablished).
+func applyCaps(cmp *Comparison, g Grade, ev nameTypos) (Grade, Cap) {
 	if g == GradeNone {
 		return g, CapNone
 	}
@@ -118,7 +126,8 @@ func applyCaps(cmp *Comparison, g Grade) (Grade, Cap) {
 	// (different, or only crossed into the other field) the pair is not
 	// twin-shaped, and the score alone decides.
 	familyAgrees := fam != FamilyElse && fam != FamilyCrossed
-	if givenDiffers && birthAgrees && familyAgrees && !idAgrees {
+	typos := typoCorroborated(cmp, ev)
+	if givenDiffers && birthAgrees && familyAgrees && !idAgrees && !typos {
 		if given == GivenElse {
 			limit(GradePossible, CapTwins)
 		} else {
@@ -147,9 +156,36 @@ func applyCaps(cmp *Comparison, g Grade) (Grade, Cap) {
 	if !idExact {
 		strongGiven := given == GivenExact || given == GivenNickname || given == GivenSwapped
 		strongFamily := fam <= FamilyJW92
-		if !strongGiven || !strongFamily || !birthAgrees {
+		if (!strongGiven || !strongFamily || !birthAgrees) && !typos {
 			limit(GradeProbable, CapWeakAgreement)
 		}
 	}
 	return out, why
+}
+
+// nameTypos says, for the given and the family name, whether the two
+// records' spellings look like a keying error of an established name
+// (typoOfEstablished), from the population's name frequencies.
+type nameTypos struct{ given, family bool }
+
+// typoCorroborated reports whether a pair whose only differences are
+// keying errors in the names agrees on everything else a household shares:
+// each name exact, or alike (phonetic, jw>=0.92, jw>=0.80) with a spelling
+// the name frequencies call a typo of an established name; birth date
+// exact; address and contact both agree; sex and identifiers do not
+// conflict. Twins share all of that but carry two established given names
+// (Kristin, Kristen), so they do not pass.
+func typoCorroborated(cmp *Comparison, ev nameTypos) bool {
+	lv := &cmp.Levels
+	alike := func(l uint8, exact, lo, hi uint8, typo bool) (ok, typoed bool) {
+		if l == exact {
+			return true, false
+		}
+		return typo && l >= lo && l <= hi, true
+	}
+	givenOK, givenTypo := alike(lv[CompGivenName], GivenExact, GivenPhonetic, GivenJW80, ev.given)
+	familyOK, familyTypo := alike(lv[CompFamilyName], FamilyExact, FamilyPhonetic, FamilyJW80, ev.family)
+	return givenOK && familyOK && (givenTypo || familyTypo) &&
+		lv[CompBirthDate] == BirthExact && lv[CompHousehold] == HouseAddressContact &&
+		lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree
 }

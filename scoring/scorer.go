@@ -184,7 +184,10 @@ func (s *Scorer) ScoreComparison(cmp *Comparison, a, b *Prepared) Result {
 	case strangers >= s.possibleW:
 		r.Grade = GradePossible
 	}
-	r.Grade, r.Cap = applyCaps(cmp, r.Grade)
+	r.Grade, r.Cap = applyCaps(cmp, r.Grade, nameTypos{
+		given:  s.terms.typoOfEstablished(a.GivenTF, b.GivenTF),
+		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF),
+	})
 	return r
 }
 

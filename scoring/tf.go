@@ -1,5 +1,7 @@
 package scoring
 
+import "math"
+
 // TermFrequencies counts given and family names among a set of records, for
 // the term-frequency adjustment of exact name agreement (as Splink does):
 // two records agreeing on "smith" are weaker evidence than two agreeing on a
@@ -78,4 +80,21 @@ func (t *TermFrequencies) freq(m map[string]uint32, v string) float64 {
 		n = 1
 	}
 	return float64(n) / float64(t.Records)
+}
+
+// typoOfEstablished reports whether two different spellings, of relative
+// frequencies fa and fb among t's records (as PrepareInto sets them), look
+// like a keying error of an established name rather than two names: one
+// spelling is carried by no record but the one that has it (a count of at
+// most one), the other by more than one. Twins with alike names
+// (Kristin, Kristen) each carry a name other people carry too; a
+// one-keystroke slip is a spelling nobody else has. With no table, or a
+// frequency unknown, it reports false: the caps then stay as they are.
+func (t *TermFrequencies) typoOfEstablished(fa, fb float64) bool {
+	if t == nil || t.Records == 0 || fa <= 0 || fb <= 0 {
+		return false
+	}
+	na := math.Round(fa * float64(t.Records))
+	nb := math.Round(fb * float64(t.Records))
+	return min(na, nb) <= 1 && max(na, nb) > 1
 }

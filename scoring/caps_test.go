@@ -1,0 +1,99 @@
+package scoring
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestTypoOfEstablished: a spelling nobody else carries beside one others
+// carry is a typo; two spellings each carried by several people are two
+// names; without a table nothing is.
+func TestTypoOfEstablished(t *testing.T) {
+	tf := &TermFrequencies{Records: 100}
+	f := func(n int) float64 { return float64(n) / 100 }
+	cases := []struct {
+		a, b int
+		want bool
+	}{
+		{1, 30, true}, {30, 1, true}, {1, 2, true},
+		{1, 1, false}, {2, 30, false}, {12, 14, false},
+	}
+	for _, c := range cases {
+		if got := tf.typoOfEstablished(f(c.a), f(c.b)); got != c.want {
+			t.Errorf("counts %d, %d: %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	var none *TermFrequencies
+	if none.typoOfEstablished(0.01, 0.3) || tf.typoOfEstablished(0, 0.3) {
+		t.Errorf("no table or no frequency: want false")
+	}
+}
+
+// capsPopulation is a population in which kristin and kristen are both
+// established given names (twins may carry them), as are jonathan, aiden
+// and aidan, and smith is an established family name; the typo'd
+// spellings (jonathon, jpnathan, jonxthan, smiht) are carried by nobody.
+func capsPopulation(t *testing.T) *TermFrequencies {
+	var recs []*Prepared
+	for i := 0; i < 40; i++ {
+		for _, g := range []string{"kristin", "kristen", "jonathan", "eric", "erin"} {
+			recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=%s;family=smith", g))))
+		}
+		recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=mary;family=jones%d", i))))
+	}
+	return BuildTermFrequencies(recs)
+}
+
+// TestCapsTypoAgainstTwins: a given or family name typo'd into a spelling
+// nobody else carries, with family name, birth date, sex, address and
+// contact all agreeing, reaches certain; the same shape with two
+// established given names (twins Kristin and Kristen, Aiden and Aidan), or
+// without full corroboration, or without name frequencies, stays below.
+// Each case checks the levels it is about, so it tests what it says.
+func TestCapsTypoAgainstTwins(t *testing.T) {
+	tf := capsPopulation(t)
+	plain := MustScorer(DefaultModel())
+	withTF := plain.WithTermFrequencies(tf)
+	const person = "family=smith;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household
+	const stored = "given=jonathan;" + person
+	cases := []struct {
+		name       string
+		s          *Scorer
+		a, b       string
+		given, fam uint8
+		certain    bool
+	}{
+		{"given typo, phonetic, fully corroborated", withTF, stored, "given=jonathon;" + person, GivenPhonetic, FamilyExact, true},
+		{"given typo, jw>=0.92, fully corroborated", withTF, stored, "given=jpnathan;" + person, GivenJW92, FamilyExact, true},
+		{"given typo, one keystroke, fully corroborated", withTF, stored, "given=jonxthan;" + person, GivenJW80, FamilyExact, true},
+		{"family typo, fully corroborated", withTF, stored, "given=jonathan;family=smiht;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household,
+			GivenExact, FamilyPhonetic, true},
+		{"twins with alike established names", withTF, "given=kristin;" + person, "given=kristen;" + person, GivenPhonetic, FamilyExact, false},
+		{"twins with alike established names, one keystroke", withTF, "given=eric;" + person, "given=erin;" + person, GivenJW80, FamilyExact, false},
+		{"given typo, no name frequencies", plain, stored, "given=jonathon;" + person, GivenPhonetic, FamilyExact, false},
+		{"given typo, both spellings unseen", withTF, "given=jonathn;" + person, "given=jonathon;" + person, GivenPhonetic, FamilyExact, false},
+		{"given typo, address without contact", withTF, "given=jonathan;family=smith;birth=1990-03-14;sex=female;" + household,
+			"given=jonathon;family=smith;birth=1990-03-14;sex=female;number=12;street=main;type=st;city=canberra;postal=2600", GivenPhonetic, FamilyExact, false},
+		{"given typo, birth date one digit off", withTF, stored, "given=jonathon;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household,
+			GivenPhonetic, FamilyExact, false},
+		{"given typo, sex disagrees", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=male;email=k.smith@mail.com;" + household,
+			GivenPhonetic, FamilyExact, false},
+		{"given typo, identifier disagrees", withTF, stored + ";ssn=212345678", "given=jonathon;" + person + ";ssn=219876543", GivenPhonetic, FamilyExact, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := tc.s.Prepare(mustRecord(t, tc.a)), tc.s.Prepare(mustRecord(t, tc.b))
+			r := tc.s.Score(a, b)
+			if r.Levels[CompGivenName] != tc.given || r.Levels[CompFamilyName] != tc.fam {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(tc.s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(tc.s.Explain(a, b)))
+			}
+			if r2 := tc.s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}
