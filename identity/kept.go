@@ -42,7 +42,7 @@ func (s *State) keepLink(e Event) bool {
 		k.identity = id.id
 	}
 	if q, ok := strings.CutPrefix(e.Reason, linkReasonPrefix); ok {
-		if n, ok := s.pnum[q]; ok {
+		if n, ok := s.patientIndexOf(q); ok {
 			k.reasonPatient, k.reason = n+1, ""
 		}
 	}

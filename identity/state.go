@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ type patientState struct {
 type State struct {
 	seq        uint64
 	identities map[string]*ident
-	// patients holds every patient the state has seen, by number (pnum);
+	// patients holds every patient the state has seen, by number (pindex);
 	// identity "" is a patient not assigned (deleted, or named only by a
 	// task), and assigned counts the others.
 	patients []patientState
@@ -85,20 +86,21 @@ type State struct {
 	// skip a whole identity holding one).
 	neverOf map[string][]string
 	// tasks holds every task by number (tasks.go), in the order opened;
-	// taskByKey and taskByOther find them, taskAtOdd those whose opening
-	// event came out of sequence order; historySince holds, for a patient
-	// named by tasks before it was last assigned, the number of the first
-	// task its history shows.
+	// tindex (packed ids, numindex.go) and taskByOther find them,
+	// taskAtOdd those whose opening event came out of sequence order;
+	// historySince holds, for a patient named by tasks before it was last
+	// assigned, the number of the first task its history shows.
 	tasks        []taskRec
-	taskByKey    map[taskKey]uint32
+	tindex       numIndex
 	taskByOther  map[string]uint32
 	otherTaskIDs []string
 	historySince map[uint32]uint32
 	taskAtOdd    map[uint64]uint32
-	// pnum numbers the patients (pids is the inverse: one copy of each
-	// id for the state).
-	pnum map[string]uint32
-	pids []string
+	// pindex numbers the patients (pids is the inverse: one copy of each
+	// id for the state); seed hashes the keys of pindex and tindex.
+	pindex numIndex
+	pids   []string
+	seed   maphash.Seed
 	// open holds the open tasks' numbers in queue order (taskOrder), all
 	// of them under "" and each grade's under its name, kept sorted as
 	// tasks come and go, so a page costs its own length, not the queue's.
@@ -132,11 +134,10 @@ type State struct {
 func NewState() *State {
 	return &State{
 		identities:      map[string]*ident{},
-		taskByKey:       map[taskKey]uint32{},
 		taskByOther:     map[string]uint32{},
 		historySince:    map[uint32]uint32{},
 		taskAtOdd:       map[uint64]uint32{},
-		pnum:            map[string]uint32{},
+		seed:            maphash.MakeSeed(),
 		never:           map[pair]bool{},
 		neverOf:         map[string][]string{},
 		kept:            map[uint64]Event{},
@@ -154,7 +155,7 @@ func (s *State) Seq() uint64 { return s.seq }
 
 // IdentityOf returns the identity of patient p ("" when unassigned).
 func (s *State) IdentityOf(p string) string {
-	if n, ok := s.pnum[p]; ok {
+	if n, ok := s.patientIndexOf(p); ok {
 		return s.patients[n].identity
 	}
 	return ""
@@ -163,7 +164,7 @@ func (s *State) IdentityOf(p string) string {
 // patient returns what the state knows of p (the zero patientState when
 // nothing).
 func (s *State) patient(p string) patientState {
-	if n, ok := s.pnum[p]; ok {
+	if n, ok := s.patientIndexOf(p); ok {
 		return s.patients[n]
 	}
 	return patientState{}
@@ -389,7 +390,7 @@ func (s *State) keep(e Event) {
 // refer lists e in the histories of its patients and identities.
 func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
-		if n, ok := s.pnum[p]; ok && s.patients[n].identity != "" {
+		if n, ok := s.patientIndexOf(p); ok && s.patients[n].identity != "" {
 			s.patients[n].history = append(s.patients[n].history, e.Seq)
 		}
 	}
@@ -495,7 +496,7 @@ func (s *State) liveOpenCount(grade string) int {
 
 // PatientHistory returns the kept events about patient p, oldest first.
 func (s *State) PatientHistory(p string) []Event {
-	n, ok := s.pnum[p]
+	n, ok := s.patientIndexOf(p)
 	if !ok || s.patients[n].identity == "" {
 		return nil
 	}

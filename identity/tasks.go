@@ -96,12 +96,12 @@ func unpackTaskID(k taskKey) string {
 
 // patientNum returns p's number, giving it one when new.
 func (s *State) patientNum(p string) uint32 {
-	if n, ok := s.pnum[p]; ok {
+	if n, ok := s.patientIndexOf(p); ok {
 		return n
 	}
 	n := uint32(len(s.pids))
 	s.pids = append(s.pids, p)
-	s.pnum[p] = n
+	s.addPatientIndex(n)
 	s.patients = append(s.patients, patientState{})
 	return n
 }
@@ -117,8 +117,7 @@ func (s *State) taskID(t *taskRec) string {
 // taskNum returns the number of the task with id.
 func (s *State) taskNum(id string) (uint32, bool) {
 	if k, ok := packTaskID(id); ok {
-		n, ok := s.taskByKey[k]
-		return n, ok
+		return s.taskIndexOf(k)
 	}
 	n, ok := s.taskByOther[id]
 	return n, ok
@@ -162,11 +161,11 @@ func (s *State) Task(id string) *Task {
 
 // TaskFor returns the task about the pair a, b, or nil.
 func (s *State) TaskFor(a, b string) *Task {
-	na, ok := s.pnum[a]
+	na, ok := s.patientIndexOf(a)
 	if !ok {
 		return nil
 	}
-	nb, ok := s.pnum[b]
+	nb, ok := s.patientIndexOf(b)
 	if !ok {
 		return nil
 	}
@@ -205,7 +204,7 @@ func (s *State) openTask(e Event) {
 		left: s.patientNum(e.Left), right: s.patientNum(e.Right), by: s.name(e.By), grade: s.name(e.Grade)}
 	if k, ok := packTaskID(e.Task); ok {
 		t.id = k
-		s.taskByKey[k] = n
+		s.addTaskIndex(k, n)
 	} else {
 		o := uint32(len(s.otherTaskIDs))
 		s.otherTaskIDs = append(s.otherTaskIDs, e.Task)
@@ -269,7 +268,7 @@ func (s *State) nextOpen(n, p uint32) *uint32 {
 
 // openOf lists the open tasks of patient p.
 func (s *State) openOf(p string) []uint32 {
-	np, ok := s.pnum[p]
+	np, ok := s.patientIndexOf(p)
 	if !ok {
 		return nil
 	}

@@ -124,3 +124,34 @@ func TestTasksRoundTrip(t *testing.T) {
 		t.Fatal("no task decided: the test proves nothing")
 	}
 }
+
+// TestNumIndexFindsEveryNumber: the patient and task indexes find each of
+// thousands of keys across their growth, miss absent keys, and a repeated
+// task id finds the newer task (as a map would).
+func TestNumIndexFindsEveryNumber(t *testing.T) {
+	st := NewState()
+	const n = 5000
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = randomID()
+		st.Apply(Event{Seq: uint64(i + 1), Kind: KindTask, Task: ids[i], Left: fmt.Sprintf("p%d", i), Right: fmt.Sprintf("q%d", i), Grade: "possible"})
+	}
+	for i := range n {
+		if k, ok := st.patientIndexOf(fmt.Sprintf("q%d", i)); !ok || st.pids[k] != fmt.Sprintf("q%d", i) {
+			t.Fatalf("patient q%d: %d, %v", i, k, ok)
+		}
+		if k, ok := st.taskNum(ids[i]); !ok || k != uint32(i) {
+			t.Fatalf("task %d: %d, %v", i, k, ok)
+		}
+	}
+	if _, ok := st.patientIndexOf("r1"); ok {
+		t.Error("found a patient never named")
+	}
+	if _, ok := st.taskNum(randomID()); ok {
+		t.Error("found a task never opened")
+	}
+	st.Apply(Event{Seq: n + 1, Kind: KindTask, Task: ids[7], Left: "x", Right: "y", Grade: "possible"})
+	if k, _ := st.taskNum(ids[7]); k != n {
+		t.Errorf("repeated id finds task %d, want the newer %d", k, n)
+	}
+}
