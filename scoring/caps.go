@@ -46,13 +46,16 @@ package scoring
 //     swapped, the family name at least jw>=0.92 (a married name is a
 //     reviewer's call), and the birth date exact, transposed or one digit
 //     off — unless an identifier agrees exactly → probable at most.
-//     A given name at phonetic or jw>=0.92 counts as strong when the data
-//     says it is a keying error (typoOfEstablished: one spelling carried
-//     by nobody else, the other by others) and everything else is fully
-//     corroborated: family name and birth date exact, address and contact
-//     both agree, no sex or identifier conflict. Twins share all of that
-//     but have two established names (Kristin, Kristen), so they stay
-//     probable; a one-keystroke slip is a spelling nobody else carries.
+//   - Typos of established names (typoCorroborated): a given or family
+//     name alike to the other record's (phonetic, jw>=0.92, jw>=0.80) in a
+//     spelling the population's name frequencies call a keying error (one
+//     spelling carried by nobody else, the other by others:
+//     typoOfEstablished), with the other name exact or such a typo too, the
+//     birth date exact, address or contact agreeing and no sex or
+//     identifier conflict, is lifted from CapWeakAgreement and CapTwins.
+//     Twins share all of that but carry two established names (Kristin,
+//     Kristen), so they stay capped; without name frequencies nothing is
+//     lifted.
 
 // Cap names the hazard rule that lowered a grade.
 type Cap uint8
@@ -172,9 +175,13 @@ type nameTypos struct{ given, family bool }
 // keying errors in the names agrees on everything else a household shares:
 // each name exact, or alike (phonetic, jw>=0.92, jw>=0.80) with a spelling
 // the name frequencies call a typo of an established name; birth date
-// exact; address and contact both agree; sex and identifiers do not
-// conflict. Twins share all of that but carry two established given names
-// (Kristin, Kristen), so they do not pass.
+// exact; the household's address or contact (or both) agree; sex and
+// identifiers do not conflict. Twins share all of that but carry two
+// established given names (Kristin, Kristen), so they do not pass: the
+// name frequencies guard against twins, the household only against a
+// stranger born the same day with an alike name. Address or contact
+// rather than both, because twins share both: demanding both would not
+// stop a twin, and it holds back the duplicate who moved or changed phone.
 func typoCorroborated(cmp *Comparison, ev nameTypos) bool {
 	lv := &cmp.Levels
 	alike := func(l uint8, exact, lo, hi uint8, typo bool) (ok, typoed bool) {
@@ -186,6 +193,6 @@ func typoCorroborated(cmp *Comparison, ev nameTypos) bool {
 	givenOK, givenTypo := alike(lv[CompGivenName], GivenExact, GivenPhonetic, GivenJW80, ev.given)
 	familyOK, familyTypo := alike(lv[CompFamilyName], FamilyExact, FamilyPhonetic, FamilyJW80, ev.family)
 	return givenOK && familyOK && (givenTypo || familyTypo) &&
-		lv[CompBirthDate] == BirthExact && lv[CompHousehold] == HouseAddressContact &&
+		lv[CompBirthDate] == BirthExact && lv[CompHousehold] <= HouseContact &&
 		lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree
 }

@@ -45,8 +45,8 @@ func capsPopulation(t *testing.T) *TermFrequencies {
 }
 
 // TestCapsTypoAgainstTwins: a given or family name typo'd into a spelling
-// nobody else carries, with family name, birth date, sex, address and
-// contact all agreeing, reaches certain; the same shape with two
+// nobody else carries, with family name, birth date and sex agreeing and
+// the address or the contact (or both) shared, reaches certain; the same shape with two
 // established given names (twins Kristin and Kristen, Aiden and Aidan), or
 // without full corroboration, or without name frequencies, stays below.
 // Each case checks the levels it is about, so it tests what it says.
@@ -56,6 +56,7 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 	withTF := plain.WithTermFrequencies(tf)
 	const person = "family=smith;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household
 	const stored = "given=jonathan;" + person
+	const address = "family=smith;birth=1990-03-14;sex=female;number=12;street=main;type=st;city=canberra;postal=2600"
 	cases := []struct {
 		name       string
 		s          *Scorer
@@ -73,7 +74,15 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 		{"given typo, no name frequencies", plain, stored, "given=jonathon;" + person, GivenPhonetic, FamilyExact, false},
 		{"given typo, both spellings unseen", withTF, "given=jonathn;" + person, "given=jonathon;" + person, GivenPhonetic, FamilyExact, false},
 		{"given typo, address without contact", withTF, "given=jonathan;family=smith;birth=1990-03-14;sex=female;" + household,
-			"given=jonathon;family=smith;birth=1990-03-14;sex=female;number=12;street=main;type=st;city=canberra;postal=2600", GivenPhonetic, FamilyExact, false},
+			"given=jonathon;" + address, GivenPhonetic, FamilyExact, true},
+		{"given typo, contact without address", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=female;email=k.smith@mail.com",
+			GivenPhonetic, FamilyExact, true},
+		{"twins with alike established names, address without contact", withTF, "given=kristin;" + person, "given=kristen;" + address,
+			GivenPhonetic, FamilyExact, false},
+		{"twins with alike established names, contact without address", withTF, "given=kristin;" + person,
+			"given=kristen;family=smith;birth=1990-03-14;sex=female;email=k.smith@mail.com", GivenPhonetic, FamilyExact, false},
+		{"given typo, only the postal code shared", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=female;postal=2600",
+			GivenPhonetic, FamilyExact, false},
 		{"given typo, birth date one digit off", withTF, stored, "given=jonathon;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household,
 			GivenPhonetic, FamilyExact, false},
 		{"given typo, sex disagrees", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=male;email=k.smith@mail.com;" + household,
