@@ -158,8 +158,8 @@ func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []
 	if len(group) == st.size(cur) {
 		group = []string{p}
 	}
-	to := ps.prev
-	if prev := st.identities[to]; to == "" || prev == nil || len(prev.members) > 0 {
+	to := st.identName(ps.prev)
+	if prev := st.ident(to); to == "" || prev == nil || len(prev.members) > 0 {
 		to = s.opts.NewID()
 	}
 	es := []Event{{By: by, Kind: KindUnmerge, From: cur, Identity: to, Patients: group, Patient: p, Reason: reason}}

@@ -38,7 +38,7 @@ func (s *State) keepLink(e Event) bool {
 	}
 	k := keptLink{seq: e.Seq, at: unixNano(e.At), score: e.Score, patient: s.patientNum(e.Patient),
 		by: s.name(e.By), grade: s.name(e.Grade), identity: e.Identity, reason: e.Reason}
-	if id := s.identities[e.Identity]; id != nil {
+	if id := s.ident(e.Identity); id != nil {
 		k.identity = id.id
 	}
 	if q, ok := strings.CutPrefix(e.Reason, linkReasonPrefix); ok {
@@ -76,4 +76,5 @@ func (s *State) trim() {
 	s.patients = slices.Clip(slices.Clone(s.patients))
 	s.pids = slices.Clip(slices.Clone(s.pids))
 	s.keptLinks = slices.Clip(slices.Clone(s.keptLinks))
+	s.idents = slices.Clip(slices.Clone(s.idents))
 }

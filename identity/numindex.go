@@ -63,6 +63,36 @@ func (s *State) addPatientIndex(v uint32) {
 	x.n++
 }
 
+// identIndexOf finds the number of the identity with id.
+func (s *State) identIndexOf(id string) (uint32, bool) {
+	x := &s.iindex
+	if len(x.slots) == 0 {
+		return 0, false
+	}
+	for i := x.start(maphash.String(s.seed, id)); x.slots[i] != 0; i = x.next(i) {
+		if v := x.slots[i] - 1; s.idents[v].id == id {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// addIdentIndex indexes identity number v (its id is in State.idents).
+func (s *State) addIdentIndex(v uint32) {
+	x := &s.iindex
+	if x.full() {
+		old := x.slots
+		x.slots = make([]uint32, max(1024, 2*len(old)))
+		for _, w := range old {
+			if w != 0 {
+				x.put(maphash.String(s.seed, s.idents[w-1].id), w-1)
+			}
+		}
+	}
+	x.put(maphash.String(s.seed, s.idents[v].id), v)
+	x.n++
+}
+
 // taskIndexOf finds the task whose packed id is k.
 func (s *State) taskIndexOf(k taskKey) (uint32, bool) {
 	x := &s.tindex

@@ -73,7 +73,7 @@ func reportReplay(t *testing.T, kv KV) {
 	}
 	_, open := state.Tasks(StatusOpen, "", 0, 0)
 	t.Logf("replayed %d patients, %d identities, %d tasks (%d open live) in %v; heap %d MiB, %d B/patient",
-		n, len(state.identities), len(state.tasks), open, took.Round(time.Millisecond),
+		n, len(state.idents), len(state.tasks), open, took.Round(time.Millisecond),
 		(after-before)>>20, (after-before)/uint64(n))
 	runtime.KeepAlive(state)
 }

@@ -606,10 +606,10 @@ func snapshot(s *Service) string {
 	st := s.mu.st
 	var lines []string
 	for n, ps := range st.patients {
-		if ps.identity == "" {
+		if ps.identity == 0 {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("patient %s in %s", st.pids[n], ps.identity))
+		lines = append(lines, fmt.Sprintf("patient %s in %s", st.pids[n], st.identName(ps.identity)))
 	}
 	for k := range st.tasks {
 		t := st.task(uint32(k))

@@ -55,12 +55,12 @@ func fromUnixNano(n int64) time.Time {
 
 // patientState is what the state knows of one assigned patient.
 type patientState struct {
-	identity string
-	// prev is the identity the patient was in before the event via moved
-	// it into identity ("" when via created it there): what an unmerge
-	// restores.
-	prev string
-	via  uint64
+	// identity is the number+1 of the patient's identity (State.idents;
+	// 0: not assigned), prev that of the identity it was in before the
+	// event via moved it into identity (0 when via created it there):
+	// what an unmerge restores.
+	identity, prev uint32
+	via            uint64
 	// history lists the events about the patient that are kept in memory
 	// (all but its first link to a new identity, which Member describes),
 	// but for the tasks about it: those are its tasks (allHead) opened
@@ -74,8 +74,11 @@ type patientState struct {
 // State is the replay of the event log: identities, memberships, tasks
 // and never-links. It is not safe for concurrent use; Service guards it.
 type State struct {
-	seq        uint64
-	identities map[string]*ident
+	seq uint64
+	// idents holds the identities by number, iindex finds them by id
+	// (numindex.go).
+	idents []ident
+	iindex numIndex
 	// patients holds every patient the state has seen, by number (pindex);
 	// identity "" is a patient not assigned (deleted, or named only by a
 	// task), and assigned counts the others.
@@ -133,7 +136,6 @@ type State struct {
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{
-		identities:      map[string]*ident{},
 		taskByOther:     map[string]uint32{},
 		historySince:    map[uint32]uint32{},
 		taskAtOdd:       map[uint64]uint32{},
@@ -156,9 +158,26 @@ func (s *State) Seq() uint64 { return s.seq }
 // IdentityOf returns the identity of patient p ("" when unassigned).
 func (s *State) IdentityOf(p string) string {
 	if n, ok := s.patientIndexOf(p); ok {
-		return s.patients[n].identity
+		return s.identName(s.patients[n].identity)
 	}
 	return ""
+}
+
+// identName is the id of the identity numbered k-1 ("" for k = 0).
+func (s *State) identName(k uint32) string {
+	if k == 0 {
+		return ""
+	}
+	return s.idents[k-1].id
+}
+
+// ident returns the identity with id, or nil; the pointer is good until
+// the next identity is created.
+func (s *State) ident(id string) *ident {
+	if k, ok := s.identIndexOf(id); ok {
+		return &s.idents[k]
+	}
+	return nil
 }
 
 // patient returns what the state knows of p (the zero patientState when
@@ -172,7 +191,7 @@ func (s *State) patient(p string) patientState {
 
 // Identity returns a copy of the identity with id, or nil.
 func (s *State) Identity(id string) *Identity {
-	i := s.identities[id]
+	i := s.ident(id)
 	if i == nil {
 		return nil
 	}
@@ -186,7 +205,7 @@ func (s *State) Identity(id string) *Identity {
 
 // size is how many members identity id has (0 when there is none).
 func (s *State) size(id string) int {
-	if i := s.identities[id]; i != nil {
+	if i := s.ident(id); i != nil {
 		return len(i.members)
 	}
 	return 0
@@ -194,7 +213,7 @@ func (s *State) size(id string) int {
 
 // memberIDs lists the patients of identity id.
 func (s *State) memberIDs(id string) []string {
-	i := s.identities[id]
+	i := s.ident(id)
 	if i == nil {
 		return nil
 	}
@@ -248,20 +267,20 @@ func (s *State) Apply(e Event) {
 	case KindDecide:
 		s.decideTask(e)
 	case KindMerge:
-		from := s.identities[e.From]
-		if from == nil {
+		if s.ident(e.From) == nil {
 			return
 		}
 		for _, p := range s.memberIDs(e.From) {
 			s.move(e, p, e.Identity)
 		}
+		from := s.ident(e.From) // after the moves: they may create e.Identity
 		from.replacedBy = e.Identity
 		s.touch(from, e)
 	case KindUnmerge:
 		for _, p := range e.Patients {
 			s.move(e, p, e.Identity)
 		}
-		s.touch(s.identities[e.From], e)
+		s.touch(s.ident(e.From), e)
 	case KindNever:
 		k := pairOf(e.Left, e.Right)
 		if !s.never[k] {
@@ -285,7 +304,7 @@ func (s *State) Apply(e Event) {
 // holds all of it).
 func (s *State) applyLink(e Event) bool {
 	assigned := s.IdentityOf(e.Patient) != ""
-	_, exists := s.identities[e.Identity]
+	exists := s.ident(e.Identity) != nil
 	s.move(e, e.Patient, e.Identity)
 	return assigned || exists
 }
@@ -324,31 +343,37 @@ func (s *State) moveMember(e Event, p, to string) {
 	n := s.patientNum(p)
 	p = s.pids[n]
 	ps := &s.patients[n]
-	from := ps.identity
-	if from == to {
+	from, k, exists := ps.identity, uint32(0), to == ""
+	if !exists {
+		k, exists = s.identIndexOf(to)
+		k++
+	}
+	if exists && from == k {
 		return
 	}
-	if old := s.identities[from]; old != nil {
+	if from != 0 {
+		old := &s.idents[from-1]
 		old.members = slices.DeleteFunc(old.members, func(m member) bool { return m.patient == n })
 		s.touch(old, e)
 	}
 	if to == "" {
-		ps.identity, ps.prev, ps.via, ps.history = "", "", 0, nil
+		ps.identity, ps.prev, ps.via, ps.history = 0, 0, 0, nil
 		s.assigned--
 		return
 	}
-	if from == "" {
+	if from == 0 {
 		s.assigned++
 		if ps.allHead != 0 {
 			s.historySince[n] = uint32(len(s.tasks))
 		}
 	}
-	id := s.identities[to]
-	if id == nil {
-		id = &ident{id: to, created: unixNano(e.At)}
-		s.identities[to] = id
+	if !exists {
+		k = uint32(len(s.idents)) + 1
+		s.idents = append(s.idents, ident{id: to, created: unixNano(e.At)})
+		s.addIdentIndex(k - 1)
 	}
-	ps.identity, ps.prev, ps.via = id.id, from, e.Seq
+	id := &s.idents[k-1]
+	ps.identity, ps.prev, ps.via = k, from, e.Seq
 	id.replacedBy = ""
 	m := member{patient: n, by: s.name(e.By), at: unixNano(e.At)}
 	if e.Kind == KindLink {
@@ -390,7 +415,7 @@ func (s *State) keep(e Event) {
 // refer lists e in the histories of its patients and identities.
 func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
-		if n, ok := s.patientIndexOf(p); ok && s.patients[n].identity != "" {
+		if n, ok := s.patientIndexOf(p); ok && s.patients[n].identity != 0 {
 			s.patients[n].history = append(s.patients[n].history, e.Seq)
 		}
 	}
@@ -428,7 +453,7 @@ func statusOf(d Decision) Status {
 func (s *State) live(n uint32) bool {
 	t := &s.tasks[n]
 	a, b := s.patients[t.left].identity, s.patients[t.right].identity
-	return a != "" && b != "" && a != b
+	return a != 0 && b != 0 && a != b
 }
 
 // Tasks returns the tasks with status, best score first (id breaks ties),
@@ -497,7 +522,7 @@ func (s *State) liveOpenCount(grade string) int {
 // PatientHistory returns the kept events about patient p, oldest first.
 func (s *State) PatientHistory(p string) []Event {
 	n, ok := s.patientIndexOf(p)
-	if !ok || s.patients[n].identity == "" {
+	if !ok || s.patients[n].identity == 0 {
 		return nil
 	}
 	kept, tasks := s.patients[n].history, s.tasksSince(n, s.historySince[n])
