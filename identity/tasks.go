@@ -317,3 +317,6 @@ func (s *State) removeOpen(n uint32) {
 		}
 	}
 }
+
+// pidOf is the id of patient number n.
+func (s *State) pidOf(n uint32) string { return s.pids[n] }
