@@ -72,8 +72,11 @@ type patientState struct {
 	// history lists the events about the patient that are kept in memory
 	// (all but its first link to a new identity, which Member describes),
 	// but for the tasks about it: those are its tasks (allHead) opened
-	// while it was assigned, the ones numbered from historySince on.
-	history []uint64
+	// while it was assigned, the ones numbered from historySince on. It
+	// is the number+1 of the list in State.histories (0: none), so that
+	// patientState holds no pointer and the GC does not scan the million
+	// of them.
+	history uint32
 	// openHead and allHead are the number+1 of the patient's newest open
 	// task and newest task (tasks.go).
 	openHead, allHead uint32
@@ -92,7 +95,11 @@ type State struct {
 	// (ident.group), freeGroups the numbers of emptied slots to reuse;
 	// replacedOther the id an identity was merged into when no identity
 	// has it (ident.replacedBy), by identity number.
-	groups        [][]member
+	groups [][]member
+	// histories holds the patients' history lists (patientState.history),
+	// freeHistories the numbers of emptied slots to reuse.
+	histories     [][]uint64
+	freeHistories []uint32
 	freeGroups    []uint32
 	replacedOther map[uint32]string
 	// patients holds every patient the state has seen, by number (pindex);
@@ -378,7 +385,8 @@ func (s *State) moveMember(e Event, p, to string) {
 		s.touch(old, e)
 	}
 	if to == "" {
-		ps.identity, ps.prev, ps.via, ps.history = 0, 0, 0, nil
+		s.dropHistory(ps)
+		ps.identity, ps.prev, ps.via = 0, 0, 0
 		s.assigned--
 		return
 	}
@@ -439,7 +447,7 @@ func (s *State) keep(e Event) {
 func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
 		if n, ok := s.patientIndexOf(p); ok && s.patients[n].identity != 0 {
-			s.patients[n].history = append(s.patients[n].history, e.Seq)
+			s.addHistory(&s.patients[n], e.Seq)
 		}
 	}
 	for _, id := range []string{e.Identity, e.From} {
@@ -548,7 +556,7 @@ func (s *State) PatientHistory(p string) []Event {
 	if !ok || s.patients[n].identity == 0 {
 		return nil
 	}
-	kept, tasks := s.patients[n].history, s.tasksSince(n, s.historySince[n])
+	kept, tasks := s.historyOf(s.patients[n]), s.tasksSince(n, s.historySince[n])
 	out := make([]Event, 0, len(kept)+len(tasks))
 	for len(kept) > 0 || len(tasks) > 0 {
 		if len(tasks) == 0 || len(kept) > 0 && kept[0] < s.tasks[tasks[0]].seq {
