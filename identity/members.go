@@ -111,3 +111,35 @@ func (s *State) dropHistory(ps *patientState) {
 		ps.history = 0
 	}
 }
+
+// canonical returns e with its patient and identity ids replaced by the
+// state's copies (in its string tables) where it has them, so that a
+// kept event does not hold strings of its own decoded from the log.
+func (s *State) canonical(e Event) Event {
+	e.Patient, e.Left, e.Right = s.canonicalPatient(e.Patient), s.canonicalPatient(e.Left), s.canonicalPatient(e.Right)
+	if len(e.Patients) > 0 {
+		ps := make([]string, len(e.Patients)) // the caller's may be being logged
+		for k, p := range e.Patients {
+			ps[k] = s.canonicalPatient(p)
+		}
+		e.Patients = ps
+	}
+	e.Identity, e.From = s.canonicalIdent(e.Identity), s.canonicalIdent(e.From)
+	return e
+}
+
+// canonicalPatient returns the state's copy of patient id p, or p.
+func (s *State) canonicalPatient(p string) string {
+	if n, ok := s.patientIndexOf(p); ok {
+		return s.pidOf(n)
+	}
+	return p
+}
+
+// canonicalIdent returns the state's copy of identity id, or id.
+func (s *State) canonicalIdent(id string) string {
+	if k, ok := s.identIndexOf(id); ok {
+		return s.identName(k + 1)
+	}
+	return id
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,14 +63,15 @@ func stateHash(t *testing.T, s *State) []byte {
 		for _, g := range []string{"", "possible", "probable", "certain"} {
 			ts, total := s.Tasks(st, g, 0, 1<<30)
 			put([]any{st, g, total, ts})
-			hashTasks(s, h, ts, put)
+			hashTasks(s, ts, put)
 		}
 	}
 	fmt.Fprintf(h, "%d %d %d", s.seq, s.assigned, len(s.never))
 	return h.Sum(nil)
 }
 
-func hashTasks(s *State, _ hash.Hash, ts []Task, put func(any)) {
+// hashTasks hashes each task of ts as Task and TaskFor return it.
+func hashTasks(s *State, ts []Task, put func(any)) {
 	for _, tk := range ts {
 		put(s.Task(tk.ID))
 		put(s.TaskFor(tk.Left, tk.Right))

@@ -438,7 +438,7 @@ func (s *State) intern(v string) string {
 // keep records e for history.
 func (s *State) keep(e Event) {
 	if !s.keepLink(e) {
-		s.kept[e.Seq] = e
+		s.kept[e.Seq] = s.canonical(e)
 	}
 	s.refer(e)
 }
@@ -452,6 +452,7 @@ func (s *State) refer(e Event) {
 	}
 	for _, id := range []string{e.Identity, e.From} {
 		if id != "" {
+			id = s.canonicalIdent(id)
 			s.identityHistory[id] = append(s.identityHistory[id], e.Seq)
 		}
 	}
