@@ -45,6 +45,3 @@ func (t *strTable) get(i uint32) string {
 	}
 	return unsafe.String(&t.chunks[r.chunk][r.off], r.n)
 }
-
-// len is how many strings t holds.
-func (t *strTable) len() int { return len(t.refs) }
