@@ -159,7 +159,7 @@ func (s *Service) unmergePlanLocked(p, apart string, by Actor, reason string) []
 		group = []string{p}
 	}
 	to := st.identName(ps.prev)
-	if prev := st.ident(to); to == "" || prev == nil || len(prev.members) > 0 {
+	if prev := st.ident(to); to == "" || prev == nil || prev.size > 0 {
 		to = s.opts.NewID()
 	}
 	es := []Event{{By: by, Kind: KindUnmerge, From: cur, Identity: to, Patients: group, Patient: p, Reason: reason}}

@@ -38,8 +38,8 @@ func (s *State) keepLink(e Event) bool {
 	}
 	k := keptLink{seq: e.Seq, at: unixNano(e.At), score: e.Score, patient: s.patientNum(e.Patient),
 		by: s.name(e.By), grade: s.name(e.Grade), identity: e.Identity, reason: e.Reason}
-	if id := s.ident(e.Identity); id != nil {
-		k.identity = id.id
+	if n, ok := s.identIndexOf(e.Identity); ok {
+		k.identity = s.identName(n + 1)
 	}
 	if q, ok := strings.CutPrefix(e.Reason, linkReasonPrefix); ok {
 		if n, ok := s.patientIndexOf(q); ok {
@@ -60,10 +60,10 @@ func (s *State) keptEvent(seq uint64) (Event, bool) {
 		return Event{}, false
 	}
 	k := &s.keptLinks[i]
-	e := Event{Seq: k.seq, At: fromUnixNano(k.at), By: s.names[k.by], Kind: KindLink, Patient: s.pids[k.patient],
+	e := Event{Seq: k.seq, At: fromUnixNano(k.at), By: s.names[k.by], Kind: KindLink, Patient: s.pidOf(k.patient),
 		Identity: k.identity, Score: k.score, Grade: s.names[k.grade], Reason: k.reason}
 	if k.reasonPatient != 0 {
-		e.Reason = linkReasonPrefix + s.pids[k.reasonPatient-1]
+		e.Reason = linkReasonPrefix + s.pidOf(k.reasonPatient-1)
 	}
 	return e, true
 }
@@ -74,7 +74,8 @@ func (s *State) keptEvent(seq uint64) (Event, bool) {
 func (s *State) trim() {
 	s.tasks = slices.Clip(slices.Clone(s.tasks))
 	s.patients = slices.Clip(slices.Clone(s.patients))
-	s.pids = slices.Clip(slices.Clone(s.pids))
+	s.pids.refs = slices.Clip(slices.Clone(s.pids.refs))
 	s.keptLinks = slices.Clip(slices.Clone(s.keptLinks))
 	s.idents = slices.Clip(slices.Clone(s.idents))
+	s.identIDs.refs = slices.Clip(slices.Clone(s.identIDs.refs))
 }

@@ -40,7 +40,7 @@ func (s *State) patientIndexOf(p string) (uint32, bool) {
 		return 0, false
 	}
 	for i := x.start(maphash.String(s.seed, p)); x.slots[i] != 0; i = x.next(i) {
-		if v := x.slots[i] - 1; s.pids[v] == p {
+		if v := x.slots[i] - 1; s.pidOf(v) == p {
 			return v, true
 		}
 	}
@@ -55,11 +55,11 @@ func (s *State) addPatientIndex(v uint32) {
 		x.slots = make([]uint32, max(1024, 2*len(old)))
 		for _, w := range old {
 			if w != 0 {
-				x.put(maphash.String(s.seed, s.pids[w-1]), w-1)
+				x.put(maphash.String(s.seed, s.pidOf(w-1)), w-1)
 			}
 		}
 	}
-	x.put(maphash.String(s.seed, s.pids[v]), v)
+	x.put(maphash.String(s.seed, s.pidOf(v)), v)
 	x.n++
 }
 
@@ -70,7 +70,7 @@ func (s *State) identIndexOf(id string) (uint32, bool) {
 		return 0, false
 	}
 	for i := x.start(maphash.String(s.seed, id)); x.slots[i] != 0; i = x.next(i) {
-		if v := x.slots[i] - 1; s.idents[v].id == id {
+		if v := x.slots[i] - 1; s.identIDs.get(v) == id {
 			return v, true
 		}
 	}
@@ -85,11 +85,11 @@ func (s *State) addIdentIndex(v uint32) {
 		x.slots = make([]uint32, max(1024, 2*len(old)))
 		for _, w := range old {
 			if w != 0 {
-				x.put(maphash.String(s.seed, s.idents[w-1].id), w-1)
+				x.put(maphash.String(s.seed, s.identIDs.get(w-1)), w-1)
 			}
 		}
 	}
-	x.put(maphash.String(s.seed, s.idents[v].id), v)
+	x.put(maphash.String(s.seed, s.identIDs.get(v)), v)
 	x.n++
 }
 

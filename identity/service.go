@@ -440,7 +440,7 @@ func (s *Service) CatchUp(ctx context.Context, from0 bool, by Actor, progress fu
 func (s *Service) statsLocked() (identities, patients, open int) {
 	st := s.mu.st
 	for _, id := range st.idents {
-		if len(id.members) > 0 {
+		if id.size > 0 {
 			identities++
 		}
 	}

@@ -609,7 +609,7 @@ func snapshot(s *Service) string {
 		if ps.identity == 0 {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("patient %s in %s", st.pids[n], st.identName(ps.identity)))
+		lines = append(lines, fmt.Sprintf("patient %s in %s", st.pidOf(uint32(n)), st.identName(ps.identity)))
 	}
 	for k := range st.tasks {
 		t := st.task(uint32(k))

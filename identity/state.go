@@ -20,12 +20,20 @@ func pairOf(x, y string) pair {
 // ident is an identity as the state holds it: Identity with times as
 // Unix nanoseconds and members as compact records. A million patients
 // mean a million of these; the exported Identity is built when asked for.
+// It holds no pointer, so the garbage collector does not scan the slice
+// of them: its id is in State.identIDs under its number, and its members
+// (sorted by patient id) are solo when it has one (most identities), in
+// State.groups when more.
 type ident struct {
-	id               string
-	members          []member // sorted by patient id
+	solo             [1]member
 	created, updated int64
-	replacedBy       string
 	version          uint64
+	// size is how many members; group the number+1 of the members' slice
+	// in State.groups when two or more.
+	size, group uint32
+	// replacedBy is the number+1 of the identity this one was merged
+	// into (State.replacedOther holds an id no identity has).
+	replacedBy uint32
 }
 
 // member is Member as the state holds it: the patient as its number
@@ -64,8 +72,11 @@ type patientState struct {
 	// history lists the events about the patient that are kept in memory
 	// (all but its first link to a new identity, which Member describes),
 	// but for the tasks about it: those are its tasks (allHead) opened
-	// while it was assigned, the ones numbered from historySince on.
-	history []uint64
+	// while it was assigned, the ones numbered from historySince on. It
+	// is the number+1 of the list in State.histories (0: none), so that
+	// patientState holds no pointer and the GC does not scan the million
+	// of them.
+	history uint32
 	// openHead and allHead are the number+1 of the patient's newest open
 	// task and newest task (tasks.go).
 	openHead, allHead uint32
@@ -77,8 +88,20 @@ type State struct {
 	seq uint64
 	// idents holds the identities by number, iindex finds them by id
 	// (numindex.go).
-	idents []ident
-	iindex numIndex
+	idents   []ident
+	iindex   numIndex
+	identIDs strTable
+	// groups holds the members of identities with more than one
+	// (ident.group), freeGroups the numbers of emptied slots to reuse;
+	// replacedOther the id an identity was merged into when no identity
+	// has it (ident.replacedBy), by identity number.
+	groups [][]member
+	// histories holds the patients' history lists (patientState.history),
+	// freeHistories the numbers of emptied slots to reuse.
+	histories     [][]uint64
+	freeHistories []uint32
+	freeGroups    []uint32
+	replacedOther map[uint32]string
 	// patients holds every patient the state has seen, by number (pindex);
 	// identity "" is a patient not assigned (deleted, or named only by a
 	// task), and assigned counts the others.
@@ -100,9 +123,10 @@ type State struct {
 	historySince map[uint32]uint32
 	taskAtOdd    map[uint64]uint32
 	// pindex numbers the patients (pids is the inverse: one copy of each
-	// id for the state); seed hashes the keys of pindex and tindex.
+	// id for the state, in a table of few objects); seed hashes the keys
+	// of pindex and tindex.
 	pindex numIndex
-	pids   []string
+	pids   strTable
 	seed   maphash.Seed
 	// open holds the open tasks' numbers in queue order (taskOrder), all
 	// of them under "" and each grade's under its name, kept sorted as
@@ -168,7 +192,7 @@ func (s *State) identName(k uint32) string {
 	if k == 0 {
 		return ""
 	}
-	return s.idents[k-1].id
+	return s.identIDs.get(k - 1)
 }
 
 // ident returns the identity with id, or nil; the pointer is good until
@@ -191,14 +215,16 @@ func (s *State) patient(p string) patientState {
 
 // Identity returns a copy of the identity with id, or nil.
 func (s *State) Identity(id string) *Identity {
-	i := s.ident(id)
-	if i == nil {
+	k, ok := s.identIndexOf(id)
+	if !ok {
 		return nil
 	}
-	out := &Identity{ID: i.id, Members: make([]Member, len(i.members)), Created: fromUnixNano(i.created),
-		Updated: fromUnixNano(i.updated), ReplacedBy: i.replacedBy, Version: i.version}
-	for k, m := range i.members {
-		out.Members[k] = Member{Patient: s.pids[m.patient], By: s.names[m.by], At: fromUnixNano(m.at), Score: m.score, Grade: s.names[m.grade]}
+	i := &s.idents[k]
+	ms := s.members(i)
+	out := &Identity{ID: id, Members: make([]Member, len(ms)), Created: fromUnixNano(i.created),
+		Updated: fromUnixNano(i.updated), ReplacedBy: s.replacedBy(k), Version: i.version}
+	for k, m := range ms {
+		out.Members[k] = Member{Patient: s.pidOf(m.patient), By: s.names[m.by], At: fromUnixNano(m.at), Score: m.score, Grade: s.names[m.grade]}
 	}
 	return out
 }
@@ -206,20 +232,22 @@ func (s *State) Identity(id string) *Identity {
 // size is how many members identity id has (0 when there is none).
 func (s *State) size(id string) int {
 	if i := s.ident(id); i != nil {
-		return len(i.members)
+		return int(i.size)
 	}
 	return 0
 }
 
 // memberIDs lists the patients of identity id.
 func (s *State) memberIDs(id string) []string {
-	i := s.ident(id)
-	if i == nil {
+	k, ok := s.identIndexOf(id)
+	if !ok {
 		return nil
 	}
-	out := make([]string, len(i.members))
-	for k, m := range i.members {
-		out[k] = s.pids[m.patient]
+	i := &s.idents[k]
+	ms := s.members(i)
+	out := make([]string, len(ms))
+	for k, m := range ms {
+		out[k] = s.pidOf(m.patient)
 	}
 	return out
 }
@@ -273,9 +301,9 @@ func (s *State) Apply(e Event) {
 		for _, p := range s.memberIDs(e.From) {
 			s.move(e, p, e.Identity)
 		}
-		from := s.ident(e.From) // after the moves: they may create e.Identity
-		from.replacedBy = e.Identity
-		s.touch(from, e)
+		k, _ := s.identIndexOf(e.From)
+		s.setReplacedBy(k, e.Identity) // after the moves: they may create e.Identity
+		s.touch(&s.idents[k], e)
 	case KindUnmerge:
 		for _, p := range e.Patients {
 			s.move(e, p, e.Identity)
@@ -341,7 +369,7 @@ func (s *State) countLive(n uint32, d int) {
 // moveMember is move without the task counts.
 func (s *State) moveMember(e Event, p, to string) {
 	n := s.patientNum(p)
-	p = s.pids[n]
+	p = s.pidOf(n)
 	ps := &s.patients[n]
 	from, k, exists := ps.identity, uint32(0), to == ""
 	if !exists {
@@ -353,11 +381,12 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	if from != 0 {
 		old := &s.idents[from-1]
-		old.members = slices.DeleteFunc(old.members, func(m member) bool { return m.patient == n })
+		s.setMembers(old, slices.DeleteFunc(s.members(old), func(m member) bool { return m.patient == n }))
 		s.touch(old, e)
 	}
 	if to == "" {
-		ps.identity, ps.prev, ps.via, ps.history = 0, 0, 0, nil
+		s.dropHistory(ps)
+		ps.identity, ps.prev, ps.via = 0, 0, 0
 		s.assigned--
 		return
 	}
@@ -369,18 +398,20 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	if !exists {
 		k = uint32(len(s.idents)) + 1
-		s.idents = append(s.idents, ident{id: to, created: unixNano(e.At)})
+		s.idents = append(s.idents, ident{created: unixNano(e.At)})
+		s.identIDs.add(to)
 		s.addIdentIndex(k - 1)
 	}
 	id := &s.idents[k-1]
 	ps.identity, ps.prev, ps.via = k, from, e.Seq
-	id.replacedBy = ""
+	s.setReplacedBy(k-1, "")
 	m := member{patient: n, by: s.name(e.By), at: unixNano(e.At)}
 	if e.Kind == KindLink {
 		m.score, m.grade = e.Score, s.name(e.Grade)
 	}
-	i, _ := slices.BinarySearchFunc(id.members, p, func(m member, p string) int { return strings.Compare(s.pids[m.patient], p) })
-	id.members = slices.Insert(id.members, i, m)
+	ms := s.members(id)
+	i, _ := slices.BinarySearchFunc(ms, p, func(m member, p string) int { return strings.Compare(s.pidOf(m.patient), p) })
+	s.setMembers(id, slices.Insert(ms, i, m))
 	s.touch(id, e)
 }
 
@@ -407,7 +438,7 @@ func (s *State) intern(v string) string {
 // keep records e for history.
 func (s *State) keep(e Event) {
 	if !s.keepLink(e) {
-		s.kept[e.Seq] = e
+		s.kept[e.Seq] = s.canonical(e)
 	}
 	s.refer(e)
 }
@@ -416,11 +447,12 @@ func (s *State) keep(e Event) {
 func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
 		if n, ok := s.patientIndexOf(p); ok && s.patients[n].identity != 0 {
-			s.patients[n].history = append(s.patients[n].history, e.Seq)
+			s.addHistory(&s.patients[n], e.Seq)
 		}
 	}
 	for _, id := range []string{e.Identity, e.From} {
 		if id != "" {
+			id = s.canonicalIdent(id)
 			s.identityHistory[id] = append(s.identityHistory[id], e.Seq)
 		}
 	}
@@ -525,7 +557,7 @@ func (s *State) PatientHistory(p string) []Event {
 	if !ok || s.patients[n].identity == 0 {
 		return nil
 	}
-	kept, tasks := s.patients[n].history, s.tasksSince(n, s.historySince[n])
+	kept, tasks := s.historyOf(s.patients[n]), s.tasksSince(n, s.historySince[n])
 	out := make([]Event, 0, len(kept)+len(tasks))
 	for len(kept) > 0 || len(tasks) > 0 {
 		if len(tasks) == 0 || len(kept) > 0 && kept[0] < s.tasks[tasks[0]].seq {

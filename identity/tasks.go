@@ -99,8 +99,7 @@ func (s *State) patientNum(p string) uint32 {
 	if n, ok := s.patientIndexOf(p); ok {
 		return n
 	}
-	n := uint32(len(s.pids))
-	s.pids = append(s.pids, p)
+	n := s.pids.add(p)
 	s.addPatientIndex(n)
 	s.patients = append(s.patients, patientState{})
 	return n
@@ -126,7 +125,7 @@ func (s *State) taskNum(id string) (uint32, bool) {
 // task builds the Task of number n.
 func (s *State) task(n uint32) Task {
 	t := &s.tasks[n]
-	out := Task{ID: s.taskID(t), Left: s.pids[t.left], Right: s.pids[t.right], Score: t.score,
+	out := Task{ID: s.taskID(t), Left: s.pidOf(t.left), Right: s.pidOf(t.right), Score: t.score,
 		Grade: s.names[t.grade], Status: statuses[t.status], Created: fromUnixNano(t.created)}
 	if t.status != statusOpen {
 		out.DecidedBy, out.DecidedAt = s.names[t.decidedBy], fromUnixNano(t.decidedAt)
@@ -138,7 +137,7 @@ func (s *State) task(n uint32) Task {
 func (s *State) openingEvent(n uint32) Event {
 	t := &s.tasks[n]
 	return Event{Seq: t.seq, At: fromUnixNano(t.created), By: s.names[t.by], Kind: KindTask, Task: s.taskID(t),
-		Left: s.pids[t.left], Right: s.pids[t.right], Score: t.score, Grade: s.names[t.grade]}
+		Left: s.pidOf(t.left), Right: s.pidOf(t.right), Score: t.score, Grade: s.names[t.grade]}
 }
 
 // taskAt returns the number of the task opened by the event with seq.
@@ -317,3 +316,6 @@ func (s *State) removeOpen(n uint32) {
 		}
 	}
 }
+
+// pidOf is the id of patient number n.
+func (s *State) pidOf(n uint32) string { return s.pids.get(n) }

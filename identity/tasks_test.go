@@ -137,7 +137,7 @@ func TestNumIndexFindsEveryNumber(t *testing.T) {
 		st.Apply(Event{Seq: uint64(i + 1), Kind: KindTask, Task: ids[i], Left: fmt.Sprintf("p%d", i), Right: fmt.Sprintf("q%d", i), Grade: "possible"})
 	}
 	for i := range n {
-		if k, ok := st.patientIndexOf(fmt.Sprintf("q%d", i)); !ok || st.pids[k] != fmt.Sprintf("q%d", i) {
+		if k, ok := st.patientIndexOf(fmt.Sprintf("q%d", i)); !ok || st.pidOf(k) != fmt.Sprintf("q%d", i) {
 			t.Fatalf("patient q%d: %d, %v", i, k, ok)
 		}
 		if k, ok := st.taskNum(ids[i]); !ok || k != uint32(i) {
