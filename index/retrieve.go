@@ -255,8 +255,7 @@ func (r *retrieval) gather(ctx context.Context, segs []*scorch.SegmentSnapshot, 
 // for a common key, no more once there are limit of them. It reports
 // whether every patient of pl is now a candidate.
 func (r *retrieval) scan(pl segment.PostingsList, seg int, w float64, common bool, limit int) (bool, error) {
-	it := pl.Iterator(false, false, false, r.it)
-	r.it = it
+	it := r.iterator(pl)
 	whole := true
 	for {
 		p, err := it.Next()
@@ -278,6 +277,19 @@ func (r *retrieval) scan(pl segment.PostingsList, seg int, w float64, common boo
 		r.at[k] = len(r.cands)
 		r.cands = append(r.cands, candidate{seg: seg, num: p.Number(), weight: w})
 	}
+}
+
+// iterator returns an iterator over pl, reusing r.it. An empty list
+// answers with a shared empty iterator that must not be kept (handed back,
+// it is ignored, and the reuse would be lost), so r.it is taken only from
+// a list that has postings; a kept iterator is handed back every time and
+// comes back as the answer for any non-empty list of its segment format.
+func (r *retrieval) iterator(pl segment.PostingsList) segment.PostingsIterator {
+	it := pl.Iterator(false, false, false, r.it)
+	if r.it == nil && pl.Count() > 0 {
+		r.it = it
+	}
+	return it
 }
 
 // probe adds w to the candidates found in pls (one posting list per
@@ -304,8 +316,7 @@ func (r *retrieval) probe(pls []segment.PostingsList, w float64) error {
 		c := &r.cands[j]
 		if c.seg != seg {
 			seg, at, ended = c.seg, false, false
-			it = pls[seg].Iterator(false, false, false, r.it)
-			r.it = it
+			it = r.iterator(pls[seg])
 		}
 		if ended || (at && c.num < cur) {
 			continue
