@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -145,7 +146,9 @@ func decodePatient(js, field string, v *violations) *fm.Patient {
 		v.add(field, "is required")
 		return nil
 	}
-	p, err := record.DecodePatient([]byte(js))
+	// DecodePatient only reads its input and keeps none of it, so the
+	// request's string is lent to it instead of copied.
+	p, err := record.DecodePatient(unsafe.Slice(unsafe.StringData(js), len(js)))
 	if err != nil {
 		v.add(field, "%s", err.Error())
 		return nil
@@ -200,7 +203,7 @@ func matchesToProto(ms []matcher.Match) *pb.MatchResponse {
 	for i, m := range ms {
 		pm := &pb.Match{
 			Id:           m.ID,
-			ResourceJson: string(m.Resource),
+			ResourceJson: lendString(m.Resource),
 			Probability:  m.Probability,
 			Weight:       m.Weight,
 			Grade:        gradeToProto(m.Grade),
@@ -219,6 +222,16 @@ func matchesToProto(ms []matcher.Match) *pb.MatchResponse {
 		out.Matches[i] = pm
 	}
 	return out
+}
+
+// lendString is b as a string without a copy, for a resource the answer
+// owns and nothing writes again (see Engine.Match): the copy would be
+// garbage on every call, the size of every matched patient.
+func lendString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func storedToProto(sp matcher.StoredPatient) *pb.StoredPatient {

@@ -41,6 +41,9 @@ import (
 // matcher.ErrInvalid → INVALID_ARGUMENT, matcher.ErrClosed → UNAVAILABLE,
 // context errors → DEADLINE_EXCEEDED / CANCELLED, anything else → INTERNAL.
 type Engine interface {
+	// Match's answer belongs to the caller: the server hands each
+	// Resource to the response without copying it, so an engine must not
+	// write to it afterwards (matcher.Engine reads every answer anew).
 	Match(ctx context.Context, r record.Record, opts matcher.MatchOptions) ([]matcher.Match, error)
 	// Upsert stores p under its id; created reports whether the id was new.
 	Upsert(ctx context.Context, p *fm.Patient) (sp matcher.StoredPatient, created bool, err error)
