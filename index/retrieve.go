@@ -105,7 +105,12 @@ type candidate struct {
 
 // retrieval is the scratch state of one Candidates call; pooled.
 type retrieval struct {
-	pls   []segment.PostingsList // key i, segment s at i*len(segs)+s
+	pls []segment.PostingsList // key i, segment s at i*len(segs)+s
+	// sizes holds each list's number of postings (deleted ones excluded): an
+	// empty list is skipped rather than iterated, since a reused list that
+	// found nothing is not bleve's shared empty one and would cost
+	// iterators to read.
+	sizes []uint64
 	dfs   []uint64
 	order []int
 	cands []candidate
@@ -120,9 +125,12 @@ type retrieval struct {
 
 var retrievals = sync.Pool{New: func() any { return &retrieval{at: make(map[uint64]int, 256)} }}
 
+// reset empties r for the pool. The posting lists stay in r.pls's backing
+// array, to be handed back to PostingsList by the next lookup (which
+// clears and refills them); until then they keep the segments they last
+// read reachable, as r.it does.
 func (r *retrieval) reset() {
-	clear(r.pls)
-	r.pls, r.dfs, r.order, r.cands, r.byDoc = r.pls[:0], r.dfs[:0], r.order[:0], r.cands[:0], r.byDoc[:0]
+	r.pls, r.sizes, r.dfs, r.order, r.cands, r.byDoc = r.pls[:0], r.sizes[:0], r.dfs[:0], r.order[:0], r.cands[:0], r.byDoc[:0]
 	clear(r.at)
 }
 
@@ -178,6 +186,7 @@ func (ix *Index) candidates(ctx context.Context, keys []string, limit int) ([]st
 func (r *retrieval) lookup(segs []*scorch.SegmentSnapshot, keys []string) error {
 	ns := len(segs)
 	r.pls = slices.Grow(r.pls[:0], len(keys)*ns)[:len(keys)*ns]
+	r.sizes = slices.Grow(r.sizes[:0], len(keys)*ns)[:len(keys)*ns]
 	r.dfs = slices.Grow(r.dfs[:0], len(keys))[:len(keys)]
 	clear(r.dfs)
 	for s, ss := range segs {
@@ -187,12 +196,15 @@ func (r *retrieval) lookup(segs []*scorch.SegmentSnapshot, keys []string) error 
 		}
 		del := ss.Deleted()
 		for i, k := range keys {
-			pl, err := d.PostingsList(unsafe.Slice(unsafe.StringData(k), len(k)), del, nil)
+			// The list this slot held in the last query is reused: one
+			// posting list per key and segment would be garbage per query.
+			pl, err := d.PostingsList(unsafe.Slice(unsafe.StringData(k), len(k)), del, r.pls[i*ns+s])
 			if err != nil {
 				return fmt.Errorf("index: postings: %w", err)
 			}
 			r.pls[i*ns+s] = pl
-			r.dfs[i] += pl.Count()
+			r.sizes[i*ns+s] = pl.Count()
+			r.dfs[i] += r.sizes[i*ns+s]
 		}
 	}
 	r.order = r.order[:0]
@@ -224,13 +236,16 @@ func (r *retrieval) gather(ctx context.Context, segs []*scorch.SegmentSnapshot, 
 		w := math.Log2(1 + float64(total)/float64(df))
 		common := df > maxScanDF
 		if common && len(r.cands) >= limit {
-			if err := r.probe(r.pls[i*ns:(i+1)*ns], w); err != nil {
+			if err := r.probe(r.pls[i*ns:(i+1)*ns], r.sizes[i*ns:(i+1)*ns], w); err != nil {
 				return 0, err
 			}
 			continue
 		}
 		complete := true
 		for s := range segs {
+			if r.sizes[i*ns+s] == 0 {
+				continue // nothing to add: every patient of it is a candidate
+			}
 			whole, err := r.scan(r.pls[i*ns+s], s, w, common, limit)
 			if err != nil {
 				return 0, err
@@ -295,7 +310,7 @@ func (r *retrieval) iterator(pl segment.PostingsList) segment.PostingsIterator {
 // probe adds w to the candidates found in pls (one posting list per
 // segment), advancing each list to the candidates' doc numbers instead of
 // reading it whole.
-func (r *retrieval) probe(pls []segment.PostingsList, w float64) error {
+func (r *retrieval) probe(pls []segment.PostingsList, counts []uint64, w float64) error {
 	if len(r.byDoc) != len(r.cands) {
 		r.byDoc = r.byDoc[:0]
 		for j := range r.cands {
@@ -315,8 +330,10 @@ func (r *retrieval) probe(pls []segment.PostingsList, w float64) error {
 	for _, j := range r.byDoc {
 		c := &r.cands[j]
 		if c.seg != seg {
-			seg, at, ended = c.seg, false, false
-			it = r.iterator(pls[seg])
+			seg, at, ended = c.seg, false, counts[c.seg] == 0
+			if !ended {
+				it = r.iterator(pls[seg])
+			}
 		}
 		if ended || (at && c.num < cur) {
 			continue
