@@ -42,7 +42,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 			}
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -63,6 +63,32 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return xmlRequestBody(body)
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll with its first buffer sized from the request's
+// Content-Length (when it is declared and within limit): one allocation
+// instead of io.ReadAll's doubling from 512 bytes, whose discarded steps
+// are garbage on every request. The length is only a hint; a body longer
+// or shorter than declared is read the same way io.ReadAll would.
+func readAll(r io.Reader, declared, limit int64) ([]byte, error) {
+	size := 512
+	if declared > 0 && declared <= limit {
+		size = int(declared) + 1 // room to see EOF without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // resourceType returns the resourceType of a JSON resource, failing with a

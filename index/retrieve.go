@@ -111,6 +111,11 @@ type retrieval struct {
 	cands []candidate
 	at    map[uint64]int // seg<<40 | num → index in cands
 	byDoc []int          // cands indexes in (seg, num) order, for probing
+	// it is the posting iterator handed back to Iterator for reuse, so
+	// that a query does not allocate one per key and segment. Pooled with
+	// the retrieval, it may keep the last segment it read reachable until
+	// the pool drops it; it is reset before it reads anything again.
+	it segment.PostingsIterator
 }
 
 var retrievals = sync.Pool{New: func() any { return &retrieval{at: make(map[uint64]int, 256)} }}
@@ -250,7 +255,8 @@ func (r *retrieval) gather(ctx context.Context, segs []*scorch.SegmentSnapshot, 
 // for a common key, no more once there are limit of them. It reports
 // whether every patient of pl is now a candidate.
 func (r *retrieval) scan(pl segment.PostingsList, seg int, w float64, common bool, limit int) (bool, error) {
-	it := pl.Iterator(false, false, false, nil)
+	it := pl.Iterator(false, false, false, r.it)
+	r.it = it
 	whole := true
 	for {
 		p, err := it.Next()
@@ -298,7 +304,8 @@ func (r *retrieval) probe(pls []segment.PostingsList, w float64) error {
 		c := &r.cands[j]
 		if c.seg != seg {
 			seg, at, ended = c.seg, false, false
-			it = pls[seg].Iterator(false, false, false, nil)
+			it = pls[seg].Iterator(false, false, false, r.it)
+			r.it = it
 		}
 		if ended || (at && c.num < cur) {
 			continue

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/patientmatch/patientmatch/index"
@@ -62,24 +63,37 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 	return e.resolve(ctx, scorer, qp, hits, opts)
 }
 
-// hit is a scored candidate: its match without the resource, and, when an
-// explanation is asked for, its prepared record.
-type hit struct {
-	m Match
-	p *scoring.Prepared
+// hits are the scored candidates kept, in Rank order: their matches
+// without the resources, and, only when an explanation is asked for, their
+// prepared records (ps[i] is ms[i]'s). Keeping the matches in the slice
+// that Match returns saves a copy per request.
+type hits struct {
+	ms []Match
+	ps []*scoring.Prepared
+}
+
+// explained sorts hits that carry prepared records, keeping each with its
+// match (sort.Interface; only explained requests pay for the interface).
+type explained hits
+
+func (h explained) Len() int           { return len(h.ms) }
+func (h explained) Less(i, j int) bool { return compareRank(&h.ms[i], &h.ms[j]) < 0 }
+func (h explained) Swap(i, j int) {
+	h.ms[i], h.ms[j] = h.ms[j], h.ms[i]
+	h.ps[i], h.ps[j] = h.ps[j], h.ps[i]
 }
 
 // score scores the candidates ids against qp, keeping those graded
 // minGrade or better, in Rank order. Each candidate is unpacked from the
 // table into one scratch record; a kept one gets its own copy only when
 // it is to be explained.
-func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []string, minGrade scoring.Grade, explain bool) ([]hit, error) {
-	hits := make([]hit, 0, 16)
+func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []string, minGrade scoring.Grade, explain bool) (hits, error) {
+	var h hits
 	var p scoring.Prepared
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.mu.closed {
-		return nil, ErrClosed
+		return h, ErrClosed
 	}
 	refs := make([]ref, len(ids))
 	e.mu.table.findAll(ids, refs)
@@ -88,35 +102,37 @@ func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []strin
 			continue // deleted since the index was read
 		}
 		if err := e.mu.table.unpack(refs[i], &p); err != nil {
-			return nil, err
+			return h, err
 		}
 		res := scorer.Score(qp, &p)
-		if res.Grade >= minGrade {
-			h := hit{m: Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade}}
-			if explain {
-				h.p = new(scoring.Prepared)
-				if err := e.mu.table.unpack(refs[i], h.p); err != nil {
-					return nil, err
-				}
+		if res.Grade < minGrade {
+			continue
+		}
+		h.ms = append(h.ms, Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade})
+		if explain {
+			kept := new(scoring.Prepared)
+			if err := e.mu.table.unpack(refs[i], kept); err != nil {
+				return h, err
 			}
-			hits = append(hits, h)
+			h.ps = append(h.ps, kept)
 		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int { return compareRank(&a.m, &b.m) })
-	return hits, nil
+	// compareRank ends on the id, so both sorts give the one Rank order.
+	if explain {
+		sort.Sort(explained(h))
+	} else {
+		slices.SortFunc(h.ms, func(a, b Match) int { return compareRank(&a, &b) })
+	}
+	return h, nil
 }
 
 // resolve selects among ranked hits (Select) and fills in the stored
 // resources, and explanations when asked.
-func (e *Engine) resolve(ctx context.Context, scorer *scoring.Scorer, qp *scoring.Prepared, hits []hit, opts MatchOptions) ([]Match, error) {
-	ms := make([]Match, len(hits))
-	for i := range hits {
-		ms[i] = hits[i].m
-	}
-	// Select keeps a prefix of ranked matches, so hits[i] is ms[i].
-	ms = Select(ms, opts)
+func (e *Engine) resolve(ctx context.Context, scorer *scoring.Scorer, qp *scoring.Prepared, h hits, opts MatchOptions) ([]Match, error) {
+	// Select keeps a prefix of ranked matches, so h.ps[i] is still ms[i]'s.
+	ms := Select(h.ms, opts)
 	if len(ms) == 0 {
-		return ms, nil
+		return []Match{}, nil // empty, not nil, as before: no allocation
 	}
 	ids := make([]string, len(ms))
 	for i := range ms {
@@ -133,7 +149,7 @@ func (e *Engine) resolve(ctx context.Context, scorer *scoring.Scorer, qp *scorin
 		}
 		m.Resource = resources[i]
 		if opts.Explain {
-			m.Explanation = scorer.Explain(qp, hits[i].p)
+			m.Explanation = scorer.Explain(qp, h.ps[i])
 		}
 		out = append(out, m)
 	}

@@ -52,8 +52,10 @@ func DecodePatient(data []byte) (*fhir.Patient, error) {
 	case *tp.ResourceType != "Patient":
 		return nil, &PatientError{Problem: OtherResource, Found: *tp.ResourceType}
 	}
-	p := fhir.Patient(tp.OtherPatient)
-	return &p, nil
+	// A pointer into tp, not a copy: tp is on the heap already (Unmarshal
+	// took its address), and a second Patient per decode is garbage on
+	// every $match.
+	return (*fhir.Patient)(&tp.OtherPatient), nil
 }
 
 // PatientError is the error of DecodePatient. It wraps ErrInvalid (and,

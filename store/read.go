@@ -14,7 +14,7 @@ import (
 // id that is not stored or is deleted: what a $match answer needs. It
 // reads them in one transaction and skips decoding the records (Get
 // decodes the whole stored patient), and the resources share one
-// allocation.
+// allocation, sized before it is filled.
 func (s *Store) Resources(ctx context.Context, ids []string) ([]json.RawMessage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -23,8 +23,12 @@ func (s *Store) Resources(ctx context.Context, ids []string) ([]json.RawMessage,
 	ends := make([]int, len(ids))
 	var buf []byte
 	err := s.read(func(txn *badger.Txn) error {
+		// Look every id up first so that buf is sized once, from the
+		// stored values' lengths (each bounds its resource): growing it by
+		// appends would leave the smaller copies as garbage per $match.
+		items := make([]*badger.Item, len(ids))
+		size := 0
 		for i, id := range ids {
-			ends[i] = -1
 			item, err := txn.Get(patientKey(id))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				continue
@@ -32,10 +36,19 @@ func (s *Store) Resources(ctx context.Context, ids []string) ([]json.RawMessage,
 			if err != nil {
 				return err
 			}
-			err = item.Value(func(v []byte) error {
+			items[i] = item
+			size += int(item.ValueSize())
+		}
+		buf = make([]byte, 0, size)
+		for i, item := range items {
+			ends[i] = -1
+			if item == nil {
+				continue
+			}
+			err := item.Value(func(v []byte) error {
 				res, ok, err := storedResource(v)
 				if err != nil {
-					return fmt.Errorf("patient %q: %w", id, err)
+					return fmt.Errorf("patient %q: %w", ids[i], err)
 				}
 				if ok {
 					buf = append(buf, res...)
