@@ -3,7 +3,6 @@ package identity
 import (
 	"hash/maphash"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -22,15 +21,13 @@ func pairOf(x, y string) pair {
 // mean a million of these; the exported Identity is built when asked for.
 // It holds no pointer, so the garbage collector does not scan the slice
 // of them: its id is in State.identIDs under its number, and its members
-// (sorted by patient id) are solo when it has one (most identities), in
-// State.groups when more.
+// are a chain through State.memberPool (members.go).
 type ident struct {
-	solo             [1]member
 	created, updated int64
 	version          uint64
-	// size is how many members; group the number+1 of the members' slice
-	// in State.groups when two or more.
-	size, group uint32
+	// size is how many members, head the number+1 of the first (in
+	// State.memberPool; 0 when none).
+	size, head uint32
 	// replacedBy is the number+1 of the identity this one was merged
 	// into (State.replacedOther holds an id no identity has).
 	replacedBy uint32
@@ -39,12 +36,14 @@ type ident struct {
 }
 
 // member is Member as the state holds it: the patient as its number
-// (State.pids), actor and grade as indexes into State.names; 32 bytes
-// and no pointer, so a million members are not scanned by the GC.
+// (State.pids), actor and grade as indexes into State.names, next the
+// number+1 of the identity's next member in State.memberPool (0 ends
+// it); 32 bytes and no pointer, so a million members are not scanned by
+// the GC.
 type member struct {
-	at                 int64
-	score              float64
-	patient, by, grade uint32
+	at                       int64
+	score                    float64
+	patient, by, grade, next uint32
 }
 
 // unixNano and fromUnixNano convert times for ident and member (the zero
@@ -92,17 +91,17 @@ type State struct {
 	idents   []ident
 	iindex   numIndex
 	identIDs strTable
-	// groups holds the members of identities with more than one
-	// (ident.group), freeGroups the numbers of emptied slots to reuse;
+	// memberPool holds the members of all identities (members.go),
+	// freeMember the number+1 of the first of the chain of freed ones;
 	// replacedOther the id an identity was merged into when no identity
 	// has it (ident.replacedBy), by identity number.
-	groups [][]member
+	memberPool    []member
+	freeMember    uint32
+	replacedOther map[uint32]string
 	// histories holds the history lists of patients (patientState) and
 	// identities (ident; otherHistory those of ids no identity has yet).
-	histories     seqLists
-	otherHistory  map[string]seqList
-	freeGroups    []uint32
-	replacedOther map[uint32]string
+	histories    seqLists
+	otherHistory map[string]seqList
 	// patients holds every patient the state has seen, by number (pindex);
 	// identity "" is a patient not assigned (deleted, or named only by a
 	// task), and assigned counts the others.
@@ -379,7 +378,7 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	if from != 0 {
 		old := &s.idents[from-1]
-		s.setMembers(old, slices.DeleteFunc(s.members(old), func(m member) bool { return m.patient == n }))
+		s.removeMember(old, n)
 		s.touch(old, e)
 	}
 	if to == "" {
@@ -408,9 +407,7 @@ func (s *State) moveMember(e Event, p, to string) {
 	if e.Kind == KindLink {
 		m.score, m.grade = e.Score, s.name(e.Grade)
 	}
-	ms := s.members(id)
-	i, _ := slices.BinarySearchFunc(ms, p, func(m member, p string) int { return strings.Compare(s.pidOf(m.patient), p) })
-	s.setMembers(id, slices.Insert(ms, i, m))
+	s.insertMember(id, m, p)
 	s.touch(id, e)
 }
 
