@@ -81,37 +81,6 @@ func (s *State) setReplacedBy(k uint32, to string) {
 	i.replacedBy, s.replacedOther[k] = otherReplacement, to
 }
 
-// historyOf is the history list of ps (patientState.history).
-func (s *State) historyOf(ps patientState) []uint64 {
-	if ps.history == 0 {
-		return nil
-	}
-	return s.histories[ps.history-1]
-}
-
-// addHistory appends seq to the history list of ps, giving it a slot of
-// State.histories when it has none.
-func (s *State) addHistory(ps *patientState, seq uint64) {
-	if ps.history == 0 {
-		if n := len(s.freeHistories); n > 0 {
-			ps.history, s.freeHistories = s.freeHistories[n-1], s.freeHistories[:n-1]
-		} else {
-			s.histories = append(s.histories, nil)
-			ps.history = uint32(len(s.histories))
-		}
-	}
-	s.histories[ps.history-1] = append(s.histories[ps.history-1], seq)
-}
-
-// dropHistory empties the history list of ps and frees its slot.
-func (s *State) dropHistory(ps *patientState) {
-	if ps.history != 0 {
-		s.histories[ps.history-1] = nil
-		s.freeHistories = append(s.freeHistories, ps.history)
-		ps.history = 0
-	}
-}
-
 // canonical returns e with its patient and identity ids replaced by the
 // state's copies (in its string tables) where it has them, so that a
 // kept event does not hold strings of its own decoded from the log.

@@ -34,6 +34,8 @@ type ident struct {
 	// replacedBy is the number+1 of the identity this one was merged
 	// into (State.replacedOther holds an id no identity has).
 	replacedBy uint32
+	// history lists the kept events about the identity (State.histories).
+	history seqList
 }
 
 // member is Member as the state holds it: the patient as its number
@@ -73,10 +75,9 @@ type patientState struct {
 	// (all but its first link to a new identity, which Member describes),
 	// but for the tasks about it: those are its tasks (allHead) opened
 	// while it was assigned, the ones numbered from historySince on. It
-	// is the number+1 of the list in State.histories (0: none), so that
-	// patientState holds no pointer and the GC does not scan the million
-	// of them.
-	history uint32
+	// is a list of State.histories, so that patientState holds no pointer
+	// and the GC does not scan the million of them.
+	history seqList
 	// openHead and allHead are the number+1 of the patient's newest open
 	// task and newest task (tasks.go).
 	openHead, allHead uint32
@@ -96,10 +97,10 @@ type State struct {
 	// replacedOther the id an identity was merged into when no identity
 	// has it (ident.replacedBy), by identity number.
 	groups [][]member
-	// histories holds the patients' history lists (patientState.history),
-	// freeHistories the numbers of emptied slots to reuse.
-	histories     [][]uint64
-	freeHistories []uint32
+	// histories holds the history lists of patients (patientState) and
+	// identities (ident; otherHistory those of ids no identity has yet).
+	histories     seqLists
+	otherHistory  map[string]seqList
 	freeGroups    []uint32
 	replacedOther map[uint32]string
 	// patients holds every patient the state has seen, by number (pindex);
@@ -153,26 +154,23 @@ type State struct {
 	interned map[string]string
 	names    []string
 	nameOf   map[string]uint32
-	// identityHistory lists the kept events about each identity.
-	identityHistory map[string][]uint64
 }
 
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{
-		taskByOther:     map[string]uint32{},
-		historySince:    map[uint32]uint32{},
-		taskAtOdd:       map[uint64]uint32{},
-		seed:            maphash.MakeSeed(),
-		never:           map[pair]bool{},
-		neverOf:         map[string][]string{},
-		kept:            map[uint64]Event{},
-		interned:        map[string]string{},
-		names:           []string{""},
-		nameOf:          map[string]uint32{"": 0},
-		identityHistory: map[string][]uint64{},
-		open:            map[string][]uint32{},
-		openDirty:       true,
+		taskByOther:  map[string]uint32{},
+		historySince: map[uint32]uint32{},
+		taskAtOdd:    map[uint64]uint32{},
+		seed:         maphash.MakeSeed(),
+		never:        map[pair]bool{},
+		neverOf:      map[string][]string{},
+		kept:         map[uint64]Event{},
+		interned:     map[string]string{},
+		names:        []string{""},
+		nameOf:       map[string]uint32{"": 0},
+		open:         map[string][]uint32{},
+		openDirty:    true,
 	}
 }
 
@@ -385,7 +383,7 @@ func (s *State) moveMember(e Event, p, to string) {
 		s.touch(old, e)
 	}
 	if to == "" {
-		s.dropHistory(ps)
+		s.histories.drop(&ps.history)
 		ps.identity, ps.prev, ps.via = 0, 0, 0
 		s.assigned--
 		return
@@ -398,7 +396,8 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	if !exists {
 		k = uint32(len(s.idents)) + 1
-		s.idents = append(s.idents, ident{created: unixNano(e.At)})
+		s.idents = append(s.idents, ident{created: unixNano(e.At), history: s.otherHistory[to]})
+		delete(s.otherHistory, to) // what was said of the id before it had an identity
 		s.identIDs.add(to)
 		s.addIdentIndex(k - 1)
 	}
@@ -447,13 +446,12 @@ func (s *State) keep(e Event) {
 func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
 		if n, ok := s.patientIndexOf(p); ok && s.patients[n].identity != 0 {
-			s.addHistory(&s.patients[n], e.Seq)
+			s.histories.add(&s.patients[n].history, e.Seq)
 		}
 	}
 	for _, id := range []string{e.Identity, e.From} {
 		if id != "" {
-			id = s.canonicalIdent(id)
-			s.identityHistory[id] = append(s.identityHistory[id], e.Seq)
+			s.addIdentityHistory(id, e.Seq)
 		}
 	}
 }
@@ -557,7 +555,7 @@ func (s *State) PatientHistory(p string) []Event {
 	if !ok || s.patients[n].identity == 0 {
 		return nil
 	}
-	kept, tasks := s.historyOf(s.patients[n]), s.tasksSince(n, s.historySince[n])
+	kept, tasks := s.histories.list(s.patients[n].history), s.tasksSince(n, s.historySince[n])
 	out := make([]Event, 0, len(kept)+len(tasks))
 	for len(kept) > 0 || len(tasks) > 0 {
 		if len(tasks) == 0 || len(kept) > 0 && kept[0] < s.tasks[tasks[0]].seq {
@@ -571,7 +569,26 @@ func (s *State) PatientHistory(p string) []Event {
 }
 
 // IdentityHistory returns the kept events about identity id, oldest first.
-func (s *State) IdentityHistory(id string) []Event { return s.events(s.identityHistory[id]) }
+func (s *State) IdentityHistory(id string) []Event {
+	if k, ok := s.identIndexOf(id); ok {
+		return s.events(s.histories.list(s.idents[k].history))
+	}
+	return s.events(s.histories.list(s.otherHistory[id]))
+}
+
+// addIdentityHistory appends seq to the history of identity id.
+func (s *State) addIdentityHistory(id string, seq uint64) {
+	if k, ok := s.identIndexOf(id); ok {
+		s.histories.add(&s.idents[k].history, seq)
+		return
+	}
+	if s.otherHistory == nil {
+		s.otherHistory = map[string]seqList{}
+	}
+	l := s.otherHistory[id]
+	s.histories.add(&l, seq)
+	s.otherHistory[id] = l
+}
 
 func (s *State) events(seqs []uint64) []Event {
 	out := make([]Event, 0, len(seqs))
