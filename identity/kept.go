@@ -78,4 +78,6 @@ func (s *State) trim() {
 	s.keptLinks = slices.Clip(slices.Clone(s.keptLinks))
 	s.idents = slices.Clip(slices.Clone(s.idents))
 	s.identIDs.refs = slices.Clip(slices.Clone(s.identIDs.refs))
+	s.memberPool = slices.Clip(slices.Clone(s.memberPool))
+	s.histories.nodes = slices.Clip(slices.Clone(s.histories.nodes))
 }

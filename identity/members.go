@@ -1,46 +1,52 @@
 package identity
 
-// members returns the members of i, sorted by patient id; the slice is
-// the state's (good until the next change of i).
+// The members of every identity are chains through one pointer-free
+// slice, State.memberPool, sorted by patient id: a slice per identity
+// (or per identity of two or more) was a heap object each, ~700,000 at
+// 1M patients, for the garbage collector to mark on every cycle.
+// Identities are small (most have one member, few more than a handful),
+// so walking a chain costs what searching and shifting a slice did.
+
+// members returns a copy of the members of i, sorted by patient id.
 func (s *State) members(i *ident) []member {
-	switch {
-	case i.size == 0:
-		return nil
-	case i.group == 0:
-		return i.solo[:]
-	default:
-		return s.groups[i.group-1]
+	out := make([]member, 0, i.size)
+	for n := i.head; n != 0; n = s.memberPool[n-1].next {
+		out = append(out, s.memberPool[n-1])
+	}
+	return out
+}
+
+// removeMember takes patient number p out of i's members, if there.
+func (s *State) removeMember(i *ident, p uint32) {
+	for at := &i.head; *at != 0; at = &s.memberPool[*at-1].next {
+		if n := *at; s.memberPool[n-1].patient == p {
+			*at = s.memberPool[n-1].next
+			s.memberPool[n-1] = member{next: s.freeMember}
+			s.freeMember = n
+			i.size--
+			return
+		}
 	}
 }
 
-// setMembers makes ms the members of i: a single member is kept in i
-// itself, and only identities with more have a slice of their own (a
-// slot of State.groups, freed when they shrink back), so a million
-// mostly single-member identities are not a million heap objects.
-func (s *State) setMembers(i *ident, ms []member) {
-	i.size = uint32(len(ms))
-	if len(ms) <= 1 {
-		var one member
-		if len(ms) == 1 {
-			one = ms[0]
-		}
-		if i.group != 0 {
-			s.groups[i.group-1] = nil
-			s.freeGroups = append(s.freeGroups, i.group)
-			i.group = 0
-		}
-		i.solo[0] = one
-		return
+// insertMember adds m (patient id p) to i's members, before the first
+// member whose id is not less than p.
+func (s *State) insertMember(i *ident, m member, p string) {
+	n := s.freeMember
+	if n != 0 {
+		s.freeMember = s.memberPool[n-1].next
+	} else {
+		s.memberPool = append(s.memberPool, member{})
+		n = uint32(len(s.memberPool))
 	}
-	if i.group == 0 {
-		if n := len(s.freeGroups); n > 0 {
-			i.group, s.freeGroups = s.freeGroups[n-1], s.freeGroups[:n-1]
-		} else {
-			s.groups = append(s.groups, nil)
-			i.group = uint32(len(s.groups))
-		}
+	at := &i.head
+	for *at != 0 && s.pidOf(s.memberPool[*at-1].patient) < p {
+		at = &s.memberPool[*at-1].next
 	}
-	s.groups[i.group-1] = ms
+	m.next = *at
+	s.memberPool[n-1] = m
+	*at = n
+	i.size++
 }
 
 // otherReplacement in ident.replacedBy says that State.replacedOther
@@ -79,37 +85,6 @@ func (s *State) setReplacedBy(k uint32, to string) {
 		s.replacedOther = map[uint32]string{}
 	}
 	i.replacedBy, s.replacedOther[k] = otherReplacement, to
-}
-
-// historyOf is the history list of ps (patientState.history).
-func (s *State) historyOf(ps patientState) []uint64 {
-	if ps.history == 0 {
-		return nil
-	}
-	return s.histories[ps.history-1]
-}
-
-// addHistory appends seq to the history list of ps, giving it a slot of
-// State.histories when it has none.
-func (s *State) addHistory(ps *patientState, seq uint64) {
-	if ps.history == 0 {
-		if n := len(s.freeHistories); n > 0 {
-			ps.history, s.freeHistories = s.freeHistories[n-1], s.freeHistories[:n-1]
-		} else {
-			s.histories = append(s.histories, nil)
-			ps.history = uint32(len(s.histories))
-		}
-	}
-	s.histories[ps.history-1] = append(s.histories[ps.history-1], seq)
-}
-
-// dropHistory empties the history list of ps and frees its slot.
-func (s *State) dropHistory(ps *patientState) {
-	if ps.history != 0 {
-		s.histories[ps.history-1] = nil
-		s.freeHistories = append(s.freeHistories, ps.history)
-		ps.history = 0
-	}
 }
 
 // canonical returns e with its patient and identity ids replaced by the

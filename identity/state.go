@@ -3,7 +3,6 @@ package identity
 import (
 	"hash/maphash"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -22,27 +21,29 @@ func pairOf(x, y string) pair {
 // mean a million of these; the exported Identity is built when asked for.
 // It holds no pointer, so the garbage collector does not scan the slice
 // of them: its id is in State.identIDs under its number, and its members
-// (sorted by patient id) are solo when it has one (most identities), in
-// State.groups when more.
+// are a chain through State.memberPool (members.go).
 type ident struct {
-	solo             [1]member
 	created, updated int64
 	version          uint64
-	// size is how many members; group the number+1 of the members' slice
-	// in State.groups when two or more.
-	size, group uint32
+	// size is how many members, head the number+1 of the first (in
+	// State.memberPool; 0 when none).
+	size, head uint32
 	// replacedBy is the number+1 of the identity this one was merged
 	// into (State.replacedOther holds an id no identity has).
 	replacedBy uint32
+	// history lists the kept events about the identity (State.histories).
+	history seqList
 }
 
 // member is Member as the state holds it: the patient as its number
-// (State.pids), actor and grade as indexes into State.names; 32 bytes
-// and no pointer, so a million members are not scanned by the GC.
+// (State.pids), actor and grade as indexes into State.names, next the
+// number+1 of the identity's next member in State.memberPool (0 ends
+// it); 32 bytes and no pointer, so a million members are not scanned by
+// the GC.
 type member struct {
-	at                 int64
-	score              float64
-	patient, by, grade uint32
+	at                       int64
+	score                    float64
+	patient, by, grade, next uint32
 }
 
 // unixNano and fromUnixNano convert times for ident and member (the zero
@@ -73,10 +74,9 @@ type patientState struct {
 	// (all but its first link to a new identity, which Member describes),
 	// but for the tasks about it: those are its tasks (allHead) opened
 	// while it was assigned, the ones numbered from historySince on. It
-	// is the number+1 of the list in State.histories (0: none), so that
-	// patientState holds no pointer and the GC does not scan the million
-	// of them.
-	history uint32
+	// is a list of State.histories, so that patientState holds no pointer
+	// and the GC does not scan the million of them.
+	history seqList
 	// openHead and allHead are the number+1 of the patient's newest open
 	// task and newest task (tasks.go).
 	openHead, allHead uint32
@@ -91,17 +91,17 @@ type State struct {
 	idents   []ident
 	iindex   numIndex
 	identIDs strTable
-	// groups holds the members of identities with more than one
-	// (ident.group), freeGroups the numbers of emptied slots to reuse;
+	// memberPool holds the members of all identities (members.go),
+	// freeMember the number+1 of the first of the chain of freed ones;
 	// replacedOther the id an identity was merged into when no identity
 	// has it (ident.replacedBy), by identity number.
-	groups [][]member
-	// histories holds the patients' history lists (patientState.history),
-	// freeHistories the numbers of emptied slots to reuse.
-	histories     [][]uint64
-	freeHistories []uint32
-	freeGroups    []uint32
+	memberPool    []member
+	freeMember    uint32
 	replacedOther map[uint32]string
+	// histories holds the history lists of patients (patientState) and
+	// identities (ident; otherHistory those of ids no identity has yet).
+	histories    seqLists
+	otherHistory map[string]seqList
 	// patients holds every patient the state has seen, by number (pindex);
 	// identity "" is a patient not assigned (deleted, or named only by a
 	// task), and assigned counts the others.
@@ -153,26 +153,23 @@ type State struct {
 	interned map[string]string
 	names    []string
 	nameOf   map[string]uint32
-	// identityHistory lists the kept events about each identity.
-	identityHistory map[string][]uint64
 }
 
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{
-		taskByOther:     map[string]uint32{},
-		historySince:    map[uint32]uint32{},
-		taskAtOdd:       map[uint64]uint32{},
-		seed:            maphash.MakeSeed(),
-		never:           map[pair]bool{},
-		neverOf:         map[string][]string{},
-		kept:            map[uint64]Event{},
-		interned:        map[string]string{},
-		names:           []string{""},
-		nameOf:          map[string]uint32{"": 0},
-		identityHistory: map[string][]uint64{},
-		open:            map[string][]uint32{},
-		openDirty:       true,
+		taskByOther:  map[string]uint32{},
+		historySince: map[uint32]uint32{},
+		taskAtOdd:    map[uint64]uint32{},
+		seed:         maphash.MakeSeed(),
+		never:        map[pair]bool{},
+		neverOf:      map[string][]string{},
+		kept:         map[uint64]Event{},
+		interned:     map[string]string{},
+		names:        []string{""},
+		nameOf:       map[string]uint32{"": 0},
+		open:         map[string][]uint32{},
+		openDirty:    true,
 	}
 }
 
@@ -381,11 +378,11 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	if from != 0 {
 		old := &s.idents[from-1]
-		s.setMembers(old, slices.DeleteFunc(s.members(old), func(m member) bool { return m.patient == n }))
+		s.removeMember(old, n)
 		s.touch(old, e)
 	}
 	if to == "" {
-		s.dropHistory(ps)
+		s.histories.drop(&ps.history)
 		ps.identity, ps.prev, ps.via = 0, 0, 0
 		s.assigned--
 		return
@@ -398,7 +395,8 @@ func (s *State) moveMember(e Event, p, to string) {
 	}
 	if !exists {
 		k = uint32(len(s.idents)) + 1
-		s.idents = append(s.idents, ident{created: unixNano(e.At)})
+		s.idents = append(s.idents, ident{created: unixNano(e.At), history: s.otherHistory[to]})
+		delete(s.otherHistory, to) // what was said of the id before it had an identity
 		s.identIDs.add(to)
 		s.addIdentIndex(k - 1)
 	}
@@ -409,9 +407,7 @@ func (s *State) moveMember(e Event, p, to string) {
 	if e.Kind == KindLink {
 		m.score, m.grade = e.Score, s.name(e.Grade)
 	}
-	ms := s.members(id)
-	i, _ := slices.BinarySearchFunc(ms, p, func(m member, p string) int { return strings.Compare(s.pidOf(m.patient), p) })
-	s.setMembers(id, slices.Insert(ms, i, m))
+	s.insertMember(id, m, p)
 	s.touch(id, e)
 }
 
@@ -447,13 +443,12 @@ func (s *State) keep(e Event) {
 func (s *State) refer(e Event) {
 	for _, p := range eventPatients(e) {
 		if n, ok := s.patientIndexOf(p); ok && s.patients[n].identity != 0 {
-			s.addHistory(&s.patients[n], e.Seq)
+			s.histories.add(&s.patients[n].history, e.Seq)
 		}
 	}
 	for _, id := range []string{e.Identity, e.From} {
 		if id != "" {
-			id = s.canonicalIdent(id)
-			s.identityHistory[id] = append(s.identityHistory[id], e.Seq)
+			s.addIdentityHistory(id, e.Seq)
 		}
 	}
 }
@@ -557,7 +552,7 @@ func (s *State) PatientHistory(p string) []Event {
 	if !ok || s.patients[n].identity == 0 {
 		return nil
 	}
-	kept, tasks := s.historyOf(s.patients[n]), s.tasksSince(n, s.historySince[n])
+	kept, tasks := s.histories.list(s.patients[n].history), s.tasksSince(n, s.historySince[n])
 	out := make([]Event, 0, len(kept)+len(tasks))
 	for len(kept) > 0 || len(tasks) > 0 {
 		if len(tasks) == 0 || len(kept) > 0 && kept[0] < s.tasks[tasks[0]].seq {
@@ -571,7 +566,26 @@ func (s *State) PatientHistory(p string) []Event {
 }
 
 // IdentityHistory returns the kept events about identity id, oldest first.
-func (s *State) IdentityHistory(id string) []Event { return s.events(s.identityHistory[id]) }
+func (s *State) IdentityHistory(id string) []Event {
+	if k, ok := s.identIndexOf(id); ok {
+		return s.events(s.histories.list(s.idents[k].history))
+	}
+	return s.events(s.histories.list(s.otherHistory[id]))
+}
+
+// addIdentityHistory appends seq to the history of identity id.
+func (s *State) addIdentityHistory(id string, seq uint64) {
+	if k, ok := s.identIndexOf(id); ok {
+		s.histories.add(&s.idents[k].history, seq)
+		return
+	}
+	if s.otherHistory == nil {
+		s.otherHistory = map[string]seqList{}
+	}
+	l := s.otherHistory[id]
+	s.histories.add(&l, seq)
+	s.otherHistory[id] = l
+}
 
 func (s *State) events(seqs []uint64) []Event {
 	out := make([]Event, 0, len(seqs))
