@@ -10,7 +10,9 @@ package scoring
 // The rules, in the order they are checked:
 //
 //   - CapSiblings: given name and birth date both disagree (given level
-//     jw>=0.80 or else; birth date year_month or worse) → possible at most,
+//     jw>=0.80 or else; birth date year_month or worse), or the given name
+//     disagrees in a shared household and family with the birth date
+//     missing on a side and no identifier agreeing → possible at most,
 //     probable if an identifier agrees (exact or one off). Siblings,
 //     spouses, parent and child share a household and a family name, never
 //     an identifier. One off lifts the cap only when sex does not
@@ -129,6 +131,17 @@ func applyCaps(cmp *Comparison, g Grade, ev nameTypos) (Grade, Cap) {
 	// (different, or only crossed into the other field) the pair is not
 	// twin-shaped, and the score alone decides.
 	familyAgrees := fam != FamilyElse && fam != FamilyCrossed
+	// A different given name in a shared household and family, with the
+	// birth date unknown on a side and no identifier agreeing, is the
+	// siblings' signature with the one field that could tell them apart
+	// missing: nothing but household agreement says "same person", and no
+	// pile of it may outweigh a different given name (MATCHING-NOTES). An
+	// agreeing identifier is evidence relatives never share: the score
+	// decides then.
+	sharesHouse := house == HouseAddressContact || house == HouseAddress || house == HouseContact
+	if givenDiffers && birth == BirthMissing && familyAgrees && sharesHouse && !idAgrees {
+		limit(GradePossible, CapSiblings)
+	}
 	typos := typoCorroborated(cmp, ev)
 	if givenDiffers && birthAgrees && familyAgrees && !idAgrees && !typos {
 		if given == GivenElse {

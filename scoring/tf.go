@@ -1,6 +1,9 @@
 package scoring
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // TermFrequencies counts given and family names among a set of records, for
 // the term-frequency adjustment of exact name agreement (as Splink does):
@@ -44,12 +47,23 @@ func (t *TermFrequencies) Add(p *Prepared) {
 		t.Family = map[string]uint32{}
 	}
 	t.Records++
-	if p.given != "" {
-		t.Given[p.given]++
+	count(t.Given, p.given)
+	count(t.Family, p.family)
+}
+
+// count adds one to m[v]. A new key is copied: v may share the memory of
+// a larger string (a record decoded from the store keeps all its fields
+// in one), and a map key that points into it would keep the whole record
+// alive for as long as the table lives.
+func count(m map[string]uint32, v string) {
+	if v == "" {
+		return
 	}
-	if p.family != "" {
-		t.Family[p.family]++
+	if n, ok := m[v]; ok {
+		m[v] = n + 1
+		return
 	}
+	m[strings.Clone(v)] = 1
 }
 
 // Compact drops values counted at most once; frequencies are unchanged,
