@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
-
-	"github.com/patientmatch/patientmatch/store"
 )
 
 // TestReplayHash replays the identity log of PM_IDENTITY_DATA (a copy of
@@ -23,16 +20,8 @@ func TestReplayHash(t *testing.T) {
 	if dir == "" {
 		t.Skip("PM_IDENTITY_DATA not set")
 	}
-	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	kv, err := st.KV("identity")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, _, err := replay(context.Background(), storeKV{kv})
+	kv := openDataLog(t, dir)
+	state, _, err := replay(context.Background(), kv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,16 +32,8 @@ func TestReplayMemory(t *testing.T) {
 	if dir == "" {
 		t.Skip("PM_IDENTITY_DATA not set")
 	}
-	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	kv, err := st.KV("identity")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reportReplay(t, storeKV{kv})
+	kv := openDataLog(t, dir)
+	reportReplay(t, kv)
 }
 
 // reportReplay replays the log in kv into a new state and reports the
@@ -134,39 +126,47 @@ func TestPutLog(t *testing.T) {
 	if dir == "" || file == "" {
 		t.Skip("PM_IDENTITY_DATA and PM_IDENTITY_PUT_LOG not set")
 	}
-	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	kv, err := st.KV("identity")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openDataLog(t, dir)
 	ctx := context.Background()
 	var old [][]byte
-	if err := (storeKV{kv}).Scan(ctx, []byte(batchPrefix), func(k, _ []byte) error {
+	if err := kv.Scan(ctx, []byte(batchPrefix), func(k, _ []byte) error {
 		old = append(old, bytes.Clone(k))
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range old {
-		if err := (storeKV{kv}).Delete(ctx, k); err != nil {
+		if err := kv.Delete(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 	}
 	n := 0
-	err = loadLog(t, file).Scan(ctx, []byte(batchPrefix), func(_, v []byte) error {
+	err := loadLog(t, file).Scan(ctx, []byte(batchPrefix), func(_, v []byte) error {
 		var b batch
 		if err := json.Unmarshal(v, &b); err != nil {
 			return err
 		}
 		n++
-		return (storeKV{kv}).Set(ctx, batchKey(b.Events[0].Seq), v)
+		return kv.Set(ctx, batchKey(b.Events[0].Seq), v)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("replaced %d log batches with %d", len(old), n)
+}
+
+// openDataLog opens the identity log of the data folder dir (its store's
+// "identity" namespace, as serve keeps it), closed when the test ends.
+func openDataLog(t *testing.T, dir string) storeKV {
+	t.Helper()
+	st, err := store.OpenStore(filepath.Join(dir, "store"), store.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	kv, err := st.KV("identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storeKV{kv}
 }

@@ -193,28 +193,22 @@ func freePatterns(records []*Prepared, passes []TrainingPass) ([]freePattern, fl
 	var vectors []LevelVector
 	var free []uint8
 	var cmp Comparison
-	for _, p := range passes {
-		mask := passFree(p)
-		for _, ij := range p.Pairs {
-			i, j := ij[0], ij[1]
-			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
-				continue
-			}
-			if i > j {
-				i, j = j, i
-			}
-			k := [2]int32{i, j}
-			if n, ok := index[k]; ok {
-				free[n] |= mask
-				continue
-			}
-			index[k] = len(vectors)
-			Compare(records[i], records[j], &cmp)
-			swapOnce(&cmp.Levels)
-			vectors = append(vectors, cmp.Levels)
-			free = append(free, mask)
-		}
+	masks := make([]uint8, len(passes))
+	for n, p := range passes {
+		masks[n] = passFree(p)
 	}
+	eachDistinctPair(records, passes, func(pass int, i, j int32, first bool) {
+		k := [2]int32{i, j}
+		if !first {
+			free[index[k]] |= masks[pass]
+			return
+		}
+		index[k] = len(vectors)
+		Compare(records[i], records[j], &cmp)
+		swapOnce(&cmp.Levels)
+		vectors = append(vectors, cmp.Levels)
+		free = append(free, masks[pass])
+	})
 	return compressFree(vectors, free), allPairs(len(records))
 }
 

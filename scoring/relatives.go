@@ -189,10 +189,25 @@ func candidatePatterns(records []*Prepared, passes []TrainingPass) ([]pattern, f
 // once, as it is one pair of records however many rules found it. Pairs
 // of a record with itself or outside records are skipped.
 func candidateVectors(records []*Prepared, passes []TrainingPass) []LevelVector {
-	seen := make(map[[2]int32]struct{})
 	var vectors []LevelVector
 	var cmp Comparison
-	for _, p := range passes {
+	eachDistinctPair(records, passes, func(_ int, i, j int32, first bool) {
+		if first {
+			Compare(records[i], records[j], &cmp)
+			swapOnce(&cmp.Levels)
+			vectors = append(vectors, cmp.Levels)
+		}
+	})
+	return vectors
+}
+
+// eachDistinctPair calls fn for every pair of records each pass proposes,
+// pass by pass, ordered so that i < j, with the pass's number and whether
+// this is the pair's first proposal.
+// Pairs of a record with itself or outside records are skipped.
+func eachDistinctPair(records []*Prepared, passes []TrainingPass, fn func(pass int, i, j int32, first bool)) {
+	seen := make(map[[2]int32]struct{})
+	for n, p := range passes {
 		for _, ij := range p.Pairs {
 			i, j := ij[0], ij[1]
 			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
@@ -202,16 +217,13 @@ func candidateVectors(records []*Prepared, passes []TrainingPass) []LevelVector 
 				i, j = j, i
 			}
 			k := [2]int32{i, j}
-			if _, dup := seen[k]; dup {
-				continue
+			_, dup := seen[k]
+			if !dup {
+				seen[k] = struct{}{}
 			}
-			seen[k] = struct{}{}
-			Compare(records[i], records[j], &cmp)
-			swapOnce(&cmp.Levels)
-			vectors = append(vectors, cmp.Levels)
+			fn(n, i, j, !dup)
 		}
 	}
-	return vectors
 }
 
 // allPairs is the number of unordered pairs of n records, as a float64
