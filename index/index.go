@@ -32,6 +32,19 @@ const keyField = "k"
 // number the index reflects.
 var checkpointKey = []byte("pm.seq")
 
+// KeysVersion names the index keys (Keys: the blocking keys and the
+// exact-identity key). An index built with other keys would answer with
+// candidates chosen by rules the engine no longer has, and patients whose
+// new keys are missing would not be found through them; OpenIndex rebuilds
+// such an index from the store. Change it whenever Keys change: the test
+// TestKeysVersion fails until it is.
+const KeysVersion = "2"
+
+// keysVersionKey is the bleve internal key holding the KeysVersion the
+// index was built with. Indexes made before it was kept have none, and are
+// rebuilt once.
+var keysVersionKey = []byte("pm.keys")
+
 // Defaults of IndexOptions.
 const (
 	DefaultCandidateLimit = 64
@@ -150,13 +163,15 @@ func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
 		return idx, nil
 	}
 	if _, err := os.Stat(ix.dir); err == nil {
-		idx, err := bleve.Open(ix.dir)
-		if err == nil {
+		idx, stale, err := ix.openExisting()
+		if err == nil && !stale {
 			return idx, nil
 		}
-		ix.opts.Logger.Warn("index: cannot open candidate index, rebuilding it from the store", "dir", ix.dir, "err", err)
+		if err != nil {
+			ix.opts.Logger.Warn("index: cannot open candidate index, rebuilding it from the store", "dir", ix.dir, "err", err)
+		}
 		if err := os.RemoveAll(ix.dir); err != nil {
-			return nil, fmt.Errorf("index: remove damaged index: %w", err)
+			return nil, fmt.Errorf("index: remove index: %w", err)
 		}
 		ix.rebuilt = true
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -166,7 +181,29 @@ func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: create index %s: %w", ix.dir, err)
 	}
+	if err := idx.SetInternal(keysVersionKey, []byte(KeysVersion)); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("index: create index %s: %w", ix.dir, err)
+	}
 	return idx, nil
+}
+
+// openExisting opens the folder's index; stale reports (with the index
+// closed) that it was built with other keys than KeysVersion.
+func (ix *Index) openExisting() (idx bleve.Index, stale bool, err error) {
+	idx, err = bleve.Open(ix.dir)
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := idx.GetInternal(keysVersionKey)
+	if err == nil && string(v) == KeysVersion {
+		return idx, false, nil
+	}
+	if err := idx.Close(); err != nil {
+		return nil, false, fmt.Errorf("close: %w", err)
+	}
+	ix.opts.Logger.Warn("index: built with other keys, rebuilding it from the store", "dir", ix.dir, "keys", string(v), "now", KeysVersion)
+	return nil, true, nil
 }
 
 // Rebuilt reports whether OpenIndex had to discard a damaged folder.
