@@ -94,43 +94,79 @@ func (c Cap) String() string {
 
 // applyCaps lowers g by the hazard rules and reports the first rule that
 // set the final grade. ev says which names' spellings look like a keying
-// error of an established name (typoOfEstablished).
+// error of an established name (typoOfEstablished). The rules run in the
+// order of the list at the top of this file: relatives' shapes first
+// (familyCaps), then missing or conflicting evidence (evidenceCaps).
 func applyCaps(cmp *Comparison, g Grade, ev nameTypos) (Grade, Cap) {
 	if g == GradeNone {
 		return g, CapNone
 	}
-	lv := &cmp.Levels
-	given, fam, birth := lv[CompGivenName], lv[CompFamilyName], lv[CompBirthDate]
-	id, house := lv[CompIdentifier], lv[CompHousehold]
+	c := capCheck{out: g, f: capFactsOf(cmp, ev)}
+	c.familyCaps(cmp)
+	c.evidenceCaps(cmp)
+	return c.out, c.why
+}
 
-	givenDiffers := given == GivenJW80 || given == GivenElse
-	birthAgrees := birth == BirthExact || birth == BirthTransposed || birth == BirthOneDigit
-	birthDiffers := birth == BirthYearMonth || birth == BirthYearNear || birth == BirthElse
-	idExact := id == IDExact
-	idAgrees := id == IDExact || id == IDOneOff
-
-	out, why := g, CapNone
-	limit := func(max Grade, c Cap) {
-		if out > max {
-			out, why = max, c
-		}
-	}
-	// Relatives never share an identifier: its agreement lifts the family caps
-	// from possible to probable.
-	// A hand-keyed number one digit off is weak agreement: it lifts them
+// capFacts are the readings of a comparison the caps share.
+type capFacts struct {
+	given, fam, birth, id uint8
+	givenDiffers          bool
+	birthAgrees           bool
+	birthDiffers          bool
+	familyAgrees          bool // at some level, or missing
+	sharesHouse           bool // full address or contact agrees
+	idExact, idAgrees     bool
+	typos                 bool // typoCorroborated
+	// family is the most the relatives' caps allow: possible, probable
+	// when an identifier agrees (relatives never share one). A
+	// hand-keyed number one digit off is weak agreement: it lifts them
 	// only when sex does not disagree too (sex, given name and birth date
 	// all different outweigh any household agreement).
-	family := GradePossible
-	if idExact || (id == IDOneOff && lv[CompSex] != SexDisagree) {
-		family = GradeProbable
-	}
-	if givenDiffers && birthDiffers {
-		limit(family, CapSiblings)
-	}
+	family Grade
+}
+
+func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
+	lv := &cmp.Levels
+	f := capFacts{given: lv[CompGivenName], fam: lv[CompFamilyName], birth: lv[CompBirthDate], id: lv[CompIdentifier]}
+	house := lv[CompHousehold]
+	f.givenDiffers = f.given == GivenJW80 || f.given == GivenElse
+	f.birthAgrees = f.birth == BirthExact || f.birth == BirthTransposed || f.birth == BirthOneDigit
+	f.birthDiffers = f.birth == BirthYearMonth || f.birth == BirthYearNear || f.birth == BirthElse
 	// Twins share a family name; with the family names unrelated too
 	// (different, or only crossed into the other field) the pair is not
 	// twin-shaped, and the score alone decides.
-	familyAgrees := fam != FamilyElse && fam != FamilyCrossed
+	f.familyAgrees = f.fam != FamilyElse && f.fam != FamilyCrossed
+	f.sharesHouse = house == HouseAddressContact || house == HouseAddress || house == HouseContact
+	f.idExact = f.id == IDExact
+	f.idAgrees = f.id == IDExact || f.id == IDOneOff
+	f.typos = typoCorroborated(cmp, ev)
+	f.family = GradePossible
+	if f.idExact || (f.id == IDOneOff && lv[CompSex] != SexDisagree) {
+		f.family = GradeProbable
+	}
+	return f
+}
+
+// capCheck is the grade as the rules lower it, and the rule that set it.
+type capCheck struct {
+	out Grade
+	why Cap
+	f   capFacts
+}
+
+// limit lowers the grade to max, naming c, when it is above it.
+func (c *capCheck) limit(max Grade, why Cap) {
+	if c.out > max {
+		c.out, c.why = max, why
+	}
+}
+
+// familyCaps are the rules for relatives' shapes: siblings, twins, juniors.
+func (c *capCheck) familyCaps(cmp *Comparison) {
+	f := &c.f
+	if f.givenDiffers && f.birthDiffers {
+		c.limit(f.family, CapSiblings)
+	}
 	// A different given name in a shared household and family, with the
 	// birth date unknown on a side and no identifier agreeing, is the
 	// siblings' signature with the one field that could tell them apart
@@ -138,45 +174,48 @@ func applyCaps(cmp *Comparison, g Grade, ev nameTypos) (Grade, Cap) {
 	// pile of it may outweigh a different given name (MATCHING-NOTES). An
 	// agreeing identifier is evidence relatives never share: the score
 	// decides then.
-	sharesHouse := house == HouseAddressContact || house == HouseAddress || house == HouseContact
-	if givenDiffers && birth == BirthMissing && familyAgrees && sharesHouse && !idAgrees {
-		limit(GradePossible, CapSiblings)
+	if f.givenDiffers && f.birth == BirthMissing && f.familyAgrees && f.sharesHouse && !f.idAgrees {
+		c.limit(GradePossible, CapSiblings)
 	}
-	typos := typoCorroborated(cmp, ev)
-	if givenDiffers && birthAgrees && familyAgrees && !idAgrees && !typos {
-		if given == GivenElse {
-			limit(GradePossible, CapTwins)
+	if f.givenDiffers && f.birthAgrees && f.familyAgrees && !f.idAgrees && !f.typos {
+		if f.given == GivenElse {
+			c.limit(GradePossible, CapTwins)
 		} else {
-			limit(GradeProbable, CapTwins)
+			c.limit(GradeProbable, CapTwins)
 		}
 	}
 	// A diminutive of several names (Jerry: Gerald, Jeremy, Jerome) is a
 	// given name of its own too, and may be a twin's: with the twins'
 	// signature it is not enough for certain without an identifier.
-	if given == GivenNickname && cmp.AmbiguousNickname && birthAgrees && familyAgrees && !idExact {
-		limit(GradeProbable, CapTwins)
+	if f.given == GivenNickname && cmp.AmbiguousNickname && f.birthAgrees && f.familyAgrees && !f.idExact {
+		c.limit(GradeProbable, CapTwins)
 	}
 	farApart := cmp.YearsApart >= 10
-	if cmp.Suffix == SuffixConflict || (farApart && birth == BirthElse) {
-		limit(family, CapJunior)
+	if cmp.Suffix == SuffixConflict || (farApart && f.birth == BirthElse) {
+		c.limit(f.family, CapJunior)
 	}
-	if (farApart && birth != BirthElse) || (cmp.Suffix == SuffixOneSided && birth != BirthExact) {
-		limit(GradeProbable, CapJunior)
+	if (farApart && f.birth != BirthElse) || (cmp.Suffix == SuffixOneSided && f.birth != BirthExact) {
+		c.limit(GradeProbable, CapJunior)
 	}
-	if !idAgrees && house != HouseAddressContact && house != HouseAddress && house != HouseContact {
-		limit(GradeProbable, CapCorroboration)
+}
+
+// evidenceCaps are the rules for evidence that is missing or conflicts:
+// no corroboration, a conflict, agreement too weak for certain.
+func (c *capCheck) evidenceCaps(cmp *Comparison) {
+	f := &c.f
+	if !f.idAgrees && !f.sharesHouse {
+		c.limit(GradeProbable, CapCorroboration)
 	}
-	if id == IDDisagree || lv[CompSex] == SexDisagree {
-		limit(GradeProbable, CapConflict)
+	if f.id == IDDisagree || cmp.Levels[CompSex] == SexDisagree {
+		c.limit(GradeProbable, CapConflict)
 	}
-	if !idExact {
-		strongGiven := given == GivenExact || given == GivenNickname || given == GivenSwapped
-		strongFamily := fam <= FamilyJW92
-		if (!strongGiven || !strongFamily || !birthAgrees) && !typos {
-			limit(GradeProbable, CapWeakAgreement)
+	if !f.idExact {
+		strongGiven := f.given == GivenExact || f.given == GivenNickname || f.given == GivenSwapped
+		strongFamily := f.fam <= FamilyJW92
+		if (!strongGiven || !strongFamily || !f.birthAgrees) && !f.typos {
+			c.limit(GradeProbable, CapWeakAgreement)
 		}
 	}
-	return out, why
 }
 
 // nameTypos says, for the given and the family name, whether the two
