@@ -24,6 +24,22 @@ func (x *numIndex) next(i uint64) uint64 { return (i + 1) & uint64(len(x.slots)-
 // load stays at most one half, so a probe sequence stays short).
 func (x *numIndex) full() bool { return (x.n+1)*2 > len(x.slots) }
 
+// growIfFull doubles the table when one more entry would fill it past
+// half, placing every entry again by hashOf(number). Only adds grow, so
+// the closure stays off the lookup path.
+func (x *numIndex) growIfFull(hashOf func(v uint32) uint64) {
+	if !x.full() {
+		return
+	}
+	old := x.slots
+	x.slots = make([]uint32, max(1024, 2*len(old)))
+	for _, w := range old {
+		if w != 0 {
+			x.put(hashOf(w-1), w-1)
+		}
+	}
+}
+
 // put stores v at the first empty slot from hash h's.
 func (x *numIndex) put(h uint64, v uint32) {
 	i := x.start(h)
@@ -50,15 +66,7 @@ func (s *State) patientIndexOf(p string) (uint32, bool) {
 // addPatientIndex indexes patient number v (its id is in State.pids).
 func (s *State) addPatientIndex(v uint32) {
 	x := &s.pindex
-	if x.full() {
-		old := x.slots
-		x.slots = make([]uint32, max(1024, 2*len(old)))
-		for _, w := range old {
-			if w != 0 {
-				x.put(maphash.String(s.seed, s.pidOf(w-1)), w-1)
-			}
-		}
-	}
+	x.growIfFull(func(w uint32) uint64 { return maphash.String(s.seed, s.pidOf(w)) })
 	x.put(maphash.String(s.seed, s.pidOf(v)), v)
 	x.n++
 }
@@ -80,15 +88,7 @@ func (s *State) identIndexOf(id string) (uint32, bool) {
 // addIdentIndex indexes identity number v (its id is in State.idents).
 func (s *State) addIdentIndex(v uint32) {
 	x := &s.iindex
-	if x.full() {
-		old := x.slots
-		x.slots = make([]uint32, max(1024, 2*len(old)))
-		for _, w := range old {
-			if w != 0 {
-				x.put(maphash.String(s.seed, s.identIDs.get(w-1)), w-1)
-			}
-		}
-	}
+	x.growIfFull(func(w uint32) uint64 { return maphash.String(s.seed, s.identIDs.get(w)) })
 	x.put(maphash.String(s.seed, s.identIDs.get(v)), v)
 	x.n++
 }
@@ -117,15 +117,7 @@ func (s *State) addTaskIndex(k taskKey, v uint32) {
 			return
 		}
 	}
-	if x.full() {
-		old := x.slots
-		x.slots = make([]uint32, max(1024, 2*len(old)))
-		for _, w := range old {
-			if w != 0 {
-				x.put(maphash.Bytes(s.seed, s.tasks[w-1].id[:]), w-1)
-			}
-		}
-	}
+	x.growIfFull(func(w uint32) uint64 { return maphash.Bytes(s.seed, s.tasks[w].id[:]) })
 	x.put(maphash.Bytes(s.seed, k[:]), v)
 	x.n++
 }
