@@ -14,9 +14,11 @@
 // Scale", 2015). A server that stalls for some tens of milliseconds (a GC
 // cycle, a neighbour taking the CPU) builds a queue that drains right
 // after: refusing it would turn a short delay into errors, so while the
-// queue has been empty at some point in the last Interval a request may
-// wait up to BurstWait. A queue that has not drained for a whole Interval,
-// or a refusal within the last Interval, is sustained overload: waiting
+// queue has been empty, or a waiter was served within Wait, at some point
+// in the last Interval (CoDel's test: the least queueing delay of an
+// interval above its target) a request may wait up to BurstWait. A queue
+// that has not met that test for a whole Interval, or a refusal within
+// the last Interval, is sustained overload: waiting
 // only delays refusals that will come anyway, so the wait drops to Wait,
 // the oldest waiters are refused at once, and freed slots go to the newest
 // waiter (adaptive LIFO), whose client is the most likely to still be
@@ -42,19 +44,22 @@ var ErrOverloaded = errors.New("admission: server overloaded")
 // Defaults of Options.
 const (
 	// DefaultWait is how long a request waits for a slot under sustained
-	// overload. Short: there the queue never drains, so a longer wait only
-	// makes every refusal slower without admitting more; it is not zero so
-	// that a slot freed between arrivals goes to the newest waiter.
+	// overload, and the queueing delay below which a queue is not standing
+	// (CoDel's target). Short: under overload the queue never drains, so a
+	// longer wait only makes every refusal slower without admitting more;
+	// not zero, so that a slot freed between arrivals goes to the newest
+	// waiter, and so that clients that keep a few requests queued (a
+	// closed loop) are not taken for overload.
 	DefaultWait = 2 * time.Millisecond
 	// DefaultBurstWait is how long a request waits for a slot while the
 	// queue is transient: longer than the stalls a GC cycle or a busy
 	// neighbour cause (tens of milliseconds), so they cost latency, not
 	// refusals.
 	DefaultBurstWait = 100 * time.Millisecond
-	// DefaultInterval is how long the queue must stay non-empty to count
-	// as a standing queue (sustained overload): the CoDel interval, the
-	// same as BurstWait so that no waiter admitted as a burst outlives the
-	// judgement.
+	// DefaultInterval is how long the queue must stay non-empty, with no
+	// waiter served within Wait, to count as a standing queue (sustained
+	// overload): CoDel's interval, the same as BurstWait so that no waiter
+	// admitted as a burst outlives the judgement.
 	DefaultInterval = 100 * time.Millisecond
 	// DefaultRetryAfter is what refusals advise clients to wait.
 	DefaultRetryAfter = time.Second
@@ -65,10 +70,14 @@ const (
 	DefaultMaxWaiting = 1024
 )
 
-// DefaultMaxInFlight is the default bound: two requests per core, so a
-// core always has the next request ready while one waits on the disk or
-// the network.
-func DefaultMaxInFlight() int { return 2 * runtime.GOMAXPROCS(0) }
+// DefaultMaxInFlight is the default bound: one request per P. Matching is
+// CPU-bound, so more at once only lengthens each; the network work around
+// a request (reading it, writing the answer) runs outside the bound. A
+// server that must refuse quickly under overload runs more Ps than the
+// bound (serve runs two per core with one request per core in flight), so
+// that a P is free to read an arrival and refuse it while the admitted
+// requests hold the cores.
+func DefaultMaxInFlight() int { return runtime.GOMAXPROCS(0) }
 
 // Options configure a Limiter. The zero value gives the defaults.
 type Options struct {
@@ -82,15 +91,18 @@ type Options struct {
 	// during a stall of BurstWait. Default DefaultMaxWaiting.
 	MaxWaiting int
 	// Wait is the longest a request waits for a slot under sustained
-	// overload (a standing queue). Default DefaultWait; a negative value
-	// means no wait (refused at once).
+	// overload (a standing queue), and the wait below which a served
+	// waiter shows the queue is not standing. Default DefaultWait; a
+	// negative value means no wait (refused at once) and a queue that
+	// stands as soon as someone waits.
 	Wait time.Duration
 	// BurstWait is the longest a request waits for a slot while the queue
-	// is transient (empty at some point in the last Interval). Default
+	// is transient (see Interval). Default
 	// DefaultBurstWait; it is at least Wait.
 	BurstWait time.Duration
-	// Interval is how long the queue must stay non-empty before it counts
-	// as standing. Default DefaultInterval.
+	// Interval is how long the queue must stay non-empty, with no waiter
+	// served within Wait, before it counts as standing; a refusal keeps
+	// the overload for an Interval too. Default DefaultInterval.
 	Interval time.Duration
 	// RetryAfter is the delay refusals advise. Default DefaultRetryAfter.
 	RetryAfter time.Duration
@@ -176,9 +188,10 @@ type Limiter struct {
 	inFlight int
 	// waiters in order of arrival, the oldest first.
 	waiters []*waiter
-	// lastEmpty is the last time the queue was seen empty; lastRefusal
-	// the last time a request was refused (zero: never).
-	lastEmpty, lastRefusal time.Time
+	// lastGood is the last time the queue was seen empty or a waiter was
+	// served within Wait; lastRefusal the last time a request was refused
+	// (zero: never).
+	lastGood, lastRefusal time.Time
 }
 
 // waiter is one request waiting for a slot: its channel receives true
@@ -202,7 +215,7 @@ func New(opts Options) (*Limiter, error) {
 		return nil, err
 	}
 	l := &Limiter{opts: opts.withDefaults()}
-	l.lastEmpty = l.opts.Clock.Now()
+	l.lastGood = l.opts.Clock.Now()
 	l.m = metrics{
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "patientmatch_admission_shed_total",
@@ -219,7 +232,7 @@ func New(opts Options) (*Limiter, error) {
 		}, func() float64 { return float64(l.snapshot().inFlight) }),
 		overloaded: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "patientmatch_admission_overloaded",
-			Help: "1 while the queue is standing (non-empty for a whole interval: waits are short, the newest waiter is served first), else 0.",
+			Help: "1 under sustained overload (a standing queue or a recent refusal: waits are short, the newest waiter is served first), else 0.",
 		}, func() float64 {
 			if l.snapshot().overloaded {
 				return 1
@@ -255,11 +268,11 @@ func (l *Limiter) snapshot() state {
 	return state{inFlight: l.inFlight, waiting: len(l.waiters), overloaded: l.overloaded(l.opts.Clock.Now())}
 }
 
-// overloaded reports sustained overload: the queue has not been empty for
-// a whole Interval, or a request was refused within the last Interval
-// (l.mu held).
+// overloaded reports sustained overload: for a whole Interval the queue
+// has not been empty nor a waiter served within Wait, or a request was
+// refused within the last Interval (l.mu held).
 func (l *Limiter) overloaded(now time.Time) bool {
-	if len(l.waiters) > 0 && now.Sub(l.lastEmpty) >= l.opts.Interval {
+	if len(l.waiters) > 0 && now.Sub(l.lastGood) >= l.opts.Interval {
 		return true
 	}
 	return !l.lastRefusal.IsZero() && now.Sub(l.lastRefusal) < l.opts.Interval
@@ -313,7 +326,7 @@ func (l *Limiter) enqueue() (w *waiter, admitted bool) {
 		return nil, true
 	}
 	if len(l.waiters) == 0 {
-		l.lastEmpty = now
+		l.lastGood = now
 	}
 	wait, over := l.opts.BurstWait, l.overloaded(now)
 	if over {
@@ -347,11 +360,14 @@ func (l *Limiter) release() {
 	}
 	if len(l.waiters) == 0 {
 		l.inFlight--
-		l.lastEmpty = now
+		l.lastGood = now
 		return
 	}
 	w := l.waiters[i]
 	l.drop(i, now)
+	if now.Sub(w.since) < l.opts.Wait {
+		l.lastGood = now
+	}
 	w.ch <- true
 }
 
@@ -397,6 +413,6 @@ func (l *Limiter) drop(i int, now time.Time) {
 	l.waiters[len(l.waiters)-1] = nil
 	l.waiters = l.waiters[:len(l.waiters)-1]
 	if len(l.waiters) == 0 {
-		l.lastEmpty = now
+		l.lastGood = now
 	}
 }

@@ -153,6 +153,9 @@ func TestControlledDelay(t *testing.T) {
 			{advance: 100 * ms, want: map[string]string{"b": "refused"}, overloaded: true},
 			{arrive: "c", want: map[string]string{"c": "refused"}, overloaded: true},
 		},
+	}, {
+		name:  "a queue that never empties but is served within the wait is not overload (a closed loop)",
+		steps: closedLoop(150),
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +210,23 @@ func TestControlledDelay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// closedLoop is a client that keeps one request queued behind the running
+// one for n ms: each waits 1 ms (under the 2 ms Wait) and is served
+// oldest first; nothing is refused.
+func closedLoop(n int) []step {
+	steps := []step{
+		{arrive: "w0", want: map[string]string{"w0": "admitted"}},
+		{arrive: "w1", want: map[string]string{}},
+	}
+	for i := 2; i < n; i++ {
+		steps = append(steps,
+			step{advance: time.Millisecond, want: map[string]string{}},
+			step{arrive: fmt.Sprint("w", i), want: map[string]string{}},
+			step{release: true, want: map[string]string{fmt.Sprint("w", i-1): "admitted"}})
+	}
+	return steps
 }
 
 // TestAcquireMetrics counts sheds and queue times through Acquire, with a
