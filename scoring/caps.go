@@ -35,8 +35,11 @@ package scoring
 //     probable if an identifier agrees. Birth years ten or more apart that
 //     are one digit off (1955 vs 1985, same day and month: more likely a
 //     typo) → probable at most. A suffix on one side only with a birth date
-//     that is not exact → probable at most. Juniors share name and
-//     household; the suffix is often not recorded.
+//     that is not exact → probable at most. Neither of these two holds a
+//     pair whose birth dates are one keying error apart (one digit,
+//     transposed) and whose identifiers agree exactly. Juniors share name
+//     and household, never an identifier; the suffix is often not
+//     recorded.
 //   - CapCorroboration: nothing but name and birth date agrees — no
 //     identifier agreement (exact or one off) and no address, phone or email
 //     agreement → probable at most. A namesake elsewhere, or the same person
@@ -194,7 +197,15 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 	if cmp.Suffix == SuffixConflict || (farApart && f.birth == BirthElse) {
 		c.limit(f.family, CapJunior)
 	}
-	if (farApart && f.birth != BirthElse) || (cmp.Suffix == SuffixOneSided && f.birth != BirthExact) {
+	// A birth date one keying error away (one digit, or day and month
+	// swapped) is the junior's shape only by the decades or the suffix it
+	// leaves; an identifier agreeing exactly, which a junior and his
+	// father never share, says the date was mistyped. A date unlike in
+	// day or month as well (else) is a different birthday: that rule
+	// above lets an identifier lift it to probable only.
+	dateTypo := f.birth == BirthOneDigit || f.birth == BirthTransposed
+	if ((farApart && f.birth != BirthElse) || (cmp.Suffix == SuffixOneSided && f.birth != BirthExact)) &&
+		!(f.idExact && dateTypo) {
 		c.limit(GradeProbable, CapJunior)
 	}
 }

@@ -106,3 +106,51 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 		})
 	}
 }
+
+// TestCapsJuniorDateTypo: a birth year one digit off across decades
+// (1955 vs 1985, same day and month), or a suffix on one side with the
+// day and month swapped, reaches certain when an identifier agrees
+// exactly — a junior and his father never share one — and stays below
+// without it, with it only one digit off, or when the dates are different
+// birthdays (a junior carrying his father's number).
+func TestCapsJuniorDateTypo(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const person = "given=robert;family=douglas;sex=male;email=r.douglas@mail.com;" + household
+	cases := []struct {
+		name    string
+		a, b    string
+		birth   uint8
+		id      uint8
+		certain bool
+	}{
+		{"decade digit off, SSN exact", person + ";birth=1955-05-26;ssn=298382798", person + ";birth=1985-05-26;ssn=298382798",
+			BirthOneDigit, IDExact, true},
+		{"decade digit off, no identifier", person + ";birth=1955-05-26", person + ";birth=1985-05-26", BirthOneDigit, IDMissing, false},
+		{"decade digit off, SSN one off", person + ";birth=1955-05-26;ssn=298382798", person + ";birth=1985-05-26;ssn=298382799",
+			BirthOneDigit, IDOneOff, false},
+		{"different birthdays decades apart, SSN exact", person + ";birth=1955-05-26;ssn=298382798",
+			person + ";birth=1985-09-11;ssn=298382798", BirthElse, IDExact, false},
+		{"suffix on one side, transposed, SSN exact", person + ";suffix=jr;birth=1985-05-06;ssn=298382798",
+			person + ";birth=1985-06-05;ssn=298382798", BirthTransposed, IDExact, true},
+		{"suffix on one side, transposed, no identifier", person + ";suffix=jr;birth=1985-05-06",
+			person + ";birth=1985-06-05", BirthTransposed, IDMissing, false},
+		{"suffix on one side, birth missing, SSN exact", person + ";suffix=jr;ssn=298382798",
+			person + ";birth=1985-06-05;ssn=298382798", BirthMissing, IDExact, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			if r.Levels[CompBirthDate] != tc.birth || r.Levels[CompIdentifier] != tc.id {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
+			}
+			if r2 := s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}
