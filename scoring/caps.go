@@ -54,8 +54,10 @@ package scoring
 //   - Typos of established names (typoCorroborated): a given or family
 //     name alike to the other record's (phonetic, jw>=0.92, jw>=0.80) in a
 //     spelling the population's name frequencies call a keying error (one
-//     spelling carried by nobody else, the other by others:
-//     typoOfEstablished), with the other name exact or such a typo too, the
+//     spelling carried by nobody else, the other by others; at phonetic and
+//     jw>=0.92 also one carried by no more than the model's share of
+//     misspelt names times the other's: typoOfEstablished,
+//     Scorer.nameTypos), with the other name exact or such a typo too, the
 //     birth date exact, address or contact agreeing and no sex or
 //     identifier conflict, is lifted from CapWeakAgreement and CapTwins.
 //     Twins share all of that but carry two established names (Kristin,
@@ -233,6 +235,29 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 // records' spellings look like a keying error of an established name
 // (typoOfEstablished), from the population's name frequencies.
 type nameTypos struct{ given, family bool }
+
+// nameTypos reads the name frequencies of a pair for the caps. A rarer
+// spelling carried by several records counts as a slip (the slip share of
+// typoOfEstablished) only at the levels where the two spellings are one
+// name misspelt — phonetic, jw>=0.92 — not at jw>=0.80, which two names
+// of their own reach as often (Robert and Roger, Mary and Marilyn, John
+// and Jordan): that one spelling is rarer than the other says nothing
+// there, and only a spelling nobody else carries counts.
+func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
+	slip := func(c int, l uint8, phonetic, jw92 uint8) float64 {
+		if l == phonetic || l == jw92 {
+			return s.slip[c]
+		}
+		return 0
+	}
+	lv := &cmp.Levels
+	return nameTypos{
+		given: s.terms.typoOfEstablished(a.GivenTF, b.GivenTF,
+			slip(CompGivenName, lv[CompGivenName], GivenPhonetic, GivenJW92)),
+		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF,
+			slip(CompFamilyName, lv[CompFamilyName], FamilyPhonetic, FamilyJW92)),
+	}
+}
 
 // typoCorroborated reports whether a pair whose only differences are
 // keying errors in the names agrees on everything else a household shares:

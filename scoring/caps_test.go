@@ -6,39 +6,68 @@ import (
 )
 
 // TestTypoOfEstablished: a spelling nobody else carries beside one others
-// carry is a typo; two spellings each carried by several people are two
-// names; without a table nothing is.
+// carry is a typo; so, given a slip share, is a spelling carried by no
+// more than that share of the other's carriers; two spellings each carried
+// by several people beyond it are two names; without a table nothing is.
 func TestTypoOfEstablished(t *testing.T) {
-	tf := &TermFrequencies{Records: 100}
-	f := func(n int) float64 { return float64(n) / 100 }
+	tf := &TermFrequencies{Records: 1000}
+	f := func(n int) float64 { return float64(n) / 1000 }
 	cases := []struct {
 		a, b int
+		slip float64
 		want bool
 	}{
-		{1, 30, true}, {30, 1, true}, {1, 2, true},
-		{1, 1, false}, {2, 30, false}, {12, 14, false},
+		{1, 30, 0, true}, {30, 1, 0, true}, {1, 2, 0, true},
+		{1, 1, 0, false}, {2, 30, 0, false}, {12, 14, 0, false},
+		{1, 1, 0.5, false}, {2, 100, 0.045, true}, {100, 4, 0.045, true},
+		{5, 100, 0.045, false}, {12, 14, 0.045, false}, {2, 30, 0.045, false},
 	}
 	for _, c := range cases {
-		if got := tf.typoOfEstablished(f(c.a), f(c.b)); got != c.want {
-			t.Errorf("counts %d, %d: %v, want %v", c.a, c.b, got, c.want)
+		if got := tf.typoOfEstablished(f(c.a), f(c.b), c.slip); got != c.want {
+			t.Errorf("counts %d, %d, slip %v: %v, want %v", c.a, c.b, c.slip, got, c.want)
 		}
 	}
 	var none *TermFrequencies
-	if none.typoOfEstablished(0.01, 0.3) || tf.typoOfEstablished(0, 0.3) {
+	if none.typoOfEstablished(0.01, 0.3, 0.5) || tf.typoOfEstablished(0, 0.3, 0.5) {
 		t.Errorf("no table or no frequency: want false")
 	}
 }
 
+// TestMisspellingRate: half the m of the alike levels, from the model.
+func TestMisspellingRate(t *testing.T) {
+	m := DefaultModel()
+	g := m.Comparisons[CompGivenName].Levels
+	want := (g[GivenPhonetic].M + g[GivenJW92].M + g[GivenJW80].M) / 2
+	if got := misspellingRate(m, CompGivenName); got != want || got <= 0 || got >= 0.5 {
+		t.Errorf("given: %v, want %v", got, want)
+	}
+	if got := misspellingRate(m, CompBirthDate); got != 0 {
+		t.Errorf("birth date: %v, want 0", got)
+	}
+}
+
 // capsPopulation is a population in which kristin and kristen are both
-// established given names (twins may carry them), as are jonathan, aiden
-// and aidan, and smith is an established family name; the typo'd
-// spellings (jonathon, jpnathan, jonxthan, smiht) are carried by nobody.
+// established given names (twins may carry them), as are jonathan, eric,
+// erin, christopher and christian, and smith is an established family name;
+// the typo'd spellings (jonathon, jpnathan, jonxthan, smiht) are carried by
+// nobody. william is carried by 100 and its slip wiliam by 2 (a frequent
+// name's slip recurs); robert by 100 and roger, a name of its own, by 3.
 func capsPopulation(t *testing.T) *TermFrequencies {
 	var recs []*Prepared
-	for i := 0; i < 40; i++ {
-		for _, g := range []string{"kristin", "kristen", "jonathan", "eric", "erin"} {
-			recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=%s;family=smith", g))))
+	add := func(given string, n int) {
+		for i := 0; i < n; i++ {
+			recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=%s;family=smith", given))))
 		}
+	}
+	for _, g := range []string{"kristin", "kristen", "jonathan", "eric", "erin", "christopher"} {
+		add(g, 40)
+	}
+	add("christian", 10)
+	add("william", 100)
+	add("wiliam", 2)
+	add("robert", 100)
+	add("roger", 3)
+	for i := 0; i < 40; i++ {
 		recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=mary;family=jones%d", i))))
 	}
 	return BuildTermFrequencies(recs)
@@ -87,6 +116,12 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 			GivenPhonetic, FamilyExact, false},
 		{"given typo, sex disagrees", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=male;email=k.smith@mail.com;" + household,
 			GivenPhonetic, FamilyExact, false},
+		{"recurring slip of a frequent name", withTF, "given=william;" + person, "given=wiliam;" + person, GivenPhonetic, FamilyExact, true},
+		{"recurring slip, birth date one digit off", withTF, "given=william;" + person,
+			"given=wiliam;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyExact, false},
+		{"twins, a rarer name of its own within 0.80", withTF, "given=robert;" + person, "given=roger;" + person, GivenJW80, FamilyExact, false},
+		{"twins, alike names both established", withTF, "given=christopher;" + person, "given=christian;" + person, GivenPhonetic, FamilyExact, false},
+		{"recurring slip, no name frequencies", plain, "given=william;" + person, "given=wiliam;" + person, GivenPhonetic, FamilyExact, false},
 		{"given typo, identifier disagrees", withTF, stored + ";ssn=212345678", "given=jonathon;" + person + ";ssn=219876543", GivenPhonetic, FamilyExact, false},
 	}
 	for _, tc := range cases {

@@ -19,6 +19,9 @@ type Scorer struct {
 	tf                             [2]tfCompiled // given, family
 	terms                          *TermFrequencies
 	rel                            relCompiled
+	// slip is the model's share of misspelt given and family names
+	// (misspellingRate), for telling a recurring slip from a name.
+	slip [2]float64
 }
 
 // relCompiled is the relatives class of a model, compiled: the weight of
@@ -79,6 +82,7 @@ func NewScorer(m *Model) (*Scorer, error) {
 		}
 	}
 	s.prior = logit2(m.Prior)
+	s.slip = [2]float64{misspellingRate(m, CompGivenName), misspellingRate(m, CompFamilyName)}
 	if r := m.Relatives; r != nil {
 		s.compileRelatives(m)
 	}
@@ -184,10 +188,7 @@ func (s *Scorer) ScoreComparison(cmp *Comparison, a, b *Prepared) Result {
 	case strangers >= s.possibleW:
 		r.Grade = GradePossible
 	}
-	r.Grade, r.Cap = applyCaps(cmp, r.Grade, nameTypos{
-		given:  s.terms.typoOfEstablished(a.GivenTF, b.GivenTF),
-		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF),
-	})
+	r.Grade, r.Cap = applyCaps(cmp, r.Grade, s.nameTypos(cmp, a, b))
 	return r
 }
 
