@@ -253,9 +253,9 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 	lv := &cmp.Levels
 	return nameTypos{
 		given: s.terms.typoOfEstablished(a.GivenTF, b.GivenTF,
-			slip(CompGivenName, lv[CompGivenName], GivenPhonetic, GivenJW92)),
+			slip(CompGivenName, lv[CompGivenName], GivenPhonetic, GivenJW92), a.givenCarriers, b.givenCarriers),
 		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF,
-			slip(CompFamilyName, lv[CompFamilyName], FamilyPhonetic, FamilyJW92)),
+			slip(CompFamilyName, lv[CompFamilyName], FamilyPhonetic, FamilyJW92), a.familyCarriers, b.familyCarriers),
 	}
 }
 

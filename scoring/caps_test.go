@@ -23,12 +23,12 @@ func TestTypoOfEstablished(t *testing.T) {
 		{5, 100, 0.045, false}, {12, 14, 0.045, false}, {2, 30, 0.045, false},
 	}
 	for _, c := range cases {
-		if got := tf.typoOfEstablished(f(c.a), f(c.b), c.slip); got != c.want {
+		if got := tf.typoOfEstablished(f(c.a), f(c.b), c.slip, 0, 0); got != c.want {
 			t.Errorf("counts %d, %d, slip %v: %v, want %v", c.a, c.b, c.slip, got, c.want)
 		}
 	}
 	var none *TermFrequencies
-	if none.typoOfEstablished(0.01, 0.3, 0.5) || tf.typoOfEstablished(0, 0.3, 0.5) {
+	if none.typoOfEstablished(0.01, 0.3, 0.5, 0, 0) || tf.typoOfEstablished(0, 0.3, 0.5, 0, 0) {
 		t.Errorf("no table or no frequency: want false")
 	}
 }
@@ -187,5 +187,39 @@ func TestCapsJuniorDateTypo(t *testing.T) {
 				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
 			}
 		})
+	}
+}
+
+// TestPrepareQueryCountsItself: a $match query is not among the records
+// the name frequencies were counted from. A twin asking, whose rare name
+// (Chiman) one stored record carries, must not read as a slip of the
+// other twin's established name (Christian): with the query counted as a
+// carrier of its own spelling the pair stays below certain, while the
+// query's own stored record is still certain.
+func TestPrepareQueryCountsItself(t *testing.T) {
+	var recs []*Prepared
+	for i := 0; i < 30; i++ {
+		recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=christian;family=jones%d", i))))
+	}
+	const person = "family=smith;birth=2015-08-20;sex=male;email=smith@mail.com;" + household
+	recs = append(recs, PrepareWithoutTF(mustRecord(t, "given=chiman;"+person)))
+	s := MustScorer(DefaultModel()).WithTermFrequencies(BuildTermFrequencies(recs))
+	q := mustRecord(t, "given=chiman;"+person)
+	twin := s.Prepare(mustRecord(t, "given=christian;"+person))
+	self := s.Prepare(mustRecord(t, "given=chiman;"+person))
+
+	if r := s.Score(s.Prepare(q), twin); r.Levels[CompGivenName] != GivenJW80 || r.Grade != GradeCertain {
+		t.Fatalf("prepared as a stored record, the twin is %v at %s: the case does not show the hazard",
+			r.Grade, LevelLabel(CompGivenName, int(r.Levels[CompGivenName])))
+	}
+	qp := s.PrepareQuery(q)
+	if r := s.Score(qp, twin); r.Grade == GradeCertain {
+		t.Errorf("twin graded certain (cap %v); %s", r.Cap, explainString(s.Explain(qp, twin)))
+	}
+	if r := s.Score(qp, self); r.Grade != GradeCertain {
+		t.Errorf("own record graded %v (cap %v), want certain", r.Grade, r.Cap)
+	}
+	if qp.GivenTF != s.Prepare(q).GivenTF {
+		t.Errorf("GivenTF %v, want Prepare's %v: the name weights must not change", qp.GivenTF, s.Prepare(q).GivenTF)
 	}
 }

@@ -132,6 +132,22 @@ func (s *Scorer) PrepareInto(p *Prepared, r record.Record) {
 	}
 }
 
+// PrepareQuery is Prepare for a record that is not among the records the
+// term frequencies were counted from — a $match query. Its name weights
+// are Prepare's; for telling a slip from a name (typoOfEstablished) its
+// own spellings count one more carrier, as they will once it is stored
+// and as they do when two records of one file are compared. Otherwise a
+// spelling that one stored record carries (a twin's rare name) reads as
+// one nobody else carries.
+func (s *Scorer) PrepareQuery(r record.Record) *Prepared {
+	p := s.Prepare(r)
+	if s.terms != nil {
+		p.givenCarriers = s.terms.carriersWith(s.terms.Given, p.given)
+		p.familyCarriers = s.terms.carriersWith(s.terms.Family, p.family)
+	}
+	return p
+}
+
 // logit2 is log2(p/(1−p)).
 func logit2(p float64) float64 { return math.Log2(p / (1 - p)) }
 

@@ -96,9 +96,29 @@ func (t *TermFrequencies) freq(m map[string]uint32, v string) float64 {
 	return float64(n) / float64(t.Records)
 }
 
+// carriersWith is the number of records carrying v among the counted ones
+// plus one not counted (Scorer.PrepareQuery); 0 when v is empty.
+func (t *TermFrequencies) carriersWith(m map[string]uint32, v string) uint32 {
+	if v == "" {
+		return 0
+	}
+	return m[v] + 1
+}
+
+// carriers is the number of records carrying a spelling of relative
+// frequency f among t's records, or own when set (carriersWith).
+func (t *TermFrequencies) carriers(f float64, own uint32) float64 {
+	if own > 0 {
+		return float64(own)
+	}
+	return math.Round(f * float64(t.Records))
+}
+
 // typoOfEstablished reports whether two different spellings, of relative
 // frequencies fa and fb among t's records (as PrepareInto sets them), look
 // like a keying error of an established name rather than two names.
+// ownA and ownB, when set, are the carriers of a record not counted in t
+// (carriersWith).
 //
 // One spelling carried by no record but the one that has it (a count of at
 // most one), the other by more than one, always does: twins with alike
@@ -116,12 +136,11 @@ func (t *TermFrequencies) freq(m map[string]uint32, v string) float64 {
 //
 // With no table, or a frequency unknown, it reports false: the caps then
 // stay as they are.
-func (t *TermFrequencies) typoOfEstablished(fa, fb, slip float64) bool {
+func (t *TermFrequencies) typoOfEstablished(fa, fb, slip float64, ownA, ownB uint32) bool {
 	if t == nil || t.Records == 0 || fa <= 0 || fb <= 0 {
 		return false
 	}
-	na := math.Round(fa * float64(t.Records))
-	nb := math.Round(fb * float64(t.Records))
+	na, nb := t.carriers(fa, ownA), t.carriers(fb, ownB)
 	lo, hi := min(na, nb), max(na, nb)
 	return hi > 1 && (lo <= 1 || lo <= slip*hi)
 }
