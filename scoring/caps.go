@@ -31,10 +31,11 @@ package scoring
 //     agrees exactly: such a diminutive is a given name of its own, and
 //     may be a twin's (Bob is only ever Robert, and stays certain).
 //   - CapJunior: suffixes conflict (jr vs sr), or the birth dates disagree
-//     (level else) with birth years ten or more apart → possible at most,
-//     probable if an identifier agrees. Birth years ten or more apart that
-//     are one digit off (1955 vs 1985, same day and month: more likely a
-//     typo) → probable at most. A suffix on one side only with a birth date
+//     (level else) with birth years a generation apart (minParentGap, 12,
+//     or more) → possible at most, probable if an identifier agrees. Birth
+//     years ten or more apart that are one digit off (1955 vs 1985, same
+//     day and month: more likely a typo), or ten or eleven apart (too
+//     close for a parent) → probable at most. A suffix on one side only with a birth date
 //     that is not exact → probable at most. Juniors share name and
 //     household; the suffix is often not recorded.
 //   - CapCorroboration: nothing but name and birth date agrees — no
@@ -191,10 +192,11 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 		c.limit(GradeProbable, CapTwins)
 	}
 	farApart := cmp.YearsApart >= 10
-	if cmp.Suffix == SuffixConflict || (farApart && f.birth == BirthElse) {
+	generations := cmp.YearsApart >= minParentGap
+	if cmp.Suffix == SuffixConflict || (generations && f.birth == BirthElse) {
 		c.limit(f.family, CapJunior)
 	}
-	if (farApart && f.birth != BirthElse) || (cmp.Suffix == SuffixOneSided && f.birth != BirthExact) {
+	if (farApart && (f.birth != BirthElse || !generations)) || (cmp.Suffix == SuffixOneSided && f.birth != BirthExact) {
 		c.limit(GradeProbable, CapJunior)
 	}
 }
@@ -217,6 +219,13 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 		}
 	}
 }
+
+// minParentGap is the fewest years between the births of a parent and a
+// child the junior rule reads as a generation: no one is a father at ten or
+// eleven. Birth years ten or eleven apart with the dates otherwise
+// different are a decade keyed wrong (1985 for 1975) beside another slip,
+// not a junior and his father, and are held at probable, not possible.
+const minParentGap = 12
 
 // nameTypos says, for the given and the family name, whether the two
 // records' spellings look like a keying error of an established name
