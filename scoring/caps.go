@@ -49,9 +49,10 @@ package scoring
 //   - CapConflict: identifiers of the same type disagree, or sex disagrees →
 //     probable at most.
 //   - CapWeakAgreement: certain needs the given name exact, a nickname or
-//     swapped, the family name at least jw>=0.92 (a married name is a
-//     reviewer's call), and the birth date exact, transposed or one digit
-//     off — unless an identifier agrees exactly → probable at most.
+//     swapped, the family name at least jw>=0.92 — or changed, with given
+//     name, birth date and sex the same and the address or contact shared
+//     (marriedName) — and the birth date exact, transposed or one digit
+//     off, unless an identifier agrees exactly → probable at most.
 //   - Typos of established names (typoCorroborated): a given or family
 //     name alike to the other record's (phonetic, jw>=0.92, jw>=0.80) in a
 //     spelling the population's name frequencies call a keying error (one
@@ -225,11 +226,23 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 	}
 	if !f.idExact {
 		strongGiven := f.given == GivenExact || f.given == GivenNickname || f.given == GivenSwapped
-		strongFamily := f.fam <= FamilyJW92
+		strongFamily := f.fam <= FamilyJW92 || marriedName(cmp, f)
 		if (!strongGiven || !strongFamily || !f.birthAgrees) && !f.typos {
 			c.limit(GradeProbable, CapWeakAgreement)
 		}
 	}
+}
+
+// marriedName reports a family name changed (level else) with the given
+// name, birth date and sex the same, the address or the contact (or both)
+// still shared and no identifier conflicting: the shape of a name taken at
+// marriage. No relative has it — twins and siblings differ in given name
+// or birth date, a parent in birth date — and a namesake elsewhere shares
+// no address or contact, so the family name alone does not hold such a
+// pair below certain.
+func marriedName(cmp *Comparison, f *capFacts) bool {
+	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact &&
+		cmp.Levels[CompSex] == SexAgree && f.sharesHouse && f.id != IDDisagree
 }
 
 // minParentGap is the fewest years between the births of a parent and a

@@ -223,3 +223,43 @@ func TestPrepareQueryCountsItself(t *testing.T) {
 		t.Errorf("GivenTF %v, want Prepare's %v: the name weights must not change", qp.GivenTF, s.Prepare(q).GivenTF)
 	}
 }
+
+// TestCapsMarriedName: a family name changed, with given name, birth date
+// and sex the same and the contact or address still shared, reaches
+// certain; without that corroboration, with the sex unknown, with the
+// given name only a nickname, or with the birth date not exact it stays
+// below.
+func TestCapsMarriedName(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const before = "given=margaret;family=kowalczyk;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household
+	cases := []struct {
+		name    string
+		b       string
+		given   uint8
+		certain bool
+	}{
+		{"married, contact and address kept", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household,
+			GivenExact, true},
+		{"married, email changed, address kept", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.ostrander@mail.com;" +
+			"number=12;street=main;type=st;city=canberra;postal=2600", GivenExact, true},
+		{"married, moved, nothing kept but the postal code", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;postal=2600",
+			GivenExact, false},
+		{"sex unknown", "given=margaret;family=ostrander;birth=1984-07-19;email=m.k@mail.com;" + household, GivenExact, false},
+		{"nickname", "given=peggy;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household, GivenNickname, false},
+		{"birth date one digit off", "given=margaret;family=ostrander;birth=1984-07-18;sex=female;email=m.k@mail.com;" + household,
+			GivenExact, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, before)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			if r.Levels[CompFamilyName] != FamilyElse || r.Levels[CompGivenName] != tc.given {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
+			}
+		})
+	}
+}
