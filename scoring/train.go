@@ -346,7 +346,8 @@ type TrainOptions struct {
 // Train estimates a model from unlabelled records: u from random pairs, m
 // and λ by EM over each pass's candidate pairs, then m, u and λ again by EM
 // over the distinct candidate pairs of all passes (refitOnCandidates), term
-// frequencies from the records. Household-learning symptoms are reported
+// frequencies from the records, and the posterior at which `probable`
+// starts (probableThreshold). Household-learning symptoms are reported
 // in Model.Training.Warnings (see HouseholdWarnings).
 func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model, error) {
 	if len(records) < 2 {
@@ -392,9 +393,12 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 		}
 		notes = append(notes, applyRelatives(m, fit))
 	}
+	tf := BuildTermFrequencies(records)
+	tf.Compact()
+	probable, note := probableThreshold(records, passes, m, tf)
+	m.Thresholds.Probable = probable
+	notes = append(notes, note)
 	if !opt.NoTermFrequencies {
-		tf := BuildTermFrequencies(records)
-		tf.Compact()
 		m.TermFrequencies = tf
 	}
 	m.Training = trainingInfo(m, len(records), nPairs, est.Passes, notes)

@@ -1,0 +1,95 @@
+package scoring
+
+import (
+	"fmt"
+	"slices"
+)
+
+// probableThreshold estimates from the file where a trained model's
+// `probable` grade should start: the posterior that maximises the F1 of
+// `probable`-or-better the model itself expects over the distinct candidate
+// pairs of all passes, no labels needed. A pair at posterior p is a match
+// with probability p (training fitted m, u and λ to this file), so
+// grading the pairs down to a threshold t is expected to find Σp of the
+// Σp matches the candidates hold, at the cost of Σ(1−p) false pairs. The
+// pairs the hazard caps hold below `probable` (relatives' shapes,
+// conflicts) are left out, as the engine grades them.
+//
+// Why not one posterior for every file (the built-in 0.95): that threshold
+// means different things on a file whose records carry an address, contact
+// details and identifiers and on one of names and birth dates. With twelve
+// fields nearly every pair sits at a posterior near 0 or 1 and the band
+// between 0.5 and 0.95 is thin; with four, a true pair with one typo sits
+// in that band, and on our sparse sets 10–40% of true pairs do, at a
+// posterior the trained model gets right (bench/README "sparse (session
+// 3)"). The expected-F1 optimum of a calibrated posterior lies at F1/2 (at
+// most 0.5) wherever that band holds pairs, and stays near 1 on a clean
+// file where it does not.
+//
+// The estimate only lowers m's threshold, and never below possible, so
+// that the grades stay ordered: on a clean file the expected F1 is flat
+// above the band, and its optimum, a tie among thresholds that grade
+// almost the same pairs, is no reason to demand more than the base model
+// does (on febrl1 it lay at 0.983 and cost a true pair). It returns the
+// threshold and a training note; with no candidate pairs it returns m's
+// own threshold.
+func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf *TermFrequencies) (float64, string) {
+	th := m.Thresholds
+	s, err := NewScorer(m)
+	if err != nil {
+		return th.Probable, fmt.Sprintf("probable threshold: kept %g (%v)", th.Probable, err)
+	}
+	s = s.WithTermFrequencies(tf)
+	var allowed []float64 // posteriors of the pairs the caps let reach probable
+	var matches float64   // expected matches among all candidate pairs
+	var cmp Comparison
+	eachDistinctPair(records, passes, func(_ int, i, j int32, first bool) {
+		if !first {
+			return
+		}
+		a, b := withFrequencies(records[i], tf), withFrequencies(records[j], tf)
+		Compare(&a, &b, &cmp)
+		r := s.ScoreComparison(&cmp, &a, &b)
+		matches += r.Probability
+		if g, _ := applyCaps(&cmp, GradeProbable, s.nameTypos(&cmp, &a, &b)); g == GradeProbable {
+			allowed = append(allowed, r.Probability)
+		}
+	})
+	if len(allowed) == 0 || matches <= 0 {
+		return th.Probable, fmt.Sprintf("probable threshold: kept %g (no candidate pairs to estimate it from)", th.Probable)
+	}
+	t, f1 := expectedF1Optimum(allowed, matches)
+	est := min(max(t, th.Possible), th.Probable)
+	return est, fmt.Sprintf("probable threshold: %.4g; the F1 of probable+ the model expects over the candidate pairs (%.0f expected matches; %d pairs the caps let reach probable) is highest, %.4f, at posterior %.4g (kept within possible %g and the base %g)",
+		est, matches, len(allowed), f1, t, th.Possible, th.Probable)
+}
+
+// withFrequencies returns a copy of p with the name frequencies of tf (nil:
+// none), as Scorer.PrepareInto would set them; training prepares records
+// without them.
+func withFrequencies(p *Prepared, tf *TermFrequencies) Prepared {
+	c := *p
+	if tf != nil {
+		c.GivenTF = tf.GivenFrequency(c.given)
+		c.FamilyTF = tf.FamilyFrequency(c.family)
+	}
+	return c
+}
+
+// expectedF1Optimum returns the posterior t at which grading the pairs of
+// posteriors probs at t or above gives the highest expected F1, and that
+// F1: expected true positives Σp over the pairs graded, over the number
+// graded plus the expected matches (the F1 of counts, 2TP/(graded +
+// matches)). It sorts probs.
+func expectedF1Optimum(probs []float64, matches float64) (t, f1 float64) {
+	slices.Sort(probs)
+	var tp float64
+	for k := len(probs) - 1; k >= 0; k-- {
+		tp += probs[k]
+		n := float64(len(probs) - k)
+		if f := 2 * tp / (n + matches); f > f1 {
+			f1, t = f, probs[k]
+		}
+	}
+	return t, f1
+}
