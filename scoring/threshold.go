@@ -43,11 +43,14 @@ func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf 
 	var allowed []float64 // posteriors of the pairs the caps let reach probable
 	var matches float64   // expected matches among all candidate pairs
 	var cmp Comparison
+	freq := nameFrequencies(records, tf)
 	eachDistinctPair(records, passes, func(_ int, i, j int32, first bool) {
 		if !first {
 			return
 		}
-		a, b := withFrequencies(records[i], tf), withFrequencies(records[j], tf)
+		a, b := *records[i], *records[j]
+		a.GivenTF, a.FamilyTF = freq[i][0], freq[i][1]
+		b.GivenTF, b.FamilyTF = freq[j][0], freq[j][1]
 		Compare(&a, &b, &cmp)
 		r := s.ScoreComparison(&cmp, &a, &b)
 		matches += r.Probability
@@ -65,16 +68,16 @@ func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf 
 		est, matches, len(allowed), f1, t, th.Possible, th.Probable)
 }
 
-// withFrequencies returns a copy of p with the name frequencies of tf (nil:
-// none), as Scorer.PrepareInto would set them; training prepares records
-// without them.
-func withFrequencies(p *Prepared, tf *TermFrequencies) Prepared {
-	c := *p
-	if tf != nil {
-		c.GivenTF = tf.GivenFrequency(c.given)
-		c.FamilyTF = tf.FamilyFrequency(c.family)
+// nameFrequencies returns each record's given and family name frequency
+// in tf (zero without tf), as Scorer.PrepareInto would set them: training
+// prepares records without them, and looking them up once per record
+// rather than once per pair keeps the pass over the candidate pairs cheap.
+func nameFrequencies(records []*Prepared, tf *TermFrequencies) [][2]float64 {
+	out := make([][2]float64, len(records))
+	for i, p := range records {
+		out[i] = [2]float64{tf.GivenFrequency(p.given), tf.FamilyFrequency(p.family)}
 	}
-	return c
+	return out
 }
 
 // expectedF1Optimum returns the posterior t at which grading the pairs of
