@@ -97,3 +97,41 @@ func expectedF1Optimum(probs []float64, matches float64) (t, f1 float64) {
 	}
 	return t, f1
 }
+
+// FitToFile returns base fitted to one file without training its m and u:
+// the prior λ and the posterior at which `probable` starts, both
+// estimated from records and the candidate pairs of passes, no labels
+// needed. It is for the built-in model on a file it was not trained on,
+// whose fixed prior (1e-4) and `probable` at 0.95 mean different things
+// on different files: λ is the share of matches among all pairs of
+// records, which falls with the file's size (a fifteenth of 1e-4 on a
+// household-rich 100,000-record file) and rises with its duplicates (FEBRL
+// 1,000 records: ten times 1e-4), so the same 0.95 is a stricter bar on
+// one file than another; and a sparse file's pairs with one typo sit in
+// the band a fixed 0.95 leaves at `possible` (probableThreshold).
+//
+// λ is estimated by EM for λ alone over the distinct candidate pairs (the
+// pairs no rule proposes taken as non-matches, candidatePrior) with the
+// household comparison passive: household members agree on address and
+// phone as duplicates do, and with the household voting the estimate
+// counts relatives among the matches (two and a half times the labelled
+// λ on our registry set; passive, within 10%). It returns base's own
+// values when there are no candidate pairs, and notes that say what it
+// set.
+func FitToFile(records []*Prepared, passes []TrainingPass, base *Model) (*Model, []string) {
+	m := base.Clone()
+	var passive [NumComparisons]bool
+	passive[CompHousehold] = true
+	lambda, pairs := candidatePrior(records, passes, m, passive)
+	if lambda <= 0 {
+		return m, []string{"model: kept the prior and thresholds (no candidate pairs to fit them to)"}
+	}
+	notes := []string{fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, pairs, m.Prior)}
+	m.Prior = lambda
+	tf := BuildTermFrequencies(records)
+	tf.Compact()
+	probable, note := probableThreshold(records, passes, m, tf)
+	m.Thresholds.Probable = probable
+	m.Description += "; prior and probable threshold fitted to the file"
+	return m, append(notes, note)
+}

@@ -81,6 +81,11 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
+	if len(sides) == 1 {
+		if err := job.fitToFile(sides[0]); err != nil {
+			return err
+		}
+	}
 	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, sides...)
 	if err != nil {
 		return err

@@ -55,6 +55,9 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := job.fitToFile(recs); err != nil {
+		return err
+	}
 	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, recs)
 	if err != nil {
 		return err
@@ -121,6 +124,7 @@ type batchFlags struct {
 	maxCands  *int
 	progress  *bool
 	strict    *bool
+	fit       *bool
 	field     fieldFlags
 }
 
@@ -139,6 +143,7 @@ func addBatchFlags(fs interface {
 		maxCands:  fs.Int("max-candidates", blocking.DefaultMaxCandidates, "compare each record with at most this many candidates, those sharing the most blocking keys (0: every record sharing a key)"),
 		progress:  fs.Bool("progress", env.progress, "show progress on stderr"),
 		strict:    fs.Bool("strict", false, "fail on the first bad record or unreadable value instead of skipping it"),
+		fit:       fs.Bool("fit", true, "without --model, fit the built-in model's prior and probable threshold to the input (dedupe)"),
 		field:     addFieldFlags(fs),
 	}
 }
