@@ -53,6 +53,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "bench accuracy", "FILE [RIGHT]")
 	bf := addBatchFlags(fs, env)
+	bf.addFitFlag(fs)
 	truthPath := fs.String("truth", "", "truth CSV with columns id,entity (required)")
 	reportOut := fs.String("report", "", "also write a self-contained HTML report to this file")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of tables")

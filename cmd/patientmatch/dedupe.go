@@ -28,6 +28,7 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fs := newFlagSet(env, "dedupe", "FILE...")
 	bf := addBatchFlags(fs, env)
+	bf.addFitFlag(fs)
 	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
 	clustersOut := fs.String("clusters", "", "optional output CSV mapping every record to its cluster")
 	outFormat := fs.String("output-format", "", "pairs and clusters files: csv or ndjson, with match weight, cap, each comparison's level and weight, and cluster sizes (default: the four-column pairs CSV and id,cluster_id)")
@@ -124,8 +125,17 @@ type batchFlags struct {
 	maxCands  *int
 	progress  *bool
 	strict    *bool
-	fit       *bool
-	field     fieldFlags
+	// fit is --fit, on the commands that fit the built-in model to one
+	// file (dedupe, bench accuracy; addFitFlag); nil elsewhere.
+	fit   *bool
+	field fieldFlags
+}
+
+// addFitFlag adds --fit to bf (see batchJob.fitToFile).
+func (bf *batchFlags) addFitFlag(fs interface {
+	Bool(name string, value bool, usage string) *bool
+}) {
+	bf.fit = fs.Bool("fit", true, "without --model, fit the built-in model's prior and probable threshold to the input")
 }
 
 func addBatchFlags(fs interface {
@@ -143,7 +153,6 @@ func addBatchFlags(fs interface {
 		maxCands:  fs.Int("max-candidates", blocking.DefaultMaxCandidates, "compare each record with at most this many candidates, those sharing the most blocking keys (0: every record sharing a key)"),
 		progress:  fs.Bool("progress", env.progress, "show progress on stderr"),
 		strict:    fs.Bool("strict", false, "fail on the first bad record or unreadable value instead of skipping it"),
-		fit:       fs.Bool("fit", true, "without --model, fit the built-in model's prior and probable threshold to the input (dedupe)"),
 		field:     addFieldFlags(fs),
 	}
 }

@@ -12,7 +12,7 @@ import (
 // with --model is used as it is (training already fitted it), as is the
 // built-in one with --fit=false.
 func (job *batchJob) fitToFile(recs []*scoring.Prepared) error {
-	if *job.flags.model != "" || !*job.flags.fit {
+	if *job.flags.model != "" || job.flags.fit == nil || !*job.flags.fit {
 		return nil
 	}
 	passes := trainingPasses(recs, *job.flags.maxBlock, &trainProgress{})
