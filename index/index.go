@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,12 +10,15 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bindex "github.com/blevesearch/bleve_index_api"
 
@@ -48,7 +52,9 @@ var keysVersionKey = []byte("pm.keys")
 // Defaults of IndexOptions.
 const (
 	DefaultCandidateLimit = 64
-	DefaultBatchSize      = 1000
+	// DefaultBatchSize: large batches make few segments, each built
+	// once, for the rebuild's Compact to merge.
+	DefaultBatchSize = 10000
 )
 
 // IndexOptions configure OpenIndex. The zero value is valid.
@@ -65,6 +71,13 @@ type IndexOptions struct {
 	// BatchSize is the number of documents per bleve batch in Sync.
 	// Default DefaultBatchSize.
 	BatchSize int
+	// Bulk turns off bleve's background merging while the index is open:
+	// every batch stays its own segment until Compact merges them all,
+	// each document once, instead of the merge planner merging the same
+	// documents again at every tier while a bulk load writes. Queries
+	// meanwhile search every segment: for a load that ends with Compact
+	// (the load command), not for a server. Default false.
+	Bulk bool
 }
 
 // Validate reports every problem with o at once.
@@ -109,6 +122,9 @@ type Index struct {
 	// rebuilt reports that OpenIndex found the folder damaged and
 	// started over.
 	rebuilt bool
+	// bulkNow opens the index in the bulk configuration while a rebuild
+	// fills it (see rebuildLocked).
+	bulkNow bool
 }
 
 // newMapping is the index mapping: documents are written with
@@ -154,9 +170,20 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	return ix, nil
 }
 
+// scorchConfig is the runtime configuration of the bleve index: in bulk
+// mode, a merge plan under which no segment is small enough to merge
+// (segments of at least one document are never under half of
+// MaxSegmentSize 2), so the background merger leaves them to Compact.
+func (ix *Index) scorchConfig() map[string]any {
+	if !ix.opts.Bulk && !ix.bulkNow {
+		return nil
+	}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 2}}
+}
+
 func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
 	if ix.opts.InMemory {
-		idx, err := bleve.NewUsing("", im, scorch.Name, scorch.Name, nil)
+		idx, err := bleve.NewUsing("", im, scorch.Name, scorch.Name, ix.scorchConfig())
 		if err != nil {
 			return nil, fmt.Errorf("index: create in-memory index: %w", err)
 		}
@@ -177,7 +204,7 @@ func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	idx, err := bleve.NewUsing(ix.dir, im, scorch.Name, scorch.Name, nil)
+	idx, err := bleve.NewUsing(ix.dir, im, scorch.Name, scorch.Name, ix.scorchConfig())
 	if err != nil {
 		return nil, fmt.Errorf("index: create index %s: %w", ix.dir, err)
 	}
@@ -191,7 +218,7 @@ func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
 // openExisting opens the folder's index; stale reports (with the index
 // closed) that it was built with other keys than KeysVersion.
 func (ix *Index) openExisting() (idx bleve.Index, stale bool, err error) {
-	idx, err = bleve.Open(ix.dir)
+	idx, err = bleve.OpenUsing(ix.dir, ix.scorchConfig())
 	if err != nil {
 		return nil, false, err
 	}
@@ -434,60 +461,139 @@ func (ix *Index) Sync(ctx context.Context, src Source, progress func(done, total
 	return ix.replayLocked(ctx, src, cp, last, progress)
 }
 
+// rebuildWorkers is how many batches a rebuild has bleve build at once,
+// while the scan prepares the next: bleve builds a batch's segment in the
+// goroutine that hands it over.
+const rebuildWorkers = 2
+
+// rebuildLocked fills an empty index from a full scan of the store the way
+// a bulk load does: with bleve's background merging off (the bulk
+// configuration), batches built by rebuildWorkers goroutines while the
+// scan goes on, and one Compact at the end, so that the rebuilt index is
+// one segment, as fast to query as a compacted load. The checkpoint goes
+// in with the last batch: a rebuild cut short leaves an index that the
+// next Sync rebuilds again.
 func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(done, total int)) error {
 	// Start from an empty index, so no document of a deleted patient
-	// survives.
-	if n, err := ix.idx.DocCount(); err != nil || n > 0 {
-		if err := ix.resetLocked(); err != nil {
-			return err
-		}
+	// survives, in the bulk configuration.
+	if err := ix.reopenLocked(true); err != nil {
+		return err
 	}
 	// The sequence number is read before the scan: writes racing with
 	// the scan are replayed by the next Sync (applying twice is harmless).
 	last := src.LastSeq()
-	total := int(last)
+	w := newBatchWriter(ctx, ix.idx, rebuildWorkers)
 	b := ix.idx.NewBatch()
 	var keys []string
 	done := 0
-	flush := func(final bool) error {
-		if final {
-			b.SetInternal(checkpointKey, seqBytes(last))
-		}
-		if err := ix.idx.Batch(b); err != nil {
-			return fmt.Errorf("index: rebuild: %w", err)
-		}
-		// A new batch, not b.Reset(): scorch may still read the old one
-		// from a goroutine of its own after Batch returns (the race
-		// detector catches it).
-		b = ix.idx.NewBatch()
-		if progress != nil {
-			progress(done, max(total, done))
-		}
-		return nil
-	}
 	err := src.ScanRecords(ctx, func(e store.Entry) error {
 		keys = recordKeys(&e.Record, keys[:0])
 		if err := b.IndexAdvanced(newDocument(e.ID, keys)); err != nil {
 			return fmt.Errorf("%q: %w", e.ID, err)
 		}
 		done++
-		if b.Size() >= ix.opts.BatchSize {
-			return flush(false)
+		if b.Size() < ix.opts.BatchSize {
+			return nil
 		}
-		return nil
+		// A new batch, not b.Reset(): scorch may still read the old one
+		// from a goroutine of its own after Batch returns (the race
+		// detector catches it).
+		err := w.write(b)
+		b = ix.idx.NewBatch()
+		if progress != nil {
+			progress(done, max(int(last), done))
+		}
+		return err
 	})
+	if err == nil {
+		err = w.wait()
+	} else {
+		w.wait()
+	}
+	if err == nil {
+		b.SetInternal(checkpointKey, seqBytes(last))
+		err = ix.idx.Batch(b)
+	}
 	if err != nil {
 		return fmt.Errorf("index: rebuild: %w", err)
 	}
-	return flush(true)
+	if progress != nil {
+		progress(done, max(int(last), done))
+	}
+	if err := ix.compactLocked(ctx); err != nil {
+		return fmt.Errorf("index: rebuild: %w", err)
+	}
+	return ix.reopenLocked(false)
 }
 
-// resetLocked replaces the bleve index with an empty one.
-func (ix *Index) resetLocked() error {
-	if err := ix.idx.Close(); err != nil {
-		return fmt.Errorf("index: close for reset: %w", err)
+// batchWriter hands bleve batches over from up to n goroutines at once
+// and keeps the first error.
+type batchWriter struct {
+	ctx   context.Context
+	idx   bleve.Index
+	slots chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error
+}
+
+func newBatchWriter(ctx context.Context, idx bleve.Index, n int) *batchWriter {
+	return &batchWriter{ctx: ctx, idx: idx, slots: make(chan struct{}, n)}
+}
+
+// write starts writing b once a goroutine is free; it returns the first
+// error of an earlier batch, if any.
+func (w *batchWriter) write(b *bleve.Batch) error {
+	select {
+	case w.slots <- struct{}{}:
+	case <-w.ctx.Done():
+		return w.ctx.Err()
 	}
-	if !ix.opts.InMemory {
+	if err := w.firstErr(); err != nil {
+		<-w.slots
+		return err
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() { <-w.slots }()
+		if err := w.idx.Batch(b); err != nil {
+			w.mu.Lock()
+			w.err = cmp.Or(w.err, err)
+			w.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (w *batchWriter) firstErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// wait waits for every batch and returns the first error.
+func (w *batchWriter) wait() error {
+	w.wg.Wait()
+	return w.firstErr()
+}
+
+// reopenLocked replaces the bleve index with a reopened one, in the bulk
+// configuration or not (see IndexOptions.Bulk): an index that is rebuilt
+// takes no background merges until its Compact, then serves as configured.
+// Reopened in the bulk configuration it is emptied first.
+func (ix *Index) reopenLocked(bulk bool) error {
+	if !bulk && (ix.opts.Bulk || ix.opts.InMemory) {
+		// It stays in the bulk configuration; an in-memory index would
+		// lose its documents, and merges only segments on disk anyway.
+		ix.bulkNow = false
+		return nil
+	}
+	if err := ix.idx.Close(); err != nil {
+		return fmt.Errorf("index: close for reopening: %w", err)
+	}
+	ix.bulkNow = bulk
+	if bulk && !ix.opts.InMemory {
 		if err := os.RemoveAll(ix.dir); err != nil {
 			return fmt.Errorf("index: reset: %w", err)
 		}
@@ -590,6 +696,11 @@ func (ix *Index) Compact(ctx context.Context) error {
 	if ix.closed {
 		return ErrClosed
 	}
+	return ix.compactLocked(ctx)
+}
+
+// compactLocked is Compact; ix.mu is held (shared or not).
+func (ix *Index) compactLocked(ctx context.Context) error {
 	adv, err := ix.idx.Advanced()
 	if err != nil {
 		return fmt.Errorf("index: compact: %w", err)
@@ -599,6 +710,12 @@ func (ix *Index) Compact(ctx context.Context) error {
 		return fmt.Errorf("index: compact: index is a %T, not scorch", adv)
 	}
 	for prev := -1; ; {
+		// scorch merges only segments on disk, and a Close does not wait
+		// for its persister: wait for it to write the last batches out
+		// before a round, and the merged segment after the last.
+		if err := ix.waitPersisted(ctx, s); err != nil {
+			return err
+		}
 		n, err := liveSegments(s)
 		if err != nil {
 			return fmt.Errorf("index: compact: %w", err)
@@ -607,10 +724,48 @@ func (ix *Index) Compact(ctx context.Context) error {
 			return ctx.Err()
 		}
 		prev = n
-		if err := s.ForceMerge(ctx, nil); err != nil {
+		if err := s.ForceMerge(ctx, compactPlan(n)); err != nil {
 			return fmt.Errorf("index: compact: %w", err)
 		}
 	}
+}
+
+// compactWidth is the most segments Compact merges into one at a time.
+// zap's merge steps through the union of the segments' term dictionaries
+// comparing every segment's current term at each step, so a very wide merge
+// costs more per term than it saves in rounds.
+const compactWidth = 32
+
+// compactPlan is scorch's single-segment merge plan, merging up to
+// compactWidth of the n live segments at once instead of its 10: a bulk
+// load's segments are then merged once (up to 32 of them) or twice, not
+// once per round of ten.
+func compactPlan(n int) *mergeplan.MergePlanOptions {
+	o := mergeplan.SingleSegmentMergePlanOptions
+	o.SegmentsPerMergeTask = min(max(n, 2), compactWidth)
+	return &o
+}
+
+// persistPoll is how often Compact looks whether scorch's persister has
+// written the index's current state out (scorch offers no way to wait
+// for it).
+const persistPoll = 10 * time.Millisecond
+
+// waitPersisted waits until the index's current snapshot is on disk (an
+// in-memory index never is: it returns at once).
+func (ix *Index) waitPersisted(ctx context.Context, s *scorch.Scorch) error {
+	st, ok := s.Stats().(*scorch.Stats)
+	if ix.opts.InMemory || !ok {
+		return nil
+	}
+	for atomic.LoadUint64(&st.LastPersistedEpoch) < atomic.LoadUint64(&st.CurRootEpoch) {
+		select {
+		case <-time.After(persistPoll):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // liveSegments counts the segments of s's current snapshot that hold

@@ -234,7 +234,26 @@ func TestIndexRebuild(t *testing.T) {
 			if calls < 4 || done != 399 {
 				t.Errorf("progress: %d calls, done %d", calls, done)
 			}
+			// Four batches, built while merging was off, then compacted.
+			if n := segmentCount(t, ix); n != 1 {
+				t.Errorf("%d segments after the rebuild, want 1", n)
+			}
+			if cp, _ := ix.Checkpoint(); cp != s.LastSeq() {
+				t.Errorf("checkpoint %d after the rebuild, store at %d", cp, s.LastSeq())
+			}
 			check(ix)
+			// Back in the serving configuration, it takes writes as before.
+			if ix.bulkNow {
+				t.Error("still in the bulk configuration after the rebuild")
+			}
+			r := recs[9].Rec
+			r.ID = "new-after-rebuild"
+			if err := ix.Write(ctx, []Change{{ID: r.ID, Record: &r}}, 0); err != nil {
+				t.Fatal(err)
+			}
+			if ids := candidatesOf(t, ix, r, 5); !slices.Contains(ids, r.ID) {
+				t.Errorf("a write after the rebuild is not found: %v", ids)
+			}
 		})
 	}
 	// An index ahead of the store (another store's index) is rebuilt by

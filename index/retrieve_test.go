@@ -226,13 +226,22 @@ func TestExactKey(t *testing.T) {
 }
 
 // TestCompact merges an index written in many batches into one segment
-// and checks that every key still finds the same patients.
+// and checks that every key still finds the same patients, and that the
+// one segment is what a reopened index has. With Bulk, scorch merges
+// nothing in the background: Compact does it all.
 func TestCompact(t *testing.T) {
-	ix, err := OpenIndex(t.TempDir(), IndexOptions{})
+	for _, bulk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) { testCompact(t, bulk) })
+	}
+}
+
+func testCompact(t *testing.T, bulk bool) {
+	dir := t.TempDir()
+	ix, err := OpenIndex(dir, IndexOptions{Bulk: bulk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
+	defer func() { ix.Close() }()
 	ctx := context.Background()
 	// More batches than one scorch force merge folds into one segment
 	// (10), so that a single round would leave several.
@@ -261,6 +270,16 @@ func TestCompact(t *testing.T) {
 	}
 	if n := segmentCount(t, ix); n != 1 {
 		t.Errorf("%d segments after Compact, want 1", n)
+	}
+	// Closed right after Compact, the folder holds the merged segment.
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ix, err = OpenIndex(dir, IndexOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := segmentCount(t, ix); n != 1 {
+		t.Errorf("%d segments after Compact and reopening, want 1", n)
 	}
 	for k, want := range before {
 		got, err := ix.Candidates(ctx, []string{k}, 1000)

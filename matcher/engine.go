@@ -56,6 +56,12 @@ type Options struct {
 	// store.StoreOptions.NoSync). Default false: every acknowledged write
 	// is on disk.
 	NoSync bool
+	// BulkLoad leaves the index's segments unmerged until Compact (see
+	// index.IndexOptions.Bulk): for a bulk load that compacts at the end,
+	// which then merges each patient once instead of at every tier of
+	// bleve's background merges. Matches meanwhile search every segment.
+	// Default false.
+	BulkLoad bool
 
 	// minConcurrentBatch replaces the package's minConcurrentBatch when
 	// set (tests make concurrent index batches out of small commits).
@@ -98,7 +104,9 @@ func (o *Options) ensureDefaults() {
 // Engine stores patients and matches demographics against them. It is safe
 // for concurrent use.
 type Engine struct {
-	opts  Options
+	opts Options
+	// dir is the data folder ("" in memory).
+	dir   string
 	store *store.Store
 	idx   *index.Index
 	// metrics counts what Match answers (see Collectors).
@@ -171,11 +179,14 @@ func Open(dir string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("matcher: opening store: %w", err)
 	}
 	e := &Engine{opts: opts, store: st, metrics: newEngineMetrics()}
+	if !opts.InMemory {
+		e.dir = dir
+	}
 	if err := e.loadTable(context.Background(), scorer); err != nil {
 		st.Close()
 		return nil, err
 	}
-	idx, err := index.OpenIndex(filepath.Join(dir, "index"), index.IndexOptions{InMemory: opts.InMemory, Logger: opts.Logger, CandidateLimit: opts.CandidateLimit})
+	idx, err := index.OpenIndex(filepath.Join(dir, "index"), index.IndexOptions{InMemory: opts.InMemory, Logger: opts.Logger, CandidateLimit: opts.CandidateLimit, Bulk: opts.BulkLoad})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("matcher: opening index: %w", err)

@@ -54,8 +54,7 @@ func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf 
 		Compare(&a, &b, &cmp)
 		r := s.ScoreComparison(&cmp, &a, &b)
 		matches += r.Probability
-		ev := nameTypos{given: tf.typoOfEstablished(a.GivenTF, b.GivenTF), family: tf.typoOfEstablished(a.FamilyTF, b.FamilyTF)}
-		if g, _ := applyCaps(&cmp, GradeProbable, ev); g == GradeProbable {
+		if g, _ := applyCaps(&cmp, GradeProbable, s.nameTypos(&cmp, &a, &b)); g == GradeProbable {
 			allowed = append(allowed, r.Probability)
 		}
 	})

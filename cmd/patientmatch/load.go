@@ -69,7 +69,7 @@ func runLoad(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 
-	eng, err := matcher.Open(*data, matcher.Options{Progress: progressFunc(env, *progress), WriteBuffer: matcher.BulkWriteBuffer})
+	eng, err := matcher.Open(*data, matcher.Options{Progress: progressFunc(env, *progress), WriteBuffer: matcher.BulkWriteBuffer, BulkLoad: *compact})
 	if err != nil {
 		return err
 	}
