@@ -1,6 +1,8 @@
 package blocking
 
 import (
+	"strings"
+
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
 )
@@ -101,6 +103,17 @@ func phone7(ph string) string {
 		return ""
 	}
 	return string(b[:])
+}
+
+// emailHandle returns the part of an e-mail address before the "@", or ""
+// when it is shorter than three characters (two-letter handles are
+// initials, shared by strangers) or there is no "@".
+func emailHandle(e string) string {
+	i := strings.IndexByte(e, '@')
+	if i < 3 {
+		return ""
+	}
+	return e[:i]
 }
 
 func allSame(s string) bool {

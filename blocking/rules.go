@@ -120,6 +120,17 @@ const (
 	// year are shared by hundreds of patients in a large registry (blocks
 	// of 172 at 100k generated), for pairs their other keys already find.
 	RuleGivenYear
+	// RuleEmailHandle: the part of the e-mail address before the "@" (at
+	// least three characters), for sparse records only (see sparse).
+	// Survives a typo in the provider's domain (miller-torres.org,
+	// miller-tores.org) and a handle kept at another provider, where
+	// RuleEmail, which keys the whole address, does not. A sparse record
+	// has no phone, street address or identifier to meet such a duplicate
+	// by when its names and birth date are slipped too; a dense one has,
+	// and a handle shared by strangers (j.smith) would cost it pairs for
+	// nothing (measured on the registry profile: 338 pairs more, no true
+	// pair gained).
+	RuleEmailHandle
 
 	numRules
 )
@@ -165,6 +176,7 @@ var rules = [numRules]ruleInfo{
 	RuleAddress:        {"address", "ad:", []string{CompHousehold}},
 	RuleBirthDate:      {"birth_date", "bd:", []string{CompBirthDate}},
 	RuleGivenYear:      {"given_year", "gy:", []string{CompGivenName, CompBirthDate}},
+	RuleEmailHandle:    {"email_handle", "eh:", []string{CompHousehold}},
 }
 
 // Rules returns the candidate rules, in the order Keys applies them: the
@@ -322,6 +334,7 @@ var ruleRecipes = [numRules]func(kb *keyBuilder, p *scoring.Prepared, dst []stri
 	RuleAddress:        (*keyBuilder).addressKeys,
 	RuleBirthDate:      (*keyBuilder).birthDateKeys,
 	RuleGivenYear:      (*keyBuilder).givenYearKeys,
+	RuleEmailHandle:    (*keyBuilder).emailHandleKeys,
 }
 
 // key emits one key of rule r made of parts, or nothing when a part is
@@ -459,6 +472,13 @@ func (kb *keyBuilder) emailKeys(p *scoring.Prepared, dst []string) []string {
 		return dst
 	}
 	return kb.key(RuleEmail, dst, p.Rec.Email)
+}
+
+func (kb *keyBuilder) emailHandleKeys(p *scoring.Prepared, dst []string) []string {
+	if !sparse(p) || record.IsPlaceholderEmail(p.Rec.Email) {
+		return dst
+	}
+	return kb.key(RuleEmailHandle, dst, emailHandle(p.Rec.Email))
 }
 
 func (kb *keyBuilder) identifierKeys(p *scoring.Prepared, dst []string) []string {

@@ -11,8 +11,9 @@ import (
 
 // TestSparseFallbackKeys: a record with no address, phone or identifier keys its place as the city as well as the postal code, and
 // gets a given_year key, so that it meets a duplicate whose place is a
-// city alone and whose family name and birth date differ; the same pair
-// with a phone each (dense) keys as before and does not meet.
+// city alone and whose family name and birth date differ, and an
+// email_handle key, so that it meets one whose e-mail domain differs; the
+// same pair with a phone each (dense) keys as before and does not meet.
 func TestSparseFallbackKeys(t *testing.T) {
 	civil := func(given, family, birth, city, postal string) record.Record {
 		r := rec(given, family, birth)
@@ -45,6 +46,24 @@ func TestSparseFallbackKeys(t *testing.T) {
 		{"given_year: other year", RuleGivenYear, c, civil("ryan", "", "1987-02-17", "", ""), false},
 		{"given_year: dense records have none", RuleGivenYear, dense(c, "+15125551234"), dense(d, "+15125559876"), false},
 	}
+	mail := func(r record.Record, email string) record.Record {
+		r.Email = email
+		return r
+	}
+	tests = append(tests, []struct {
+		name  string
+		rule  Rule
+		x, y  record.Record
+		share bool
+	}{
+		{"email_handle: domain typo'd", RuleEmailHandle, mail(c, "ar20@miller-torres.org"), mail(d, "ar20@miller-tores.org"), true},
+		{"email_handle: another provider", RuleEmailHandle, mail(c, "ryan.p86@gmail.com"), mail(d, "ryan.p86@outlook.com"), true},
+		{"email_handle: other handle", RuleEmailHandle, mail(c, "ryan.p86@gmail.com"), mail(d, "ryan.p68@gmail.com"), false},
+		{"email_handle: two letters are initials", RuleEmailHandle, mail(c, "rp@gmail.com"), mail(d, "rp@outlook.com"), false},
+		{"email_handle: placeholder", RuleEmailHandle, mail(c, "noemail@gmail.com"), mail(d, "noemail@outlook.com"), false},
+		{"email_handle: dense records have none", RuleEmailHandle,
+			dense(mail(c, "ar20@miller-torres.org"), "+15125551234"), dense(mail(d, "ar20@miller-tores.org"), "+15125559876"), false},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			kx, ky := ruleKeys(tc.x, tc.rule), ruleKeys(tc.y, tc.rule)
@@ -64,16 +83,17 @@ func TestDenseKeysUnchanged(t *testing.T) {
 	base := rec("robert", "smith", "1980-03-04")
 	base.Address = record.Address{City: "springfield", PostalCode: "62704"}
 	withs := map[string]func(r *record.Record){
-		"street":     func(r *record.Record) { r.Address.Number, r.Address.Street = "12", "main" },
-		"phone":      func(r *record.Record) { r.Phone = "+12175551234" },
-		"identifier": func(r *record.Record) { r.Identifiers = []record.Identifier{{Type: record.IDSSN, Value: "123456780"}} },
+		"street":      func(r *record.Record) { r.Address.Number, r.Address.Street = "12", "main" },
+		"email+phone": func(r *record.Record) { r.Email, r.Phone = "rsmith@mail.org", "+12175551234" },
+		"phone":       func(r *record.Record) { r.Phone = "+12175551234" },
+		"identifier":  func(r *record.Record) { r.Identifiers = []record.Identifier{{Type: record.IDSSN, Value: "123456780"}} },
 	}
 	for name, with := range withs {
 		r := base
 		with(&r)
 		keys := keysOf(r)
 		for _, k := range keys {
-			if strings.HasPrefix(k, RuleGivenYear.Prefix()) || strings.Contains(k, ":cspringfield") {
+			if strings.HasPrefix(k, RuleGivenYear.Prefix()) || strings.HasPrefix(k, RuleEmailHandle.Prefix()) || strings.Contains(k, ":cspringfield") {
 				t.Errorf("%s: dense record has fallback key %q", name, k)
 			}
 		}
