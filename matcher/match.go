@@ -34,7 +34,7 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 	scorer := e.scorer
 	e.mu.RUnlock()
 
-	qp := scorer.Prepare(q)
+	qp := scorer.PrepareQuery(q)
 	keys := index.Keys(qp, nil)
 	if len(keys) == 0 {
 		return nil, nil

@@ -35,9 +35,12 @@ package scoring
 //     or more) → possible at most, probable if an identifier agrees. Birth
 //     years ten or more apart that are one digit off (1955 vs 1985, same
 //     day and month: more likely a typo), or ten or eleven apart (too
-//     close for a parent) → probable at most. A suffix on one side only with a birth date
-//     that is not exact → probable at most. Juniors share name and
-//     household; the suffix is often not recorded.
+//     close for a parent) → probable at most. A suffix on one side only
+//     with a birth date that is not exact → probable at most. Neither of
+//     these two holds a pair whose birth dates are one keying error apart
+//     (one digit, transposed) and whose identifiers agree exactly. Juniors
+//     share name and household, never an identifier; the suffix is often
+//     not recorded.
 //   - CapCorroboration: nothing but name and birth date agrees — no
 //     identifier agreement (exact or one off) and no address, phone or email
 //     agreement → probable at most. A namesake elsewhere, or the same person
@@ -46,14 +49,17 @@ package scoring
 //   - CapConflict: identifiers of the same type disagree, or sex disagrees →
 //     probable at most.
 //   - CapWeakAgreement: certain needs the given name exact, a nickname or
-//     swapped, the family name at least jw>=0.92 (a married name is a
-//     reviewer's call), and the birth date exact, transposed or one digit
-//     off — unless an identifier agrees exactly → probable at most.
+//     swapped, the family name at least jw>=0.92 — or changed, with given
+//     name, birth date and sex the same and the address or contact shared
+//     (marriedName) — and the birth date exact, transposed or one digit
+//     off, unless an identifier agrees exactly → probable at most.
 //   - Typos of established names (typoCorroborated): a given or family
 //     name alike to the other record's (phonetic, jw>=0.92, jw>=0.80) in a
 //     spelling the population's name frequencies call a keying error (one
-//     spelling carried by nobody else, the other by others:
-//     typoOfEstablished), with the other name exact or such a typo too, the
+//     spelling carried by nobody else, the other by others; at phonetic and
+//     jw>=0.92 also one carried by no more than the model's share of
+//     misspelt names times the other's: typoOfEstablished,
+//     Scorer.nameTypos), with the other name exact or such a typo too, the
 //     birth date exact, address or contact agreeing and no sex or
 //     identifier conflict, is lifted from CapWeakAgreement and CapTwins.
 //     Twins share all of that but carry two established names (Kristin,
@@ -196,7 +202,14 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 	if cmp.Suffix == SuffixConflict || (generations && f.birth == BirthElse) {
 		c.limit(f.family, CapJunior)
 	}
-	if (farApart && (f.birth != BirthElse || !generations)) || (cmp.Suffix == SuffixOneSided && f.birth != BirthExact) {
+	// A birth date one keying error away (one digit, or day and month
+	// swapped) is the junior's shape only by the decades or the suffix it
+	// leaves; an identifier agreeing exactly, which a junior and his
+	// father never share, says the date was mistyped. Dates different in
+	// day or month too (else) are not one keying error and stay held.
+	dateTypo := f.birth == BirthOneDigit || f.birth == BirthTransposed
+	if ((farApart && (f.birth != BirthElse || !generations)) || (cmp.Suffix == SuffixOneSided && f.birth != BirthExact)) &&
+		!(f.idExact && dateTypo) {
 		c.limit(GradeProbable, CapJunior)
 	}
 }
@@ -213,11 +226,23 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 	}
 	if !f.idExact {
 		strongGiven := f.given == GivenExact || f.given == GivenNickname || f.given == GivenSwapped
-		strongFamily := f.fam <= FamilyJW92
+		strongFamily := f.fam <= FamilyJW92 || marriedName(cmp, f)
 		if (!strongGiven || !strongFamily || !f.birthAgrees) && !f.typos {
 			c.limit(GradeProbable, CapWeakAgreement)
 		}
 	}
+}
+
+// marriedName reports a family name changed (level else) with the given
+// name, birth date and sex the same, the address or the contact (or both)
+// still shared and no identifier conflicting: the shape of a name taken at
+// marriage. No relative has it — twins and siblings differ in given name
+// or birth date, a parent in birth date — and a namesake elsewhere shares
+// no address or contact, so the family name alone does not hold such a
+// pair below certain.
+func marriedName(cmp *Comparison, f *capFacts) bool {
+	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact &&
+		cmp.Levels[CompSex] == SexAgree && f.sharesHouse && f.id != IDDisagree
 }
 
 // minParentGap is the fewest years between the births of a parent and a
@@ -231,6 +256,29 @@ const minParentGap = 12
 // records' spellings look like a keying error of an established name
 // (typoOfEstablished), from the population's name frequencies.
 type nameTypos struct{ given, family bool }
+
+// nameTypos reads the name frequencies of a pair for the caps. A rarer
+// spelling carried by several records counts as a slip (the slip share of
+// typoOfEstablished) only at the levels where the two spellings are one
+// name misspelt — phonetic, jw>=0.92 — not at jw>=0.80, which two names
+// of their own reach as often (Robert and Roger, Mary and Marilyn, John
+// and Jordan): that one spelling is rarer than the other says nothing
+// there, and only a spelling nobody else carries counts.
+func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
+	slip := func(c int, l uint8, phonetic, jw92 uint8) float64 {
+		if l == phonetic || l == jw92 {
+			return s.slip[c]
+		}
+		return 0
+	}
+	lv := &cmp.Levels
+	return nameTypos{
+		given: s.terms.typoOfEstablished(a.GivenTF, b.GivenTF,
+			slip(CompGivenName, lv[CompGivenName], GivenPhonetic, GivenJW92), a.givenCarriers, b.givenCarriers),
+		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF,
+			slip(CompFamilyName, lv[CompFamilyName], FamilyPhonetic, FamilyJW92), a.familyCarriers, b.familyCarriers),
+	}
+}
 
 // typoCorroborated reports whether a pair whose only differences are
 // keying errors in the names agrees on everything else a household shares:

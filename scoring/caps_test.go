@@ -6,39 +6,68 @@ import (
 )
 
 // TestTypoOfEstablished: a spelling nobody else carries beside one others
-// carry is a typo; two spellings each carried by several people are two
-// names; without a table nothing is.
+// carry is a typo; so, given a slip share, is a spelling carried by no
+// more than that share of the other's carriers; two spellings each carried
+// by several people beyond it are two names; without a table nothing is.
 func TestTypoOfEstablished(t *testing.T) {
-	tf := &TermFrequencies{Records: 100}
-	f := func(n int) float64 { return float64(n) / 100 }
+	tf := &TermFrequencies{Records: 1000}
+	f := func(n int) float64 { return float64(n) / 1000 }
 	cases := []struct {
 		a, b int
+		slip float64
 		want bool
 	}{
-		{1, 30, true}, {30, 1, true}, {1, 2, true},
-		{1, 1, false}, {2, 30, false}, {12, 14, false},
+		{1, 30, 0, true}, {30, 1, 0, true}, {1, 2, 0, true},
+		{1, 1, 0, false}, {2, 30, 0, false}, {12, 14, 0, false},
+		{1, 1, 0.5, false}, {2, 100, 0.045, true}, {100, 4, 0.045, true},
+		{5, 100, 0.045, false}, {12, 14, 0.045, false}, {2, 30, 0.045, false},
 	}
 	for _, c := range cases {
-		if got := tf.typoOfEstablished(f(c.a), f(c.b)); got != c.want {
-			t.Errorf("counts %d, %d: %v, want %v", c.a, c.b, got, c.want)
+		if got := tf.typoOfEstablished(f(c.a), f(c.b), c.slip, 0, 0); got != c.want {
+			t.Errorf("counts %d, %d, slip %v: %v, want %v", c.a, c.b, c.slip, got, c.want)
 		}
 	}
 	var none *TermFrequencies
-	if none.typoOfEstablished(0.01, 0.3) || tf.typoOfEstablished(0, 0.3) {
+	if none.typoOfEstablished(0.01, 0.3, 0.5, 0, 0) || tf.typoOfEstablished(0, 0.3, 0.5, 0, 0) {
 		t.Errorf("no table or no frequency: want false")
 	}
 }
 
+// TestMisspellingRate: half the m of the alike levels, from the model.
+func TestMisspellingRate(t *testing.T) {
+	m := DefaultModel()
+	g := m.Comparisons[CompGivenName].Levels
+	want := (g[GivenPhonetic].M + g[GivenJW92].M + g[GivenJW80].M) / 2
+	if got := misspellingRate(m, CompGivenName); got != want || got <= 0 || got >= 0.5 {
+		t.Errorf("given: %v, want %v", got, want)
+	}
+	if got := misspellingRate(m, CompBirthDate); got != 0 {
+		t.Errorf("birth date: %v, want 0", got)
+	}
+}
+
 // capsPopulation is a population in which kristin and kristen are both
-// established given names (twins may carry them), as are jonathan, aiden
-// and aidan, and smith is an established family name; the typo'd
-// spellings (jonathon, jpnathan, jonxthan, smiht) are carried by nobody.
+// established given names (twins may carry them), as are jonathan, eric,
+// erin, christopher and christian, and smith is an established family name;
+// the typo'd spellings (jonathon, jpnathan, jonxthan, smiht) are carried by
+// nobody. william is carried by 100 and its slip wiliam by 2 (a frequent
+// name's slip recurs); robert by 100 and roger, a name of its own, by 3.
 func capsPopulation(t *testing.T) *TermFrequencies {
 	var recs []*Prepared
-	for i := 0; i < 40; i++ {
-		for _, g := range []string{"kristin", "kristen", "jonathan", "eric", "erin"} {
-			recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=%s;family=smith", g))))
+	add := func(given string, n int) {
+		for i := 0; i < n; i++ {
+			recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=%s;family=smith", given))))
 		}
+	}
+	for _, g := range []string{"kristin", "kristen", "jonathan", "eric", "erin", "christopher"} {
+		add(g, 40)
+	}
+	add("christian", 10)
+	add("william", 100)
+	add("wiliam", 2)
+	add("robert", 100)
+	add("roger", 3)
+	for i := 0; i < 40; i++ {
 		recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=mary;family=jones%d", i))))
 	}
 	return BuildTermFrequencies(recs)
@@ -87,6 +116,12 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 			GivenPhonetic, FamilyExact, false},
 		{"given typo, sex disagrees", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=male;email=k.smith@mail.com;" + household,
 			GivenPhonetic, FamilyExact, false},
+		{"recurring slip of a frequent name", withTF, "given=william;" + person, "given=wiliam;" + person, GivenPhonetic, FamilyExact, true},
+		{"recurring slip, birth date one digit off", withTF, "given=william;" + person,
+			"given=wiliam;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyExact, false},
+		{"twins, a rarer name of its own within 0.80", withTF, "given=robert;" + person, "given=roger;" + person, GivenJW80, FamilyExact, false},
+		{"twins, alike names both established", withTF, "given=christopher;" + person, "given=christian;" + person, GivenPhonetic, FamilyExact, false},
+		{"recurring slip, no name frequencies", plain, "given=william;" + person, "given=wiliam;" + person, GivenPhonetic, FamilyExact, false},
 		{"given typo, identifier disagrees", withTF, stored + ";ssn=212345678", "given=jonathon;" + person + ";ssn=219876543", GivenPhonetic, FamilyExact, false},
 	}
 	for _, tc := range cases {
@@ -102,6 +137,128 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 			}
 			if r2 := tc.s.Score(b, a); r2.Grade != r.Grade {
 				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}
+
+// TestCapsJuniorDateTypo: a birth year one digit off across decades
+// (1955 vs 1985, same day and month), or a suffix on one side with the
+// day and month swapped, reaches certain when an identifier agrees
+// exactly — a junior and his father never share one — and stays below
+// without it, with it only one digit off, or when the dates are different
+// birthdays (a junior carrying his father's number).
+func TestCapsJuniorDateTypo(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const person = "given=robert;family=douglas;sex=male;email=r.douglas@mail.com;" + household
+	cases := []struct {
+		name    string
+		a, b    string
+		birth   uint8
+		id      uint8
+		certain bool
+	}{
+		{"decade digit off, SSN exact", person + ";birth=1955-05-26;ssn=298382798", person + ";birth=1985-05-26;ssn=298382798",
+			BirthOneDigit, IDExact, true},
+		{"decade digit off, no identifier", person + ";birth=1955-05-26", person + ";birth=1985-05-26", BirthOneDigit, IDMissing, false},
+		{"decade digit off, SSN one off", person + ";birth=1955-05-26;ssn=298382798", person + ";birth=1985-05-26;ssn=298382799",
+			BirthOneDigit, IDOneOff, false},
+		{"different birthdays decades apart, SSN exact", person + ";birth=1955-05-26;ssn=298382798",
+			person + ";birth=1985-09-11;ssn=298382798", BirthElse, IDExact, false},
+		{"suffix on one side, transposed, SSN exact", person + ";suffix=jr;birth=1985-05-06;ssn=298382798",
+			person + ";birth=1985-06-05;ssn=298382798", BirthTransposed, IDExact, true},
+		{"suffix on one side, transposed, no identifier", person + ";suffix=jr;birth=1985-05-06",
+			person + ";birth=1985-06-05", BirthTransposed, IDMissing, false},
+		{"suffix on one side, birth missing, SSN exact", person + ";suffix=jr;ssn=298382798",
+			person + ";birth=1985-06-05;ssn=298382798", BirthMissing, IDExact, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			if r.Levels[CompBirthDate] != tc.birth || r.Levels[CompIdentifier] != tc.id {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
+			}
+			if r2 := s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}
+
+// TestPrepareQueryCountsItself: a $match query is not among the records
+// the name frequencies were counted from. A twin asking, whose rare name
+// (Chiman) one stored record carries, must not read as a slip of the
+// other twin's established name (Christian): with the query counted as a
+// carrier of its own spelling the pair stays below certain, while the
+// query's own stored record is still certain.
+func TestPrepareQueryCountsItself(t *testing.T) {
+	var recs []*Prepared
+	for i := 0; i < 30; i++ {
+		recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=christian;family=jones%d", i))))
+	}
+	const person = "family=smith;birth=2015-08-20;sex=male;email=smith@mail.com;" + household
+	recs = append(recs, PrepareWithoutTF(mustRecord(t, "given=chiman;"+person)))
+	s := MustScorer(DefaultModel()).WithTermFrequencies(BuildTermFrequencies(recs))
+	q := mustRecord(t, "given=chiman;"+person)
+	twin := s.Prepare(mustRecord(t, "given=christian;"+person))
+	self := s.Prepare(mustRecord(t, "given=chiman;"+person))
+
+	if r := s.Score(s.Prepare(q), twin); r.Levels[CompGivenName] != GivenJW80 || r.Grade != GradeCertain {
+		t.Fatalf("prepared as a stored record, the twin is %v at %s: the case does not show the hazard",
+			r.Grade, LevelLabel(CompGivenName, int(r.Levels[CompGivenName])))
+	}
+	qp := s.PrepareQuery(q)
+	if r := s.Score(qp, twin); r.Grade == GradeCertain {
+		t.Errorf("twin graded certain (cap %v); %s", r.Cap, explainString(s.Explain(qp, twin)))
+	}
+	if r := s.Score(qp, self); r.Grade != GradeCertain {
+		t.Errorf("own record graded %v (cap %v), want certain", r.Grade, r.Cap)
+	}
+	if qp.GivenTF != s.Prepare(q).GivenTF {
+		t.Errorf("GivenTF %v, want Prepare's %v: the name weights must not change", qp.GivenTF, s.Prepare(q).GivenTF)
+	}
+}
+
+// TestCapsMarriedName: a family name changed, with given name, birth date
+// and sex the same and the contact or address still shared, reaches
+// certain; without that corroboration, with the sex unknown, with the
+// given name only a nickname, or with the birth date not exact it stays
+// below.
+func TestCapsMarriedName(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const before = "given=margaret;family=kowalczyk;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household
+	cases := []struct {
+		name    string
+		b       string
+		given   uint8
+		certain bool
+	}{
+		{"married, contact and address kept", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household,
+			GivenExact, true},
+		{"married, email changed, address kept", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.ostrander@mail.com;" +
+			"number=12;street=main;type=st;city=canberra;postal=2600", GivenExact, true},
+		{"married, moved, nothing kept but the postal code", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;postal=2600",
+			GivenExact, false},
+		{"sex unknown", "given=margaret;family=ostrander;birth=1984-07-19;email=m.k@mail.com;" + household, GivenExact, false},
+		{"nickname", "given=peggy;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household, GivenNickname, false},
+		{"birth date one digit off", "given=margaret;family=ostrander;birth=1984-07-18;sex=female;email=m.k@mail.com;" + household,
+			GivenExact, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, before)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			if r.Levels[CompFamilyName] != FamilyElse || r.Levels[CompGivenName] != tc.given {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
 			}
 		})
 	}

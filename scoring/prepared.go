@@ -40,19 +40,24 @@ type Prepared struct {
 	// givenStandIn and familyStandIn mark stand-in names (kept for
 	// blocking, compared as missing).
 	givenStandIn, familyStandIn bool
-	familyParts                 []string
-	givenNick                   [maxNickGroups]uint16
-	familyNick                  [maxNickGroups]uint16 // only for a lone family name (a mononym)
-	birth                       record.Date           // Year == 0 when missing
-	birthDigits                 string                // "YYYYMMDD" for full dates, else ""
-	number                      string                // house number
-	street                      string                // street name and type
-	city                        string
-	postal                      string
-	phone                       string // digits only
-	phone7                      string // last seven digits of phone
-	email                       string
-	ids                         []record.Identifier
+	// givenCarriers and familyCarriers count the records that carry the
+	// names, this one included, for a record the term frequencies were
+	// not counted from (Scorer.PrepareQuery); 0 for one they were, whose
+	// count GivenTF and FamilyTF give.
+	givenCarriers, familyCarriers uint32
+	familyParts                   []string
+	givenNick                     [maxNickGroups]uint16
+	familyNick                    [maxNickGroups]uint16 // only for a lone family name (a mononym)
+	birth                         record.Date           // Year == 0 when missing
+	birthDigits                   string                // "YYYYMMDD" for full dates, else ""
+	number                        string                // house number
+	street                        string                // street name and type
+	city                          string
+	postal                        string
+	phone                         string // digits only
+	phone7                        string // last seven digits of phone
+	email                         string
+	ids                           []record.Identifier
 }
 
 // PrepareWithoutTF computes the comparison-ready form of r without term

@@ -19,6 +19,9 @@ type Scorer struct {
 	tf                             [2]tfCompiled // given, family
 	terms                          *TermFrequencies
 	rel                            relCompiled
+	// slip is the model's share of misspelt given and family names
+	// (misspellingRate), for telling a recurring slip from a name.
+	slip [2]float64
 }
 
 // relCompiled is the relatives class of a model, compiled: the weight of
@@ -79,6 +82,7 @@ func NewScorer(m *Model) (*Scorer, error) {
 		}
 	}
 	s.prior = logit2(m.Prior)
+	s.slip = [2]float64{misspellingRate(m, CompGivenName), misspellingRate(m, CompFamilyName)}
 	if r := m.Relatives; r != nil {
 		s.compileRelatives(m)
 	}
@@ -126,6 +130,22 @@ func (s *Scorer) PrepareInto(p *Prepared, r record.Record) {
 		p.GivenTF = s.terms.GivenFrequency(p.given)
 		p.FamilyTF = s.terms.FamilyFrequency(p.family)
 	}
+}
+
+// PrepareQuery is Prepare for a record that is not among the records the
+// term frequencies were counted from — a $match query. Its name weights
+// are Prepare's; for telling a slip from a name (typoOfEstablished) its
+// own spellings count one more carrier, as they will once it is stored
+// and as they do when two records of one file are compared. Otherwise a
+// spelling that one stored record carries (a twin's rare name) reads as
+// one nobody else carries.
+func (s *Scorer) PrepareQuery(r record.Record) *Prepared {
+	p := s.Prepare(r)
+	if s.terms != nil {
+		p.givenCarriers = s.terms.carriersWith(s.terms.Given, p.given)
+		p.familyCarriers = s.terms.carriersWith(s.terms.Family, p.family)
+	}
+	return p
 }
 
 // logit2 is log2(p/(1−p)).
@@ -184,10 +204,7 @@ func (s *Scorer) ScoreComparison(cmp *Comparison, a, b *Prepared) Result {
 	case strangers >= s.possibleW:
 		r.Grade = GradePossible
 	}
-	r.Grade, r.Cap = applyCaps(cmp, r.Grade, nameTypos{
-		given:  s.terms.typoOfEstablished(a.GivenTF, b.GivenTF),
-		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF),
-	})
+	r.Grade, r.Cap = applyCaps(cmp, r.Grade, s.nameTypos(cmp, a, b))
 	return r
 }
 

@@ -96,19 +96,68 @@ func (t *TermFrequencies) freq(m map[string]uint32, v string) float64 {
 	return float64(n) / float64(t.Records)
 }
 
+// carriersWith is the number of records carrying v among the counted ones
+// plus one not counted (Scorer.PrepareQuery); 0 when v is empty.
+func (t *TermFrequencies) carriersWith(m map[string]uint32, v string) uint32 {
+	if v == "" {
+		return 0
+	}
+	return m[v] + 1
+}
+
+// carriers is the number of records carrying a spelling of relative
+// frequency f among t's records, or own when set (carriersWith).
+func (t *TermFrequencies) carriers(f float64, own uint32) float64 {
+	if own > 0 {
+		return float64(own)
+	}
+	return math.Round(f * float64(t.Records))
+}
+
 // typoOfEstablished reports whether two different spellings, of relative
 // frequencies fa and fb among t's records (as PrepareInto sets them), look
-// like a keying error of an established name rather than two names: one
-// spelling is carried by no record but the one that has it (a count of at
-// most one), the other by more than one. Twins with alike names
-// (Kristin, Kristen) each carry a name other people carry too; a
-// one-keystroke slip is a spelling nobody else has. With no table, or a
-// frequency unknown, it reports false: the caps then stay as they are.
-func (t *TermFrequencies) typoOfEstablished(fa, fb float64) bool {
+// like a keying error of an established name rather than two names.
+// ownA and ownB, when set, are the carriers of a record not counted in t
+// (carriersWith).
+//
+// One spelling carried by no record but the one that has it (a count of at
+// most one), the other by more than one, always does: twins with alike
+// names (Kristin, Kristen) each carry a name other people carry too; a
+// one-keystroke slip is a spelling nobody else has.
+//
+// In a large population a frequent name's slips recur (Wiliam beside
+// William), so with slip > 0 a rarer spelling also counts when it is
+// carried by no more records than slip times the other's: slip is the
+// share of records whose name is misspelt (misspellingRate), and all of an
+// established name's misspellings landing on one spelling is the most a
+// keying error can produce. A spelling carried more often than that is a
+// name of its own. The caller passes slip only for spellings alike enough
+// that a frequency says which is the slip (scorer.nameTypos).
+//
+// With no table, or a frequency unknown, it reports false: the caps then
+// stay as they are.
+func (t *TermFrequencies) typoOfEstablished(fa, fb, slip float64, ownA, ownB uint32) bool {
 	if t == nil || t.Records == 0 || fa <= 0 || fb <= 0 {
 		return false
 	}
-	na := math.Round(fa * float64(t.Records))
-	nb := math.Round(fb * float64(t.Records))
-	return min(na, nb) <= 1 && max(na, nb) > 1
+	na, nb := t.carriers(fa, ownA), t.carriers(fb, ownB)
+	lo, hi := min(na, nb), max(na, nb)
+	return hi > 1 && (lo <= 1 || lo <= slip*hi)
+}
+
+// misspellingRate is the share of records whose given (c = CompGivenName)
+// or family name is misspelt, as model m estimates it: a pair of one
+// person's records reaches an alike level (phonetic, jw>=0.92, jw>=0.80)
+// when either record's name is misspelt, so about twice that share of
+// matches do — the sum of those levels' m, halved.
+func misspellingRate(m *Model, c int) float64 {
+	alike := [2][3]int{{GivenPhonetic, GivenJW92, GivenJW80}, {FamilyPhonetic, FamilyJW92, FamilyJW80}}
+	if c != CompGivenName && c != CompFamilyName {
+		return 0
+	}
+	var sum float64
+	for _, l := range alike[c] {
+		sum += m.Comparisons[c].Levels[l].M
+	}
+	return sum / 2
 }

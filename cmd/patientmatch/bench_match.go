@@ -44,7 +44,7 @@ func (a engineAnswerer) Answer(ctx context.Context, q record.Record) ([]bench.Ma
 // answer.
 func (a engineAnswerer) GradePair(q, stored *record.Record) bench.MatchPair {
 	s := a.eng.Scorer()
-	qp, sp := s.Prepare(*q), s.Prepare(*stored)
+	qp, sp := s.PrepareQuery(*q), s.Prepare(*stored)
 	r := s.Score(qp, sp)
 	var pattern strings.Builder
 	for i, c := range s.Explain(qp, sp) {
