@@ -43,11 +43,14 @@ func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf 
 	var allowed []float64 // posteriors of the pairs the caps let reach probable
 	var matches float64   // expected matches among all candidate pairs
 	var cmp Comparison
+	freq := nameFrequencies(records, tf)
 	eachDistinctPair(records, passes, func(_ int, i, j int32, first bool) {
 		if !first {
 			return
 		}
-		a, b := withFrequencies(records[i], tf), withFrequencies(records[j], tf)
+		a, b := *records[i], *records[j]
+		a.GivenTF, a.FamilyTF = freq[i][0], freq[i][1]
+		b.GivenTF, b.FamilyTF = freq[j][0], freq[j][1]
 		Compare(&a, &b, &cmp)
 		r := s.ScoreComparison(&cmp, &a, &b)
 		matches += r.Probability
@@ -64,16 +67,16 @@ func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf 
 		est, matches, len(allowed), f1, t, th.Possible, th.Probable)
 }
 
-// withFrequencies returns a copy of p with the name frequencies of tf (nil:
-// none), as Scorer.PrepareInto would set them; training prepares records
-// without them.
-func withFrequencies(p *Prepared, tf *TermFrequencies) Prepared {
-	c := *p
-	if tf != nil {
-		c.GivenTF = tf.GivenFrequency(c.given)
-		c.FamilyTF = tf.FamilyFrequency(c.family)
+// nameFrequencies returns each record's given and family name frequency
+// in tf (zero without tf), as Scorer.PrepareInto would set them: training
+// prepares records without them, and looking them up once per record
+// rather than once per pair keeps the pass over the candidate pairs cheap.
+func nameFrequencies(records []*Prepared, tf *TermFrequencies) [][2]float64 {
+	out := make([][2]float64, len(records))
+	for i, p := range records {
+		out[i] = [2]float64{tf.GivenFrequency(p.given), tf.FamilyFrequency(p.family)}
 	}
-	return c
+	return out
 }
 
 // expectedF1Optimum returns the posterior t at which grading the pairs of
@@ -92,4 +95,42 @@ func expectedF1Optimum(probs []float64, matches float64) (t, f1 float64) {
 		}
 	}
 	return t, f1
+}
+
+// FitToFile returns base fitted to one file without training its m and u:
+// the prior λ and the posterior at which `probable` starts, both
+// estimated from records and the candidate pairs of passes, no labels
+// needed. It is for the built-in model on a file it was not trained on,
+// whose fixed prior (1e-4) and `probable` at 0.95 mean different things
+// on different files: λ is the share of matches among all pairs of
+// records, which falls with the file's size (a fifteenth of 1e-4 on a
+// household-rich 100,000-record file) and rises with its duplicates (FEBRL
+// 1,000 records: ten times 1e-4), so the same 0.95 is a stricter bar on
+// one file than another; and a sparse file's pairs with one typo sit in
+// the band a fixed 0.95 leaves at `possible` (probableThreshold).
+//
+// λ is estimated by EM for λ alone over the distinct candidate pairs (the
+// pairs no rule proposes taken as non-matches, candidatePrior) with the
+// household comparison passive: household members agree on address and
+// phone as duplicates do, and with the household voting the estimate
+// counts relatives among the matches (two and a half times the labelled
+// λ on our registry set; passive, within 10%). It returns base's own
+// values when there are no candidate pairs, and notes that say what it
+// set.
+func FitToFile(records []*Prepared, passes []TrainingPass, base *Model) (*Model, []string) {
+	m := base.Clone()
+	var passive [NumComparisons]bool
+	passive[CompHousehold] = true
+	lambda, pairs := candidatePrior(records, passes, m, passive)
+	if lambda <= 0 {
+		return m, []string{"model: kept the prior and thresholds (no candidate pairs to fit them to)"}
+	}
+	notes := []string{fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, pairs, m.Prior)}
+	m.Prior = lambda
+	tf := BuildTermFrequencies(records)
+	tf.Compact()
+	probable, note := probableThreshold(records, passes, m, tf)
+	m.Thresholds.Probable = probable
+	m.Description += "; prior and probable threshold fitted to the file"
+	return m, append(notes, note)
 }

@@ -381,7 +381,7 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 	notes = append(notes, personFallback(m, base)...)
 	notes = append(notes, constrainWeights(m, &seen)...)
 	notes = append(notes, neutralFamilySwap(m))
-	if lambda, pairs := candidatePrior(records, passes, m); lambda > 0 {
+	if lambda, pairs := candidatePrior(records, passes, m, [NumComparisons]bool{}); lambda > 0 {
 		notes = append(notes, fmt.Sprintf("prior: %.4g from the %d distinct candidate pairs of all passes (the passes' own estimates gave %.4g)",
 			lambda, pairs, m.Prior))
 		m.Prior = lambda
@@ -647,8 +647,9 @@ func constrainWeights(m *Model, seen *[NumComparisons][MaxLevels]bool) []string 
 // counts once, whichever rules proposed it, so no recall is needed; pairs
 // missed by every rule make it a slight underestimate.
 //
+// Passive comparisons do not vote (FitToFile makes the household passive).
 // It returns 0 when there are no candidate pairs.
-func candidatePrior(records []*Prepared, passes []TrainingPass, m *Model) (lambda float64, pairs int) {
+func candidatePrior(records []*Prepared, passes []TrainingPass, m *Model, passive [NumComparisons]bool) (lambda float64, pairs int) {
 	vectors := candidateVectors(records, passes)
 	all := allPairs(len(records))
 	if len(vectors) == 0 || all <= 0 {
@@ -659,7 +660,7 @@ func candidatePrior(records []*Prepared, passes []TrainingPass, m *Model) (lambd
 	llr := make([]float64, len(ps))
 	for i, p := range ps {
 		for c := range m.Comparisons {
-			if l := int(p.levels[c]); l < len(m.Comparisons[c].Levels) {
+			if l := int(p.levels[c]); l < len(m.Comparisons[c].Levels) && !passive[c] {
 				llr[i] += m.Comparisons[c].Levels[l].Weight()
 			}
 		}

@@ -53,6 +53,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "bench accuracy", "FILE [RIGHT]")
 	bf := addBatchFlags(fs, env)
+	bf.addFitFlag(fs)
 	truthPath := fs.String("truth", "", "truth CSV with columns id,entity (required)")
 	reportOut := fs.String("report", "", "also write a self-contained HTML report to this file")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of tables")
@@ -78,6 +79,11 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 	sides := make([][]*scoring.Prepared, len(paths))
 	for i, p := range paths {
 		if sides[i], err = job.read(ctx, env, []string{p}); err != nil {
+			return err
+		}
+	}
+	if len(sides) == 1 {
+		if err := job.fitToFile(sides[0]); err != nil {
 			return err
 		}
 	}

@@ -28,6 +28,7 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fs := newFlagSet(env, "dedupe", "FILE...")
 	bf := addBatchFlags(fs, env)
+	bf.addFitFlag(fs)
 	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
 	clustersOut := fs.String("clusters", "", "optional output CSV mapping every record to its cluster")
 	outFormat := fs.String("output-format", "", "pairs and clusters files: csv or ndjson, with match weight, cap, each comparison's level and weight, and cluster sizes (default: the four-column pairs CSV and id,cluster_id)")
@@ -53,6 +54,9 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	start := time.Now()
 	recs, err := job.read(ctx, env, fs.Args())
 	if err != nil {
+		return err
+	}
+	if err := job.fitToFile(recs); err != nil {
 		return err
 	}
 	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, recs)
@@ -121,7 +125,17 @@ type batchFlags struct {
 	maxCands  *int
 	progress  *bool
 	strict    *bool
-	field     fieldFlags
+	// fit is --fit, on the commands that fit the built-in model to one
+	// file (dedupe, bench accuracy; addFitFlag); nil elsewhere.
+	fit   *bool
+	field fieldFlags
+}
+
+// addFitFlag adds --fit to bf (see batchJob.fitToFile).
+func (bf *batchFlags) addFitFlag(fs interface {
+	Bool(name string, value bool, usage string) *bool
+}) {
+	bf.fit = fs.Bool("fit", true, "without --model, fit the built-in model's prior and probable threshold to the input")
 }
 
 func addBatchFlags(fs interface {

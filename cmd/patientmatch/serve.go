@@ -37,6 +37,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(serveGCPercent)
 	}
+	raiseProcs()
 	return serve(ctx, env, c, nil)
 }
 

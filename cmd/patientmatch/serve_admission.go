@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"os"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,14 +16,21 @@ import (
 type admissionFlags struct {
 	maxInFlight int
 	queueWait   time.Duration
+	burstWait   time.Duration
+	interval    time.Duration
 }
 
-// addAdmissionFlags registers --max-inflight and --queue-wait.
+// addAdmissionFlags registers --max-inflight, --queue-wait,
+// --queue-burst-wait and --queue-interval.
 func (c *serveConfig) addAdmissionFlags(fs *flag.FlagSet) {
-	fs.IntVar(&c.admission.maxInFlight, "max-inflight", admission.DefaultMaxInFlight(),
-		"requests (HTTP and gRPC together) running at once; more wait --queue-wait, then get 503 / RESOURCE_EXHAUSTED; 0 for no bound")
+	fs.IntVar(&c.admission.maxInFlight, "max-inflight", serveCores(),
+		"requests (HTTP and gRPC together) running at once (default one per core); more wait for a place, then get 503 / RESOURCE_EXHAUSTED; 0 for no bound")
 	fs.DurationVar(&c.admission.queueWait, "queue-wait", admission.DefaultWait,
-		"longest a request waits for a place under --max-inflight before it is refused")
+		"longest a request waits for a place under sustained overload (a queue standing for --queue-interval, or a refusal within it); 0: refused at once")
+	fs.DurationVar(&c.admission.burstWait, "queue-burst-wait", admission.DefaultBurstWait,
+		"longest a request waits for a place while the queue is transient (a stall's backlog, not overload); at least --queue-wait")
+	fs.DurationVar(&c.admission.interval, "queue-interval", admission.DefaultInterval,
+		"how long the queue must stand (never empty, no request served within --queue-wait), or how recent a refusal must be, to count as sustained overload")
 }
 
 func (c *serveConfig) validateAdmission() error {
@@ -29,6 +39,12 @@ func (c *serveConfig) validateAdmission() error {
 	}
 	if c.admission.queueWait < 0 {
 		return usageErrorf("--queue-wait must not be negative, got %v", c.admission.queueWait)
+	}
+	if c.admission.burstWait < c.admission.queueWait {
+		return usageErrorf("--queue-burst-wait %v must be at least --queue-wait %v", c.admission.burstWait, c.admission.queueWait)
+	}
+	if c.admission.interval < 0 {
+		return usageErrorf("--queue-interval must not be negative, got %v", c.admission.interval)
 	}
 	return nil
 }
@@ -39,5 +55,30 @@ func newLimiter(c serveConfig, reg prometheus.Registerer) (*admission.Limiter, e
 	if c.admission.maxInFlight == 0 {
 		return nil, nil
 	}
-	return admission.New(admission.Options{MaxInFlight: c.admission.maxInFlight, Wait: c.admission.queueWait, Registerer: reg})
+	wait := c.admission.queueWait
+	if wait == 0 {
+		wait = -1 // the flag's 0 is no wait; the option's 0 is the default
+	}
+	return admission.New(admission.Options{MaxInFlight: c.admission.maxInFlight, Wait: wait,
+		BurstWait: c.admission.burstWait, Interval: c.admission.interval, Registerer: reg})
+}
+
+// serveCores is the number of cores the process may use: Go's GOMAXPROCS
+// as the process started (the CPUs, or the container's CPU limit, or
+// $GOMAXPROCS), taken once, before raiseProcs changes it.
+var serveCores = sync.OnceValue(func() int { return runtime.GOMAXPROCS(0) })
+
+// raiseProcs gives the Go scheduler two Ps per core unless $GOMAXPROCS is
+// set. The in-flight bound keeps one request per core running; with as
+// many Ps as cores those requests hold every P, and a connection's next
+// request, even one to be refused, waits until a request ends and the
+// scheduler polls the network (under load up to 10 ms late) and then
+// queues behind the waiters. With spare Ps one is idle in the network
+// poller when a request arrives, so it is read and answered or refused
+// at once, and the kernel shares the cores between the threads. Measured
+// at 1M patients on 2 cores (bench/README "tail (session 3)").
+func raiseProcs() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * serveCores())
+	}
 }

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/patientmatch/patientmatch/scoring"
+)
+
+// fitToFile fits the built-in model to the records of one file before
+// they are scored (scoring.FitToFile): its prior and the posterior at which
+// `probable` starts, estimated from the candidate pairs of the training
+// blocking rules, so that a grade means the same on a four-field file as
+// on a twelve-field one, and on 1,000 records as on 100,000. A model given
+// with --model is used as it is (training already fitted it), as is the
+// built-in one with --fit=false.
+func (job *batchJob) fitToFile(recs []*scoring.Prepared) error {
+	if *job.flags.model != "" || job.flags.fit == nil || !*job.flags.fit {
+		return nil
+	}
+	passes := trainingPasses(recs, *job.flags.maxBlock, &trainProgress{})
+	m, _ := scoring.FitToFile(recs, passes, job.model)
+	scorer, err := scoring.NewScorer(m)
+	if err != nil {
+		return err
+	}
+	threshold, err := parseThreshold(*job.flags.threshold, m.Thresholds)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	job.model, job.scorer, job.threshold = m, scorer, threshold
+	return nil
+}

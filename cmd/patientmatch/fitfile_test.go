@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/testsets"
+)
+
+// TestFitToFile grades the committed labelled sets with the built-in model
+// fitted to each file (the default) and as it is (--fit=false). On the
+// sparse sets the fitted model must find more true pairs at `probable`
+// than it lets false ones in (probable+ F1 higher); on the household set it
+// must not be lower; never a false `certain`. Labels judge only.
+func TestFitToFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scores three 2,000-record sets twice")
+	}
+	for _, tc := range []struct {
+		set    string
+		better bool
+	}{
+		{"names2000", true},
+		{"civil2000", true},
+		{"synth2000", false},
+	} {
+		t.Run(tc.set, func(t *testing.T) {
+			dir := filepath.Join(testsets.ModuleRoot(t), "testdata", "labelled")
+			data, truth := filepath.Join(dir, tc.set+".csv"), filepath.Join(dir, tc.set+".truth.csv")
+			fitted, fixed := benchF1(t, data, truth), benchF1(t, data, truth, "--fit=false")
+			t.Logf("probable+ F1 fitted %.4f, as built in %.4f", fitted, fixed)
+			if fitted < fixed || tc.better && fitted <= fixed {
+				t.Errorf("probable+ F1 %.4f fitted to the file, %.4f as built in", fitted, fixed)
+			}
+		})
+	}
+}
+
+// benchF1 runs bench accuracy with the built-in model and returns the
+// probable+ F1, failing on any false certain pair.
+func benchF1(t *testing.T, data, truth string, flags ...string) float64 {
+	t.Helper()
+	env, out, errb := testEnv()
+	args := append([]string{"accuracy", "--json", "--truth", truth}, flags...)
+	if err := runBench(context.Background(), env, append(args, data)); err != nil {
+		t.Fatalf("bench accuracy: %v\n%s", err, errb.String())
+	}
+	var got struct {
+		Grades []struct {
+			Grade     string `json:"grade"`
+			AtOrAbove struct {
+				FP int     `json:"false_positives"`
+				F1 float64 `json:"f1"`
+			} `json:"at_or_above"`
+		} `json:"grades"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	var f1 float64
+	for _, g := range got.Grades {
+		switch g.Grade {
+		case "certain":
+			if g.AtOrAbove.FP != 0 {
+				t.Errorf("%d false certain pairs", g.AtOrAbove.FP)
+			}
+		case "probable":
+			f1 = g.AtOrAbove.F1
+		}
+	}
+	return f1
+}
