@@ -19,7 +19,10 @@
 # charged that lateness). "conns" is the most HTTP connections the server's
 # port held established during the run (sampled every 0.5 s with ss; those
 # over --max-conns are answered 503 and closed, beyond twice it closed at
-# once: see bench/README "Overload").
+# once: see bench/README "Overload"). "GC" is the server's garbage
+# collections during the run (GODEBUG=gctrace=1): cycles, and the longest
+# concurrent mark phase in wall-clock ms, so that a tail can be told
+# from a GC cycle or not.
 #
 # Queries: 2,000 of the generated records, spread over the file, without
 # their identifiers, count 5 (the issue's protocol). Environment:
@@ -93,7 +96,7 @@ PY
 port=$(( 20000 + RANDOM % 20000 ))
 gport=$(( port + 1 ))
 # shellcheck disable=SC2086
-$bin serve --data "$work/data" --http "127.0.0.1:$port" --grpc "127.0.0.1:$gport" ${SERVE_FLAGS:-} 2>"$work/serve.log" &
+GODEBUG=${GODEBUG:+$GODEBUG,}gctrace=1 $bin serve --data "$work/data" --http "127.0.0.1:$port" --grpc "127.0.0.1:$gport" ${SERVE_FLAGS:-} 2>"$work/serve.log" &
 srv=$!
 for _ in $(seq 1 1200); do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
@@ -125,10 +128,19 @@ conns_during() {
   sort -n "$out" | tail -1 >&3
 }
 
-summarize() { # label asked results.bin conns
+# gc_lines: how many GC cycles the server has traced so far.
+gc_lines() { grep -c '^gc [0-9]* @' "$work/serve.log" || true; }
+# gc_since N: the cycles traced after the first N, and their longest mark
+# phase (the second of gctrace's "A+B+C ms clock").
+gc_since() {
+  grep '^gc [0-9]* @' "$work/serve.log" | awk -v n="$1" 'NR > n {split($5, t, "+"); c++; if (t[2] > m) m = t[2]}
+    END {if (c) printf "%d (mark %.0f ms)", c, m; else printf "0"}'
+}
+
+summarize() { # label asked results.bin conns gc
   $vegeta encode --to json <"$3" | python3 -c '
 import json, sys
-label, asked, conns = sys.argv[1], sys.argv[2], sys.argv[3]
+label, asked, conns, gc = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 ok, shed, err, timeouts = [], [], 0, 0
 t0, t1 = None, None
 for line in sys.stdin:
@@ -154,22 +166,24 @@ q = lambda p: "%.1f" % ok[min(len(ok) - 1, int(len(ok) * p))] if ok else "-"
 shed.sort()
 slowest_shed = "p99 %.1f ms, slowest %.1f ms" % (shed[min(len(shed) - 1, int(len(shed) * .99))], shed[-1]) if shed else "-"
 errors = "%d (%d timeouts)" % (err, timeouts) if err else "0"
-print("| HTTP %s | %s | %.0f | %s | %s | %s | %s | %d (%s) | %s |" % (
-    label, asked, len(ok) / secs, q(.5), q(.99), q(.999), errors, len(shed), slowest_shed, conns))
-' "$1" "$2" "$4"
+print("| HTTP %s | %s | %.0f | %s | %s | %s | %s | %d (%s) | %s | %s |" % (
+    label, asked, len(ok) / secs, q(.5), q(.99), q(.999), errors, len(shed), slowest_shed, conns, gc))
+' "$1" "$2" "$4" "$5"
 }
 
 echo
-echo "| run | rate asked (req/s) | rate served (2xx/s) | p50 ms | p99 ms | p99.9 ms | errors | shed | conns |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| run | rate asked (req/s) | rate served (2xx/s) | p50 ms | p99 ms | p99.9 ms | errors | shed | conns | GC |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 # Warm up: the first requests map the index and the store.
 $vegeta attack -targets "$work/targets.json" -format json -rate 200 -duration 5s -timeout 5s >/dev/null
 for rate in $RATES; do
+  gc0=$(gc_lines)
   conns=$(conns_during $vegeta attack -targets "$work/targets.json" -format json -rate "$rate" -duration "$DURATION" -timeout 5s -output "$work/r.bin" 3>&1)
-  summarize "open loop" "$rate" "$work/r.bin" "$conns"
+  summarize "open loop" "$rate" "$work/r.bin" "$conns" "$(gc_since "$gc0")"
 done
+gc0=$(gc_lines)
 conns=$(conns_during $vegeta attack -targets "$work/targets.json" -format json -rate 0 -max-workers "$WORKERS" -workers "$WORKERS" -duration "$DURATION" -timeout 5s -output "$work/r.bin" 3>&1)
-summarize "closed loop, $WORKERS workers" "-" "$work/r.bin" "$conns"
+summarize "closed loop, $WORKERS workers" "-" "$work/r.bin" "$conns" "$(gc_since "$gc0")"
 
 $ghz --insecure --call patientmatch.v1.PatientMatch.Match -D "$work/grpc.json" -c "$WORKERS" -z "$DURATION" \
   --timeout 5s --format json "127.0.0.1:$gport" >"$work/ghz.json" 2>/dev/null || true
@@ -182,7 +196,7 @@ err = sum(v for k, v in r.get("statusCodeDistribution", {}).items() if k not in 
 secs = r["total"] / 1e9
 lat = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
 f = lambda p: "%.1f" % lat[p] if p in lat else "-"
-print("| gRPC closed loop, %s workers (ghz) | - | %.0f | %s | %s | - | %d | %d | - |" % (sys.argv[2], ok / secs, f(50), f(99), err, shed))
+print("| gRPC closed loop, %s workers (ghz) | - | %.0f | %s | %s | - | %d | %d | - | - |" % (sys.argv[2], ok / secs, f(50), f(99), err, shed))
 PY
 rss1=$(awk '/VmRSS/ {print $2}' "/proc/$srv/status")
 echo
