@@ -20,9 +20,9 @@ import (
 // details and identifiers and on one of names and birth dates. With twelve
 // fields nearly every pair sits at a posterior near 0 or 1 and the band
 // between 0.5 and 0.95 is thin; with four, a true pair with one typo sits
-// in that band, and on our sparse sets 10–40% of true pairs do, at a
-// posterior the trained model gets right (bench/README "sparse (session
-// 3)"). The expected-F1 optimum of a calibrated posterior lies at F1/2 (at
+// in that band, uncapped — 4–7% of all true pairs on our sparse sets
+// (names, civil, splink_fake_1000), at a posterior the trained model gets
+// about right (bench/README "sparse (session 3)"). The expected-F1 optimum of a calibrated posterior lies at F1/2 (at
 // most 0.5) wherever that band holds pairs, and stays near 1 on a clean
 // file where it does not.
 //
