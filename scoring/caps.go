@@ -58,8 +58,9 @@ package scoring
 //     spelling the population's name frequencies call a keying error (one
 //     spelling carried by nobody else, the other by others; at phonetic and
 //     jw>=0.92 also one carried by no more than the model's share of
-//     misspelt names times the other's: typoOfEstablished,
-//     Scorer.nameTypos), with the other name exact or such a typo too, the
+//     misspelt names times the other's: typoOfEstablished; for a family
+//     name also two spellings nobody else carries: Scorer.nameTypos), with
+//     the other name exact or such a typo too, the
 //     birth date exact, address or contact agreeing and no sex or
 //     identifier conflict, is lifted from CapWeakAgreement and CapTwins.
 //     Twins share all of that but carry two established names (Kristin,
@@ -257,7 +258,12 @@ const minParentGap = 12
 // (typoOfEstablished), from the population's name frequencies.
 type nameTypos struct{ given, family bool }
 
-// nameTypos reads the name frequencies of a pair for the caps. A rarer
+// nameTypos reads the name frequencies of a pair for the caps. A family
+// name is shared by a household — twins, siblings and parents carry one
+// spelling between them — so two alike spellings of it that no other
+// record carries (unshared) are one person's name keyed two ways too: a
+// relative would have made one of them established. Given names get no
+// such rule: twins may carry two rare alike names. A rarer
 // spelling carried by several records counts as a slip (the slip share of
 // typoOfEstablished) only at the levels where the two spellings are one
 // name misspelt — phonetic, jw>=0.92 — not at jw>=0.80, which two names
@@ -276,7 +282,8 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 		given: s.terms.typoOfEstablished(a.GivenTF, b.GivenTF,
 			slip(CompGivenName, lv[CompGivenName], GivenPhonetic, GivenJW92), a.givenCarriers, b.givenCarriers),
 		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF,
-			slip(CompFamilyName, lv[CompFamilyName], FamilyPhonetic, FamilyJW92), a.familyCarriers, b.familyCarriers),
+			slip(CompFamilyName, lv[CompFamilyName], FamilyPhonetic, FamilyJW92), a.familyCarriers, b.familyCarriers) ||
+			s.terms.unshared(a.FamilyTF, b.FamilyTF, a.familyCarriers, b.familyCarriers),
 	}
 }
 

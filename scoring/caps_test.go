@@ -122,6 +122,12 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 		{"twins, a rarer name of its own within 0.80", withTF, "given=robert;" + person, "given=roger;" + person, GivenJW80, FamilyExact, false},
 		{"twins, alike names both established", withTF, "given=christopher;" + person, "given=christian;" + person, GivenPhonetic, FamilyExact, false},
 		{"recurring slip, no name frequencies", plain, "given=william;" + person, "given=wiliam;" + person, GivenPhonetic, FamilyExact, false},
+		{"rare family name keyed two ways, given typo'd too", withTF, "given=jonathan;family=vendsen;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household,
+			"given=jonathon;family=vensden;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyJW92, true},
+		{"rare family name keyed two ways, rare alike given names", withTF, "given=jonathn;family=vendsen;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household,
+			"given=jonathon;family=vensden;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyJW92, false},
+		{"established family name and its rare twin spelling, rare alike given names", withTF, "given=jonathn;" + person,
+			"given=jonathon;family=smiht;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyPhonetic, false},
 		{"given typo, identifier disagrees", withTF, stored + ";ssn=212345678", "given=jonathon;" + person + ";ssn=219876543", GivenPhonetic, FamilyExact, false},
 	}
 	for _, tc := range cases {

@@ -145,6 +145,17 @@ func (t *TermFrequencies) typoOfEstablished(fa, fb, slip float64, ownA, ownB uin
 	return hi > 1 && (lo <= 1 || lo <= slip*hi)
 }
 
+// unshared reports whether neither of two spellings, of relative
+// frequencies fa and fb among t's records (ownA and ownB as for
+// typoOfEstablished), is carried by any record but the one that has it.
+// With no table, or a frequency unknown, it reports false.
+func (t *TermFrequencies) unshared(fa, fb float64, ownA, ownB uint32) bool {
+	if t == nil || t.Records == 0 || fa <= 0 || fb <= 0 {
+		return false
+	}
+	return t.carriers(fa, ownA) <= 1 && t.carriers(fb, ownB) <= 1
+}
+
 // misspellingRate is the share of records whose given (c = CompGivenName)
 // or family name is misspelt, as model m estimates it: a pair of one
 // person's records reaches an alike level (phonetic, jw>=0.92, jw>=0.80)
