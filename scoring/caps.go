@@ -60,9 +60,10 @@ package scoring
 //     jw>=0.92 also one carried by no more than the model's share of
 //     misspelt names times the other's: typoOfEstablished; for a family
 //     name also two spellings nobody else carries: Scorer.nameTypos), with
-//     the other name exact or such a typo too, the
-//     birth date exact, address or contact agreeing and no sex or
-//     identifier conflict, is lifted from CapWeakAgreement and CapTwins.
+//     the other name exact or such a typo too, the birth date exact,
+//     transposed or one digit off in year or month (typoDateAgrees),
+//     address or contact agreeing and no sex or identifier conflict, is
+//     lifted from CapWeakAgreement and CapTwins.
 //     Twins share all of that but carry two established names (Kristin,
 //     Kristen), so they stay capped; without name frequencies nothing is
 //     lifted.
@@ -291,7 +292,8 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 // keying errors in the names agrees on everything else a household shares:
 // each name exact, or alike (phonetic, jw>=0.92, jw>=0.80) with a spelling
 // the name frequencies call a typo of an established name; birth date
-// exact; the household's address or contact (or both) agree; sex and
+// exact or one slip away but for the day (typoDateAgrees); the household's
+// address or contact (or both) agree; sex and
 // identifiers do not conflict. Twins share all of that but carry two
 // established given names (Kristin, Kristen), so they do not pass: the
 // name frequencies guard against twins, the household only against a
@@ -308,7 +310,21 @@ func typoCorroborated(cmp *Comparison, ev nameTypos) bool {
 	}
 	givenOK, givenTypo := alike(lv[CompGivenName], GivenExact, GivenPhonetic, GivenJW80, ev.given)
 	familyOK, familyTypo := alike(lv[CompFamilyName], FamilyExact, FamilyPhonetic, FamilyJW80, ev.family)
-	return givenOK && familyOK && (givenTypo || familyTypo) &&
-		lv[CompBirthDate] == BirthExact && lv[CompHousehold] <= HouseContact &&
-		lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree
+	return givenOK && familyOK && (givenTypo || familyTypo) && typoDateAgrees(cmp) &&
+		lv[CompHousehold] <= HouseContact && lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree
+}
+
+// typoDateAgrees reports whether the birth dates of a pair whose names
+// carry a slip agree as one person's would: exactly, with day and month
+// swapped, or one digit off in the year or the month. Twins share a birth
+// date, or — born either side of midnight — differ in the day alone, so
+// a date one digit off in the day stays a reviewer's pair.
+func typoDateAgrees(cmp *Comparison) bool {
+	switch cmp.Levels[CompBirthDate] {
+	case BirthExact, BirthTransposed:
+		return true
+	case BirthOneDigit:
+		return cmp.MonthOrYearDiffers
+	}
+	return false
 }

@@ -86,6 +86,10 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 	const person = "family=smith;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household
 	const stored = "given=jonathan;" + person
 	const address = "family=smith;birth=1990-03-14;sex=female;number=12;street=main;type=st;city=canberra;postal=2600"
+	// A person of a family name nobody else carries, so that the score
+	// alone reaches certain with a slip in the date too.
+	const rareAt = "family=kowalczyk;sex=female;email=k.smith@mail.com;" + household + ";birth="
+	const rare = "given=jonathan;" + rareAt
 	cases := []struct {
 		name       string
 		s          *Scorer
@@ -112,12 +116,22 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 			"given=kristen;family=smith;birth=1990-03-14;sex=female;email=k.smith@mail.com", GivenPhonetic, FamilyExact, false},
 		{"given typo, only the postal code shared", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=female;postal=2600",
 			GivenPhonetic, FamilyExact, false},
-		{"given typo, birth date one digit off", withTF, stored, "given=jonathon;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household,
+		{"given typo, birth date one digit off in the day (twins born either side of midnight)", withTF, stored,
+			"given=jonathon;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyExact, false},
+		{"given typo, rare family name, birth month one digit off", withTF, rare + "1990-03-14", "given=jonathon;" + rareAt + "1990-08-14",
+			GivenPhonetic, FamilyExact, true},
+		{"given typo, rare family name, birth year one digit off", withTF, rare + "1990-03-14", "given=jonathon;" + rareAt + "1991-03-14",
+			GivenPhonetic, FamilyExact, true},
+		{"given typo, rare family name, day and month swapped", withTF, rare + "1990-03-04", "given=jonathon;" + rareAt + "1990-04-03",
+			GivenPhonetic, FamilyExact, true},
+		{"given typo, rare family name, birth day one digit off", withTF, rare + "1990-03-14", "given=jonathon;" + rareAt + "1990-03-15",
 			GivenPhonetic, FamilyExact, false},
+		{"twins with alike established names, birth month one digit off", withTF, "given=kristin;" + person,
+			"given=kristen;family=smith;birth=1990-08-14;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyExact, false},
 		{"given typo, sex disagrees", withTF, stored, "given=jonathon;family=smith;birth=1990-03-14;sex=male;email=k.smith@mail.com;" + household,
 			GivenPhonetic, FamilyExact, false},
 		{"recurring slip of a frequent name", withTF, "given=william;" + person, "given=wiliam;" + person, GivenPhonetic, FamilyExact, true},
-		{"recurring slip, birth date one digit off", withTF, "given=william;" + person,
+		{"recurring slip, birth date one digit off in the day", withTF, "given=william;" + person,
 			"given=wiliam;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyExact, false},
 		{"twins, a rarer name of its own within 0.80", withTF, "given=robert;" + person, "given=roger;" + person, GivenJW80, FamilyExact, false},
 		{"twins, alike names both established", withTF, "given=christopher;" + person, "given=christian;" + person, GivenPhonetic, FamilyExact, false},

@@ -123,7 +123,11 @@ type Comparison struct {
 	// YearsApart is the absolute difference of the birth years, or -1 when
 	// either is unknown.
 	YearsApart int
-	Suffix     SuffixRelation
+	// MonthOrYearDiffers is set when both birth dates give a year and a
+	// month and they differ in either: not the date of twins born either
+	// side of midnight, whose dates differ in the day alone.
+	MonthOrYearDiffers bool
+	Suffix             SuffixRelation
 	// AmbiguousNickname is set when the given names agree as nicknames
 	// and one of them belongs to more than one nickname group (Jerry:
 	// Gerald, Jeremy, Jerome), so that it does not say which name it
@@ -159,6 +163,9 @@ func Compare(a, b *Prepared, out *Comparison) {
 		}
 		out.YearsApart = d
 	}
+	ya, yb := a.birth, b.birth
+	out.MonthOrYearDiffers = ya.Year != 0 && yb.Year != 0 && ya.Month != 0 && yb.Month != 0 &&
+		(ya.Year != yb.Year || ya.Month != yb.Month)
 	out.AmbiguousNickname = out.Levels[CompGivenName] == GivenNickname &&
 		(a.givenNick[1] != 0 || b.givenNick[1] != 0)
 	sa, sb := a.Rec.Suffix, b.Rec.Suffix
