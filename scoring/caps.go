@@ -278,14 +278,20 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 		}
 		return 0
 	}
+	// Only the alike levels read the frequencies (typoCorroborated): the
+	// scorer's hot path skips them for every other pair.
+	var ev nameTypos
 	lv := &cmp.Levels
-	return nameTypos{
-		given: s.terms.typoOfEstablished(a.GivenTF, b.GivenTF,
-			slip(CompGivenName, lv[CompGivenName], GivenPhonetic, GivenJW92), a.givenCarriers, b.givenCarriers),
-		family: s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF,
-			slip(CompFamilyName, lv[CompFamilyName], FamilyPhonetic, FamilyJW92), a.familyCarriers, b.familyCarriers) ||
-			s.terms.unshared(a.FamilyTF, b.FamilyTF, a.familyCarriers, b.familyCarriers),
+	if g := lv[CompGivenName]; g >= GivenPhonetic && g <= GivenJW80 {
+		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF,
+			slip(CompGivenName, g, GivenPhonetic, GivenJW92), a.givenCarriers, b.givenCarriers)
 	}
+	if f := lv[CompFamilyName]; f >= FamilyPhonetic && f <= FamilyJW80 {
+		ev.family = s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF,
+			slip(CompFamilyName, f, FamilyPhonetic, FamilyJW92), a.familyCarriers, b.familyCarriers) ||
+			s.terms.unshared(a.FamilyTF, b.FamilyTF, a.familyCarriers, b.familyCarriers)
+	}
+	return ev
 }
 
 // typoCorroborated reports whether a pair whose only differences are
