@@ -173,12 +173,23 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 // scorchConfig is the runtime configuration of the bleve index: in bulk
 // mode, a merge plan under which no segment is small enough to merge
 // (segments of at least one document are never under half of
-// MaxSegmentSize 2), so the background merger leaves them to Compact.
+// MaxSegmentSize 2), so the background merger leaves them to Compact;
+// otherwise scorch's default plan.
+//
+// The merge plan is given at every open, never left out: bleve writes the
+// configuration an index is created with into its folder and merges the
+// one given at open over it (key by key), so a folder created in bulk mode
+// (a load, a rebuild) would otherwise keep the bulk plan, and never merge
+// again, whoever opens it. Given each time, it also repairs such folders.
+// Only MaxSegmentSize is given (scorch starts from its defaults and reads
+// the given fields over them): the options struct itself has a func field
+// and does not marshal.
 func (ix *Index) scorchConfig() map[string]any {
-	if !ix.opts.Bulk && !ix.bulkNow {
-		return nil
+	size := mergeplan.DefaultMergePlanOptions.MaxSegmentSize
+	if ix.opts.Bulk || ix.bulkNow {
+		size = 2
 	}
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 2}}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": size}}
 }
 
 func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
