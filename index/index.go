@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -472,10 +473,18 @@ func (ix *Index) Sync(ctx context.Context, src Source, progress func(done, total
 	return ix.replayLocked(ctx, src, cp, last, progress)
 }
 
+// maxRebuildWorkers bounds rebuildWorkers: each batch in flight holds
+// its documents and the segment bleve builds from them in memory.
+const maxRebuildWorkers = 8
+
 // rebuildWorkers is how many batches a rebuild has bleve build at once,
 // while the scan prepares the next: bleve builds a batch's segment in the
-// goroutine that hands it over.
-const rebuildWorkers = 2
+// goroutine that hands it over, so one per core the process may use
+// (procs, runtime.GOMAXPROCS) keeps them busy on whatever machine it runs,
+// within maxRebuildWorkers.
+func rebuildWorkers(procs int) int {
+	return min(max(procs, 1), maxRebuildWorkers)
+}
 
 // rebuildLocked fills an empty index from a full scan of the store the way
 // a bulk load does: with bleve's background merging off (the bulk
@@ -493,7 +502,7 @@ func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(do
 	// The sequence number is read before the scan: writes racing with
 	// the scan are replayed by the next Sync (applying twice is harmless).
 	last := src.LastSeq()
-	w := newBatchWriter(ctx, ix.idx, rebuildWorkers)
+	w := newBatchWriter(ctx, ix.idx, rebuildWorkers(runtime.GOMAXPROCS(0)))
 	b := ix.idx.NewBatch()
 	var keys []string
 	done := 0
@@ -769,7 +778,19 @@ func (ix *Index) waitPersisted(ctx context.Context, s *scorch.Scorch) error {
 	if ix.opts.InMemory || !ok {
 		return nil
 	}
+	return waitEpoch(ctx, st)
+}
+
+// waitEpoch waits until st's persisted epoch reaches its current one. A
+// persister that fails (a full disk) retries for good and the epoch never
+// comes, so it stops with an error as soon as scorch counts a persister
+// failure after it started waiting.
+func waitEpoch(ctx context.Context, st *scorch.Stats) error {
+	failed := atomic.LoadUint64(&st.TotPersistLoopErr)
 	for atomic.LoadUint64(&st.LastPersistedEpoch) < atomic.LoadUint64(&st.CurRootEpoch) {
+		if n := atomic.LoadUint64(&st.TotPersistLoopErr); n > failed {
+			return fmt.Errorf("index: bleve could not write the index out (%d persister failures since waiting; disk full?)", n-failed)
+		}
 		select {
 		case <-time.After(persistPoll):
 		case <-ctx.Done():

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/patientmatch/patientmatch/record"
 )
 
@@ -93,3 +95,39 @@ func TestIndexMergesAfterBulk(t *testing.T) {
 	})
 }
 
+// TestWaitEpochPersistError: waiting for the persister stops with an
+// error once it fails (a full disk), instead of waiting for good for an
+// epoch it keeps failing to write.
+func TestWaitEpochPersistError(t *testing.T) {
+	var st scorch.Stats
+	atomic.StoreUint64(&st.CurRootEpoch, 5)
+	atomic.StoreUint64(&st.TotPersistLoopErr, 2) // earlier failures, since recovered
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		time.Sleep(3 * persistPoll)
+		atomic.AddUint64(&st.TotPersistLoopErr, 1)
+	}()
+	err := waitEpoch(ctx, &st)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("waitEpoch = %v (context: %v), want a persister error before the context ends", err, ctx.Err())
+	}
+	// Persisted: it returns at once, whatever the counter says.
+	atomic.StoreUint64(&st.LastPersistedEpoch, 5)
+	if err := waitEpoch(ctx, &st); err != nil {
+		t.Errorf("waitEpoch on a persisted index: %v", err)
+	}
+}
+
+// TestRebuildWorkers: a rebuild builds as many batches at once as the
+// process may run goroutines in parallel, within its bound.
+func TestRebuildWorkers(t *testing.T) {
+	for _, procs := range []int{1, 2, 4, 64} {
+		if got, want := rebuildWorkers(procs), min(procs, maxRebuildWorkers); got != want {
+			t.Errorf("rebuildWorkers(%d) = %d, want %d", procs, got, want)
+		}
+	}
+	if got := rebuildWorkers(0); got != 1 {
+		t.Errorf("rebuildWorkers(0) = %d, want 1", got)
+	}
+}
