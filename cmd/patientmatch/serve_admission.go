@@ -83,7 +83,9 @@ var serveCores = sync.OnceValue(func() int { return runtime.GOMAXPROCS(0) })
 // queues behind the waiters. With spare Ps one is idle in the network
 // poller when a request arrives, so it is read and answered or refused
 // at once, and the kernel shares the cores between the threads. Measured
-// at 1M patients on 2 cores (bench/README "tail (session 3)").
+// at 1M patients on 2 cores (bench/README "tail (session 3)"). Setting
+// GOMAXPROCS also ends Go's own updates of it from a container's CPU
+// limit: serve reads the cores once, at start (serveCores).
 func raiseProcs() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(2 * serveCores())
