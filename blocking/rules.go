@@ -25,7 +25,8 @@
 // names, birth date, place and perhaps an e-mail address, and one typo in
 // each leaves it with no key its duplicate shares. Such a record gets
 // fallback keys: its place as the city as well as the postal code (a
-// duplicate often carries only one of the two), RuleGivenYear, the year
+// duplicate often carries only one of the two) and, with its birth date,
+// as the city's sound (a typo'd place name), RuleGivenYear, the year
 // after its own in RuleFamilyYear and RuleNameDay (a birth year one off
 // or slipped), and RuleEmailHandle (an e-mail domain typo'd or changed). The
 // choice depends on the record alone, never on the file or the stored
@@ -38,6 +39,8 @@ package blocking
 import (
 	"strconv"
 	"strings"
+
+	"github.com/antzucaro/matchr"
 
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -86,8 +89,9 @@ const (
 	RuleMonthInitials
 	// RuleBirthLocality: full birth date + postal code (the city when there
 	// is no postal code; a sparse record keys the city as well, see
-	// localityKeys). Survives errors in both names at once (a married
-	// name with a typo in the given name).
+	// localityKeys, and the city's Double Metaphone, which survives a
+	// typo'd place name). Survives errors in both names at once (a
+	// married name with a typo in the given name).
 	RuleBirthLocality
 	// RuleLocalityFamily: postal code (the city when there is no postal
 	// code) + Double Metaphone of the family name. Survives a wrong birth
@@ -433,7 +437,17 @@ func (kb *keyBuilder) monthInitialsKeys(p *scoring.Prepared, dst []string) []str
 }
 
 func (kb *keyBuilder) birthLocalityKeys(p *scoring.Prepared, dst []string) []string {
-	return kb.localityKeys(RuleBirthLocality, p, dst, birthDay(p.Rec.BirthDate), true)
+	d := birthDay(p.Rec.BirthDate)
+	dst = kb.localityKeys(RuleBirthLocality, p, dst, d, true)
+	if city := p.Rec.Address.City; city != "" && sparse(p) {
+		// The city's sound too (see RuleBirthLocality): a hand-keyed
+		// place name is typo'd (southampton, sothampton) where a postal code is
+		// not written at all.
+		if code, _ := matchr.DoubleMetaphone(city); code != "" {
+			dst = kb.key(RuleBirthLocality, dst, d, "m"+code)
+		}
+	}
+	return dst
 }
 
 func (kb *keyBuilder) localityFamilyKeys(p *scoring.Prepared, dst []string) []string {
