@@ -20,7 +20,7 @@ import (
 // change, the digest changes: bump KeysVersion (so that existing indexes
 // are rebuilt) and add the new digest here.
 var keysDigests = map[string]string{
-	"4": "d81fc21a6705320d8af5c97439a17630f2ad25496ffff7f8f9ba9882f96e8e2f",
+	"5": "8f14bd7e9590c604bb3458408f5088125cbbe64d8066e7b452793f848e91d797",
 }
 
 // TestKeysVersion fails when the index keys change without KeysVersion.
