@@ -20,7 +20,7 @@ import (
 // change, the digest changes: bump KeysVersion (so that existing indexes
 // are rebuilt) and add the new digest here.
 var keysDigests = map[string]string{
-	"5": "8f14bd7e9590c604bb3458408f5088125cbbe64d8066e7b452793f848e91d797",
+	"6": "9e0e645b510a9e8c82893208e84965a41817a9794d4f61352bd2fdbefed7248f",
 }
 
 // TestKeysVersion fails when the index keys change without KeysVersion.
