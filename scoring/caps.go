@@ -50,8 +50,8 @@ package scoring
 //     probable at most.
 //   - CapWeakAgreement: certain needs the given name exact, a nickname or
 //     swapped, the family name at least jw>=0.92 — or changed, with given
-//     name, birth date and sex the same and the address or contact shared
-//     (marriedName) — and the birth date exact, transposed or one digit
+//     name, birth date (not 1 January) and sex the same and the contact
+//     shared (marriedName) — and the birth date exact, transposed or one digit
 //     off, unless an identifier agrees exactly → probable at most.
 //   - Typos of established names (typoCorroborated): a given or family
 //     name alike to the other record's (phonetic, jw>=0.92, jw>=0.80) in a
@@ -238,15 +238,24 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 }
 
 // marriedName reports a family name changed (level else) with the given
-// name, birth date and sex the same, the address or the contact (or both)
-// still shared and no identifier conflicting: the shape of a name taken at
-// marriage. No relative has it — twins and siblings differ in given name
-// or birth date, a parent in birth date — and a namesake elsewhere shares
-// no address or contact, so the family name alone does not hold such a
-// pair below certain.
+// name, birth date and sex the same, the contact (phone or e-mail, with or
+// without the address) still shared and no identifier conflicting: the
+// shape of a name taken at marriage. No relative has it — twins and
+// siblings differ in given name or birth date, a parent in birth date —
+// and a namesake elsewhere shares no contact, so the family name alone
+// does not hold such a pair below certain.
+//
+// The address alone is not enough: a married name changes with the
+// address while phone and e-mail stay (MATCHING-NOTES.md), and an address
+// is shared by strangers too — a shelter, a care home, a hostel. Nor is a
+// birth date of 1 January (Comparison.JanuaryFirst): it is the date
+// recorded for many immigrants whose birthday is unknown, so two women
+// Maria born "1 January 1990" agree on it by convention, not by fact.
 func marriedName(cmp *Comparison, f *capFacts) bool {
-	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact &&
-		cmp.Levels[CompSex] == SexAgree && f.sharesHouse && f.id != IDDisagree
+	house := cmp.Levels[CompHousehold]
+	contact := house == HouseContact || house == HouseAddressContact
+	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact && !cmp.JanuaryFirst &&
+		cmp.Levels[CompSex] == SexAgree && contact && f.id != IDDisagree
 }
 
 // minParentGap is the fewest years between the births of a parent and a

@@ -268,24 +268,46 @@ func TestCapsMarriedName(t *testing.T) {
 	const before = "given=margaret;family=kowalczyk;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household
 	cases := []struct {
 		name    string
-		b       string
+		a, b    string // a empty: before
 		given   uint8
 		certain bool
 	}{
-		{"married, contact and address kept", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household,
+		{"married, contact and address kept", "", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household,
 			GivenExact, true},
-		{"married, email changed, address kept", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.ostrander@mail.com;" +
-			"number=12;street=main;type=st;city=canberra;postal=2600", GivenExact, true},
-		{"married, moved, nothing kept but the postal code", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;postal=2600",
+		// The address alone is shared by strangers (a shelter): a married
+		// name keeps the phone or e-mail, not the address.
+		{"married, email changed, address kept", "", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;email=m.ostrander@mail.com;" +
+			"number=12;street=main;type=st;city=canberra;postal=2600", GivenExact, false},
+		{"married, moved, nothing kept but the postal code", "", "given=margaret;family=ostrander;birth=1984-07-19;sex=female;postal=2600",
 			GivenExact, false},
-		{"sex unknown", "given=margaret;family=ostrander;birth=1984-07-19;email=m.k@mail.com;" + household, GivenExact, false},
-		{"nickname", "given=peggy;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household, GivenNickname, false},
-		{"birth date one digit off", "given=margaret;family=ostrander;birth=1984-07-18;sex=female;email=m.k@mail.com;" + household,
+		{"sex unknown", "", "given=margaret;family=ostrander;birth=1984-07-19;email=m.k@mail.com;" + household, GivenExact, false},
+		{"nickname", "", "given=peggy;family=ostrander;birth=1984-07-19;sex=female;email=m.k@mail.com;" + household, GivenNickname, false},
+		{"birth date one digit off", "", "given=margaret;family=ostrander;birth=1984-07-18;sex=female;email=m.k@mail.com;" + household,
 			GivenExact, false},
 	}
+	// Namesakes in a shelter: two women Maria, born "1 January 1990" (the
+	// date recorded for an unknown birthday), the same street address, no
+	// phone or e-mail, family names Garcia and Lopez.
+	const shelter = "number=40;street=mission;type=st;city=canberra;postal=2600"
+	const maria = "given=maria;birth=1990-01-01;sex=female;" + shelter
+	// The same with a kept phone still holds: 1 January agrees by
+	// convention, not by fact.
+	const mariaPhone = maria + ";phone=0262779876"
+	cases = append(cases, []struct {
+		name    string
+		a, b    string // a empty: before
+		given   uint8
+		certain bool
+	}{
+		{"shelter namesakes, 1 January, address only", maria + ";family=garcia", maria + ";family=lopez", GivenExact, false},
+		{"shelter namesakes, 1 January, phone shared", mariaPhone + ";family=garcia", mariaPhone + ";family=lopez", GivenExact, false},
+	}...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := s.Prepare(mustRecord(t, before)), s.Prepare(mustRecord(t, tc.b))
+			if tc.a == "" {
+				tc.a = before
+			}
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
 			r := s.Score(a, b)
 			if r.Levels[CompFamilyName] != FamilyElse || r.Levels[CompGivenName] != tc.given {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
