@@ -54,6 +54,17 @@ func birthDay(d record.Date) string {
 	return string(b[:])
 }
 
+// monthDay returns the month and day in ascending order ("0304" for both
+// 03-04 and 04-03), or "" for a partial date or one whose year is
+// missing or a placeholder (a stand-in date is no one's birthday).
+func monthDay(d record.Date) string {
+	full := birthDay(d)
+	if full == "" {
+		return ""
+	}
+	return full[4:]
+}
+
 // plausibleYear rejects stand-in years (0001, 9999) and stand-in dates
 // (1900-01-01): no key comes from any part of them.
 func plausibleYear(d record.Date) bool {

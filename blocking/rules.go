@@ -25,7 +25,9 @@
 // names, birth date, place and perhaps an e-mail address, and one typo in
 // each leaves it with no key its duplicate shares. Such a record gets
 // fallback keys: its place as the city as well as the postal code (a
-// duplicate often carries only one of the two) and RuleGivenYear. The
+// duplicate often carries only one of the two), RuleGivenYear, the year
+// after its own in RuleFamilyYear and RuleNameDay (a birth year one off
+// or slipped), and RuleEmailHandle (an e-mail domain typo'd or changed). The
 // choice depends on the record alone, never on the file or the stored
 // population, so the index, the batch jobs and every node of a cluster
 // key a record the same way without a profile to keep in step, and a
@@ -54,7 +56,11 @@ const (
 	// error outside the names and phonetic-preserving typos in them.
 	RuleName Rule = iota
 	// RuleFamilyYear: NYSIIS of the family name + birth year. Survives a
-	// different or nicknamed given name (Robert/Bob) and moves.
+	// different or nicknamed given name (Robert/Bob) and moves. A sparse
+	// record (see sparse) also keys the year after its own, so that it
+	// meets a duplicate whose birth year is one off (a year derived from
+	// an age, a slipped digit) with a typo'd or missing given name; a
+	// dense record meets that one through its address or phone.
 	RuleFamilyYear
 	// RuleGivenBirth: Double Metaphone of the given name + full birth date.
 	// A training pass only (see TrainingRules): EM over pairs blocked on it
@@ -131,6 +137,17 @@ const (
 	// nothing (measured on the registry profile: 338 pairs more, no true
 	// pair gained).
 	RuleEmailHandle
+	// RuleNameDay: Double Metaphone of a name (one key for the given and
+	// one for the family name, not saying which, as RuleBirthInitial) +
+	// birth month and day in ascending order, the year left out, for
+	// sparse records only (see sparse). Survives a wrong birth year (a
+	// slipped digit, 1983 for 1993) together with a typo'd or missing
+	// other name: every other key of a sparse record without a place
+	// holds the year or both names. Dense records do not get it: their
+	// street address and phone survive a wrong year. It fixes the birth
+	// date too (its pairs agree on month and day by construction), so
+	// that an EM pass over it does not count their birth dates.
+	RuleNameDay
 
 	numRules
 )
@@ -177,6 +194,7 @@ var rules = [numRules]ruleInfo{
 	RuleBirthDate:      {"birth_date", "bd:", []string{CompBirthDate}},
 	RuleGivenYear:      {"given_year", "gy:", []string{CompGivenName, CompBirthDate}},
 	RuleEmailHandle:    {"email_handle", "eh:", []string{CompHousehold}},
+	RuleNameDay:        {"name_day", "nd:", []string{CompBirthDate, CompGivenName, CompFamilyName}},
 }
 
 // Rules returns the candidate rules, in the order Keys applies them: the
@@ -335,6 +353,7 @@ var ruleRecipes = [numRules]func(kb *keyBuilder, p *scoring.Prepared, dst []stri
 	RuleBirthDate:      (*keyBuilder).birthDateKeys,
 	RuleGivenYear:      (*keyBuilder).givenYearKeys,
 	RuleEmailHandle:    (*keyBuilder).emailHandleKeys,
+	RuleNameDay:        (*keyBuilder).nameDayKeys,
 }
 
 // key emits one key of rule r made of parts, or nothing when a part is
@@ -368,7 +387,16 @@ func (kb *keyBuilder) familyYearKeys(p *scoring.Prepared, dst []string) []string
 	if p.Rec.Family == "" {
 		fam = p.GivenNYSIIS // a lone name may be the family name (loneName)
 	}
-	return kb.key(RuleFamilyYear, dst, fam, birthYear(p.Rec.BirthDate))
+	y := birthYear(p.Rec.BirthDate)
+	dst = kb.key(RuleFamilyYear, dst, fam, y)
+	if y != "" && sparse(p) {
+		// The next year too (see RuleFamilyYear): two sparse records a
+		// year apart share the later one.
+		next := p.Rec.BirthDate
+		next.Year++
+		dst = kb.key(RuleFamilyYear, dst, fam, birthYear(next))
+	}
+	return dst
 }
 
 func (kb *keyBuilder) givenBirthKeys(p *scoring.Prepared, dst []string) []string {
@@ -461,6 +489,18 @@ func (kb *keyBuilder) givenYearKeys(p *scoring.Prepared, dst []string) []string 
 		given = p.FamilyDM1 // a lone name may be the given name (loneName)
 	}
 	return kb.key(RuleGivenYear, dst, given, birthYear(p.Rec.BirthDate))
+}
+
+func (kb *keyBuilder) nameDayKeys(p *scoring.Prepared, dst []string) []string {
+	if !sparse(p) {
+		return dst
+	}
+	d := monthDay(p.Rec.BirthDate)
+	dst = kb.key(RuleNameDay, dst, p.GivenDM1, d)
+	if p.FamilyDM1 != p.GivenDM1 {
+		dst = kb.key(RuleNameDay, dst, p.FamilyDM1, d)
+	}
+	return dst
 }
 
 func (kb *keyBuilder) phoneKeys(p *scoring.Prepared, dst []string) []string {

@@ -61,6 +61,20 @@ func TestSparseFallbackKeys(t *testing.T) {
 		{"email_handle: other handle", RuleEmailHandle, mail(c, "ryan.p86@gmail.com"), mail(d, "ryan.p68@gmail.com"), false},
 		{"email_handle: two letters are initials", RuleEmailHandle, mail(c, "rp@gmail.com"), mail(d, "rp@outlook.com"), false},
 		{"email_handle: placeholder", RuleEmailHandle, mail(c, "noemail@gmail.com"), mail(d, "noemail@outlook.com"), false},
+		{"family_year: birth year one off, given name missing", RuleFamilyYear,
+			civil("logan", "ferguson", "2013-10-15", "", ""), civil("", "ferguson", "2014-02-01", "", ""), true},
+		{"family_year: two years off", RuleFamilyYear,
+			civil("logan", "ferguson", "2013-10-15", "", ""), civil("", "ferguson", "2015-10-15", "", ""), false},
+		{"family_year: dense records key their own year only", RuleFamilyYear,
+			dense(civil("logan", "ferguson", "2013-10-15", "", ""), "+15125551234"), dense(civil("logan", "ferguson", "2014-10-15", "", ""), "+15125559876"), false},
+		{"name_day: year slipped, family name missing", RuleNameDay,
+			civil("sofia", "russell", "2014-09-03", "", ""), civil("sofia", "", "2024-09-03", "", ""), true},
+		{"name_day: lone name filed as family, day and month swapped", RuleNameDay,
+			civil("sofia", "rusel", "2014-09-03", "", ""), civil("", "sofia", "2004-03-09", "", ""), true},
+		{"name_day: other day", RuleNameDay,
+			civil("sofia", "russell", "2014-09-03", "", ""), civil("sofia", "", "2024-09-04", "", ""), false},
+		{"name_day: dense records have none", RuleNameDay,
+			dense(civil("sofia", "russell", "2014-09-03", "", ""), "+15125551234"), dense(civil("sofia", "", "2024-09-03", "", ""), "+15125559876"), false},
 		{"email_handle: dense records have none", RuleEmailHandle,
 			dense(mail(c, "ar20@miller-torres.org"), "+15125551234"), dense(mail(d, "ar20@miller-tores.org"), "+15125559876"), false},
 	}...)
@@ -93,13 +107,14 @@ func TestDenseKeysUnchanged(t *testing.T) {
 		with(&r)
 		keys := keysOf(r)
 		for _, k := range keys {
-			if strings.HasPrefix(k, RuleGivenYear.Prefix()) || strings.HasPrefix(k, RuleEmailHandle.Prefix()) || strings.Contains(k, ":cspringfield") {
+			if strings.HasPrefix(k, RuleGivenYear.Prefix()) || strings.HasPrefix(k, RuleEmailHandle.Prefix()) ||
+				strings.HasPrefix(k, RuleNameDay.Prefix()) || strings.Contains(k, ":cspringfield") || strings.HasSuffix(k, "|1981") {
 				t.Errorf("%s: dense record has fallback key %q", name, k)
 			}
 		}
 	}
 	keys := keysOf(base)
-	for _, want := range []string{"gy:", "lg:cspringfield|", "lf:cspringfield|", "bl:19800304|cspringfield"} {
+	for _, want := range []string{"gy:", "lg:cspringfield|", "lf:cspringfield|", "bl:19800304|cspringfield", "nd:", "fy:SNAT|1981"} {
 		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, want) }) {
 			t.Errorf("sparse record lacks a %q key: %q", want, keys)
 		}

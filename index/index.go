@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +43,7 @@ var checkpointKey = []byte("pm.seq")
 // new keys are missing would not be found through them; OpenIndex rebuilds
 // such an index from the store. Change it whenever Keys change: the test
 // TestKeysVersion fails until it is.
-const KeysVersion = "3"
+const KeysVersion = "4"
 
 // keysVersionKey is the bleve internal key holding the KeysVersion the
 // index was built with. Indexes made before it was kept have none, and are
@@ -173,12 +174,23 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 // scorchConfig is the runtime configuration of the bleve index: in bulk
 // mode, a merge plan under which no segment is small enough to merge
 // (segments of at least one document are never under half of
-// MaxSegmentSize 2), so the background merger leaves them to Compact.
+// MaxSegmentSize 2), so the background merger leaves them to Compact;
+// otherwise scorch's default plan.
+//
+// The merge plan is given at every open, never left out: bleve writes the
+// configuration an index is created with into its folder and merges the
+// one given at open over it (key by key), so a folder created in bulk mode
+// (a load, a rebuild) would otherwise keep the bulk plan, and never merge
+// again, whoever opens it. Given each time, it also repairs such folders.
+// Only MaxSegmentSize is given (scorch starts from its defaults and reads
+// the given fields over them): the options struct itself has a func field
+// and does not marshal.
 func (ix *Index) scorchConfig() map[string]any {
-	if !ix.opts.Bulk && !ix.bulkNow {
-		return nil
+	size := mergeplan.DefaultMergePlanOptions.MaxSegmentSize
+	if ix.opts.Bulk || ix.bulkNow {
+		size = 2
 	}
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 2}}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": size}}
 }
 
 func (ix *Index) open(im mapping.IndexMapping) (bleve.Index, error) {
@@ -461,10 +473,18 @@ func (ix *Index) Sync(ctx context.Context, src Source, progress func(done, total
 	return ix.replayLocked(ctx, src, cp, last, progress)
 }
 
+// maxRebuildWorkers bounds rebuildWorkers: each batch in flight holds
+// its documents and the segment bleve builds from them in memory.
+const maxRebuildWorkers = 8
+
 // rebuildWorkers is how many batches a rebuild has bleve build at once,
 // while the scan prepares the next: bleve builds a batch's segment in the
-// goroutine that hands it over.
-const rebuildWorkers = 2
+// goroutine that hands it over, so one per core the process may use
+// (procs, runtime.GOMAXPROCS) keeps them busy on whatever machine it runs,
+// within maxRebuildWorkers.
+func rebuildWorkers(procs int) int {
+	return min(max(procs, 1), maxRebuildWorkers)
+}
 
 // rebuildLocked fills an empty index from a full scan of the store the way
 // a bulk load does: with bleve's background merging off (the bulk
@@ -482,7 +502,7 @@ func (ix *Index) rebuildLocked(ctx context.Context, src Source, progress func(do
 	// The sequence number is read before the scan: writes racing with
 	// the scan are replayed by the next Sync (applying twice is harmless).
 	last := src.LastSeq()
-	w := newBatchWriter(ctx, ix.idx, rebuildWorkers)
+	w := newBatchWriter(ctx, ix.idx, rebuildWorkers(runtime.GOMAXPROCS(0)))
 	b := ix.idx.NewBatch()
 	var keys []string
 	done := 0
@@ -758,7 +778,19 @@ func (ix *Index) waitPersisted(ctx context.Context, s *scorch.Scorch) error {
 	if ix.opts.InMemory || !ok {
 		return nil
 	}
+	return waitEpoch(ctx, st)
+}
+
+// waitEpoch waits until st's persisted epoch reaches its current one. A
+// persister that fails (a full disk) retries for good and the epoch never
+// comes, so it stops with an error as soon as scorch counts a persister
+// failure after it started waiting.
+func waitEpoch(ctx context.Context, st *scorch.Stats) error {
+	failed := atomic.LoadUint64(&st.TotPersistLoopErr)
 	for atomic.LoadUint64(&st.LastPersistedEpoch) < atomic.LoadUint64(&st.CurRootEpoch) {
+		if n := atomic.LoadUint64(&st.TotPersistLoopErr); n > failed {
+			return fmt.Errorf("index: bleve could not write the index out (%d persister failures since waiting; disk full?)", n-failed)
+		}
 		select {
 		case <-time.After(persistPoll):
 		case <-ctx.Done():

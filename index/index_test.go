@@ -246,6 +246,10 @@ func TestIndexRebuild(t *testing.T) {
 			if ix.bulkNow {
 				t.Error("still in the bulk configuration after the rebuild")
 			}
+			// ... and merges again in the background: the rebuild's
+			// bulk merge plan does not stay with the folder.
+			writeSingles(t, ix, singleWrites)
+			assertMerges(t, ix, singleWrites)
 			r := recs[9].Rec
 			r.ID = "new-after-rebuild"
 			if err := ix.Write(ctx, []Change{{ID: r.ID, Record: &r}}, 0); err != nil {

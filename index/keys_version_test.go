@@ -20,7 +20,7 @@ import (
 // change, the digest changes: bump KeysVersion (so that existing indexes
 // are rebuilt) and add the new digest here.
 var keysDigests = map[string]string{
-	"3": "e796745619c6ba3ff090c2e5960507e319318bd69d9a199e976ba4622d3cc3a1",
+	"4": "d81fc21a6705320d8af5c97439a17630f2ad25496ffff7f8f9ba9882f96e8e2f",
 }
 
 // TestKeysVersion fails when the index keys change without KeysVersion.

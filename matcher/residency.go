@@ -9,8 +9,8 @@ import (
 
 // ReleaseMappedPages drops the pages of the data folder's files (badger's
 // tables and value log, bleve's segments, all read through mmap) from the
-// process's resident set; they stay in the kernel's page cache, and a query
-// faults back in, at the cost of a minor fault, the few it touches. Open
+// process's resident set (the kernel reclaims them), and a query faults
+// back in the few it touches, from the page cache or the file. Open
 // reads every stored patient (the prepared table, the name frequencies),
 // and a server's identity catch-up reads them again: without this the
 // whole store stays resident for the life of the server (680 MiB at 1M

@@ -28,7 +28,7 @@ func (c *serveConfig) addAdmissionFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.admission.queueWait, "queue-wait", admission.DefaultWait,
 		"longest a request waits for a place under sustained overload (a queue standing for --queue-interval, or a refusal within it); 0: refused at once")
 	fs.DurationVar(&c.admission.burstWait, "queue-burst-wait", admission.DefaultBurstWait,
-		"longest a request waits for a place while the queue is transient (a stall's backlog, not overload); at least --queue-wait")
+		"longest a request waits for a place while the queue is transient (a stall's backlog, not overload); at least --queue-wait; 0: no longer than --queue-wait")
 	fs.DurationVar(&c.admission.interval, "queue-interval", admission.DefaultInterval,
 		"how long the queue must stand (never empty, no request served within --queue-wait), or how recent a refusal must be, to count as sustained overload")
 }
@@ -40,11 +40,13 @@ func (c *serveConfig) validateAdmission() error {
 	if c.admission.queueWait < 0 {
 		return usageErrorf("--queue-wait must not be negative, got %v", c.admission.queueWait)
 	}
-	if c.admission.burstWait < c.admission.queueWait {
-		return usageErrorf("--queue-burst-wait %v must be at least --queue-wait %v", c.admission.burstWait, c.admission.queueWait)
+	if c.admission.burstWait != 0 && c.admission.burstWait < c.admission.queueWait {
+		return usageErrorf("--queue-burst-wait %v must be 0 or at least --queue-wait %v", c.admission.burstWait, c.admission.queueWait)
 	}
-	if c.admission.interval < 0 {
-		return usageErrorf("--queue-interval must not be negative, got %v", c.admission.interval)
+	// Without a bound (--max-inflight 0) nothing waits and the interval
+	// means nothing.
+	if c.admission.maxInFlight > 0 && c.admission.interval <= 0 {
+		return usageErrorf("--queue-interval must be positive, got %v", c.admission.interval)
 	}
 	return nil
 }
@@ -55,12 +57,17 @@ func newLimiter(c serveConfig, reg prometheus.Registerer) (*admission.Limiter, e
 	if c.admission.maxInFlight == 0 {
 		return nil, nil
 	}
-	wait := c.admission.queueWait
+	// The flags' 0 is no wait; the options' 0 is the default, a negative
+	// value no wait.
+	wait, burst := c.admission.queueWait, c.admission.burstWait
 	if wait == 0 {
-		wait = -1 // the flag's 0 is no wait; the option's 0 is the default
+		wait = -1
+	}
+	if burst == 0 {
+		burst = -1
 	}
 	return admission.New(admission.Options{MaxInFlight: c.admission.maxInFlight, Wait: wait,
-		BurstWait: c.admission.burstWait, Interval: c.admission.interval, Registerer: reg})
+		BurstWait: burst, Interval: c.admission.interval, Registerer: reg})
 }
 
 // serveCores is the number of cores the process may use: Go's GOMAXPROCS
@@ -76,7 +83,9 @@ var serveCores = sync.OnceValue(func() int { return runtime.GOMAXPROCS(0) })
 // queues behind the waiters. With spare Ps one is idle in the network
 // poller when a request arrives, so it is read and answered or refused
 // at once, and the kernel shares the cores between the threads. Measured
-// at 1M patients on 2 cores (bench/README "tail (session 3)").
+// at 1M patients on 2 cores (bench/README "tail (session 3)"). Setting
+// GOMAXPROCS also ends Go's own updates of it from a container's CPU
+// limit: serve reads the cores once, at start (serveCores).
 func raiseProcs() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(2 * serveCores())

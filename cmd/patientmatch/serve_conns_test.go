@@ -63,7 +63,7 @@ func (c *rawConn) do(t *testing.T, method, path, body string) (*http.Response, s
 // Health is still answered on such a connection.
 func TestServeConnsOverLimit(t *testing.T) {
 	s := startServer(t, serveConfig{data: t.TempDir(), security: securityConfig{maxConns: 2},
-		admission: admissionFlags{maxInFlight: 4, queueWait: 5 * time.Millisecond, burstWait: 5 * time.Millisecond}})
+		admission: admissionFlags{maxInFlight: 4, queueWait: 5 * time.Millisecond, burstWait: 5 * time.Millisecond, interval: 100 * time.Millisecond}})
 	// Two connections take the two places (each answered once, so both
 	// were accepted before the next is dialled) and stay open.
 	held := []*rawConn{dialRaw(t, s.httpBase), dialRaw(t, s.httpBase)}

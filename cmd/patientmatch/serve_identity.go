@@ -51,7 +51,13 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger, 
 	go func() {
 		defer ids.wg.Done()
 		sum, err := svc.CatchUp(cctx, false, identity.ActorAuto, nil)
-		if err != nil && !errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
+			// Shutting down: the engine is closing, and the catch-up
+			// resumes on the next start.
+			log.Info("identity: catch-up stopped by shutdown; it resumes on the next start", "processed", sum.Processed)
+			return
+		case err != nil:
 			log.Error("identity: catching up failed; it resumes on the next start", "err", err)
 			return
 		}

@@ -941,6 +941,10 @@ func TestServeConfigValidate(t *testing.T) {
 		{"cert without key", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", tlsCert: "c.pem"}, false},
 		{"key without cert", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", tlsKey: "k.pem"}, false},
 		{"nothing to serve", serveConfig{auth: "none"}, false},
+		{"bounded, no burst wait", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", admission: admissionFlags{maxInFlight: 2, queueWait: time.Millisecond, interval: time.Second}}, true},
+		{"bounded, burst wait below queue wait", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", admission: admissionFlags{maxInFlight: 2, queueWait: 5 * time.Millisecond, burstWait: time.Millisecond, interval: time.Second}}, false},
+		{"bounded, no interval", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", admission: admissionFlags{maxInFlight: 2, burstWait: time.Second}}, false},
+		{"unbounded, no interval", serveConfig{auth: "none", httpAddr: "127.0.0.1:8080", admission: admissionFlags{}}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -97,8 +97,9 @@ type Options struct {
 	// stands as soon as someone waits.
 	Wait time.Duration
 	// BurstWait is the longest a request waits for a slot while the queue
-	// is transient (see Interval). Default
-	// DefaultBurstWait; it is at least Wait.
+	// is transient (see Interval). Default DefaultBurstWait; it is at
+	// least Wait, and a negative value means Wait (no longer wait for a
+	// transient queue).
 	BurstWait time.Duration
 	// Interval is how long the queue must stay non-empty, with no waiter
 	// served within Wait, before it counts as standing; a refusal keeps
@@ -137,9 +138,6 @@ func (o Options) Validate() error {
 	if o.MaxWaiting < 0 {
 		errs = append(errs, fmt.Errorf("admission: MaxWaiting %d is negative", o.MaxWaiting))
 	}
-	if o.BurstWait < 0 {
-		errs = append(errs, fmt.Errorf("admission: BurstWait %v is negative", o.BurstWait))
-	}
 	if o.Interval < 0 {
 		errs = append(errs, fmt.Errorf("admission: Interval %v is negative", o.Interval))
 	}
@@ -163,8 +161,11 @@ func (o Options) withDefaults() Options {
 	case o.Wait < 0:
 		o.Wait = 0
 	}
-	if o.BurstWait == 0 {
+	switch {
+	case o.BurstWait == 0:
 		o.BurstWait = DefaultBurstWait
+	case o.BurstWait < 0:
+		o.BurstWait = 0
 	}
 	o.BurstWait = max(o.BurstWait, o.Wait)
 	if o.Interval == 0 {

@@ -333,8 +333,28 @@ func TestAcquireContext(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	if err := (Options{MaxInFlight: -1, MaxWaiting: -1, BurstWait: -1, Interval: -1, RetryAfter: -1}).Validate(); err == nil {
+	if err := (Options{MaxInFlight: -1, MaxWaiting: -1, Interval: -1, RetryAfter: -1}).Validate(); err == nil {
 		t.Error("negative options accepted")
+	}
+	// Negative waits mean none (BurstWait: no longer than Wait), not the
+	// defaults.
+	for _, tc := range []struct {
+		wait, burst         time.Duration
+		wantWait, wantBurst time.Duration
+	}{
+		{0, 0, DefaultWait, DefaultBurstWait},
+		{-1, -1, 0, 0},
+		{5 * time.Millisecond, -1, 5 * time.Millisecond, 5 * time.Millisecond},
+		{-1, 0, 0, DefaultBurstWait},
+		{10 * time.Millisecond, time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
+	} {
+		o := Options{Wait: tc.wait, BurstWait: tc.burst}
+		if err := o.Validate(); err != nil {
+			t.Errorf("%+v: %v", tc, err)
+		}
+		if got := o.withDefaults(); got.Wait != tc.wantWait || got.BurstWait != tc.wantBurst {
+			t.Errorf("Wait %v, BurstWait %v: got %v, %v, want %v, %v", tc.wait, tc.burst, got.Wait, got.BurstWait, tc.wantWait, tc.wantBurst)
+		}
 	}
 	l, err := New(Options{})
 	if err != nil {

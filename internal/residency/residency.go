@@ -1,11 +1,11 @@
-// Package residency hands a process's mapped file pages back to the page
-// cache. badger and bleve read their files through mmap: a start-up scan of
+// Package residency hands a process's mapped file pages back to the
+// kernel. badger and bleve read their files through mmap: a start-up scan of
 // every stored patient faults every page of the store in, and those pages
 // then count in the process's resident set for as long as it runs, though a
 // server needs only the few a query touches (bench/README "Hot path": 680
-// MiB of the 1.5 GiB resident after start at 1M patients). Dropping them from
-// the process's page tables costs nothing later but a minor fault on the
-// next touch: the pages stay in the kernel's page cache.
+// MiB of the 1.5 GiB resident after start at 1M patients). Reclaiming them
+// costs a page fault on the next touch, read from the file if the page
+// cache no longer holds the page.
 package residency
 
 import "errors"

@@ -14,20 +14,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Release drops from the resident set every page of the files under dir
-// that the process has mapped read-only or shared (madvise MADV_DONTNEED).
-// Such pages are the page cache's: a later read faults them back in,
-// unchanged, and writes to shared mappings stay in the cache to be written
-// back. Private writable mappings are left alone (dropping their pages
-// would discard the process's own changes).
+// Release asks the kernel to reclaim every page of the files under dir
+// that the process has mapped read-only or shared (madvise MADV_PAGEOUT):
+// clean pages are dropped, dirty pages of shared mappings are written back
+// first, and a later read faults the page in again from the page cache if
+// it is still there, else from the file. Private writable mappings are
+// left alone (their pages are the process's own changes).
+//
+// Why PAGEOUT and not the cheaper MADV_DONTNEED, which would keep the
+// pages in the page cache: the list of mappings is read before the advice
+// is given, and badger and bleve unmap files in the background (compaction,
+// merges). If a listed range were unmapped and reused by an anonymous
+// private mapping in between, DONTNEED would zero that memory silently;
+// PAGEOUT can only page it out, which loses nothing.
 func Release(dir string) (Released, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return Released{}, fmt.Errorf("residency: %w", err)
 	}
 	// Reading /proc/self/maps through and acting afterwards: the list may
-	// change meanwhile, and a range unmapped in between is harmless to
-	// madvise (ENOMEM, ignored).
+	// change meanwhile. A range unmapped in between fails with ENOMEM
+	// (ignored); one reused meanwhile is paged out, not discarded (above).
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return Released{}, fmt.Errorf("residency: %w", err)
@@ -44,7 +51,13 @@ func Release(dir string) (Released, error) {
 		out.Bytes += int64(m.end - m.start)
 		// Raw syscall: the range is another library's mapping, never a Go
 		// pointer.
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_DONTNEED); errno != 0 && errno != unix.ENOMEM {
+		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_PAGEOUT)
+		switch errno {
+		case 0, unix.ENOMEM:
+		case unix.EINVAL:
+			// Linux before 5.4 has no MADV_PAGEOUT.
+			return out, ErrUnsupported
+		default:
 			return out, fmt.Errorf("residency: madvise %s: %w", m.path, errno)
 		}
 	}
@@ -58,9 +71,9 @@ type mapping struct {
 	path       string
 }
 
-// droppable reports whether the mapping's pages can be dropped without
-// losing anything: shared (the page cache holds them, dirty or not) or not
-// writable (never modified).
+// droppable reports whether the mapping's pages can be reclaimed without
+// touching the process's own changes: shared (dirty pages are written back
+// to the file) or not writable (never modified).
 func (m mapping) droppable() bool {
 	return len(m.perms) == 4 && (m.perms[3] == 's' || m.perms[1] != 'w')
 }

@@ -93,6 +93,37 @@ func TestReleaseDropsSharedPages(t *testing.T) {
 	}
 }
 
+// A shared writable mapping's dirty page is written back, not lost: the
+// file holds the write after Release, and so does the mapping.
+func TestReleaseWritesBackSharedWrites(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "seg.zap")
+	if err := os.WriteFile(p, bytes.Repeat([]byte{7}, fileSize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := unix.Mmap(int(f.Fd()), 0, fileSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(b)
+	b[4096] = 9
+	if _, err := Release(dir); err != nil {
+		t.Fatal(err)
+	}
+	if b[4096] != 9 {
+		t.Errorf("mapping reads %d after Release, want the write (9)", b[4096])
+	}
+	got := make([]byte, 1)
+	if _, err := f.ReadAt(got, 4096); err != nil || got[0] != 9 {
+		t.Errorf("file reads %v (%v) after Release, want the write (9)", got, err)
+	}
+}
+
 func TestReleaseKeepsPrivateWrites(t *testing.T) {
 	dir := t.TempDir()
 	b := mapFile(t, dir, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
