@@ -2,6 +2,7 @@ package blocking
 
 import (
 	"strings"
+	"time"
 
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -63,6 +64,15 @@ func monthDay(d record.Date) string {
 		return ""
 	}
 	return full[4:]
+}
+
+// epochDay returns the days from 1970-01-01 to d, and false for a partial
+// date, one not on the calendar's months and days, or a placeholder.
+func epochDay(d record.Date) (int, bool) {
+	if !plausibleYear(d) || d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 {
+		return 0, false
+	}
+	return int(time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC).Unix() / 86400), true
 }
 
 // plausibleYear rejects stand-in years (0001, 9999) and stand-in dates

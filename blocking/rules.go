@@ -25,7 +25,8 @@
 // names, birth date, place and perhaps an e-mail address, and one typo in
 // each leaves it with no key its duplicate shares. Such a record gets
 // fallback keys: its place as the city as well as the postal code (a
-// duplicate often carries only one of the two), RuleGivenYear, the year
+// duplicate often carries only one of the two) and, with its birth date,
+// as the city's sound (a typo'd place name), RulePlaceWindow, RuleGivenYear, the year
 // after its own in RuleFamilyYear and RuleNameDay (a birth year one off
 // or slipped), and RuleEmailHandle (an e-mail domain typo'd or changed). The
 // choice depends on the record alone, never on the file or the stored
@@ -38,6 +39,8 @@ package blocking
 import (
 	"strconv"
 	"strings"
+
+	"github.com/antzucaro/matchr"
 
 	"github.com/patientmatch/patientmatch/record"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -86,8 +89,9 @@ const (
 	RuleMonthInitials
 	// RuleBirthLocality: full birth date + postal code (the city when there
 	// is no postal code; a sparse record keys the city as well, see
-	// localityKeys). Survives errors in both names at once (a married
-	// name with a typo in the given name).
+	// localityKeys, and the city's Double Metaphone, which survives a
+	// typo'd place name). Survives errors in both names at once (a
+	// married name with a typo in the given name).
 	RuleBirthLocality
 	// RuleLocalityFamily: postal code (the city when there is no postal
 	// code) + Double Metaphone of the family name. Survives a wrong birth
@@ -148,6 +152,15 @@ const (
 	// date too (its pairs agree on month and day by construction), so
 	// that an EM pass over it does not count their birth dates.
 	RuleNameDay
+	// RulePlaceWindow: the city's Double Metaphone + the birth date's
+	// two-month window, for sparse records only (see sparse): two keys,
+	// windows of 60 days offset by 30, so that birth dates up to 30 days
+	// apart always share one. Survives a birth date off by days or weeks
+	// (across a month or year boundary too) together with missing or
+	// typo'd names, where every other key of a sparse record needs the
+	// exact date, its year or month, or a name. Dense records do not get
+	// it: their street address and phone survive that.
+	RulePlaceWindow
 
 	numRules
 )
@@ -195,6 +208,7 @@ var rules = [numRules]ruleInfo{
 	RuleGivenYear:      {"given_year", "gy:", []string{CompGivenName, CompBirthDate}},
 	RuleEmailHandle:    {"email_handle", "eh:", []string{CompHousehold}},
 	RuleNameDay:        {"name_day", "nd:", []string{CompBirthDate, CompGivenName, CompFamilyName}},
+	RulePlaceWindow:    {"place_window", "pw:", []string{CompBirthDate, CompHousehold}},
 }
 
 // Rules returns the candidate rules, in the order Keys applies them: the
@@ -354,6 +368,7 @@ var ruleRecipes = [numRules]func(kb *keyBuilder, p *scoring.Prepared, dst []stri
 	RuleGivenYear:      (*keyBuilder).givenYearKeys,
 	RuleEmailHandle:    (*keyBuilder).emailHandleKeys,
 	RuleNameDay:        (*keyBuilder).nameDayKeys,
+	RulePlaceWindow:    (*keyBuilder).placeWindowKeys,
 }
 
 // key emits one key of rule r made of parts, or nothing when a part is
@@ -433,7 +448,17 @@ func (kb *keyBuilder) monthInitialsKeys(p *scoring.Prepared, dst []string) []str
 }
 
 func (kb *keyBuilder) birthLocalityKeys(p *scoring.Prepared, dst []string) []string {
-	return kb.localityKeys(RuleBirthLocality, p, dst, birthDay(p.Rec.BirthDate), true)
+	d := birthDay(p.Rec.BirthDate)
+	dst = kb.localityKeys(RuleBirthLocality, p, dst, d, true)
+	if city := p.Rec.Address.City; city != "" && sparse(p) {
+		// The city's sound too (see RuleBirthLocality): a hand-keyed
+		// place name is typo'd (southampton, sothampton) where a postal code is
+		// not written at all.
+		if code, _ := matchr.DoubleMetaphone(city); code != "" {
+			dst = kb.key(RuleBirthLocality, dst, d, "m"+code)
+		}
+	}
+	return dst
 }
 
 func (kb *keyBuilder) localityFamilyKeys(p *scoring.Prepared, dst []string) []string {
@@ -501,6 +526,20 @@ func (kb *keyBuilder) nameDayKeys(p *scoring.Prepared, dst []string) []string {
 		dst = kb.key(RuleNameDay, dst, p.FamilyDM1, d)
 	}
 	return dst
+}
+
+func (kb *keyBuilder) placeWindowKeys(p *scoring.Prepared, dst []string) []string {
+	city := p.Rec.Address.City
+	if city == "" || !sparse(p) {
+		return dst
+	}
+	day, ok := epochDay(p.Rec.BirthDate)
+	if !ok {
+		return dst
+	}
+	code, _ := matchr.DoubleMetaphone(city)
+	dst = kb.key(RulePlaceWindow, dst, code, "a"+strconv.Itoa(day/60))
+	return kb.key(RulePlaceWindow, dst, code, "b"+strconv.Itoa((day+30)/60))
 }
 
 func (kb *keyBuilder) phoneKeys(p *scoring.Prepared, dst []string) []string {

@@ -75,6 +75,20 @@ func TestSparseFallbackKeys(t *testing.T) {
 			civil("sofia", "russell", "2014-09-03", "", ""), civil("sofia", "", "2024-09-04", "", ""), false},
 		{"name_day: dense records have none", RuleNameDay,
 			dense(civil("sofia", "russell", "2014-09-03", "", ""), "+15125551234"), dense(civil("sofia", "", "2024-09-03", "", ""), "+15125559876"), false},
+		{"birth_locality: the city typo'd, no name in common", RuleBirthLocality,
+			civil("isaac", "", "2008-02-23", "southampton", ""), civil("", "", "2008-02-23", "sothampton", ""), true},
+		{"birth_locality: another city", RuleBirthLocality,
+			civil("isaac", "", "2008-02-23", "southampton", ""), civil("", "", "2008-02-23", "bristol", ""), false},
+		{"birth_locality: dense records key the city as written", RuleBirthLocality,
+			dense(civil("isaac", "", "2008-02-23", "southampton", ""), "+15125551234"), dense(civil("", "", "2008-02-23", "sothampton", ""), "+15125559876"), false},
+		{"place_window: date weeks off across a year, city typo'd, no name", RulePlaceWindow,
+			civil("alfie", "roberts", "1995-01-10", "southampton", ""), civil("", "", "1994-12-12", "sothampton", ""), true},
+		{"place_window: dates months apart", RulePlaceWindow,
+			civil("alfie", "roberts", "1995-01-10", "southampton", ""), civil("", "", "1995-05-10", "southampton", ""), false},
+		{"place_window: another city", RulePlaceWindow,
+			civil("alfie", "roberts", "1995-01-10", "southampton", ""), civil("", "", "1995-01-12", "bristol", ""), false},
+		{"place_window: dense records have none", RulePlaceWindow,
+			dense(civil("alfie", "roberts", "1995-01-10", "southampton", ""), "+15125551234"), dense(civil("", "", "1994-12-12", "sothampton", ""), "+15125559876"), false},
 		{"email_handle: dense records have none", RuleEmailHandle,
 			dense(mail(c, "ar20@miller-torres.org"), "+15125551234"), dense(mail(d, "ar20@miller-tores.org"), "+15125559876"), false},
 	}...)
@@ -108,13 +122,14 @@ func TestDenseKeysUnchanged(t *testing.T) {
 		keys := keysOf(r)
 		for _, k := range keys {
 			if strings.HasPrefix(k, RuleGivenYear.Prefix()) || strings.HasPrefix(k, RuleEmailHandle.Prefix()) ||
-				strings.HasPrefix(k, RuleNameDay.Prefix()) || strings.Contains(k, ":cspringfield") || strings.HasSuffix(k, "|1981") {
+				strings.HasPrefix(k, RuleNameDay.Prefix()) || strings.Contains(k, ":cspringfield") || strings.HasSuffix(k, "|1981") ||
+				strings.HasPrefix(k, "bl:19800304|m") || strings.HasPrefix(k, RulePlaceWindow.Prefix()) {
 				t.Errorf("%s: dense record has fallback key %q", name, k)
 			}
 		}
 	}
 	keys := keysOf(base)
-	for _, want := range []string{"gy:", "lg:cspringfield|", "lf:cspringfield|", "bl:19800304|cspringfield", "nd:", "fy:SNAT|1981"} {
+	for _, want := range []string{"gy:", "lg:cspringfield|", "lf:cspringfield|", "bl:19800304|cspringfield", "bl:19800304|m", "pw:", "nd:", "fy:SNAT|1981"} {
 		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, want) }) {
 			t.Errorf("sparse record lacks a %q key: %q", want, keys)
 		}

@@ -43,7 +43,7 @@ var checkpointKey = []byte("pm.seq")
 // new keys are missing would not be found through them; OpenIndex rebuilds
 // such an index from the store. Change it whenever Keys change: the test
 // TestKeysVersion fails until it is.
-const KeysVersion = "4"
+const KeysVersion = "6"
 
 // keysVersionKey is the bleve internal key holding the KeysVersion the
 // index was built with. Indexes made before it was kept have none, and are

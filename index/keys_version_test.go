@@ -20,7 +20,7 @@ import (
 // change, the digest changes: bump KeysVersion (so that existing indexes
 // are rebuilt) and add the new digest here.
 var keysDigests = map[string]string{
-	"4": "d81fc21a6705320d8af5c97439a17630f2ad25496ffff7f8f9ba9882f96e8e2f",
+	"6": "9e0e645b510a9e8c82893208e84965a41817a9794d4f61352bd2fdbefed7248f",
 }
 
 // TestKeysVersion fails when the index keys change without KeysVersion.
