@@ -50,16 +50,18 @@ package scoring
 //     probable at most.
 //   - CapWeakAgreement: certain needs the given name exact, a nickname or
 //     swapped, the family name at least jw>=0.92 — or changed, with given
-//     name, birth date and sex the same and the address or contact shared
-//     (marriedName) — and the birth date exact, transposed or one digit
+//     name, birth date (not 1 January) and sex the same and the contact
+//     shared (marriedName) — and the birth date exact, transposed or one digit
 //     off, unless an identifier agrees exactly → probable at most.
 //   - Typos of established names (typoCorroborated): a given or family
 //     name alike to the other record's (phonetic, jw>=0.92, jw>=0.80) in a
 //     spelling the population's name frequencies call a keying error (one
-//     spelling carried by nobody else, the other by others; at phonetic and
-//     jw>=0.92 also one carried by no more than the model's share of
-//     misspelt names times the other's: typoOfEstablished; for a family
-//     name also two spellings nobody else carries: Scorer.nameTypos), with
+//     spelling carried by nobody else, the other by others:
+//     typoOfEstablished; for a family name at phonetic and jw>=0.92 also
+//     one carried by no more than the model's share of misspelt names
+//     times the other's, and two spellings nobody else carries — never for
+//     a given name, where such a spelling may be a twin's name of its own
+//     (Ashlee, Ashley): Scorer.nameTypos), with
 //     the other name exact or such a typo too, the birth date exact,
 //     transposed or one digit off in year or month (typoDateAgrees),
 //     address or contact agreeing and no sex or identifier conflict, is
@@ -236,15 +238,24 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 }
 
 // marriedName reports a family name changed (level else) with the given
-// name, birth date and sex the same, the address or the contact (or both)
-// still shared and no identifier conflicting: the shape of a name taken at
-// marriage. No relative has it — twins and siblings differ in given name
-// or birth date, a parent in birth date — and a namesake elsewhere shares
-// no address or contact, so the family name alone does not hold such a
-// pair below certain.
+// name, birth date and sex the same, the contact (phone or e-mail, with or
+// without the address) still shared and no identifier conflicting: the
+// shape of a name taken at marriage. No relative has it — twins and
+// siblings differ in given name or birth date, a parent in birth date —
+// and a namesake elsewhere shares no contact, so the family name alone
+// does not hold such a pair below certain.
+//
+// The address alone is not enough: a married name changes with the
+// address while phone and e-mail stay (MATCHING-NOTES.md), and an address
+// is shared by strangers too — a shelter, a care home, a hostel. Nor is a
+// birth date of 1 January (Comparison.JanuaryFirst): it is the date
+// recorded for many immigrants whose birthday is unknown, so two women
+// Maria born "1 January 1990" agree on it by convention, not by fact.
 func marriedName(cmp *Comparison, f *capFacts) bool {
-	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact &&
-		cmp.Levels[CompSex] == SexAgree && f.sharesHouse && f.id != IDDisagree
+	house := cmp.Levels[CompHousehold]
+	contact := house == HouseContact || house == HouseAddressContact
+	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact && !cmp.JanuaryFirst &&
+		cmp.Levels[CompSex] == SexAgree && contact && f.id != IDDisagree
 }
 
 // minParentGap is the fewest years between the births of a parent and a
@@ -264,31 +275,36 @@ type nameTypos struct{ given, family bool }
 // spelling between them — so two alike spellings of it that no other
 // record carries (unshared) are one person's name keyed two ways too: a
 // relative would have made one of them established. Given names get no
-// such rule: twins may carry two rare alike names. A rarer
-// spelling carried by several records counts as a slip (the slip share of
-// typoOfEstablished) only at the levels where the two spellings are one
-// name misspelt — phonetic, jw>=0.92 — not at jw>=0.80, which two names
-// of their own reach as often (Robert and Roger, Mary and Marilyn, John
-// and Jordan): that one spelling is rarer than the other says nothing
-// there, and only a spelling nobody else carries counts.
+// such rule: twins may carry two rare alike names.
+//
+// A rarer family-name spelling carried by several records counts as a
+// slip (the slip share of typoOfEstablished) only at the levels where the
+// two spellings are one name misspelt — phonetic, jw>=0.92 — not at
+// jw>=0.80, which two names of their own reach as often: that one
+// spelling is rarer than the other says nothing there, and only a
+// spelling nobody else carries counts. A given name gets no slip share at
+// any level: a rarer spelling others carry too is as often a name of its
+// own (Ashlee beside Ashley, Jazmine beside Jasmine, Micheal beside
+// Michael, each a few per cent of the common one's carriers), and twins
+// with such names share birth date, household and family name, so nothing
+// but an identifier tells them apart — and an identifier agreeing exactly
+// lifts the caps without this rule. Only a given-name spelling nobody else
+// carries counts; a family-name slip leaves the given names agreeing
+// exactly, which twins never do.
 func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
-	slip := func(c int, l uint8, phonetic, jw92 uint8) float64 {
-		if l == phonetic || l == jw92 {
-			return s.slip[c]
-		}
-		return 0
-	}
 	// Only the alike levels read the frequencies (typoCorroborated): the
 	// scorer's hot path skips them for every other pair.
 	var ev nameTypos
 	lv := &cmp.Levels
 	if g := lv[CompGivenName]; g >= GivenPhonetic && g <= GivenJW80 {
-		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF,
-			slip(CompGivenName, g, GivenPhonetic, GivenJW92), a.givenCarriers, b.givenCarriers)
+		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF, 0, a.givenCarriers, b.givenCarriers)
 	}
 	if f := lv[CompFamilyName]; f >= FamilyPhonetic && f <= FamilyJW80 {
-		ev.family = s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF,
-			slip(CompFamilyName, f, FamilyPhonetic, FamilyJW92), a.familyCarriers, b.familyCarriers) ||
+		slip := 0.0
+		if f == FamilyPhonetic || f == FamilyJW92 {
+			slip = s.familySlip
+		}
+		ev.family = s.terms.typoOfEstablished(a.FamilyTF, b.FamilyTF, slip, a.familyCarriers, b.familyCarriers) ||
 			s.terms.unshared(a.FamilyTF, b.FamilyTF, a.familyCarriers, b.familyCarriers)
 	}
 	return ev

@@ -133,6 +133,10 @@ type Comparison struct {
 	// Gerald, Jeremy, Jerome), so that it does not say which name it
 	// stands for.
 	AmbiguousNickname bool
+	// JanuaryFirst is set when either birth date is 1 January, the date
+	// many registries record for an immigrant whose birthday is unknown:
+	// it agrees by convention, not by fact (MATCHING-NOTES.md).
+	JanuaryFirst bool
 }
 
 // Thresholds of the fuzzy string levels.
@@ -166,6 +170,7 @@ func Compare(a, b *Prepared, out *Comparison) {
 	ya, yb := a.birth, b.birth
 	out.MonthOrYearDiffers = ya.Year != 0 && yb.Year != 0 && ya.Month != 0 && yb.Month != 0 &&
 		(ya.Year != yb.Year || ya.Month != yb.Month)
+	out.JanuaryFirst = (ya.Month == 1 && ya.Day == 1) || (yb.Month == 1 && yb.Day == 1)
 	out.AmbiguousNickname = out.Levels[CompGivenName] == GivenNickname &&
 		(a.givenNick[1] != 0 || b.givenNick[1] != 0)
 	sa, sb := a.Rec.Suffix, b.Rec.Suffix

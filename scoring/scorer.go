@@ -19,9 +19,10 @@ type Scorer struct {
 	tf                             [2]tfCompiled // given, family
 	terms                          *TermFrequencies
 	rel                            relCompiled
-	// slip is the model's share of misspelt given and family names
-	// (misspellingRate), for telling a recurring slip from a name.
-	slip [2]float64
+	// familySlip is the model's share of misspelt family names
+	// (misspellingRate), for telling a recurring slip from a name
+	// (nameTypos: given names get no such share).
+	familySlip float64
 }
 
 // relCompiled is the relatives class of a model, compiled: the weight of
@@ -82,7 +83,7 @@ func NewScorer(m *Model) (*Scorer, error) {
 		}
 	}
 	s.prior = logit2(m.Prior)
-	s.slip = [2]float64{misspellingRate(m, CompGivenName), misspellingRate(m, CompFamilyName)}
+	s.familySlip = misspellingRate(m, CompFamilyName)
 	if r := m.Relatives; r != nil {
 		s.compileRelatives(m)
 	}

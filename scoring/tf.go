@@ -131,8 +131,9 @@ func (t *TermFrequencies) carriers(f float64, own uint32) float64 {
 // share of records whose name is misspelt (misspellingRate), and all of an
 // established name's misspellings landing on one spelling is the most a
 // keying error can produce. A spelling carried more often than that is a
-// name of its own. The caller passes slip only for spellings alike enough
-// that a frequency says which is the slip (scorer.nameTypos).
+// name of its own. The caller passes slip only for family-name spellings
+// alike enough that a frequency says which is the slip (Scorer.nameTypos):
+// for a given name such a spelling may be a twin's name of its own.
 //
 // With no table, or a frequency unknown, it reports false: the caps then
 // stay as they are.

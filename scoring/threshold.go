@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -109,6 +110,16 @@ func expectedF1Optimum(probs []float64, matches float64) (t, f1 float64) {
 // one file than another; and a sparse file's pairs with one typo sit in
 // the band a fixed 0.95 leaves at `possible` (probableThreshold).
 //
+// Only the prior and `probable` are fitted; `certain` keeps its evidence.
+// The grades compare posteriors, which include the prior, so a fitted
+// prior above the base one (FEBRL: ten times 1e-4) would otherwise lower
+// the likelihood ratio a pair needs for `certain` by as much — a pair the
+// base model held at `probable` would become `certain` with no more
+// evidence. When the fitted prior is higher, the `certain` threshold is
+// raised to the posterior that the base threshold's likelihood ratio gives
+// under it (certainForPrior); a lower prior leaves it as it is, which only
+// asks more.
+//
 // λ is estimated by EM for λ alone over the distinct candidate pairs (the
 // pairs no rule proposes taken as non-matches, candidatePrior) with the
 // household comparison passive: household members agree on address and
@@ -127,10 +138,27 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model) (*Model,
 	}
 	notes := []string{fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, pairs, m.Prior)}
 	m.Prior = lambda
+	if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > m.Thresholds.Certain {
+		notes = append(notes, fmt.Sprintf("certain threshold: %.10g (was %.10g), the built-in likelihood ratio under the fitted prior", c, m.Thresholds.Certain))
+		m.Thresholds.Certain = c
+	}
 	tf := BuildTermFrequencies(records)
 	tf.Compact()
 	probable, note := probableThreshold(records, passes, m, tf)
 	m.Thresholds.Probable = probable
 	m.Description += "; prior and probable threshold fitted to the file"
 	return m, append(notes, note)
+}
+
+// certainForPrior returns the posterior threshold that asks, under prior,
+// for the same likelihood ratio as threshold asks under basePrior:
+// invlogit(logit(threshold) − logit(basePrior) + logit(prior)). A
+// threshold or prior outside (0, 1) is returned as it is.
+func certainForPrior(threshold, basePrior, prior float64) float64 {
+	if threshold <= 0 || threshold >= 1 || basePrior <= 0 || basePrior >= 1 || prior <= 0 || prior >= 1 {
+		return threshold
+	}
+	logit := func(p float64) float64 { return math.Log(p / (1 - p)) }
+	x := logit(threshold) - logit(basePrior) + logit(prior)
+	return 1 / (1 + math.Exp(-x))
 }

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -25,5 +26,76 @@ func TestExpectedF1Optimum(t *testing.T) {
 	th, _ = expectedF1Optimum([]float64{0.999, 0.9999, 0.99999}, 0.999+0.9999+0.99999)
 	if th != 0.999 {
 		t.Errorf("optimum at %v, want 0.999", th)
+	}
+}
+
+// TestFitToFileKeepsCertainEvidence: a file with many duplicates fits a
+// prior far above the built-in 1e-4; the `certain` bar must then ask the
+// built-in likelihood ratio, not less, so a pair the built-in model held
+// at `probable` by its score (no cap) is not made `certain` by the fit.
+func TestFitToFileKeepsCertainEvidence(t *testing.T) {
+	base := DefaultModel()
+	var recs []*Prepared
+	for i := 0; i < 60; i++ {
+		given := fmt.Sprintf("%c%c%cina", 'a'+i%26, 'b'+i/26, 'k'+i%7)
+		spec := fmt.Sprintf("given=%s;family=%c%cowski;birth=19%02d-%02d-%02d;sex=female;phone=02627%05d",
+			given, 'a'+i%26, 'c'+i/26, 40+i%50, 1+i%12, 2+i%27, 10000+i)
+		for k := 0; k < 2; k++ {
+			recs = append(recs, PrepareWithoutTF(mustRecord(t, spec)))
+		}
+	}
+	var all [][2]int32
+	for i := range recs {
+		for j := i + 1; j < len(recs); j++ {
+			all = append(all, [2]int32{int32(i), int32(j)})
+		}
+	}
+	m, notes := FitToFile(recs, []TrainingPass{{Name: "all", Pairs: all}}, base)
+	t.Logf("notes: %v", notes)
+	if m.Prior <= 10*base.Prior {
+		t.Fatalf("fitted prior %g: the case needs one well above the built-in %g", m.Prior, base.Prior)
+	}
+	if want := certainForPrior(base.Thresholds.Certain, base.Prior, m.Prior); m.Thresholds.Certain != want || want <= base.Thresholds.Certain {
+		t.Errorf("certain threshold %v, want %v (above the built-in %v)", m.Thresholds.Certain, want, base.Thresholds.Certain)
+	}
+	// A married name with only the phone kept: uncapped, probable by score
+	// under the built-in model.
+	a := mustRecord(t, "given=margaret;family=kowalczyk;birth=1984-07-19;sex=female;email=m.k@mail.com;"+household)
+	b := mustRecord(t, "given=margaret;family=ostrander;birth=1984-07-19;sex=female;phone=0262771234;number=7;street=high;type=st;city=sydney;postal=2000")
+	grade := func(m *Model) Result {
+		s := MustScorer(m)
+		return s.Score(s.Prepare(a), s.Prepare(b))
+	}
+	if r := grade(base); r.Grade != GradeProbable || r.Cap != CapNone {
+		t.Fatalf("built-in: grade %v (cap %v, p=%.7f), the case needs probable by score", r.Grade, r.Cap, r.Probability)
+	}
+	if r := grade(m); r.Grade == GradeCertain {
+		t.Errorf("fitted prior %g: certain (p=%.7f, bar %.10f); the built-in model held it at probable", m.Prior, r.Probability, m.Thresholds.Certain)
+	}
+	// The same fit with the built-in bar kept would have made it certain:
+	// the case tests the raised bar, not something else.
+	kept := m.Clone()
+	kept.Thresholds.Certain = base.Thresholds.Certain
+	if r := grade(kept); r.Grade != GradeCertain {
+		t.Errorf("fitted prior, built-in certain bar: grade %v (p=%.7f), the case expects certain", r.Grade, r.Probability)
+	}
+}
+
+// TestCertainForPrior: the same likelihood ratio under another prior;
+// the base prior returns the threshold itself.
+func TestCertainForPrior(t *testing.T) {
+	if got := certainForPrior(0.99999, 1e-4, 1e-4); math.Abs(got-0.99999) > 1e-12 {
+		t.Errorf("same prior: %v, want 0.99999", got)
+	}
+	// Odds 99999 at prior odds 1e-4/(1-1e-4) is a ratio of about 1e9;
+	// at prior 1e-3 the odds are ten times higher.
+	got := certainForPrior(0.99999, 1e-4, 1e-3)
+	odds := got / (1 - got)
+	want := 99999 * (1e-3 / (1 - 1e-3)) / (1e-4 / (1 - 1e-4))
+	if math.Abs(odds/want-1) > 1e-6 {
+		t.Errorf("prior 1e-3: odds %v, want %v", odds, want)
+	}
+	if got := certainForPrior(0.99999, 1e-4, 1e-5); got >= 0.99999 {
+		t.Errorf("lower prior: %v, want below 0.99999", got)
 	}
 }

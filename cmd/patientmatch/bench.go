@@ -83,7 +83,7 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if len(sides) == 1 {
-		if err := job.fitToFile(sides[0]); err != nil {
+		if err := job.fitToFile(env.stderr, sides[0]); err != nil {
 			return err
 		}
 	}

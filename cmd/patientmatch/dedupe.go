@@ -56,7 +56,7 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := job.fitToFile(recs); err != nil {
+	if err := job.fitToFile(env.stderr, recs); err != nil {
 		return err
 	}
 	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, recs)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"io"
+
 	"github.com/patientmatch/patientmatch/scoring"
 )
 
@@ -8,15 +11,21 @@ import (
 // they are scored (scoring.FitToFile): its prior and the posterior at which
 // `probable` starts, estimated from the candidate pairs of the training
 // blocking rules, so that a grade means the same on a four-field file as
-// on a twelve-field one, and on 1,000 records as on 100,000. A model given
-// with --model is used as it is (training already fitted it), as is the
-// built-in one with --fit=false.
-func (job *batchJob) fitToFile(recs []*scoring.Prepared) error {
+// on a twelve-field one, and on 1,000 records as on 100,000. The `certain`
+// bar keeps the built-in likelihood ratio (raised when the fitted prior is
+// higher). A model given with --model is used as it is (training already
+// fitted it), as is the built-in one with --fit=false. What was fitted is
+// written to stderr (w), one "fit: " line per note, so that a run says
+// which prior and thresholds graded its pairs.
+func (job *batchJob) fitToFile(w io.Writer, recs []*scoring.Prepared) error {
 	if *job.flags.model != "" || job.flags.fit == nil || !*job.flags.fit {
 		return nil
 	}
 	passes := trainingPasses(recs, *job.flags.maxBlock, &trainProgress{})
-	m, _ := scoring.FitToFile(recs, passes, job.model)
+	m, notes := scoring.FitToFile(recs, passes, job.model)
+	for _, n := range notes {
+		fmt.Fprintf(w, "fit: %s\n", n)
+	}
 	scorer, err := scoring.NewScorer(m)
 	if err != nil {
 		return err

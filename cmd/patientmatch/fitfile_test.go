@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/patientmatch/patientmatch/internal/testsets"
@@ -39,7 +41,8 @@ func TestFitToFile(t *testing.T) {
 }
 
 // benchF1 runs bench accuracy with the built-in model and returns the
-// probable+ F1, failing on any false certain pair.
+// probable+ F1, failing on any false certain pair, and on fit notes
+// missing from stderr when the model is fitted (or present when not).
 func benchF1(t *testing.T, data, truth string, flags ...string) float64 {
 	t.Helper()
 	env, out, errb := testEnv()
@@ -58,6 +61,11 @@ func benchF1(t *testing.T, data, truth string, flags ...string) float64 {
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
+	}
+	// The fit says on stderr what it set; without it, nothing is said.
+	fitted := !slices.Contains(flags, "--fit=false")
+	if said := strings.Contains(errb.String(), "fit: prior: "); said != fitted {
+		t.Errorf("fitted %v, but the fit notes on stderr: %v\n%s", fitted, said, errb.String())
 	}
 	var f1 float64
 	for _, g := range got.Grades {
