@@ -131,11 +131,6 @@ func openLoaded(b *testing.B, dir, queryPath string) (*Engine, []record.Record) 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { e.Close() })
-	// As serve does after start: queries fault back in the store and index
-	// pages they touch.
-	if _, err := e.ReleaseMappedPages(); err != nil {
-		b.Fatal(err)
-	}
 	f, err := os.Open(queryPath)
 	if err != nil {
 		b.Fatal(err)

@@ -74,7 +74,6 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	// than keep it resident for the life of the server (at 1M patients
 	// 1.5 GB of the 3 GB resident after start; bench/README "Hot path").
 	debug.FreeOSMemory()
-	releaseMappedPages(eng, log)
 	tlsConf, err := loadTLS(c)
 	if err != nil {
 		return err

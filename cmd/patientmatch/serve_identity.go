@@ -65,7 +65,6 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger, 
 		// to do: at 1M patients 1.2 GB of garbage that the runtime would
 		// otherwise keep (under the serving GC target it is not "excess").
 		debug.FreeOSMemory()
-		releaseMappedPages(eng, log)
 		log.Info("identities ready", "processed", sum.Processed, "identities", sum.Identities, "open_tasks", sum.OpenTasks)
 	}()
 	return ids, nil
@@ -155,23 +154,4 @@ func (f *reviewGradeFlag) Set(v string) error {
 // addReviewGradeFlag registers --review-grade on fs.
 func addReviewGradeFlag(fs *flag.FlagSet, f *reviewGradeFlag) {
 	fs.Var(f, "review-grade", "weakest grade of a pair that becomes a review task: possible or probable (possible pairs are mostly relatives on household-heavy data)")
-}
-
-// pageReleaser is what a served engine offers to drop its data folder's
-// mapped pages (matcher.Engine; a cluster node does not).
-type pageReleaser interface {
-	ReleaseMappedPages() (int64, error)
-}
-
-// releaseMappedPages drops the store and index pages a start-up scan read
-// from the server's resident set (matcher.Engine.ReleaseMappedPages); a
-// failure costs memory, not correctness, and is logged.
-func releaseMappedPages(eng any, log *slog.Logger) {
-	r, ok := eng.(pageReleaser)
-	if !ok {
-		return
-	}
-	if _, err := r.ReleaseMappedPages(); err != nil {
-		log.Warn("could not release the data folder's mapped pages", "err", err)
-	}
 }
