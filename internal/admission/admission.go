@@ -52,15 +52,23 @@ const (
 	// closed loop) are not taken for overload.
 	DefaultWait = 2 * time.Millisecond
 	// DefaultBurstWait is how long a request waits for a slot while the
-	// queue is transient: longer than the stalls a GC cycle or a busy
-	// neighbour cause (tens of milliseconds), so they cost latency, not
-	// refusals.
-	DefaultBurstWait = 100 * time.Millisecond
+	// queue is transient: longer than the longest stall a server that is
+	// not overloaded has, so that such stalls cost latency, not refusals.
+	// That stall is a GC cycle's mark phase: Go paces marking at a quarter
+	// of the CPU, so at 1M patients on two cores a mark of ~90 ms of CPU
+	// takes 100–240 ms of wall time, while the queue drains slower than it
+	// fills (bench/README "At 1M, quiet, session 3"). At 100 ms every
+	// cycle shed requests at half the server's capacity; at 300 ms none
+	// did. More cores shorten the mark; a much larger heap lengthens it.
+	DefaultBurstWait = 300 * time.Millisecond
 	// DefaultInterval is how long the queue must stay non-empty, with no
 	// waiter served within Wait, to count as a standing queue (sustained
 	// overload): CoDel's interval, the same as BurstWait so that no waiter
-	// admitted as a burst outlives the judgement.
-	DefaultInterval = 100 * time.Millisecond
+	// admitted as a burst outlives the judgement. The cost of a longer
+	// one: at the onset of overload, waiters wait up to it before the
+	// first refusals (at 5,000/s, about 1.1× capacity, refusal p99 15 →
+	// 23 ms against 100 ms).
+	DefaultInterval = 300 * time.Millisecond
 	// DefaultRetryAfter is what refusals advise clients to wait.
 	DefaultRetryAfter = time.Second
 	// DefaultMaxWaiting bounds the waiters. A waiter is a parked goroutine
