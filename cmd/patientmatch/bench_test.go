@@ -181,28 +181,13 @@ func TestTrainedAccuracyFloor(t *testing.T) {
 			if err := runTrain(context.Background(), env, []string{"--out", model, data}); err != nil {
 				t.Fatalf("train: %v\n%s", err, errb.String())
 			}
-			env, out, errb := testEnv()
-			if err := runBench(context.Background(), env, []string{"accuracy", "--json", "--model", model, "--truth", truth, data}); err != nil {
-				t.Fatalf("bench accuracy: %v\n%s", err, errb.String())
-			}
-			var got struct {
-				Grades []struct {
-					Grade     string `json:"grade"`
-					AtOrAbove struct {
-						FP int     `json:"false_positives"`
-						F1 float64 `json:"f1"`
-					} `json:"at_or_above"`
-				} `json:"grades"`
-			}
-			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-				t.Fatal(err)
-			}
+			grades, _ := benchAccuracyGrades(t, "accuracy", "--json", "--model", model, "--truth", truth, data)
 			f1 := map[string]float64{}
-			for _, g := range got.Grades {
-				f1[g.Grade] = g.AtOrAbove.F1
-				if g.Grade == "certain" && g.AtOrAbove.FP != 0 {
-					t.Errorf("%d false certain pairs", g.AtOrAbove.FP)
-				}
+			for grade, g := range grades {
+				f1[grade] = g.F1
+			}
+			if fp := grades["certain"].FP; fp != 0 {
+				t.Errorf("%d false certain pairs", fp)
 			}
 			t.Logf("F1 certain %.4f probable %.4f possible %.4f", f1["certain"], f1["probable"], f1["possible"])
 			if f1["probable"] < tc.probableF1 || f1["possible"] < tc.possible {
@@ -261,4 +246,36 @@ func TestBenchRecallCommand(t *testing.T) {
 	if got.Queries != 5000 || got.Recall < 0.99 {
 		t.Errorf("febrl3 recall@5 %.4f over %d queries, floor 0.99", got.Recall, got.Queries)
 	}
+}
+
+// gradeFigures is one grade's at-or-above figures in `bench accuracy
+// --json`.
+type gradeFigures struct {
+	FP int     `json:"false_positives"`
+	F1 float64 `json:"f1"`
+}
+
+// benchAccuracyGrades runs `bench` with args (an `accuracy --json` run)
+// and returns each grade's at-or-above figures and what it wrote on
+// stderr.
+func benchAccuracyGrades(t *testing.T, args ...string) (map[string]gradeFigures, string) {
+	t.Helper()
+	env, out, errb := testEnv()
+	if err := runBench(context.Background(), env, args); err != nil {
+		t.Fatalf("bench %v: %v\n%s", args, err, errb.String())
+	}
+	var got struct {
+		Grades []struct {
+			Grade     string       `json:"grade"`
+			AtOrAbove gradeFigures `json:"at_or_above"`
+		} `json:"grades"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	grades := make(map[string]gradeFigures, len(got.Grades))
+	for _, g := range got.Grades {
+		grades[g.Grade] = g.AtOrAbove
+	}
+	return grades, errb.String()
 }

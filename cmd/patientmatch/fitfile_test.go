@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -29,8 +26,7 @@ func TestFitToFile(t *testing.T) {
 		{"synth2000", false},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
-			dir := filepath.Join(testsets.ModuleRoot(t), "testdata", "labelled")
-			data, truth := filepath.Join(dir, tc.set+".csv"), filepath.Join(dir, tc.set+".truth.csv")
+			data, truth := testsets.Committed(t, tc.set)
 			fitted, fixed := benchF1(t, data, truth), benchF1(t, data, truth, "--fit=false")
 			t.Logf("probable+ F1 fitted %.4f, as built in %.4f", fitted, fixed)
 			if fitted < fixed || tc.better && fitted <= fixed {
@@ -45,38 +41,14 @@ func TestFitToFile(t *testing.T) {
 // missing from stderr when the model is fitted (or present when not).
 func benchF1(t *testing.T, data, truth string, flags ...string) float64 {
 	t.Helper()
-	env, out, errb := testEnv()
-	args := append([]string{"accuracy", "--json", "--truth", truth}, flags...)
-	if err := runBench(context.Background(), env, append(args, data)); err != nil {
-		t.Fatalf("bench accuracy: %v\n%s", err, errb.String())
-	}
-	var got struct {
-		Grades []struct {
-			Grade     string `json:"grade"`
-			AtOrAbove struct {
-				FP int     `json:"false_positives"`
-				F1 float64 `json:"f1"`
-			} `json:"at_or_above"`
-		} `json:"grades"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
+	grades, stderr := benchAccuracyGrades(t, slices.Concat([]string{"accuracy", "--json", "--truth", truth}, flags, []string{data})...)
 	// The fit says on stderr what it set; without it, nothing is said.
 	fitted := !slices.Contains(flags, "--fit=false")
-	if said := strings.Contains(errb.String(), "fit: prior: "); said != fitted {
-		t.Errorf("fitted %v, but the fit notes on stderr: %v\n%s", fitted, said, errb.String())
+	if said := strings.Contains(stderr, "fit: prior: "); said != fitted {
+		t.Errorf("fitted %v, but the fit notes on stderr: %v\n%s", fitted, said, stderr)
 	}
-	var f1 float64
-	for _, g := range got.Grades {
-		switch g.Grade {
-		case "certain":
-			if g.AtOrAbove.FP != 0 {
-				t.Errorf("%d false certain pairs", g.AtOrAbove.FP)
-			}
-		case "probable":
-			f1 = g.AtOrAbove.F1
-		}
+	if fp := grades["certain"].FP; fp != 0 {
+		t.Errorf("%d false certain pairs", fp)
 	}
-	return f1
+	return grades["probable"].F1
 }

@@ -39,8 +39,7 @@ func TestTrainedTypoLevelsAreTheData(t *testing.T) {
 	}
 	for _, set := range []string{"names2000", "synth2000", "civil2000"} {
 		t.Run(set, func(t *testing.T) {
-			dir := filepath.Join(testsets.ModuleRoot(t), "testdata", "labelled")
-			data, truth := filepath.Join(dir, set+".csv"), filepath.Join(dir, set+".truth.csv")
+			data, truth := testsets.Committed(t, set)
 			model := trainedModel(t, data)
 			labelled := labelledM(t, data, truth)
 			for _, x := range levels {

@@ -33,8 +33,7 @@ func TestTrainedProbableThreshold(t *testing.T) {
 		{"synth2000", false},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
-			dir := filepath.Join(testsets.ModuleRoot(t), "testdata", "labelled")
-			data, truth := filepath.Join(dir, tc.set+".csv"), filepath.Join(dir, tc.set+".truth.csv")
+			data, truth := testsets.Committed(t, tc.set)
 			model := trainedModel(t, data)
 			th := model.Thresholds
 			if th.Probable < th.Possible || th.Probable > scoring.DefaultThresholds().Probable {

@@ -22,6 +22,16 @@ import (
 // directory (modroot.Dir).
 func ModuleRoot(t testing.TB) string { return modroot.Dir(t) }
 
+// Committed gives the data and truth files of a labelled set committed
+// under testdata/labelled (names2000, civil2000, synth2000, …). Unlike
+// Paths it never skips: the sets are part of the repository, so a missing
+// one is a failure.
+func Committed(t testing.TB, name string) (data, truth string) {
+	t.Helper()
+	dir := filepath.Join(ModuleRoot(t), "testdata", "labelled")
+	return filepath.Join(dir, name+".csv"), filepath.Join(dir, name+".truth.csv")
+}
+
 // Dir is ../shared/datasets next to the module root; the test is skipped
 // when it is missing (a clone without the shared folder).
 func Dir(t testing.TB) string {
