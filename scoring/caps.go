@@ -165,8 +165,10 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	// twin-shaped, and the score alone decides.
 	f.familyAgrees = f.fam != FamilyElse && f.fam != FamilyCrossed
 	f.sharesHouse = house == HouseAddressContact || house == HouseAddress || house == HouseContact
-	f.idExact = f.id == IDExact
-	f.idAgrees = f.id == IDExact || f.id == IDOneOff
+	// An identifier of unknown kind may be a whole family's (an
+	// insurance member number): agreeing on it lifts nothing.
+	f.idExact = f.id == IDExact && !cmp.UntypedIDOnly
+	f.idAgrees = f.idExact || f.id == IDOneOff
 	f.typos = typoCorroborated(cmp, ev)
 	f.middle = ev.middle
 	f.daySlip = daySlip(cmp, &f, ev)
