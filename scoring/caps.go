@@ -33,7 +33,8 @@ import (
 //     probable at most when they are somewhat alike (jw>=0.80: a twin
 //     pair, or a badly mistyped name). Twins share birth date, household
 //     and family name. Given names that agree only through a diminutive
-//     of several names (Jerry: Gerald, Jeremy, Jerome), with the same
+//     of several names (Jerry: Gerald, Jeremy, Jerome), or only as two
+//     diminutives of one name (Willie, Liam: twoDiminutives), with the same
 //     birth date and family name → probable at most unless an identifier
 //     agrees exactly or the middle names agree in full (middleAgrees):
 //     such a diminutive is a given name of its own, and may be a twin's
@@ -145,6 +146,8 @@ type capFacts struct {
 	// daySlip: the birth dates differ in the day alone, as one person's
 	// keyed wrong (daySlip).
 	daySlip bool
+	// diminutives: two diminutives of one name (twoDiminutives).
+	diminutives bool
 	// family is the most the relatives' caps allow: possible, probable
 	// when an identifier agrees (relatives never share one). A
 	// hand-keyed number one digit off is weak agreement: it lifts them
@@ -171,6 +174,7 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	f.idAgrees = f.idExact || f.id == IDOneOff
 	f.typos = typoCorroborated(cmp, ev)
 	f.middle = ev.middle
+	f.diminutives = ev.diminutives
 	f.daySlip = daySlip(cmp, &f, ev)
 	f.family = GradePossible
 	if f.idExact || (f.id == IDOneOff && lv[CompSex] != SexDisagree) {
@@ -217,11 +221,12 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 		}
 	}
 	// A diminutive of several names (Jerry: Gerald, Jeremy, Jerome) is a
-	// given name of its own too, and may be a twin's: with the twins'
-	// signature it is not enough for certain without an identifier, or
-	// a middle name agreeing in full: twins are given middle names of
-	// their own too (middleAgrees).
-	if f.given == GivenNickname && cmp.AmbiguousNickname && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
+	// given name of its own too, and may be a twin's; so are two
+	// diminutives of one name (Willie, Liam: twins may each be given
+	// one). With the twins' signature that is not enough for certain
+	// without an identifier, or a middle name agreeing in full: twins are
+	// given middle names of their own too (middleAgrees).
+	if f.given == GivenNickname && (cmp.AmbiguousNickname || f.diminutives) && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
 		c.limit(GradeProbable, CapTwins)
 	}
 	farApart := cmp.YearsApart >= 10
@@ -334,8 +339,9 @@ const minParentGap = 12
 // ambiguous diminutive when their middle names agree in full
 // (middleAgrees); middleDiffers for a pair with the same given name and
 // birth dates different in the day alone when their middle names
-// disagree (daySlip).
-type nameTypos struct{ given, family, middle, middleDiffers bool }
+// disagree (daySlip); diminutives when the given names agree as
+// nicknames with neither the formal name (twoDiminutives).
+type nameTypos struct{ given, family, middle, middleDiffers, diminutives bool }
 
 // nameTypos reads the name frequencies of a pair for the caps. A family
 // name is shared by a household — twins, siblings and parents carry one
@@ -375,8 +381,11 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 			slip = s.givenSlip
 		}
 		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF, slip, a.givenCarriers, b.givenCarriers)
-	case g == GivenNickname && cmp.AmbiguousNickname:
-		ev.middle = middleAgrees(a, b)
+	case g == GivenNickname:
+		ev.diminutives = twoDiminutives(a, b)
+		if cmp.AmbiguousNickname || ev.diminutives {
+			ev.middle = middleAgrees(a, b)
+		}
 	case g == GivenExact && lv[CompBirthDate] == BirthYearMonth:
 		ev.middleDiffers = middleDiffers(a, b)
 	}
@@ -389,6 +398,29 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 			s.terms.unshared(a.FamilyTF, b.FamilyTF, a.familyCarriers, b.familyCarriers)
 	}
 	return ev
+}
+
+// twoDiminutives reports whether two given names that agree as nicknames
+// do so only as two diminutives of a third name (Willie and Liam, both of
+// William), neither being the formal name of a group they share. Bob is
+// only ever Robert, so Bob beside Robert is one person's two names; Willie
+// beside Liam may be twins each given a form of William.
+func twoDiminutives(a, b *Prepared) bool {
+	t := defaultNicknames()
+	for _, x := range a.givenNick {
+		if x == 0 {
+			break
+		}
+		for _, y := range b.givenNick {
+			if y == 0 {
+				break
+			}
+			if x == y && (t.formal[x-1] == a.given || t.formal[x-1] == b.given) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // middleAgrees reports whether two records carry the same middle names,

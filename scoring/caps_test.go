@@ -434,3 +434,44 @@ func TestCapsDaySlip(t *testing.T) {
 		})
 	}
 }
+
+// TestCapsTwoDiminutives: given names that agree only as two diminutives
+// of one name (Willie and Liam, both of William) with the twins' signature
+// stay below certain without an identifier or middle names agreeing in
+// full — twins may each be given a form of William (insured seed 3 held
+// such a pair, certain before) — while a diminutive beside its formal name
+// (Bob, Robert) is one person's and stays certain.
+func TestCapsTwoDiminutives(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const person = "family=crendberg;birth=2020-04-29;sex=male;email=c@mail.com;" + household
+	cases := []struct {
+		name    string
+		a, b    string
+		certain bool
+	}{
+		{"twins Willie and Liam", "given=willie;middle=robert;", "given=liam;", false},
+		{"Willie and Liam, middle names agree", "given=willie;middle=robert;", "given=liam;middle=robert;", true},
+		{"Willie and Liam, SSN exact", "given=willie;ssn=298382798;", "given=liam;ssn=298382798;", true},
+		{"Bob and Robert", "given=bob;", "given=robert;", true},
+		{"Liam and William", "given=liam;", "given=william;", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a+person)), s.Prepare(mustRecord(t, tc.b+person))
+			r := s.Score(a, b)
+			if r.Levels[CompGivenName] != GivenNickname {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
+			}
+			if !tc.certain && r.Cap != CapTwins {
+				t.Errorf("cap %v, want %v named (_explain)", r.Cap, CapTwins)
+			}
+			if r2 := s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}
