@@ -174,10 +174,11 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 		return m, []string{"model: kept the prior and thresholds (no candidate pairs to fit them to)"}
 	}
 	var notes []string
+	lift := 0.0
 	if counts, sampled := sampleU(records); sampled > 0 {
 		seen := seenLevels(&counts, vectors)
 		var uNotes []string
-		lambda, uNotes = fitUAndPrior(m, &counts, &seen, vectors, len(records), lambda, passive)
+		lambda, lift, uNotes = fitUAndPrior(m, &counts, &seen, vectors, len(records), lambda, passive)
 		notes = append(notes, fmt.Sprintf("u: fitted to %d random pairs of records", sampled))
 		notes = append(notes, uNotes...)
 	}
@@ -187,15 +188,15 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 		notes = append(notes, fmt.Sprintf("certain threshold: %.10g (was %.10g), the built-in likelihood ratio under the fitted prior", c, m.Thresholds.Certain))
 		m.Thresholds.Certain = c
 	}
+	if lift > 0 {
+		c := probability(logit2(m.Thresholds.Certain) + lift)
+		notes = append(notes, fmt.Sprintf("certain threshold: %.12g, %.2f bits more, the most the m of levels this file cannot reach lifted a level it can", c, lift))
+		m.Thresholds.Certain = c
+	}
 	if tf == nil {
 		tf = BuildTermFrequencies(records)
 	}
-	freq := nameFrequencies(records, tf)
-	if c, note := certainGuard(records, pairs, m, base, tf, freq); c > m.Thresholds.Certain {
-		notes = append(notes, note)
-		m.Thresholds.Certain = c
-	}
-	probable, note := probableOfPairs(records, pairs, m, tf, freq)
+	probable, note := probableOfPairs(records, pairs, m, tf, nameFrequencies(records, tf))
 	m.Thresholds.Probable = probable
 	m.Description += "; u, prior and probable threshold fitted to the file"
 	return m, append(notes, note)
@@ -299,62 +300,4 @@ func seenLevels(counts *LevelCounts, vectors []LevelVector) [NumComparisons][Max
 		}
 	}
 	return seen
-}
-
-// certainGuard returns the `certain` threshold at which no candidate pair
-// of the file reaches `certain` under the fitted model m that the built-in
-// evidence holds below it: a pair whose likelihood ratio under base is
-// under base's `certain` ratio, and whose caps would let it be `certain`,
-// must stay under m's bar too. Fitting u raises the weight of the levels
-// the built-in u overstate by chance (a typo'd name on a file of names),
-// and moves the m of the levels a file cannot reach to those it can (on a
-// file with phones and no addresses, the built-in m of the address levels
-// to a phone agreeing, +2 bits): evidence enough for `probable`, which
-// the file's expected F1 sets (probableOfPairs), but `certain` is the
-// grade a reviewer does not see, and a fit must never make it ask less
-// than the built-in model does (the session-3 rule for the prior,
-// certainForPrior, here for the weights). It returns m's own threshold
-// when no pair needs more, and the note that says what it set.
-func certainGuard(records []*Prepared, pairs []fitPair, m, base *Model, tf *TermFrequencies, freq [][2]float64) (float64, string) {
-	s, err := NewScorer(m)
-	s0, err0 := NewScorer(base)
-	if err != nil || err0 != nil {
-		return m.Thresholds.Certain, ""
-	}
-	s, s0 = s.WithTermFrequencies(tf), s0.WithTermFrequencies(tf)
-	baseBar := logit2(base.Thresholds.Certain) - logit2(base.Prior)
-	need := logit2(m.Thresholds.Certain) - logit2(m.Prior)
-	held := 0
-	var ca, cb Prepared
-	for k := range pairs {
-		p := &pairs[k]
-		a, b := withFrequencies(records, freq, p.i, &ca), withFrequencies(records, freq, p.j, &cb)
-		if s0.ScoreComparison(&p.cmp, a, b).Weight-logit2(base.Prior) >= baseBar {
-			continue // certain by the built-in evidence
-		}
-		r := s.ScoreComparison(&p.cmp, a, b)
-		if g, _ := applyCaps(&p.cmp, GradeCertain, s.nameTypos(&p.cmp, a, b)); g != GradeCertain {
-			continue // the caps hold it below certain whatever its weight
-		}
-		if lr := r.Weight - logit2(m.Prior); lr >= need {
-			need = lr + 1e-6
-			held++
-		}
-	}
-	if held == 0 {
-		return m.Thresholds.Certain, ""
-	}
-	c := probability(logit2(m.Prior) + need)
-	return c, fmt.Sprintf("certain threshold: %.12g, so that no candidate pair the built-in evidence holds below certain is certain with the fitted weights (likelihood ratio 2^%.2f, the built-in bar 2^%.2f)", c, need, baseBar)
-}
-
-// withFrequencies returns record i with its name frequencies freq[i],
-// copying it into c when it was prepared without them.
-func withFrequencies(records []*Prepared, freq [][2]float64, i int32, c *Prepared) *Prepared {
-	if r := records[i]; r.GivenTF == freq[i][0] && r.FamilyTF == freq[i][1] {
-		return r // prepared with tf already (batch.WithInputFrequencies)
-	}
-	*c = *records[i]
-	c.GivenTF, c.FamilyTF = freq[i][0], freq[i][1]
-	return c
 }

@@ -81,8 +81,7 @@ func TestFitToFileKeepsCertainEvidence(t *testing.T) {
 		t.Errorf("fitted prior %g: certain (p=%.7f, bar %.10f); the built-in model held it at probable", m.Prior, r.Probability, m.Thresholds.Certain)
 	}
 	// The same fit with the bar only the prior asks would have made it
-	// certain: the case tests the guard on the fitted weights, not
-	// something else.
+	// certain: the case tests the lift's guard, not something else.
 	kept := m.Clone()
 	kept.Thresholds.Certain = certainForPrior(base.Thresholds.Certain, base.Prior, m.Prior)
 	if r := grade(kept); r.Grade != GradeCertain {
@@ -134,10 +133,13 @@ func TestFitToFileOnePass(t *testing.T) {
 			counts, _ := sampleU(recs)
 			vectors := candidateVectors(recs, passes)
 			seen := seenLevels(&counts, vectors)
-			lambda, _ = fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
+			lambda, lift, _ := fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
 			old.Prior = lambda
 			if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > old.Thresholds.Certain {
 				old.Thresholds.Certain = c
+			}
+			if lift > 0 {
+				old.Thresholds.Certain = probability(logit2(old.Thresholds.Certain) + lift)
 			}
 			tf := BuildTermFrequencies(recs)
 			old.Thresholds.Probable, _ = probableThreshold(recs, passes, old, tf)
