@@ -8,8 +8,10 @@ import (
 
 // phase is a stretch of a simulated load: requests arriving evenly at
 // rate a second (as an open-loop load generator sends them), each needing
-// hold of a slot's time; during a stall no request makes progress (a GC
-// mark phase, the cores taken by a neighbour) while arrivals go on.
+// hold of a slot's time; during a stall nothing in the server runs (the
+// cores taken by a neighbour, the world stopped): the running requests
+// make no progress and the arrivals wait in the kernel, to reach the
+// limiter all at once when the stall ends.
 type phase struct {
 	dur   time.Duration
 	rate  float64
@@ -57,7 +59,10 @@ func simulate(l *Limiter, clock *fakeClock, phases []phase) []outcome {
 				}
 				run = kept
 			}
-			for due += p.rate * tick.Seconds(); due >= 1; due-- {
+			if due += p.rate * tick.Seconds(); p.stall {
+				continue // nothing runs: the requests wait in the kernel
+			}
+			for ; due >= 1; due-- {
 				switch w, admitted := l.enqueue(); {
 				case !admitted.IsZero():
 					run = append(run, running{start: now, left: p.hold})
