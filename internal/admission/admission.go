@@ -23,7 +23,9 @@
 // times the mean service time per slot) is refused at once, at the door:
 // waiting would only make a refusal that comes anyway slower, and a slow
 // refusal is as bad to a caller as a slow answer. Those admitted to the
-// queue wait at most Wait. The rates follow the load within a second, and
+// queue wait at most Wait. In either mode a newcomer expected to wait
+// longer than it may (a stall longer than BurstWait) is refused on
+// arrival. The rates follow the load within a second, and
 // when the arrivals drop under capacity the limiter is back to riding out
 // stalls at once. Before the capacity is known (the first few dozen
 // requests), a queue that has not been empty nor had a waiter served
@@ -298,10 +300,9 @@ func (l *Limiter) overloadedLocked(now time.Time) bool {
 }
 
 // Acquire takes a slot for one request of surface ("http", "grpc"),
-// waiting for one for at most BurstWait, or Wait under sustained overload,
-// when a newcomer expected to wait longer than Wait is refused at once (a
-// request of a connection over a Listener's limit is refused without
-// waiting too). It returns the function that gives the slot back (call it
+// waiting for one for at most BurstWait, or Wait under sustained
+// overload; a request expected to wait longer than that is refused at once
+// (as is a request of a connection over a Listener's limit). It returns the function that gives the slot back (call it
 // exactly once), or ErrOverloaded, or ctx's error when ctx ends first.
 func (l *Limiter) Acquire(ctx context.Context, surface string) (release func(), err error) {
 	if OverLimit(ctx) {
@@ -362,11 +363,10 @@ func (l *Limiter) enqueue() (w *waiter, admitted time.Time) {
 	wait := l.opts.BurstWait
 	if l.overloadedLocked(now) {
 		wait = l.opts.Wait
-		if l.expectedWaitLocked() > wait {
-			return nil, time.Time{} // at the door
-		}
 	}
-	if wait <= 0 || len(l.waiters) >= l.opts.MaxWaiting {
+	// At the door: a newcomer expected to wait longer than it may is
+	// refused now rather than when its wait runs out.
+	if wait <= 0 || len(l.waiters) >= l.opts.MaxWaiting || l.expectedWaitLocked(now) > wait {
 		return nil, time.Time{}
 	}
 	w = &waiter{ch: make(chan bool, 1), since: now}
@@ -377,10 +377,14 @@ func (l *Limiter) enqueue() (w *waiter, admitted time.Time) {
 
 // expectedWaitLocked is how long a newcomer would wait for a slot: the
 // waiters ahead of it and itself, served MaxInFlight at a time at the
-// mean service time (unknown: as long as the longest wait allowed).
-func (l *Limiter) expectedWaitLocked() time.Duration {
+// mean service time; while that is unknown, as long as the oldest waiter
+// has waited (the queue's delay now, CoDel's sojourn time).
+func (l *Limiter) expectedWaitLocked(now time.Time) time.Duration {
 	if !l.service.known() {
-		return l.opts.BurstWait
+		if len(l.waiters) == 0 {
+			return 0
+		}
+		return now.Sub(l.waiters[0].since)
 	}
 	per := l.service.mean / float64(l.opts.MaxInFlight)
 	return time.Duration(float64(len(l.waiters)+1) * per * float64(time.Second))

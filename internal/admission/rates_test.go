@@ -145,11 +145,24 @@ func TestRatesTellOverloadFromStall(t *testing.T) {
 				t.Errorf("steady overload: %+v, want waits ≤ %v, refusals within Wait, ≥ 8,000 refused", o, 2*DefaultWait)
 			}
 		},
+	}, {
+		name: "a stop longer than the burst wait: those who could not be served in time refused at once",
+		phases: []phase{{time.Second, 2500, hold, false}, {time.Second, 2500, hold, true},
+			{time.Second, 2500, hold, false}, {time.Second, 2500, hold, false}},
+		check: func(t *testing.T, outs []outcome) {
+			if o := outs[2]; o.refused == 0 || o.atOnce < o.refused*9/10 {
+				t.Errorf("after the stop: %+v, want refusals, nine in ten or more on arrival", o)
+			}
+			if o := outs[3]; o.refused > 0 || o.overloadedAtEnd {
+				t.Errorf("a second later: %+v, want nothing refused, no overload", o)
+			}
+		},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newFakeClock()
-			l, err := New(Options{MaxInFlight: 2, Clock: clock})
+			// A waiting room large enough not to be what refuses.
+			l, err := New(Options{MaxInFlight: 2, MaxWaiting: 10000, Clock: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
