@@ -281,17 +281,21 @@ const MinFrequencyRecords = 1000
 // whatever population the model came from.
 //
 // With fewer than MinFrequencyRecords records in all it returns s and
-// leaves the records as they are.
+// leaves the names as they are.
 //
 // Re-preparing recomputes each record's phonetic codes, as the frequencies
 // can only be attached by scoring.Scorer.PrepareInto; it runs on workers
-// goroutines (default GOMAXPROCS).
+// goroutines (default GOMAXPROCS). Either way it then sets aside the
+// identifiers of unknown kind that different people of the input share
+// (scoring.SetAsideSharedIdentifiers), a population fact like the names'
+// frequencies.
 func WithInputFrequencies(ctx context.Context, s *scoring.Scorer, workers int, sets ...[]*scoring.Prepared) (*scoring.Scorer, error) {
 	n := 0
 	for _, set := range sets {
 		n += len(set)
 	}
 	if n < MinFrequencyRecords {
+		scoring.SetAsideSharedIdentifiers(sets...)
 		return s, nil
 	}
 	tf := scoring.NewTermFrequencies()
@@ -311,6 +315,7 @@ func WithInputFrequencies(ctx context.Context, s *scoring.Scorer, workers int, s
 			return nil, err
 		}
 	}
+	scoring.SetAsideSharedIdentifiers(sets...)
 	return ts, nil
 }
 

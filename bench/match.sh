@@ -3,8 +3,8 @@
 # bench/README.md (issue 13's first targets): each labelled set of
 # ../shared/datasets and one generated set of SIZE records (default 20000)
 # of every generator profile (PROFILES, default "household registry civil
-# names"), run through `patientmatch bench match` (ABSENT share of absent
-# queries, default 0.2; SEED, default 1) with the built-in model and with
+# names insured"), run through `patientmatch bench match` (ABSENT share of
+# absent queries, default 0.2; SEED, default 1) with the built-in model and with
 # a model trained on the same file without its labels (patientmatch
 # train). Prints one markdown row per set and model, then why the right
 # patient was not graded certain (the best pair's hazard cap, or its grade).
@@ -14,7 +14,7 @@
 set -euo pipefail
 bin=${BIN:-./bin/patientmatch}
 datasets=${DATASETS:-../shared/datasets}
-profiles=${PROFILES-household registry civil names}
+profiles=${PROFILES-household registry civil names insured}
 absent=${ABSENT:-0.2}
 seed=${SEED:-1}
 size=${1:-20000}

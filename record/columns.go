@@ -8,11 +8,14 @@ import (
 )
 
 // canonicalColumns are the CSV columns of the external contract, in order.
-// mrn_system is an extension: the issuing system of the mrn column.
+// mrn_system is an extension: the issuing system of the mrn column;
+// member_id and member_system are another, an insurance member number and
+// its payer.
 var canonicalColumns = [...]string{
 	"id", "family", "given", "middle", "suffix", "birth_date", "sex",
 	"address_line", "city", "state", "postal_code", "country", "phone", "email",
 	"ssn", "national_id", "mrn", "drivers_license", "passport", "mrn_system",
+	"member_id", "member_system",
 }
 
 // Columns returns the canonical CSV column names, "id" first.
@@ -28,14 +31,19 @@ func IsColumn(name string) bool {
 	return false
 }
 
-// csvIdentifiers maps identifier columns to their v2-0203 type code and
-// the system they get.
-var csvIdentifiers = [...]struct{ column, code, system string }{
-	{"ssn", "SS", SystemSSN},
-	{"national_id", "NI", ""},
-	{"mrn", "MR", SystemMRN},
-	{"drivers_license", "DL", ""},
-	{"passport", "PPN", ""},
+// csvIdentifiers maps identifier columns to their v2-0203 type code, the
+// system they get and the column that can name another. member_id is an
+// insurance member number (type MB), which the matcher does not classify
+// (record.IDOther): it arrives that way in FHIR from payers' systems, and
+// a whole family may share one (MATCHING-NOTES "Identifiers differ by
+// kind").
+var csvIdentifiers = [...]struct{ column, code, system, systemColumn string }{
+	{"ssn", "SS", SystemSSN, ""},
+	{"national_id", "NI", "", ""},
+	{"mrn", "MR", SystemMRN, "mrn_system"},
+	{"drivers_license", "DL", "", ""},
+	{"passport", "PPN", "", ""},
+	{"member_id", "MB", "", "member_system"},
 }
 
 // PatientFromColumns builds a FHIR Patient from the canonical CSV columns
@@ -147,7 +155,7 @@ func columnsAddress(get func(string) string) []fhir.Address {
 
 // columnsIdentifiers are the identifiers of the identifier columns, typed
 // by their v2-0203 code; SSN and MRN get a system (mrn_system, else
-// urn:patientmatch:mrn, for MRN).
+// urn:patientmatch:mrn, for MRN), a member number that of member_system.
 func columnsIdentifiers(get func(string) string) []fhir.Identifier {
 	var ids []fhir.Identifier
 	for _, ci := range csvIdentifiers {
@@ -156,8 +164,8 @@ func columnsIdentifiers(get func(string) string) []fhir.Identifier {
 			continue
 		}
 		system := ci.system
-		if ci.column == "mrn" {
-			if s := get("mrn_system"); s != "" {
+		if ci.systemColumn != "" {
+			if s := get(ci.systemColumn); s != "" {
 				system = s
 			}
 		}

@@ -213,6 +213,17 @@ func TestPatientFromColumns(t *testing.T) {
 		t.Errorf("empty columns produced elements: %+v", p)
 	}
 
+	// An insurance member number: type MB with its payer, a kind the
+	// matcher does not classify.
+	p, err = PatientFromColumns(map[string]string{"id": "x", "member_id": "W123-01", "member_system": "urn:payer:7"})
+	if err != nil || len(p.Identifier) != 1 || deref(p.Identifier[0].System) != "urn:payer:7" ||
+		*p.Identifier[0].Type.Coding[0].Code != "MB" {
+		t.Fatalf("member_id: %v %+v", err, p)
+	}
+	if ids := FromFHIR(p).Identifiers; len(ids) != 1 || ids[0] != (Identifier{Type: IDOther, System: "urn:payer:7", Value: "W12301"}) {
+		t.Errorf("member_id read as %+v, want an identifier of unknown kind with its payer", ids)
+	}
+
 	if p, err := PatientFromColumns(map[string]string{"id": "x", "sex": "k"}); err != nil || p.Gender != nil {
 		t.Errorf("corrupt sex: %v, gender %v; want kept record without gender", err, p.Gender)
 	}

@@ -1,5 +1,12 @@
 package scoring
 
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/patientmatch/patientmatch/record"
+)
+
 // Grade caps: hard rules for the patterns where a Fellegi–Sunter score is
 // known to mislead (MATCHING-NOTES.md). Households share address, phone and
 // family name; twins also share a birth date; a junior shares his father's
@@ -28,8 +35,9 @@ package scoring
 //     and family name. Given names that agree only through a diminutive
 //     of several names (Jerry: Gerald, Jeremy, Jerome), with the same
 //     birth date and family name → probable at most unless an identifier
-//     agrees exactly: such a diminutive is a given name of its own, and
-//     may be a twin's (Bob is only ever Robert, and stays certain).
+//     agrees exactly or the middle names agree in full (middleAgrees):
+//     such a diminutive is a given name of its own, and may be a twin's
+//     (Bob is only ever Robert, and stays certain).
 //   - CapJunior: suffixes conflict (jr vs sr), or the birth dates disagree
 //     (level else) with birth years a generation apart (minParentGap, 12,
 //     or more) → possible at most, probable if an identifier agrees. Birth
@@ -59,9 +67,10 @@ package scoring
 //     spelling carried by nobody else, the other by others:
 //     typoOfEstablished; for a family name at phonetic and jw>=0.92 also
 //     one carried by no more than the model's share of misspelt names
-//     times the other's, and two spellings nobody else carries — never for
-//     a given name, where such a spelling may be a twin's name of its own
-//     (Ashlee, Ashley): Scorer.nameTypos), with
+//     times the other's, and two spellings nobody else carries; for a
+//     given name at phonetic and jw>=0.92 that share only when the middle
+//     names agree in full, since such a spelling may be a twin's name of
+//     its own (Ashlee, Ashley): Scorer.nameTypos), with
 //     the other name exact or such a typo too, the birth date exact,
 //     transposed or one digit off in year or month (typoDateAgrees),
 //     address or contact agreeing and no sex or identifier conflict, is
@@ -128,6 +137,9 @@ type capFacts struct {
 	sharesHouse           bool // full address or contact agrees
 	idExact, idAgrees     bool
 	typos                 bool // typoCorroborated
+	// middle: an ambiguous diminutive with the middle names agreeing in
+	// full (nameTypos.middle).
+	middle bool
 	// family is the most the relatives' caps allow: possible, probable
 	// when an identifier agrees (relatives never share one). A
 	// hand-keyed number one digit off is weak agreement: it lifts them
@@ -148,9 +160,12 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	// twin-shaped, and the score alone decides.
 	f.familyAgrees = f.fam != FamilyElse && f.fam != FamilyCrossed
 	f.sharesHouse = house == HouseAddressContact || house == HouseAddress || house == HouseContact
-	f.idExact = f.id == IDExact
-	f.idAgrees = f.id == IDExact || f.id == IDOneOff
+	// An identifier of unknown kind may be a whole family's (an
+	// insurance member number): agreeing on it lifts nothing.
+	f.idExact = f.id == IDExact && !cmp.UntypedIDOnly
+	f.idAgrees = f.idExact || f.id == IDOneOff
 	f.typos = typoCorroborated(cmp, ev)
+	f.middle = ev.middle
 	f.family = GradePossible
 	if f.idExact || (f.id == IDOneOff && lv[CompSex] != SexDisagree) {
 		f.family = GradeProbable
@@ -197,8 +212,10 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 	}
 	// A diminutive of several names (Jerry: Gerald, Jeremy, Jerome) is a
 	// given name of its own too, and may be a twin's: with the twins'
-	// signature it is not enough for certain without an identifier.
-	if f.given == GivenNickname && cmp.AmbiguousNickname && f.birthAgrees && f.familyAgrees && !f.idExact {
+	// signature it is not enough for certain without an identifier, or
+	// a middle name agreeing in full: twins are given middle names of
+	// their own too (middleAgrees).
+	if f.given == GivenNickname && cmp.AmbiguousNickname && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
 		c.limit(GradeProbable, CapTwins)
 	}
 	farApart := cmp.YearsApart >= 10
@@ -268,7 +285,11 @@ const minParentGap = 12
 // nameTypos says, for the given and the family name, whether the two
 // records' spellings look like a keying error of an established name
 // (typoOfEstablished), from the population's name frequencies.
-type nameTypos struct{ given, family bool }
+//
+// middle is set for a pair whose given names agree only through an
+// ambiguous diminutive when their middle names agree in full
+// (middleAgrees).
+type nameTypos struct{ given, family, middle bool }
 
 // nameTypos reads the name frequencies of a pair for the caps. A family
 // name is shared by a household — twins, siblings and parents carry one
@@ -283,21 +304,33 @@ type nameTypos struct{ given, family bool }
 // jw>=0.80, which two names of their own reach as often: that one
 // spelling is rarer than the other says nothing there, and only a
 // spelling nobody else carries counts. A given name gets no slip share at
-// any level: a rarer spelling others carry too is as often a name of its
-// own (Ashlee beside Ashley, Jazmine beside Jasmine, Micheal beside
-// Michael, each a few per cent of the common one's carriers), and twins
-// with such names share birth date, household and family name, so nothing
-// but an identifier tells them apart — and an identifier agreeing exactly
-// lifts the caps without this rule. Only a given-name spelling nobody else
-// carries counts; a family-name slip leaves the given names agreeing
-// exactly, which twins never do.
+// any level unless the middle names agree in full: a rarer spelling
+// others carry too is as often a name of its own (Ashlee beside Ashley,
+// Jazmine beside Jasmine, Micheal beside Michael, each a few per cent of
+// the common one's carriers), and twins with such names share birth date,
+// household and family name, so the counts cannot tell them apart. What
+// can is what is the person's own and not the household's: an identifier
+// agreeing exactly (which lifts the caps without this rule), or the same
+// middle name spelt out on both records (middleAgrees) — twins are given
+// middle names of their own. So at phonetic and jw>=0.92 a given name gets
+// the slip share, the model's share of misspelt given names, beside
+// middle names that agree; otherwise, and at jw>=0.80 (Robert, Roger),
+// only a spelling nobody else carries counts. A family-name slip leaves the
+// given names agreeing exactly, which twins never do.
 func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 	// Only the alike levels read the frequencies (typoCorroborated): the
 	// scorer's hot path skips them for every other pair.
 	var ev nameTypos
 	lv := &cmp.Levels
-	if g := lv[CompGivenName]; g >= GivenPhonetic && g <= GivenJW80 {
-		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF, 0, a.givenCarriers, b.givenCarriers)
+	switch g := lv[CompGivenName]; {
+	case g >= GivenPhonetic && g <= GivenJW80:
+		slip := 0.0
+		if (g == GivenPhonetic || g == GivenJW92) && middleAgrees(a, b) {
+			slip = s.givenSlip
+		}
+		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF, slip, a.givenCarriers, b.givenCarriers)
+	case g == GivenNickname && cmp.AmbiguousNickname:
+		ev.middle = middleAgrees(a, b)
 	}
 	if f := lv[CompFamilyName]; f >= FamilyPhonetic && f <= FamilyJW80 {
 		slip := 0.0
@@ -309,6 +342,26 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 	}
 	return ev
 }
+
+// middleAgrees reports whether two records carry the same middle names,
+// spelt out in full (not an initial, not a stand-in such as "nmn", no
+// middle name). A middle name is the person's, not the household's: twins
+// are given names of their own, middle names too, so beside given names
+// that are alike it is what tells one person's slip (William, Wiliam)
+// from twins' two names (Ashley, Ashlee) when no identifier does. An
+// initial agrees by chance too often to say so.
+func middleAgrees(a, b *Prepared) bool {
+	ma, mb := a.Rec.Middle, b.Rec.Middle
+	if ma != mb {
+		return false
+	}
+	first, _, _ := strings.Cut(ma, " ")
+	return utf8.RuneCountInString(first) >= 2 && first != noMiddleName && !record.IsPlaceholderName(first)
+}
+
+// noMiddleName is what US registries record when a person has none
+// ("NMN", no middle name): two records agreeing on it agree on nothing.
+const noMiddleName = "nmn"
 
 // typoCorroborated reports whether a pair whose only differences are
 // keying errors in the names agrees on everything else a household shares:

@@ -150,6 +150,27 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 		{"twins, a rarer name of its own within 0.80", withTF, "given=robert;" + person, "given=roger;" + person, GivenJW80, FamilyExact, false},
 		{"twins, alike names both established", withTF, "given=christopher;" + person, "given=christian;" + person, GivenPhonetic, FamilyExact, false},
 		{"recurring slip, no name frequencies", plain, "given=william;" + person, "given=wiliam;" + person, GivenPhonetic, FamilyExact, false},
+		// A middle name is the person's: spelt out in full and the same
+		// on both records, it says the rarer given-name spelling others
+		// carry is this person's slip, not a twin's name of its own.
+		{"recurring slip of a frequent given name, middle names agree", withTF, "given=william;middle=james;" + person,
+			"given=wiliam;middle=james;" + person, GivenPhonetic, FamilyExact, true},
+		{"twins Ashley and Ashlee, middle names differ", withTF, "given=ashley;middle=marie;" + person,
+			"given=ashlee;middle=nicole;" + person, GivenPhonetic, FamilyExact, false},
+		{"twins Ashley and Ashlee, middle initials agree", withTF, "given=ashley;middle=m;" + person,
+			"given=ashlee;middle=m;" + person, GivenPhonetic, FamilyExact, false},
+		{"twins Ashley and Ashlee, middle on one side only", withTF, "given=ashley;middle=marie;" + person,
+			"given=ashlee;" + person, GivenPhonetic, FamilyExact, false},
+		{"recurring slip, middle recorded as NMN (no middle name)", withTF, "given=william;middle=nmn;" + person,
+			"given=wiliam;middle=nmn;" + person, GivenPhonetic, FamilyExact, false},
+		{"twins with alike established names, middle names agree", withTF, "given=kristin;middle=anne;" + person,
+			"given=kristen;middle=anne;" + person, GivenPhonetic, FamilyExact, false},
+		{"twins, a rarer name of its own within 0.80, middle names agree", withTF, "given=robert;middle=james;" + person,
+			"given=roger;middle=james;" + person, GivenJW80, FamilyExact, false},
+		{"recurring slip, middle names agree, birth date one digit off in the day", withTF, "given=william;middle=james;" + person,
+			"given=wiliam;middle=james;family=smith;birth=1990-03-15;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyExact, false},
+		{"recurring slip, middle names agree, only the postal code shared", withTF, "given=william;middle=james;" + person,
+			"given=wiliam;middle=james;family=smith;birth=1990-03-14;sex=female;postal=2600", GivenPhonetic, FamilyExact, false},
 		{"rare family name keyed two ways, given typo'd too", withTF, "given=jonathan;family=vendsen;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household,
 			"given=jonathon;family=vensden;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household, GivenPhonetic, FamilyJW92, true},
 		{"rare family name keyed two ways, rare alike given names", withTF, "given=jonathn;family=vendsen;birth=1990-03-14;sex=female;email=k.smith@mail.com;" + household,
@@ -315,6 +336,48 @@ func TestCapsMarriedName(t *testing.T) {
 			if got := r.Grade == GradeCertain; got != tc.certain {
 				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
 					tc.certain, explainString(s.Explain(a, b)))
+			}
+		})
+	}
+}
+
+// TestCapsAmbiguousNicknameMiddle: a diminutive of several names (Jerry:
+// Gerald, Jeremy, Jerome) with the twins' signature stays below certain
+// without an identifier (twins Jeremy and Jerry), unless the middle names
+// agree in full — a twin is given a middle name of his own; an initial, a
+// middle name on one side only or different ones leave the cap.
+func TestCapsAmbiguousNicknameMiddle(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const person = "family=smith;birth=2015-12-07;sex=male;email=smiths@mail.com;" + household
+	cases := []struct {
+		name    string
+		a, b    string
+		certain bool
+	}{
+		{"middle names agree", "given=jeremy;middle=owen;", "given=jerry;middle=owen;", true},
+		{"middle names differ", "given=jeremy;middle=owen;", "given=jerry;middle=lucas;", false},
+		{"middle initials agree", "given=jeremy;middle=o;", "given=jerry;middle=o;", false},
+		{"middle on one side only", "given=jeremy;middle=owen;", "given=jerry;", false},
+		{"no middle names", "given=jeremy;", "given=jerry;", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a+person)), s.Prepare(mustRecord(t, tc.b+person))
+			var cmp Comparison
+			Compare(a, b, &cmp)
+			if cmp.Levels[CompGivenName] != GivenNickname || !cmp.AmbiguousNickname {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			r := s.Score(a, b)
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
+			}
+			if !tc.certain && r.Cap != CapTwins {
+				t.Errorf("cap %v, want %v named (_explain)", r.Cap, CapTwins)
+			}
+			if r2 := s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
 			}
 		})
 	}

@@ -137,6 +137,11 @@ type Comparison struct {
 	// many registries record for an immigrant whose birthday is unknown:
 	// it agrees by convention, not by fact (MATCHING-NOTES.md).
 	JanuaryFirst bool
+	// UntypedIDOnly is set when the identifiers agree exactly only on
+	// identifiers of unknown kind (compareIdentifiers): evidence for the
+	// score, but not the evidence relatives never share that lifts the
+	// relatives' caps.
+	UntypedIDOnly bool
 }
 
 // Thresholds of the fuzzy string levels.
@@ -157,7 +162,7 @@ func Compare(a, b *Prepared, out *Comparison) {
 	out.Levels[CompBirthDate] = compareBirth(a, b)
 	out.Levels[CompSex] = compareSex(a, b)
 	out.Levels[CompHousehold] = compareHousehold(a, b)
-	out.Levels[CompIdentifier] = compareIdentifiers(a, b)
+	out.Levels[CompIdentifier], out.UntypedIDOnly = compareIdentifiers(a, b)
 
 	out.YearsApart = -1
 	if a.birth.Year != 0 && b.birth.Year != 0 {
@@ -514,7 +519,14 @@ func compareHousehold(a, b *Prepared) uint8 {
 //   - A hand-keyed number (SSN, national id, driver's licence, passport)
 //     can carry a typo: one character off is (weak) agreement, any other
 //     different value disagreement.
-func compareIdentifiers(a, b *Prepared) uint8 {
+//
+// untyped reports that the level is exact only through identifiers of a
+// kind we cannot tell (record.IDOther: an insurance member number, an
+// unknown system). Such a value may be a whole family's — a payer gives
+// one member number to the subscriber, the spouse and the children — so
+// its agreement must not lift the relatives' caps the way an MRN's does
+// (Comparison.UntypedIDOnly).
+func compareIdentifiers(a, b *Prepared) (level uint8, untyped bool) {
 	best := uint8(IDMissing)
 	for i := range a.ids {
 		x := &a.ids[i]
@@ -528,7 +540,11 @@ func compareIdentifiers(a, b *Prepared) uint8 {
 				continue
 			}
 			if x.Value == y.Value {
-				return IDExact
+				if x.Type != record.IDOther {
+					return IDExact, false
+				}
+				best, untyped = IDExact, true
+				continue
 			}
 			if systemAssigned(x.Type) {
 				continue
@@ -537,10 +553,12 @@ func compareIdentifiers(a, b *Prepared) uint8 {
 			if withinOneEdit(x.Value, y.Value) {
 				l = IDOneOff
 			}
-			best = min(best, l)
+			if l < best {
+				best, untyped = l, false
+			}
 		}
 	}
-	return best
+	return best, untyped
 }
 
 // systemAssigned reports identifier types issued by one system, whose

@@ -89,6 +89,8 @@ func recordFrom(spec, defaultKey string) (record.Record, error) {
 			r.Identifiers = append(r.Identifiers, record.Identifier{Type: record.IDMRN, Value: v})
 		case "mrn_system":
 			mrnSystem = v
+		case "member": // an insurance member number: a kind we cannot tell
+			r.Identifiers = append(r.Identifiers, record.Identifier{Type: record.IDOther, System: "urn:payer", Value: v})
 		default:
 			return r, fmt.Errorf("unknown key %q", k)
 		}

@@ -23,6 +23,9 @@ type Scorer struct {
 	// (misspellingRate), for telling a recurring slip from a name
 	// (nameTypos: given names get no such share).
 	familySlip float64
+	// givenSlip is the same share for given names, read only beside
+	// middle names agreeing in full (nameTypos).
+	givenSlip float64
 }
 
 // relCompiled is the relatives class of a model, compiled: the weight of
@@ -84,6 +87,7 @@ func NewScorer(m *Model) (*Scorer, error) {
 	}
 	s.prior = logit2(m.Prior)
 	s.familySlip = misspellingRate(m, CompFamilyName)
+	s.givenSlip = misspellingRate(m, CompGivenName)
 	if r := m.Relatives; r != nil {
 		s.compileRelatives(m)
 	}
@@ -111,6 +115,10 @@ func (s *Scorer) WithTermFrequencies(t *TermFrequencies) *Scorer {
 	c.terms = t
 	return &c
 }
+
+// TermFrequencies returns the name counts the scorer adjusts by (nil for
+// none), shared, not copied: read them, do not change them.
+func (s *Scorer) TermFrequencies() *TermFrequencies { return s.terms }
 
 // Model returns a copy of the scorer's model.
 func (s *Scorer) Model() *Model { return s.model.Clone() }

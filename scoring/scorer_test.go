@@ -136,6 +136,17 @@ func TestCapRules(t *testing.T) {
 		{"twins, one named by an ambiguous diminutive of the other's name",
 			"given=jeremy;family=smith;birth=2015-12-07;sex=male;mrn=100010360;mrn_system=h;ssn=333189966;" + household,
 			"given=jerry;family=smith;birth=2015-12-07;sex=male;mrn=100010359;mrn_system=h;" + household, CapTwins, GradeProbable},
+		// A family's insurance member number (a kind we cannot tell)
+		// agrees for twins, juniors and siblings alike: it lifts no
+		// relatives' cap, as an MRN agreeing would.
+		{"twins sharing a member number", "given=ava;family=kairby;birth=2015-06-16;sex=female;member=G573501638;" + household,
+			"given=mia;family=kairby;birth=2015-06-16;sex=female;member=G573501638;" + household, CapTwins, GradePossible},
+		{"twins with alike names sharing a member number", "given=kristin;family=kairby;birth=2015-06-16;sex=female;member=G573501638;" + household,
+			"given=kristen;family=kairby;birth=2015-06-16;sex=female;member=G573501638;" + household, CapWeakAgreement, GradeProbable},
+		{"junior sharing a member number", strings.Replace(base, "1970-05-12", "1995-02-03", 1) + ";member=G573501638",
+			base + ";member=G573501638", CapJunior, GradePossible},
+		{"siblings sharing a member number", "given=mary;family=smith;birth=1998-02-03;sex=female;member=G573501638;" + household,
+			base + ";member=G573501638", CapSiblings, GradePossible},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

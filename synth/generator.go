@@ -35,6 +35,8 @@ type Generator struct {
 	ssnSeq   uint64
 	dlSeq    uint64
 	ppSeq    uint64
+	// memberSeq counts the insured profile's plans (insure).
+	memberSeq uint64
 	// emails holds a hash of every address handed out: a mail provider
 	// gives each account its own, so two people named Patricia born in
 	// 2006 cannot both be patricia2006@gmail.com (families share one
@@ -73,7 +75,7 @@ func (g *Generator) Each(ctx context.Context, fn func(*Row) error) (Stats, error
 	g.people = make([]person, 0, maxHousehold)
 	g.entities, g.records = 0, 0
 	g.idKey = splitmix(g.opts.Seed ^ 0x1d)
-	g.mrnSeq, g.ssnSeq, g.dlSeq, g.ppSeq = 0, 0, 0, 0
+	g.mrnSeq, g.ssnSeq, g.dlSeq, g.ppSeq, g.memberSeq = 0, 0, 0, 0, 0
 	g.emails = map[uint64]struct{}{}
 	g.ring = g.ring[:0]
 
@@ -101,6 +103,7 @@ func (g *Generator) Each(ctx context.Context, fn func(*Row) error) (Stats, error
 		st.Households++
 		g.household(r, hh)
 		g.namesakes(r)
+		g.insure(r)
 		for i := range g.people {
 			p := &g.people[i]
 			extra := 0

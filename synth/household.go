@@ -72,7 +72,10 @@ type person struct {
 	mrn       string
 	dl        string
 	passport  string
-	hazards   Hazard
+	// member and memberSystem are the insurance member number and its
+	// payer (insured profile), "" when none.
+	member, memberSystem string
+	hazards              Hazard
 }
 
 // household generates one household's people into g.people.

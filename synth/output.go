@@ -46,14 +46,15 @@ func (g *Generator) Write(ctx context.Context, w io.Writer, f Format, truth io.W
 	switch f {
 	case FormatCSV:
 		cw = csv.NewWriter(bw)
-		if err := cw.Write(Header()); err != nil {
+		header := g.opts.Profile.Header()
+		if err := cw.Write(header); err != nil {
 			return Stats{}, fmt.Errorf("synth: write: %w", err)
 		}
-		enc = func(row *Row) error { return cw.Write(row.Cols[:]) }
+		enc = func(row *Row) error { return cw.Write(row.Cols[:len(header)]) }
 	case FormatNDJSON:
 		// The engine's own CSV-columns → Patient conversion, so NDJSON and
 		// CSV output describe exactly the same patients.
-		enc = ndjsonEncoder(bw, record.PatientFromColumns)
+		enc = ndjsonEncoder(bw, g.opts.Profile.Header(), record.PatientFromColumns)
 	default:
 		return Stats{}, fmt.Errorf("%w: unknown format %q", ErrInvalid, f)
 	}
@@ -100,13 +101,13 @@ func (g *Generator) Write(ctx context.Context, w io.Writer, f Format, truth io.W
 type patientFunc func(cols map[string]string) (*fhir.Patient, error)
 
 // ndjsonEncoder returns an encoder writing each row as one FHIR Patient per
-// line, built by toPatient from the row's columns (empty columns omitted).
-func ndjsonEncoder(w io.Writer, toPatient patientFunc) func(*Row) error {
-	header := Header()
+// line, built by toPatient from the row's columns named by header (empty
+// columns omitted).
+func ndjsonEncoder(w io.Writer, header []string, toPatient patientFunc) func(*Row) error {
 	cols := make(map[string]string, NumCols)
 	return func(row *Row) error {
 		clear(cols)
-		for i, v := range row.Cols {
+		for i, v := range row.Cols[:len(header)] {
 			if v != "" {
 				cols[header[i]] = v
 			}

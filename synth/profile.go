@@ -33,11 +33,19 @@ const (
 	ProfileCivil Profile = "civil"
 	// ProfileNames is names and birth date only, with typos in both.
 	ProfileNames Profile = "names"
+	// ProfileInsured is the household profile with an insurance member
+	// number beside the MRN, and the registry's namesakes: a household is
+	// covered by one plan (most are), and its payer either gives the whole
+	// family the subscriber's number or adds a person suffix to it. The
+	// number carries the payer as its system and the v2-0203 type MB, a
+	// kind the matcher does not classify: a value that agrees may be one
+	// person's or a whole family's.
+	ProfileInsured Profile = "insured"
 )
 
 // Profiles returns every profile, the default first.
 func Profiles() []Profile {
-	return []Profile{ProfileHousehold, ProfileRegistry, ProfileCivil, ProfileNames}
+	return []Profile{ProfileHousehold, ProfileRegistry, ProfileCivil, ProfileNames, ProfileInsured}
 }
 
 func profileNames() []string {
@@ -89,8 +97,9 @@ func (g *Generator) mrnFor() string {
 	return fmt.Sprintf("%09d", permuteBelow(g.mrnSeq, 900_000_000, g.idKey^0x3a)+100_000_000)
 }
 
-// namesakeShare is the share of people of the registry profile who carry
-// the full name and birth date of someone in another household.
+// namesakeShare is the share of people of the registry and insured
+// profiles who carry the full name and birth date of someone in another
+// household.
 const namesakeShare = 0.02
 
 // namesakeRing bounds the earlier people a namesake is drawn from.
@@ -103,12 +112,12 @@ type namesake struct {
 	birth                 date
 }
 
-// namesakes, in the registry profile, makes some of the household's people
+// namesakes, in the registry and insured profiles, makes some of the household's people
 // namesakes of people of earlier households (same sex, names and birth
 // date; everything else their own), and remembers this household's people
 // for later ones.
 func (g *Generator) namesakes(r *rand.Rand) {
-	if !g.opts.Profile.is(ProfileRegistry) {
+	if !g.opts.Profile.is(ProfileRegistry) && !g.opts.Profile.is(ProfileInsured) {
 		return
 	}
 	for i := range g.people {

@@ -16,6 +16,7 @@ type view struct {
 	noAddr                        bool
 	phone, email                  string
 	ssn, mrn, dl, passport        string
+	member, memberSystem          string
 	hazards                       Hazard
 }
 
@@ -27,6 +28,7 @@ func (g *Generator) render(r *rand.Rand, p *person, dup bool, row *Row) {
 		given: p.given, family: p.family, suffix: p.suffix,
 		birth: p.birth.String(), addr: p.addr, phone: p.phone, email: p.email,
 		ssn: p.ssn, mrn: p.mrn, dl: p.dl, passport: p.passport,
+		member: p.member, memberSystem: p.memberSystem,
 		hazards: p.hazards,
 	}
 	v.sex = "male"
@@ -69,6 +71,7 @@ func (g *Generator) render(r *rand.Rand, p *person, dup bool, row *Row) {
 	if r.Float64() < 0.015 {
 		v.sex = ""
 	}
+	captureMember(r, &v)
 	if dup {
 		v.hazards |= HazDuplicate
 		if r.Float64() < 0.85 {
@@ -356,6 +359,10 @@ func (g *Generator) format(r *rand.Rand, v *view, row *Row) {
 	c[ColMRN] = v.mrn
 	c[ColDriversLicense] = v.dl
 	c[ColPassport] = v.passport
+	c[ColMemberID], c[ColMemberSystem] = v.member, ""
+	if v.member != "" {
+		c[ColMemberSystem] = v.memberSystem
+	}
 }
 
 // streetName returns the street name of a, misspelt when corrupt gave it a

@@ -76,14 +76,32 @@ const (
 	ColMRN
 	ColDriversLicense
 	ColPassport
+	// ColMemberID and ColMemberSystem are an insurance member number and
+	// its payer (the reader's extension columns member_id and
+	// member_system), written only by the profile that fills them
+	// (Profile.Header).
+	ColMemberID
+	ColMemberSystem
 	NumCols
 )
 
-// Header returns the canonical CSV columns (CONTRACT.md), in Row.Cols order.
+// Header returns the canonical CSV columns (CONTRACT.md), in Row.Cols
+// order: the first len(Header()) columns of a Row.
 func Header() []string {
 	return []string{"id", "family", "given", "middle", "suffix", "birth_date", "sex",
 		"address_line", "city", "state", "postal_code", "country", "phone", "email",
 		"ssn", "national_id", "mrn", "drivers_license", "passport"}
+}
+
+// Header returns the columns the profile writes, in Row.Cols order: the
+// canonical ones, and the member-number columns where the profile fills
+// them, so that the other profiles' files keep the contract's columns.
+func (p Profile) Header() []string {
+	h := Header()
+	if p.is(ProfileInsured) {
+		h = append(h, "member_id", "member_system")
+	}
+	return h
 }
 
 // Row is one generated record.

@@ -180,7 +180,7 @@ var (
 func TestCSVWellFormed(t *testing.T) {
 	data, _, _ := generate(t, Options{N: 10_000, Seed: 5, DupRate: 0.3}, FormatCSV)
 	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = NumCols
+	r.FieldsPerRecord = len(Header())
 	recs, err := r.ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestCSVWellFormed(t *testing.T) {
 		}
 		return n
 	}
-	filled := make([]int, NumCols)
+	filled := make([]int, len(Header()))
 	for _, rec := range recs[1:] {
 		for i, v := range rec {
 			if v != "" {
@@ -499,7 +499,7 @@ func fakePatient(cols map[string]string) (*fhir.Patient, error) {
 func TestNDJSONEncoder(t *testing.T) {
 	all := rows(t, Options{N: 200, Seed: 4, DupRate: 0.5})
 	var buf bytes.Buffer
-	enc := ndjsonEncoder(&buf, fakePatient)
+	enc := ndjsonEncoder(&buf, Header(), fakePatient)
 	for i := range all {
 		if err := enc(&all[i]); err != nil {
 			t.Fatal(err)
@@ -609,5 +609,72 @@ func TestProfiles(t *testing.T) {
 		if tc.p == ProfileCivil && (most < 8 || missingFamily < len(rs)/5) {
 			t.Errorf("civil: at most %d records a person, %d of %d without family name", most, missingFamily, len(rs))
 		}
+	}
+}
+
+// TestInsuredProfile checks the insured profile against its own rows: a
+// family shares its plan's number (or the number with a person suffix),
+// people of different households never share one, a person's records keep
+// it, and the member columns are written only by this profile.
+func TestInsuredProfile(t *testing.T) {
+	rs := rows(t, Options{N: 5000, Seed: 3, DupRate: DefaultDupRate, Profile: ProfileInsured})
+	holders := map[string]map[int]bool{}    // member number → entities
+	households := map[string]map[int]bool{} // subscriber number → households
+	perEntity := map[int]string{}
+	suffixed, with := 0, 0
+	for _, r := range rs {
+		v, sys := r.Cols[ColMemberID], r.Cols[ColMemberSystem]
+		if (v == "") != (sys == "") {
+			t.Fatalf("record %s: member %q with payer %q", r.ID(), v, sys)
+		}
+		if v == "" {
+			continue
+		}
+		with++
+		if old, ok := perEntity[r.Entity]; ok && old != v {
+			t.Fatalf("entity %d carries %q and %q", r.Entity, old, v)
+		}
+		perEntity[r.Entity] = v
+		sub := v
+		if i := strings.IndexByte(v, '-'); i >= 0 {
+			sub = v[:i]
+			suffixed++
+		}
+		if holders[v] == nil {
+			holders[v] = map[int]bool{}
+		}
+		holders[v][r.Entity] = true
+		if households[sub] == nil {
+			households[sub] = map[int]bool{}
+		}
+		households[sub][r.Household] = true
+	}
+	shared := 0
+	for _, es := range holders {
+		if len(es) > 1 {
+			shared++
+		}
+	}
+	for sub, hh := range households {
+		if len(hh) != 1 {
+			t.Fatalf("subscriber %s in %d households", sub, len(hh))
+		}
+	}
+	if f := float64(with) / float64(len(rs)); f < 0.5 || f > 0.8 {
+		t.Errorf("member number on %.3f of records, want [0.5, 0.8]", f)
+	}
+	if shared < 100 || suffixed < with/4 || suffixed > with*3/4 {
+		t.Errorf("%d numbers held by a family, %d of %d suffixed", shared, suffixed, with)
+	}
+
+	var csvOut = func(p Profile) []string {
+		data, _, _ := generate(t, Options{N: 10, Seed: 1, DupRate: DefaultDupRate, Profile: p}, FormatCSV)
+		return strings.Split(strings.SplitN(string(data), "\n", 2)[0], ",")
+	}
+	if h := csvOut(ProfileInsured); !slices.Equal(h, ProfileInsured.Header()) || h[len(h)-1] != "member_system" {
+		t.Errorf("insured header %v", h)
+	}
+	if h := csvOut(ProfileHousehold); !slices.Equal(h, Header()) {
+		t.Errorf("household header %v, want the canonical columns", h)
 	}
 }

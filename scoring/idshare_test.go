@@ -1,0 +1,93 @@
+package scoring
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/patientmatch/patientmatch/record"
+)
+
+// TestCompareIdentifiersUntyped: an identifier of unknown kind agreeing
+// gives the exact level, flagged as untyped unless a typed identifier
+// agrees too; other kinds are compared as before.
+func TestCompareIdentifiersUntyped(t *testing.T) {
+	cases := []struct {
+		name    string
+		a, b    string
+		level   uint8
+		untyped bool
+	}{
+		{"member number agrees", "member=W123456700", "member=W123456700", IDExact, true},
+		{"member number and mrn agree", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000001", IDExact, false},
+		{"member number agrees, mrn differs", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000002", IDExact, true},
+		{"member number agrees, ssn one off", "member=W123456700;ssn=422777512", "member=W123456700;ssn=422777513", IDExact, true},
+		{"member numbers differ", "member=W123456701", "member=W123456702", IDMissing, false},
+		{"ssn one off", "ssn=422777512", "ssn=422777513", IDOneOff, false},
+		{"ssn differs, member agrees", "member=W123456700;ssn=422777512", "member=W123456700;ssn=111223333", IDExact, true},
+		{"mrn agrees", "mrn=100000001", "mrn=100000001", IDExact, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := PrepareWithoutTF(mustRecord(t, tc.a)), PrepareWithoutTF(mustRecord(t, tc.b))
+			for _, pair := range [][2]*Prepared{{a, b}, {b, a}} {
+				l, u := compareIdentifiers(pair[0], pair[1])
+				if l != tc.level || u != tc.untyped {
+					t.Errorf("level %d untyped %v, want %d %v", l, u, tc.level, tc.untyped)
+				}
+			}
+		})
+	}
+}
+
+// TestSetAsideSharedIdentifiers: a member number carried by records of
+// different people (twins, a parent and child, a spouse) is set aside; one
+// carried only by one person's records, and typed identifiers, stay.
+func TestSetAsideSharedIdentifiers(t *testing.T) {
+	recs := map[string]string{
+		"mum":      "given=mary;family=kairby;birth=1980-03-04;sex=female;member=FAMILY;mrn=100000001",
+		"son":      "given=tom;family=kairby;birth=2010-07-08;sex=male;member=FAMILY;mrn=100000002",
+		"twin1":    "given=ava;family=lee;birth=2015-06-16;sex=female;member=TWINS",
+		"twin2":    "given=mia;family=lee;birth=2015-06-16;sex=female;member=TWINS",
+		"dad":      "given=john;family=ng;birth=1970-01-02;sex=male;member=OWN01;mrn=100000003",
+		"dad2":     "given=jon;family=ng;birth=1970-02-01;sex=male;member=OWN01;mrn=100000003",
+		"daughter": "given=ann;family=ng;birth=2001-05-06;sex=female;member=OWN02",
+		"lone":     "given=zoe;family=park;birth=1990-01-01;member=LONE",
+	}
+	names := []string{"mum", "son", "twin1", "twin2", "dad", "dad2", "daughter", "lone"}
+	prepared := map[string]*Prepared{}
+	var set []*Prepared
+	for _, n := range names {
+		p := PrepareWithoutTF(mustRecord(t, recs[n]))
+		prepared[n] = p
+		set = append(set, p)
+	}
+	if got := SetAsideSharedIdentifiers(set[:4], set[4:]); got != 2 {
+		t.Errorf("set aside %d values, want 2 (FAMILY, TWINS)", got)
+	}
+	members := func(p *Prepared) []string {
+		var v []string
+		for _, id := range p.ids {
+			v = append(v, id.Type.String()+":"+id.Value)
+		}
+		return v
+	}
+	want := map[string][]string{
+		"mum": {"mrn:100000001"}, "son": {"mrn:100000002"}, "twin1": nil, "twin2": nil,
+		"dad": {"other:OWN01", "mrn:100000003"}, "dad2": {"other:OWN01", "mrn:100000003"},
+		"daughter": {"other:OWN02"}, "lone": {"other:LONE"},
+	}
+	for _, n := range names {
+		if got := members(prepared[n]); !slices.Equal(got, want[n]) {
+			t.Errorf("%s compares %v, want %v", n, got, want[n])
+		}
+		if len(prepared[n].Rec.Identifiers) == 0 || prepared[n].Rec.Identifiers[0].Type != record.IDOther {
+			t.Errorf("%s: the record's own identifiers changed: %v", n, prepared[n].Rec.Identifiers)
+		}
+	}
+	if l, _ := compareIdentifiers(prepared["twin1"], prepared["twin2"]); l != IDMissing {
+		t.Errorf("twins' shared member number compares at level %d, want missing", l)
+	}
+	if l, u := compareIdentifiers(prepared["dad"], prepared["dad2"]); l != IDExact || u {
+		t.Errorf("dad's records compare at %d (untyped %v), want exact through the MRN", l, u)
+	}
+}

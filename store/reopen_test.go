@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/mapped"
+	"github.com/patientmatch/patientmatch/internal/testgen"
+)
+
+// TestStoreReopenKeepsEverything: Reopen loses nothing (the patients, a
+// delete, a KV value, the changelog's sequence) and the store, its KV
+// handles included, works on after it; a closed store refuses it.
+func TestStoreReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenStore(t.TempDir(), StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs := testgen.Generate(40, 3)
+	var batch []Entry
+	for _, g := range recs {
+		batch = append(batch, entryOf(g.Rec))
+	}
+	putChunks(t, s, batch, 10)
+	if _, err := s.Delete(ctx, recs[5].Rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	kv, _ := s.KV("links")
+	if err := kv.Put(ctx, "iss|sub", []byte("Patient/1")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.Reopen(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.LastSeq() != 41 {
+		t.Errorf("LastSeq after Reopen = %d, want 41", s.LastSeq())
+	}
+	for i, g := range recs {
+		e, err := s.Get(ctx, g.Rec.ID)
+		if i == 5 {
+			if !errors.Is(err, ErrNotFound) {
+				t.Errorf("deleted patient back after Reopen: %v", err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(e.Record, g.Rec) {
+			t.Errorf("patient %d after Reopen: %v", i, err)
+		}
+	}
+	if v, err := kv.Get(ctx, "iss|sub"); err != nil || string(v) != "Patient/1" {
+		t.Errorf("KV after Reopen: %q %v", v, err)
+	}
+	vs, err := s.Put(ctx, batch[:1])
+	if err != nil || vs[0].Seq != 42 || vs[0].VersionID != 2 {
+		t.Errorf("Put after Reopen: %+v %v", vs, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reopen(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Reopen after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestStoreReopenUnderTraffic: reads and writes running while the store
+// reopens wait for it and succeed (run with -race: db is swapped under
+// them).
+func TestStoreReopenUnderTraffic(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenStore(t.TempDir(), StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs := testgen.Generate(200, 4)
+	var batch []Entry
+	for _, g := range recs {
+		batch = append(batch, entryOf(g.Rec))
+	}
+	putChunks(t, s, batch, 50)
+	stop := make(chan struct{})
+	errs := make(chan error, 3)
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				e := batch[(w*67+i)%len(batch)]
+				var err error
+				if w == 0 {
+					_, err = s.Put(ctx, []Entry{e})
+				} else {
+					_, err = s.Get(ctx, e.ID)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for range 5 {
+		if err := s.Reopen(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("operation during Reopen: %v", err)
+	}
+}
+
+// TestStoreReopenReleasesMappedPages: what Reopen is for. A scan touches
+// every page of the store's table files through badger's mappings, and
+// they count in the process's resident set; after Reopen the files are
+// mapped afresh and hold (nearly) none of those pages.
+func TestStoreReopenReleasesMappedPages(t *testing.T) {
+	if _, err := mapped.Resident(t.TempDir()); errors.Is(err, errors.ErrUnsupported) {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenStore(dir, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := testgen.Generate(5000, 5)
+	batch := make([]Entry, len(recs))
+	for i, g := range recs {
+		batch[i] = entryOf(g.Rec)
+	}
+	putChunks(t, s, batch, 1000)
+	// Closing flushes the patients into a table file; a fresh open maps it
+	// untouched.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = OpenStore(dir, StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := 0
+	if err := s.ScanRecords(ctx, func(Entry) error { n++; return nil }); err != nil || n != len(recs) {
+		t.Fatalf("scan: %d patients, %v", n, err)
+	}
+	scanned := tableRss(t, dir)
+	if scanned < 256<<10 {
+		t.Fatalf("after a scan %d bytes of the table files are resident: too few for the test to tell anything", scanned)
+	}
+	if err := s.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if after := tableRss(t, dir); after > scanned/4 {
+		t.Errorf("resident pages of the table files: %d after the scan, %d after Reopen (want at most a quarter)", scanned, after)
+	}
+	if _, err := s.Get(ctx, recs[0].Rec.ID); err != nil {
+		t.Errorf("Get after Reopen: %v", err)
+	}
+}
+
+// tableRss is the resident size of the store's table and value log files
+// in dir.
+func tableRss(t *testing.T, dir string) int64 {
+	t.Helper()
+	n, err := mapped.Resident(dir, ".sst", ".vlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
