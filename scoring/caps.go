@@ -33,7 +33,8 @@ import (
 //     probable at most when they are somewhat alike (jw>=0.80: a twin
 //     pair, or a badly mistyped name). Twins share birth date, household
 //     and family name. Given names that agree only through a diminutive
-//     of several names (Jerry: Gerald, Jeremy, Jerome), with the same
+//     of several names (Jerry: Gerald, Jeremy, Jerome), or only as two
+//     diminutives of one name (Willie, Liam: twoDiminutives), with the same
 //     birth date and family name → probable at most unless an identifier
 //     agrees exactly or the middle names agree in full (middleAgrees):
 //     such a diminutive is a given name of its own, and may be a twin's
@@ -60,7 +61,9 @@ import (
 //     swapped, the family name at least jw>=0.92 — or changed, with given
 //     name, birth date (not 1 January) and sex the same and the contact
 //     shared (marriedName) — and the birth date exact, transposed or one digit
-//     off, unless an identifier agrees exactly → probable at most.
+//     off — or, with the same given name and the household shared, off in
+//     the day alone (daySlip) — unless an identifier agrees exactly →
+//     probable at most.
 //   - Typos of established names (typoCorroborated): a given or family
 //     name alike to the other record's (phonetic, jw>=0.92, jw>=0.80) in a
 //     spelling the population's name frequencies call a keying error (one
@@ -140,6 +143,11 @@ type capFacts struct {
 	// middle: an ambiguous diminutive with the middle names agreeing in
 	// full (nameTypos.middle).
 	middle bool
+	// daySlip: the birth dates differ in the day alone, as one person's
+	// keyed wrong (daySlip).
+	daySlip bool
+	// diminutives: two diminutives of one name (twoDiminutives).
+	diminutives bool
 	// family is the most the relatives' caps allow: possible, probable
 	// when an identifier agrees (relatives never share one). A
 	// hand-keyed number one digit off is weak agreement: it lifts them
@@ -166,6 +174,8 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	f.idAgrees = f.idExact || f.id == IDOneOff
 	f.typos = typoCorroborated(cmp, ev)
 	f.middle = ev.middle
+	f.diminutives = ev.diminutives
+	f.daySlip = daySlip(cmp, &f, ev)
 	f.family = GradePossible
 	if f.idExact || (f.id == IDOneOff && lv[CompSex] != SexDisagree) {
 		f.family = GradeProbable
@@ -211,11 +221,12 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 		}
 	}
 	// A diminutive of several names (Jerry: Gerald, Jeremy, Jerome) is a
-	// given name of its own too, and may be a twin's: with the twins'
-	// signature it is not enough for certain without an identifier, or
-	// a middle name agreeing in full: twins are given middle names of
-	// their own too (middleAgrees).
-	if f.given == GivenNickname && cmp.AmbiguousNickname && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
+	// given name of its own too, and may be a twin's; so are two
+	// diminutives of one name (Willie, Liam: twins may each be given
+	// one). With the twins' signature that is not enough for certain
+	// without an identifier, or a middle name agreeing in full: twins are
+	// given middle names of their own too (middleAgrees).
+	if f.given == GivenNickname && (cmp.AmbiguousNickname || f.diminutives) && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
 		c.limit(GradeProbable, CapTwins)
 	}
 	farApart := cmp.YearsApart >= 10
@@ -248,7 +259,7 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 	if !f.idExact {
 		strongGiven := f.given == GivenExact || f.given == GivenNickname || f.given == GivenSwapped
 		strongFamily := f.fam <= FamilyJW92 || marriedName(cmp, f)
-		if (!strongGiven || !strongFamily || !f.birthAgrees) && !f.typos {
+		if (!strongGiven || !strongFamily || !(f.birthAgrees || f.daySlip)) && !f.typos {
 			c.limit(GradeProbable, CapWeakAgreement)
 		}
 	}
@@ -275,6 +286,44 @@ func marriedName(cmp *Comparison, f *capFacts) bool {
 		cmp.Levels[CompSex] == SexAgree && contact && f.id != IDDisagree
 }
 
+// daySlip reports birth dates of the same year and month that differ in
+// the day beyond one keying error (year_month: 14 and 27), on records with
+// the same given name that share the address or the contact. No relative
+// has that shape: twins, the only relatives born in one month, are given
+// names of their own, and a namesake elsewhere shares no household. It is
+// one person's day keyed wrong, and does not hold the pair below certain
+// (CapWeakAgreement) — unless either date is 1 January (the date recorded
+// for an unknown birthday, Comparison.JanuaryFirst), or the middle names
+// disagree: twins mixed up in one record (both recorded as Robert, one
+// Robert Peter, one Robert Jason) are told apart by them
+// (middleDiffers).
+func daySlip(cmp *Comparison, f *capFacts, ev nameTypos) bool {
+	return f.birth == BirthYearMonth && f.given == GivenExact && f.sharesHouse && !cmp.JanuaryFirst && !ev.middleDiffers
+}
+
+// middleDiffers reports whether both records carry a middle name and the
+// first ones disagree: different names, or an initial that is not the
+// other's first letter. A stand-in or "nmn" counts as none.
+func middleDiffers(a, b *Prepared) bool {
+	fa, _, _ := strings.Cut(a.Rec.Middle, " ")
+	fb, _, _ := strings.Cut(b.Rec.Middle, " ")
+	if noMiddle(fa) || noMiddle(fb) || fa == fb {
+		return false
+	}
+	if utf8.RuneCountInString(fa) == 1 || utf8.RuneCountInString(fb) == 1 {
+		ra, _ := utf8.DecodeRuneInString(fa)
+		rb, _ := utf8.DecodeRuneInString(fb)
+		return ra != rb
+	}
+	return true
+}
+
+// noMiddle reports a first middle name that says nothing: empty, "nmn"
+// (noMiddleName) or a stand-in.
+func noMiddle(m string) bool {
+	return m == "" || m == noMiddleName || record.IsPlaceholderName(m)
+}
+
 // minParentGap is the fewest years between the births of a parent and a
 // child the junior rule reads as a generation: no one is a father at ten or
 // eleven. Birth years ten or eleven apart with the dates otherwise
@@ -288,8 +337,11 @@ const minParentGap = 12
 //
 // middle is set for a pair whose given names agree only through an
 // ambiguous diminutive when their middle names agree in full
-// (middleAgrees).
-type nameTypos struct{ given, family, middle bool }
+// (middleAgrees); middleDiffers for a pair with the same given name and
+// birth dates different in the day alone when their middle names
+// disagree (daySlip); diminutives when the given names agree as
+// nicknames with neither the formal name (twoDiminutives).
+type nameTypos struct{ given, family, middle, middleDiffers, diminutives bool }
 
 // nameTypos reads the name frequencies of a pair for the caps. A family
 // name is shared by a household — twins, siblings and parents carry one
@@ -329,8 +381,13 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 			slip = s.givenSlip
 		}
 		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF, slip, a.givenCarriers, b.givenCarriers)
-	case g == GivenNickname && cmp.AmbiguousNickname:
-		ev.middle = middleAgrees(a, b)
+	case g == GivenNickname:
+		ev.diminutives = twoDiminutives(a, b)
+		if cmp.AmbiguousNickname || ev.diminutives {
+			ev.middle = middleAgrees(a, b)
+		}
+	case g == GivenExact && lv[CompBirthDate] == BirthYearMonth:
+		ev.middleDiffers = middleDiffers(a, b)
 	}
 	if f := lv[CompFamilyName]; f >= FamilyPhonetic && f <= FamilyJW80 {
 		slip := 0.0
@@ -341,6 +398,29 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 			s.terms.unshared(a.FamilyTF, b.FamilyTF, a.familyCarriers, b.familyCarriers)
 	}
 	return ev
+}
+
+// twoDiminutives reports whether two given names that agree as nicknames
+// do so only as two diminutives of a third name (Willie and Liam, both of
+// William), neither being the formal name of a group they share. Bob is
+// only ever Robert, so Bob beside Robert is one person's two names; Willie
+// beside Liam may be twins each given a form of William.
+func twoDiminutives(a, b *Prepared) bool {
+	t := defaultNicknames()
+	for _, x := range a.givenNick {
+		if x == 0 {
+			break
+		}
+		for _, y := range b.givenNick {
+			if y == 0 {
+				break
+			}
+			if x == y && (t.formal[x-1] == a.given || t.formal[x-1] == b.given) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // middleAgrees reports whether two records carry the same middle names,
@@ -356,7 +436,7 @@ func middleAgrees(a, b *Prepared) bool {
 		return false
 	}
 	first, _, _ := strings.Cut(ma, " ")
-	return utf8.RuneCountInString(first) >= 2 && first != noMiddleName && !record.IsPlaceholderName(first)
+	return utf8.RuneCountInString(first) >= 2 && !noMiddle(first)
 }
 
 // noMiddleName is what US registries record when a person has none

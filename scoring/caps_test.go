@@ -382,3 +382,96 @@ func TestCapsAmbiguousNicknameMiddle(t *testing.T) {
 		})
 	}
 }
+
+// TestCapsDaySlip: the same given name, family name and household with
+// birth dates of one year and month that differ in the day (14, 27) is one
+// person's day keyed wrong — twins, the only relatives born in one month,
+// have names of their own — and reaches certain; with a 1 January date
+// (an unknown birthday), middle names that disagree (twins recorded under
+// one name), a nickname, only the postal code shared, or the month
+// different too, it stays below, with weak_agreement named.
+func TestCapsDaySlip(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const person = "family=myndcisby;sex=male;email=r.m@mail.com;" + household
+	cases := []struct {
+		name    string
+		a, b    string
+		birth   uint8
+		certain bool
+	}{
+		{"day keyed wrong", "given=robert;birth=2007-06-14;" + person, "given=robert;birth=2007-06-27;" + person, BirthYearMonth, true},
+		{"day keyed wrong, middle name and its initial", "given=robert;middle=peter;birth=2007-06-14;" + person,
+			"given=robert;middle=p;birth=2007-06-27;" + person, BirthYearMonth, true},
+		{"day keyed wrong, middle on one side", "given=robert;middle=peter;birth=2007-06-14;" + person,
+			"given=robert;birth=2007-06-27;" + person, BirthYearMonth, true},
+		{"middle names disagree (twins under one name)", "given=robert;middle=peter;birth=2007-06-10;" + person,
+			"given=robert;middle=jason;birth=2007-06-08;" + person, BirthYearMonth, false},
+		{"middle initials disagree", "given=robert;middle=p;birth=2007-06-14;" + person,
+			"given=robert;middle=j;birth=2007-06-27;" + person, BirthYearMonth, false},
+		{"1 January", "given=robert;birth=2007-01-01;" + person, "given=robert;birth=2007-01-17;" + person, BirthYearMonth, false},
+		{"nickname", "given=robert;birth=2007-06-14;" + person, "given=bob;birth=2007-06-27;" + person, BirthYearMonth, false},
+		{"only the postal code shared", "given=robert;birth=2007-06-14;" + person,
+			"given=robert;family=myndcisby;sex=male;postal=2600;birth=2007-06-27", BirthYearMonth, false},
+		{"month different too", "given=robert;birth=2007-06-14;" + person, "given=robert;birth=2007-09-27;" + person, BirthYearNear, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			if r.Levels[CompBirthDate] != tc.birth || r.Levels[CompFamilyName] != FamilyExact {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
+			}
+			if !tc.certain && r.Probability >= DefaultThresholds().Certain && r.Cap == CapNone {
+				t.Errorf("certain by score (p=%.6f) but no cap named (_explain)", r.Probability)
+			}
+			if r2 := s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}
+
+// TestCapsTwoDiminutives: given names that agree only as two diminutives
+// of one name (Willie and Liam, both of William) with the twins' signature
+// stay below certain without an identifier or middle names agreeing in
+// full — twins may each be given a form of William (insured seed 3 held
+// such a pair, certain before) — while a diminutive beside its formal name
+// (Bob, Robert) is one person's and stays certain.
+func TestCapsTwoDiminutives(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const person = "family=crendberg;birth=2020-04-29;sex=male;email=c@mail.com;" + household
+	cases := []struct {
+		name    string
+		a, b    string
+		certain bool
+	}{
+		{"twins Willie and Liam", "given=willie;middle=robert;", "given=liam;", false},
+		{"Willie and Liam, middle names agree", "given=willie;middle=robert;", "given=liam;middle=robert;", true},
+		{"Willie and Liam, SSN exact", "given=willie;ssn=298382798;", "given=liam;ssn=298382798;", true},
+		{"Bob and Robert", "given=bob;", "given=robert;", true},
+		{"Liam and William", "given=liam;", "given=william;", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a+person)), s.Prepare(mustRecord(t, tc.b+person))
+			r := s.Score(a, b)
+			if r.Levels[CompGivenName] != GivenNickname {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
+			}
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(s.Explain(a, b)))
+			}
+			if !tc.certain && r.Cap != CapTwins {
+				t.Errorf("cap %v, want %v named (_explain)", r.Cap, CapTwins)
+			}
+			if r2 := s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}

@@ -116,6 +116,10 @@ func (s *Scorer) WithTermFrequencies(t *TermFrequencies) *Scorer {
 	return &c
 }
 
+// TermFrequencies returns the name counts the scorer adjusts by (nil for
+// none), shared, not copied: read them, do not change them.
+func (s *Scorer) TermFrequencies() *TermFrequencies { return s.terms }
+
 // Model returns a copy of the scorer's model.
 func (s *Scorer) Model() *Model { return s.model.Clone() }
 

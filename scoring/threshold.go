@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -35,6 +36,26 @@ import (
 // threshold and a training note; with no candidate pairs it returns m's
 // own threshold.
 func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf *TermFrequencies) (float64, string) {
+	var pairs []fitPair
+	eachDistinctPair(records, passes, func(_ int, i, j int32, first bool) {
+		if first {
+			p := fitPair{i: i, j: j}
+			Compare(records[i], records[j], &p.cmp)
+			pairs = append(pairs, p)
+		}
+	})
+	return probableOfPairs(records, pairs, m, tf, nameFrequencies(records, tf))
+}
+
+// fitPair is a distinct candidate pair, compared once (FitToFile).
+type fitPair struct {
+	i, j int32
+	cmp  Comparison
+}
+
+// probableOfPairs is probableThreshold over pairs already compared, with
+// freq the records' name frequencies in tf (nameFrequencies).
+func probableOfPairs(records []*Prepared, pairs []fitPair, m *Model, tf *TermFrequencies, freq [][2]float64) (float64, string) {
 	th := m.Thresholds
 	s, err := NewScorer(m)
 	if err != nil {
@@ -43,22 +64,24 @@ func probableThreshold(records []*Prepared, passes []TrainingPass, m *Model, tf 
 	s = s.WithTermFrequencies(tf)
 	var allowed []float64 // posteriors of the pairs the caps let reach probable
 	var matches float64   // expected matches among all candidate pairs
-	var cmp Comparison
-	freq := nameFrequencies(records, tf)
-	eachDistinctPair(records, passes, func(_ int, i, j int32, first bool) {
-		if !first {
-			return
+	var ca, cb Prepared
+	withTF := func(i int32, c *Prepared) *Prepared {
+		if r := records[i]; r.GivenTF == freq[i][0] && r.FamilyTF == freq[i][1] {
+			return r // prepared with tf already (batch.WithInputFrequencies)
 		}
-		a, b := *records[i], *records[j]
-		a.GivenTF, a.FamilyTF = freq[i][0], freq[i][1]
-		b.GivenTF, b.FamilyTF = freq[j][0], freq[j][1]
-		Compare(&a, &b, &cmp)
-		r := s.ScoreComparison(&cmp, &a, &b)
+		*c = *records[i]
+		c.GivenTF, c.FamilyTF = freq[i][0], freq[i][1]
+		return c
+	}
+	for k := range pairs {
+		p := &pairs[k]
+		a, b := withTF(p.i, &ca), withTF(p.j, &cb)
+		r := s.ScoreComparison(&p.cmp, a, b)
 		matches += r.Probability
-		if g, _ := applyCaps(&cmp, GradeProbable, s.nameTypos(&cmp, &a, &b)); g == GradeProbable {
+		if g, _ := applyCaps(&p.cmp, GradeProbable, s.nameTypos(&p.cmp, a, b)); g == GradeProbable {
 			allowed = append(allowed, r.Probability)
 		}
-	})
+	}
 	if len(allowed) == 0 || matches <= 0 {
 		return th.Probable, fmt.Sprintf("probable threshold: kept %g (no candidate pairs to estimate it from)", th.Probable)
 	}
@@ -128,26 +151,94 @@ func expectedF1Optimum(probs []float64, matches float64) (t, f1 float64) {
 // λ on our registry set; passive, within 10%). It returns base's own
 // values when there are no candidate pairs, and notes that say what it
 // set.
-func FitToFile(records []*Prepared, passes []TrainingPass, base *Model) (*Model, []string) {
+//
+// tf is the file's name counts when the caller already has them (the
+// reader counts them, batch.WithInputFrequencies); nil counts them here.
+// Each distinct candidate pair is compared once, for both estimates: the
+// fit costs one pass over the pairs, not two, and no second count of the
+// names (bench/README "identifiers of unknown kind (session 4)").
+func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *TermFrequencies) (*Model, []string) {
 	m := base.Clone()
+	distinct := distinctPairs(records, passes)
+	pairs := make([]fitPair, len(distinct))
+	vectors := make([]LevelVector, len(distinct))
+	for k, ij := range distinct {
+		p := &pairs[k]
+		p.i, p.j = ij[0], ij[1]
+		Compare(records[p.i], records[p.j], &p.cmp)
+		vectors[k] = p.cmp.Levels
+		swapOnce(&vectors[k])
+	}
 	var passive [NumComparisons]bool
 	passive[CompHousehold] = true
-	lambda, pairs := candidatePrior(records, passes, m, passive)
+	lambda, n := priorOfVectors(vectors, len(records), m, passive)
 	if lambda <= 0 {
 		return m, []string{"model: kept the prior and thresholds (no candidate pairs to fit them to)"}
 	}
-	notes := []string{fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, pairs, m.Prior)}
+	notes := []string{fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, n, m.Prior)}
 	m.Prior = lambda
 	if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > m.Thresholds.Certain {
 		notes = append(notes, fmt.Sprintf("certain threshold: %.10g (was %.10g), the built-in likelihood ratio under the fitted prior", c, m.Thresholds.Certain))
 		m.Thresholds.Certain = c
 	}
-	tf := BuildTermFrequencies(records)
-	tf.Compact()
-	probable, note := probableThreshold(records, passes, m, tf)
+	if tf == nil {
+		tf = BuildTermFrequencies(records)
+	}
+	probable, note := probableOfPairs(records, pairs, m, tf, nameFrequencies(records, tf))
 	m.Thresholds.Probable = probable
 	m.Description += "; prior and probable threshold fitted to the file"
 	return m, append(notes, note)
+}
+
+// distinctPairs returns the pairs of records the passes propose, each once
+// (ordered i < j), in the order eachDistinctPair first meets them, so that
+// sums over them come out the same. It finds the repeats by sorting the
+// pairs' keys rather than with a set: a map of several hundred thousand
+// pairs cost FitToFile as much as comparing them.
+func distinctPairs(records []*Prepared, passes []TrainingPass) [][2]int32 {
+	type keyed struct {
+		key uint64
+		at  int
+	}
+	n := 0
+	for _, p := range passes {
+		n += len(p.Pairs)
+	}
+	all := make([]keyed, 0, n)
+	for _, p := range passes {
+		for _, ij := range p.Pairs {
+			i, j := ij[0], ij[1]
+			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
+				continue
+			}
+			if i > j {
+				i, j = j, i
+			}
+			all = append(all, keyed{uint64(i)<<32 | uint64(j), len(all)})
+		}
+	}
+	byKey := slices.Clone(all)
+	slices.SortFunc(byKey, func(x, y keyed) int {
+		if x.key != y.key {
+			return cmp.Compare(x.key, y.key)
+		}
+		return cmp.Compare(x.at, y.at)
+	})
+	first := make([]bool, len(all))
+	distinct := 0
+	for k := range byKey {
+		if k == 0 || byKey[k].key != byKey[k-1].key {
+			first[byKey[k].at] = true
+			distinct++
+		}
+	}
+	out := make([][2]int32, 0, distinct)
+	for k, x := range all {
+		if first[k] {
+			out = append(out, [2]int32{int32(x.key >> 32), int32(uint32(x.key))})
+		}
+	}
+	return out
 }
 
 // certainForPrior returns the posterior threshold that asks, under prior,

@@ -3,7 +3,10 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/testsets"
 )
 
 // TestExpectedF1Optimum checks the optimum on posteriors worked out by
@@ -50,7 +53,7 @@ func TestFitToFileKeepsCertainEvidence(t *testing.T) {
 			all = append(all, [2]int32{int32(i), int32(j)})
 		}
 	}
-	m, notes := FitToFile(recs, []TrainingPass{{Name: "all", Pairs: all}}, base)
+	m, notes := FitToFile(recs, []TrainingPass{{Name: "all", Pairs: all}}, base, nil)
 	t.Logf("notes: %v", notes)
 	if m.Prior <= 10*base.Prior {
 		t.Fatalf("fitted prior %g: the case needs one well above the built-in %g", m.Prior, base.Prior)
@@ -97,5 +100,100 @@ func TestCertainForPrior(t *testing.T) {
 	}
 	if got := certainForPrior(0.99999, 1e-4, 1e-5); got >= 0.99999 {
 		t.Errorf("lower prior: %v, want below 0.99999", got)
+	}
+}
+
+// TestFitToFileOnePass: FitToFile compares each distinct candidate pair
+// once and takes the name counts it is given, and must fit exactly what
+// the two passes it replaced fitted (candidatePrior, then probableThreshold
+// over freshly counted names), on a committed labelled set, whether the
+// records carry the counts already (the dedupe path) or not.
+func TestFitToFileOnePass(t *testing.T) {
+	for _, set := range []string{"synth2000", "names2000"} {
+		t.Run(set, func(t *testing.T) {
+			data, _ := testsets.Committed(t, set)
+			var recs []*Prepared
+			for _, r := range testsets.Records(t, data) {
+				recs = append(recs, PrepareWithoutTF(r))
+			}
+			passes := testPasses(recs)
+			base := DefaultModel()
+
+			// The two passes FitToFile replaced.
+			old := base.Clone()
+			var passive [NumComparisons]bool
+			passive[CompHousehold] = true
+			lambda, _ := candidatePrior(recs, passes, old, passive)
+			old.Prior = lambda
+			if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > old.Thresholds.Certain {
+				old.Thresholds.Certain = c
+			}
+			tf := BuildTermFrequencies(recs)
+			old.Thresholds.Probable, _ = probableThreshold(recs, passes, old, tf)
+
+			fitted, _ := FitToFile(recs, passes, base, nil)
+			s := MustScorer(base).WithTermFrequencies(tf)
+			counted := make([]*Prepared, len(recs))
+			for i, p := range recs {
+				counted[i] = s.Prepare(p.Rec)
+			}
+			given, _ := FitToFile(counted, passes, base, tf)
+			for _, m := range []*Model{fitted, given} {
+				if m.Prior != old.Prior || m.Thresholds != old.Thresholds {
+					t.Errorf("prior %v thresholds %+v, the two passes gave %v %+v", m.Prior, m.Thresholds, old.Prior, old.Thresholds)
+				}
+			}
+			if old.Prior == base.Prior || old.Thresholds.Probable == base.Thresholds.Probable && set == "names2000" {
+				t.Errorf("nothing fitted (prior %v, probable %v): the case needs a fit", old.Prior, old.Thresholds.Probable)
+			}
+			var want [][2]int32
+			eachDistinctPair(recs, passes, func(_ int, i, j int32, first bool) {
+				if first {
+					want = append(want, [2]int32{i, j})
+				}
+			})
+			if got := distinctPairs(recs, passes); !slices.Equal(got, want) {
+				t.Errorf("distinctPairs: %d pairs, eachDistinctPair %d, or in another order", len(got), len(want))
+			}
+		})
+	}
+}
+
+// testPasses are two overlapping candidate passes without the blocking
+// package (which imports this one): records sharing a family-name Soundex
+// code, and records sharing a birth year.
+func testPasses(recs []*Prepared) []TrainingPass {
+	byKey := func(key func(*Prepared) string) [][2]int32 {
+		groups := map[string][]int32{}
+		var keys []string
+		for i, p := range recs {
+			k := key(p)
+			if k == "" {
+				continue
+			}
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			groups[k] = append(groups[k], int32(i))
+		}
+		var pairs [][2]int32
+		for _, k := range keys {
+			g := groups[k]
+			for x := range g {
+				for y := x + 1; y < len(g) && y < x+20; y++ {
+					pairs = append(pairs, [2]int32{g[y], g[x]})
+				}
+			}
+		}
+		return pairs
+	}
+	return []TrainingPass{
+		{Name: "family", Pairs: byKey(func(p *Prepared) string { return p.FamilySoundex })},
+		{Name: "year", Pairs: byKey(func(p *Prepared) string {
+			if p.birth.Year == 0 {
+				return ""
+			}
+			return fmt.Sprint(p.birth.Year)
+		})},
 	}
 }

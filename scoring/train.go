@@ -650,8 +650,13 @@ func constrainWeights(m *Model, seen *[NumComparisons][MaxLevels]bool) []string 
 // Passive comparisons do not vote (FitToFile makes the household passive).
 // It returns 0 when there are no candidate pairs.
 func candidatePrior(records []*Prepared, passes []TrainingPass, m *Model, passive [NumComparisons]bool) (lambda float64, pairs int) {
-	vectors := candidateVectors(records, passes)
-	all := allPairs(len(records))
+	return priorOfVectors(candidateVectors(records, passes), len(records), m, passive)
+}
+
+// priorOfVectors is candidatePrior over the level vectors of the distinct
+// candidate pairs (candidateVectors) of n records.
+func priorOfVectors(vectors []LevelVector, n int, m *Model, passive [NumComparisons]bool) (lambda float64, pairs int) {
+	all := allPairs(n)
 	if len(vectors) == 0 || all <= 0 {
 		return 0, 0
 	}

@@ -82,14 +82,14 @@ func runBenchAccuracy(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	if len(sides) == 1 {
-		if err := job.fitToFile(env.stderr, sides[0]); err != nil {
-			return err
-		}
-	}
 	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, sides...)
 	if err != nil {
 		return err
+	}
+	if len(sides) == 1 {
+		if scorer, err = job.fitToFile(env.stderr, sides[0], scorer.TermFrequencies()); err != nil {
+			return err
+		}
 	}
 	in := bench.AccuracyInput{
 		Name:     strings.Join(paths, " × "),

@@ -56,10 +56,11 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := job.fitToFile(env.stderr, recs); err != nil {
+	counted, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, recs)
+	if err != nil {
 		return err
 	}
-	scorer, err := batch.WithInputFrequencies(ctx, job.scorer, *bf.workers, recs)
+	scorer, err := job.fitToFile(env.stderr, recs, counted.TermFrequencies())
 	if err != nil {
 		return err
 	}

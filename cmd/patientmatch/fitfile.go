@@ -17,23 +17,27 @@ import (
 // fitted it), as is the built-in one with --fit=false. What was fitted is
 // written to stderr (w), one "fit: " line per note, so that a run says
 // which prior and thresholds graded its pairs.
-func (job *batchJob) fitToFile(w io.Writer, recs []*scoring.Prepared) error {
+//
+// tf is the input's name counts (batch.WithInputFrequencies, which runs
+// first so that they are counted once), nil when it counted none; the
+// returned scorer is the job's, fitted or not, with them.
+func (job *batchJob) fitToFile(w io.Writer, recs []*scoring.Prepared, tf *scoring.TermFrequencies) (*scoring.Scorer, error) {
 	if *job.flags.model != "" || job.flags.fit == nil || !*job.flags.fit {
-		return nil
+		return job.scorer.WithTermFrequencies(tf), nil
 	}
 	passes := trainingPasses(recs, *job.flags.maxBlock, &trainProgress{})
-	m, notes := scoring.FitToFile(recs, passes, job.model)
+	m, notes := scoring.FitToFile(recs, passes, job.model, tf)
 	for _, n := range notes {
 		fmt.Fprintf(w, "fit: %s\n", n)
 	}
 	scorer, err := scoring.NewScorer(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	threshold, err := parseThreshold(*job.flags.threshold, m.Thresholds)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return nil, usageErrorf("%v", err)
 	}
 	job.model, job.scorer, job.threshold = m, scorer, threshold
-	return nil
+	return scorer.WithTermFrequencies(tf), nil
 }

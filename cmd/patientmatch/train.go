@@ -42,6 +42,10 @@ func runTrain(ctx context.Context, env *cliEnv, args []string) error {
 	if len(recs) < 2 {
 		return fmt.Errorf("need at least 2 good records to train, have %d", len(recs))
 	}
+	// As dedupe compares them (batch.WithInputFrequencies): a value of an
+	// identifier of unknown kind that different people carry is a family's,
+	// and is no agreement for EM to learn from.
+	scoring.SetAsideSharedIdentifiers(recs)
 	passes := trainingPasses(recs, *maxBlock, show)
 	show.line(true, "training: u from random pairs, m by EM over %d passes…", len(passes))
 	show.end()
