@@ -284,8 +284,15 @@ func (s *Store) Close() error {
 // flushes the memtable, so nothing written is lost; a store that fails
 // to open again is closed (ErrClosed from then on). In memory it does
 // nothing.
-func (s *Store) Reopen() error {
-	s.closing.Lock()
+//
+// It waits for a moment when no operation runs rather than queueing for
+// the lock at once, which would hold up every operation that comes after
+// it behind a long one under way (a scan); it gives up, changing nothing,
+// when ctx ends first (see lockIdle).
+func (s *Store) Reopen(ctx context.Context) error {
+	if err := s.lockIdle(ctx); err != nil {
+		return fmt.Errorf("store: reopen: %w", err)
+	}
 	defer s.closing.Unlock()
 	if s.closed.Load() {
 		return ErrClosed
@@ -303,6 +310,46 @@ func (s *Store) Reopen() error {
 		return fmt.Errorf("store: reopen %s: %w", s.bo.Dir, err)
 	}
 	s.db = db
+	return nil
+}
+
+// lockIdle takes closing exclusively, at a moment no operation holds it
+// if one comes within reopenPatience (tried every reopenPoll), else by
+// queueing for it: a store never idle (operations overlapping without
+// pause) would never let the reopen in otherwise. It gives up when ctx
+// ends while it tries.
+func (s *Store) lockIdle(ctx context.Context) error {
+	deadline := time.Now().Add(reopenPatience)
+	for !s.closing.TryLock() {
+		if time.Now().After(deadline) {
+			s.closing.Lock()
+			return nil
+		}
+		t := time.NewTimer(reopenPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// reopenPoll is how often Reopen tries for the lock, and reopenPatience
+// how long: operations take microseconds to milliseconds, so on a store
+// that is not saturated a free moment comes within a few tries.
+const (
+	reopenPoll     = time.Millisecond
+	reopenPatience = time.Second
+)
+
+// Ping reports whether the store is open: ErrClosed after Close, or after
+// a Reopen that could not open it again.
+func (s *Store) Ping() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
 	return nil
 }
 
