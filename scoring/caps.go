@@ -228,11 +228,11 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 	// A diminutive of several names (Jerry: Gerald, Jeremy, Jerome) is a
 	// given name of its own too, and may be a twin's — unless the pair's
 	// sex says which name it is (Charlie beside Charles, both male:
-	// sexResolves); so are two
-	// diminutives of one name (Willie, Liam: twins may each be given
-	// one). With the twins' signature that is not enough for certain
-	// without an identifier, or a middle name agreeing in full: twins are
-	// given middle names of their own too (middleAgrees).
+	// sexResolves). So are two diminutives of one name (Willie, Liam:
+	// twins may each be given one). With the twins' signature either is
+	// not enough for certain without an identifier, or a middle name
+	// agreeing in full: twins are given middle names of their own too
+	// (middleAgrees).
 	if f.given == GivenNickname && (f.ambiguous || f.diminutives) && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
 		c.limit(GradeProbable, CapTwins)
 	}
@@ -340,7 +340,8 @@ const minParentGap = 12
 
 // nameTypos says, for the given and the family name, whether the two
 // records' spellings look like a keying error of an established name
-// (typoOfEstablished), from the population's name frequencies.
+// (typoOfEstablished), from the population's name frequencies; and what
+// else about the names the caps read beside a pair's own levels.
 //
 // middle is set for a pair whose given names agree only through an
 // ambiguous diminutive when their middle names agree in full
