@@ -144,8 +144,8 @@ type Version struct {
 type Store struct {
 	// db is replaced by Reopen, under closing held exclusively.
 	db *badger.DB
-	// bo are the options db was opened with (Reopen opens it again).
-	bo   badger.Options
+	// dir is the folder of db (ignored in memory).
+	dir  string
 	opts StoreOptions
 
 	lastSeq atomic.Uint64
@@ -164,6 +164,25 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		return nil, err
 	}
 	opts.ensureDefaults()
+	db, err := openBadger(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, dir: dir, opts: opts}
+	last, err := s.readLastSeq()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.lastSeq.Store(last)
+	return s, nil
+}
+
+// openBadger opens the badger database of a store in dir, with larger
+// memtables than opts asks for when a log left in dir needs them to be
+// replayed (replayableMemTable): only that open; a Reopen, after Close
+// flushed the log, is back to opts.MemTableSize.
+func openBadger(dir string, opts StoreOptions) (*badger.DB, error) {
 	if !opts.InMemory {
 		mt, err := replayableMemTable(dir, opts.MemTableSize)
 		if err != nil {
@@ -174,19 +193,11 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 			opts.MemTableSize = mt
 		}
 	}
-	bo := badgerOptions(dir, opts)
-	db, err := badger.Open(bo)
+	db, err := badger.Open(badgerOptions(dir, opts))
 	if err != nil {
 		return nil, fmt.Errorf("store: open store %s: %w", dir, err)
 	}
-	s := &Store{db: db, bo: bo, opts: opts}
-	last, err := s.readLastSeq()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.lastSeq.Store(last)
-	return s, nil
+	return db, nil
 }
 
 // badgerOptions are the badger options of a store in dir.
@@ -304,10 +315,10 @@ func (s *Store) Reopen(ctx context.Context) error {
 		s.closed.Store(true)
 		return fmt.Errorf("store: reopen: close: %w", err)
 	}
-	db, err := badger.Open(s.bo)
+	db, err := openBadger(s.dir, s.opts)
 	if err != nil {
 		s.closed.Store(true)
-		return fmt.Errorf("store: reopen %s: %w", s.bo.Dir, err)
+		return fmt.Errorf("store: reopen: %w", err)
 	}
 	s.db = db
 	return nil
