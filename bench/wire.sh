@@ -12,8 +12,11 @@
 # rate asked, rate served (2xx answers per second), p50 / p99 / p99.9 of
 # the answered requests, errors (neither 2xx nor 503; how many of them the
 # client's 5 s timeout), shed (503 /
-# RESOURCE_EXHAUSTED) with the slowest refusal, and the server's resident
-# memory before and after. Latency is measured from when vegeta begins each
+# RESOURCE_EXHAUSTED) with the refusals' p99 and slowest as the client saw
+# them and their p99 in the server (from its request log: the time from
+# the handler's start to the answer written, so the difference is spent
+# before the server read the request or after it wrote the answer), and
+# the server's resident memory before and after. Latency is measured from when vegeta begins each
 # request (its open loop does not wait for the server, but a request it
 # begins late because the load generator itself is starved of CPU is not
 # charged that lateness). "conns" is the most HTTP connections the server's
@@ -137,6 +140,15 @@ gc_since() {
     END {if (c) printf "%d (mark %.0f ms)", c, m; else printf "0"}'
 }
 
+# log_lines: how many lines the server has logged so far.
+log_lines() { wc -l <"$work/serve.log"; }
+# server_refusals N: the durations (ns) of the 503 answers logged after the
+# first N lines, one a line, to $work/refusals.txt.
+server_refusals() {
+  tail -n +$(( $1 + 1 )) "$work/serve.log" | grep '"status":503' |
+    sed -n 's/.*"duration":\([0-9]*\).*/\1/p' >"$work/refusals.txt" || true
+}
+
 summarize() { # label asked results.bin conns gc
   $vegeta encode --to json <"$3" | python3 -c '
 import json, sys
@@ -164,11 +176,13 @@ secs = max((parse(t1) - parse(t0)).total_seconds(), 1e-9) if t0 else 1
 ok.sort()
 q = lambda p: "%.1f" % ok[min(len(ok) - 1, int(len(ok) * p))] if ok else "-"
 shed.sort()
-slowest_shed = "p99 %.1f ms, slowest %.1f ms" % (shed[min(len(shed) - 1, int(len(shed) * .99))], shed[-1]) if shed else "-"
+srv = sorted(int(x) / 1e6 for x in open(sys.argv[5]) if x.strip())
+in_server = ", server p99 %.1f ms" % srv[min(len(srv) - 1, int(len(srv) * .99))] if srv else ""
+slowest_shed = "p99 %.1f ms, slowest %.1f ms%s" % (shed[min(len(shed) - 1, int(len(shed) * .99))], shed[-1], in_server) if shed else "-"
 errors = "%d (%d timeouts)" % (err, timeouts) if err else "0"
 print("| HTTP %s | %s | %.0f | %s | %s | %s | %s | %d (%s) | %s | %s |" % (
     label, asked, len(ok) / secs, q(.5), q(.99), q(.999), errors, len(shed), slowest_shed, conns, gc))
-' "$1" "$2" "$4" "$5"
+' "$1" "$2" "$4" "$5" "$work/refusals.txt"
 }
 
 echo
@@ -177,12 +191,14 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 # Warm up: the first requests map the index and the store.
 $vegeta attack -targets "$work/targets.json" -format json -rate 200 -duration 5s -timeout 5s >/dev/null
 for rate in $RATES; do
-  gc0=$(gc_lines)
+  gc0=$(gc_lines) log0=$(log_lines)
   conns=$(conns_during $vegeta attack -targets "$work/targets.json" -format json -rate "$rate" -duration "$DURATION" -timeout 5s -output "$work/r.bin" 3>&1)
+  server_refusals "$log0"
   summarize "open loop" "$rate" "$work/r.bin" "$conns" "$(gc_since "$gc0")"
 done
-gc0=$(gc_lines)
+gc0=$(gc_lines) log0=$(log_lines)
 conns=$(conns_during $vegeta attack -targets "$work/targets.json" -format json -rate 0 -max-workers "$WORKERS" -workers "$WORKERS" -duration "$DURATION" -timeout 5s -output "$work/r.bin" 3>&1)
+server_refusals "$log0"
 summarize "closed loop, $WORKERS workers" "-" "$work/r.bin" "$conns" "$(gc_since "$gc0")"
 
 $ghz --insecure --call patientmatch.v1.PatientMatch.Match -D "$work/grpc.json" -c "$WORKERS" -z "$DURATION" \

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/patientmatch/patientmatch/internal/mapped"
 	"github.com/patientmatch/patientmatch/internal/testgen"
@@ -35,7 +36,7 @@ func TestStoreReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := s.Reopen(); err != nil {
+		if err := s.Reopen(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,14 +65,14 @@ func TestStoreReopenKeepsEverything(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reopen(); !errors.Is(err, ErrClosed) {
+	if err := s.Reopen(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Reopen after Close: %v, want ErrClosed", err)
 	}
 }
 
 // TestStoreReopenUnderTraffic: reads and writes running while the store
 // reopens wait for it and succeed (run with -race: db is swapped under
-// them).
+// them), and Reopen gets in although they leave the store no idle moment.
 func TestStoreReopenUnderTraffic(t *testing.T) {
 	ctx := context.Background()
 	s, err := OpenStore(t.TempDir(), StoreOptions{})
@@ -110,8 +111,8 @@ func TestStoreReopenUnderTraffic(t *testing.T) {
 			}
 		})
 	}
-	for range 5 {
-		if err := s.Reopen(); err != nil {
+	for range 2 {
+		if err := s.Reopen(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +161,7 @@ func TestStoreReopenReleasesMappedPages(t *testing.T) {
 	if scanned < 256<<10 {
 		t.Fatalf("after a scan %d bytes of the table files are resident: too few for the test to tell anything", scanned)
 	}
-	if err := s.Reopen(); err != nil {
+	if err := s.Reopen(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if after := tableRss(t, dir); after > scanned/4 {
@@ -180,4 +181,73 @@ func tableRss(t *testing.T, dir string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestStoreReopenWaitsForAnIdleMoment: Reopen does not queue behind an
+// operation under way (a scan), which would hold up every operation after
+// it: others go on meanwhile, and Reopen gives up when its context ends,
+// leaving the store as it was.
+func TestStoreReopenWaitsForAnIdleMoment(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenStore(t.TempDir(), StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs := testgen.Generate(3, 6)
+	for _, g := range recs {
+		putChunks(t, s, []Entry{entryOf(g.Rec)}, 1)
+	}
+	inScan, release := make(chan struct{}), make(chan struct{})
+	scanned := make(chan error, 1)
+	go func() {
+		first := true
+		scanned <- s.ScanRecords(ctx, func(Entry) error {
+			if first {
+				first = false
+				close(inScan)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-inScan
+	reopened := make(chan error, 1)
+	rctx, cancel := context.WithCancel(ctx)
+	go func() { reopened <- s.Reopen(rctx) }()
+	// A Get while Reopen waits (given time to start waiting): it must not
+	// wait behind it.
+	time.Sleep(20 * time.Millisecond)
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.Get(ctx, recs[1].Rec.ID)
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Errorf("Get while Reopen waits: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a Get waited behind a waiting Reopen")
+	}
+	cancel()
+	select {
+	case err := <-reopened:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Reopen with its context cancelled during a scan: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Reopen did not give up when its context ended")
+	}
+	close(release)
+	if err := <-scanned; err != nil {
+		t.Errorf("scan: %v", err)
+	}
+	if err := s.Ping(); err != nil {
+		t.Errorf("Ping after a Reopen that gave up: %v", err)
+	}
+	if err := s.Reopen(ctx); err != nil {
+		t.Errorf("Reopen once idle: %v", err)
+	}
 }

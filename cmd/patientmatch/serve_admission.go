@@ -26,11 +26,11 @@ func (c *serveConfig) addAdmissionFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.admission.maxInFlight, "max-inflight", serveCores(),
 		"requests (HTTP and gRPC together) running at once (default one per core); more wait for a place, then get 503 / RESOURCE_EXHAUSTED; 0 for no bound")
 	fs.DurationVar(&c.admission.queueWait, "queue-wait", admission.DefaultWait,
-		"longest a request waits for a place under sustained overload (a queue standing for --queue-interval, or a refusal within it); 0: refused at once")
+		"longest a request waits for a place under sustained overload (arrivals over the measured capacity); a newcomer expected to wait longer is refused on arrival; 0: refused at once")
 	fs.DurationVar(&c.admission.burstWait, "queue-burst-wait", admission.DefaultBurstWait,
 		"longest a request waits for a place while the queue is transient (a stall's backlog, not overload); at least --queue-wait; 0: no longer than --queue-wait")
 	fs.DurationVar(&c.admission.interval, "queue-interval", admission.DefaultInterval,
-		"how long the queue must stand (never empty, no request served within --queue-wait), or how recent a refusal must be, to count as sustained overload")
+		"until the capacity is measured (the first few dozen requests): how long the queue must stand (never empty, no request served within --queue-wait) to count as sustained overload")
 }
 
 func (c *serveConfig) validateAdmission() error {

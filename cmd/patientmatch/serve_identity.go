@@ -61,6 +61,13 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger, 
 			log.Error("identity: catching up failed; it resumes on the next start", "err", err)
 			return
 		}
+		// The log's replay and the catch-up read the store through
+		// badger's mapped files (at 1M patients the log alone is 280 MiB),
+		// pages no query needs again: let them go (a failure costs only
+		// memory, unless the store could not be opened again).
+		if err := eng.ReleaseStorePages(cctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("identity: could not release the store's pages read by the catch-up", "err", err)
+		}
 		// The catch-up reads every stored patient even when it has nothing
 		// to do: at 1M patients 1.2 GB of garbage that the runtime would
 		// otherwise keep (under the serving GC target it is not "excess").

@@ -9,22 +9,28 @@
 // RESOURCE_EXHAUSTED (gRPC). Matching is CPU-bound: running more requests
 // at once than there are cores only lengthens every one of them.
 //
-// How long a request may wait depends on whether the queue is transient or
-// standing (controlled delay, as in Facebook's RPC queues, "Fail at
-// Scale", 2015). A server that stalls for some tens of milliseconds (a GC
-// cycle, a neighbour taking the CPU) builds a queue that drains right
-// after: refusing it would turn a short delay into errors, so while the
-// queue has been empty, or a waiter was served within Wait, at some point
-// in the last Interval (CoDel's test: the least queueing delay of an
-// interval above its target) a request may wait up to BurstWait. A queue
-// that has not met that test for a whole Interval, or a refusal within
-// the last Interval, is sustained overload: waiting
-// only delays refusals that will come anyway, so the wait drops to Wait,
-// the oldest waiters are refused at once, and freed slots go to the newest
-// waiter (adaptive LIFO), whose client is the most likely to still be
-// there. The refusal keeps the mode on: near capacity the short queue of
-// overload empties now and then, and going back to long waits at each of
-// those moments would make the next refusals slow again.
+// How long a request may wait depends on whether the server is overloaded
+// or only stalled. A server that stalls for some hundreds of milliseconds
+// (a GC cycle's mark phase, a neighbour taking the CPU) builds a queue that
+// drains right after: refusing it would turn a short delay into errors, so
+// a request that finds the slots taken waits up to BurstWait, oldest
+// first. Overload is told from a stall by rates, not by the queue's age: a
+// stall slows the service but does not raise the arrivals, while overload
+// is more arrivals a second than the server completes with every slot
+// busy (its capacity: MaxInFlight over the mean time a request holds its
+// slot, Little's law). Arrivals over capacity are sustained overload, and
+// then a newcomer whose wait would exceed Wait (the queue ahead of it
+// times the mean service time per slot) is refused at once, at the door:
+// waiting would only make a refusal that comes anyway slower, and a slow
+// refusal is as bad to a caller as a slow answer. Those admitted to the
+// queue wait at most Wait. In either mode a newcomer expected to wait
+// longer than it may (a stall longer than BurstWait) is refused on
+// arrival. The rates follow the load within a second, and
+// when the arrivals drop under capacity the limiter is back to riding out
+// stalls at once. Before the capacity is known (the first few dozen
+// requests), a queue that has not been empty nor had a waiter served
+// within Wait for a whole Interval counts as overload (CoDel's test: the
+// least queueing delay of an interval above its target).
 package admission
 
 import (
@@ -63,12 +69,17 @@ const (
 	DefaultBurstWait = 300 * time.Millisecond
 	// DefaultInterval is how long the queue must stay non-empty, with no
 	// waiter served within Wait, to count as a standing queue (sustained
-	// overload): CoDel's interval, the same as BurstWait so that no waiter
-	// admitted as a burst outlives the judgement. The cost of a longer
-	// one: at the onset of overload, waiters wait up to it before the
-	// first refusals (at 5,000/s, about 1.1× capacity, refusal p99 15 →
-	// 23 ms against 100 ms).
+	// overload whatever the rates say): CoDel's interval, the same as
+	// BurstWait so that no waiter admitted as a burst outlives the
+	// judgement, and so longer than a GC mark phase.
 	DefaultInterval = 300 * time.Millisecond
+	// DefaultRateWindow is the span of the arrival rate's average. Short,
+	// so that the onset of overload is seen within a fraction of a
+	// second (the queue meanwhile grows by the excess); long enough that
+	// the rate of a few thousand requests a second is known to a few
+	// percent (Poisson arrivals: ±√(λ/2·window), 2% at 5,000/s), since an
+	// overload of 1.1× is a difference of 10%.
+	DefaultRateWindow = 250 * time.Millisecond
 	// DefaultRetryAfter is what refusals advise clients to wait.
 	DefaultRetryAfter = time.Second
 	// DefaultMaxWaiting bounds the waiters. A waiter is a parked goroutine
@@ -110,9 +121,13 @@ type Options struct {
 	// transient queue).
 	BurstWait time.Duration
 	// Interval is how long the queue must stay non-empty, with no waiter
-	// served within Wait, before it counts as standing; a refusal keeps
-	// the overload for an Interval too. Default DefaultInterval.
+	// served within Wait, before it counts as standing (overload, whatever
+	// the rates say). Default DefaultInterval.
 	Interval time.Duration
+	// RateWindow is the span of the arrival rate's average, which against
+	// the estimated capacity tells overload from a stall. Default
+	// DefaultRateWindow.
+	RateWindow time.Duration
 	// RetryAfter is the delay refusals advise. Default DefaultRetryAfter.
 	RetryAfter time.Duration
 	// Registerer receives patientmatch_admission_* metrics. Default: none.
@@ -149,6 +164,9 @@ func (o Options) Validate() error {
 	if o.Interval < 0 {
 		errs = append(errs, fmt.Errorf("admission: Interval %v is negative", o.Interval))
 	}
+	if o.RateWindow < 0 {
+		errs = append(errs, fmt.Errorf("admission: RateWindow %v is negative", o.RateWindow))
+	}
 	if o.RetryAfter < 0 {
 		errs = append(errs, fmt.Errorf("admission: RetryAfter %v is negative", o.RetryAfter))
 	}
@@ -179,6 +197,9 @@ func (o Options) withDefaults() Options {
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval
 	}
+	if o.RateWindow == 0 {
+		o.RateWindow = DefaultRateWindow
+	}
 	if o.RetryAfter == 0 {
 		o.RetryAfter = DefaultRetryAfter
 	}
@@ -198,9 +219,12 @@ type Limiter struct {
 	// waiters in order of arrival, the oldest first.
 	waiters []*waiter
 	// lastGood is the last time the queue was seen empty or a waiter was
-	// served within Wait; lastRefusal the last time a request was refused
-	// (zero: never).
-	lastGood, lastRefusal time.Time
+	// served within Wait.
+	lastGood time.Time
+	// arrivals is the rate requests arrive at; service the time they hold
+	// a slot.
+	arrivals arrivalRate
+	service  serviceTime
 }
 
 // waiter is one request waiting for a slot: its channel receives true
@@ -208,14 +232,9 @@ type Limiter struct {
 type waiter struct {
 	ch    chan bool
 	since time.Time
-	stop  func() bool // stops the wait's timer
-}
-
-type metrics struct {
-	shed       *prometheus.CounterVec
-	queued     *prometheus.HistogramVec
-	inFlight   prometheus.GaugeFunc
-	overloaded prometheus.GaugeFunc
+	// admitted is when it was handed a slot (set before the handing).
+	admitted time.Time
+	stop     func() bool // stops the wait's timer
 }
 
 // New returns a Limiter.
@@ -225,35 +244,11 @@ func New(opts Options) (*Limiter, error) {
 	}
 	l := &Limiter{opts: opts.withDefaults()}
 	l.lastGood = l.opts.Clock.Now()
-	l.m = metrics{
-		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "patientmatch_admission_shed_total",
-			Help: "Requests refused because the server was at its in-flight bound, by surface (http, grpc).",
-		}, []string{"surface"}),
-		queued: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "patientmatch_admission_queue_seconds",
-			Help:    "Time admitted requests waited for a slot, by surface.",
-			Buckets: []float64{0, .0005, .001, .002, .005, .01, .025, .05, .1},
-		}, []string{"surface"}),
-		inFlight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "patientmatch_admission_in_flight",
-			Help: "Requests running now under the in-flight bound.",
-		}, func() float64 { return float64(l.snapshot().inFlight) }),
-		overloaded: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "patientmatch_admission_overloaded",
-			Help: "1 under sustained overload (a standing queue or a recent refusal: waits are short, the newest waiter is served first), else 0.",
-		}, func() float64 {
-			if l.snapshot().overloaded {
-				return 1
-			}
-			return 0
-		}),
-	}
+	l.arrivals.window = l.opts.RateWindow
+	l.m = newMetrics(l)
 	if l.opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{l.m.shed, l.m.queued, l.m.inFlight, l.m.overloaded} {
-			if err := l.opts.Registerer.Register(c); err != nil {
-				return nil, fmt.Errorf("admission: register metrics: %w", err)
-			}
+		if err := l.m.register(l.opts.Registerer); err != nil {
+			return nil, err
 		}
 	}
 	return l, nil
@@ -269,114 +264,150 @@ func (l *Limiter) MaxInFlight() int { return l.opts.MaxInFlight }
 type state struct {
 	inFlight, waiting int
 	overloaded        bool
+	// arrivals and capacity are in requests a second (capacity 0:
+	// unknown yet).
+	arrivals, capacity float64
 }
 
 func (l *Limiter) snapshot() state {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return state{inFlight: l.inFlight, waiting: len(l.waiters), overloaded: l.overloaded(l.opts.Clock.Now())}
+	now := l.opts.Clock.Now()
+	return state{inFlight: l.inFlight, waiting: len(l.waiters), overloaded: l.overloadedLocked(now),
+		arrivals: l.arrivals.at(now), capacity: l.capacityLocked()}
 }
 
-// overloaded reports sustained overload: for a whole Interval the queue
-// has not been empty nor a waiter served within Wait, or a request was
-// refused within the last Interval (l.mu held).
-func (l *Limiter) overloaded(now time.Time) bool {
-	if len(l.waiters) > 0 && now.Sub(l.lastGood) >= l.opts.Interval {
-		return true
+// capacityLocked is the requests a second the server completes with every
+// slot busy, MaxInFlight over the mean service time; 0 while unknown.
+func (l *Limiter) capacityLocked() float64 {
+	if !l.service.known() {
+		return 0
 	}
-	return !l.lastRefusal.IsZero() && now.Sub(l.lastRefusal) < l.opts.Interval
+	return float64(l.opts.MaxInFlight) / l.service.mean
+}
+
+// overloadedLocked reports sustained overload: requests arrive faster than
+// the server completes them with every slot busy, or, while that capacity
+// is not known yet, for a whole Interval the queue has not been empty nor
+// a waiter served within Wait. Once the capacity is known the queue's age
+// is not asked: a queue standing long after a stall still drains, and
+// refusing its newcomers would shed at half the capacity.
+func (l *Limiter) overloadedLocked(now time.Time) bool {
+	if c := l.capacityLocked(); c > 0 {
+		return l.arrivals.at(now) > c
+	}
+	return len(l.waiters) > 0 && now.Sub(l.lastGood) >= l.opts.Interval
 }
 
 // Acquire takes a slot for one request of surface ("http", "grpc"),
-// waiting for one for at most BurstWait, or Wait under sustained overload
-// (a request of a connection over a Listener's limit is refused without
-// waiting). It returns the function that gives the slot back (call it
+// waiting for one for at most BurstWait, or Wait under sustained
+// overload; a request expected to wait longer than that is refused at once
+// (as is a request of a connection over a Listener's limit). It returns the function that gives the slot back (call it
 // exactly once), or ErrOverloaded, or ctx's error when ctx ends first.
 func (l *Limiter) Acquire(ctx context.Context, surface string) (release func(), err error) {
 	if OverLimit(ctx) {
 		l.m.shed.WithLabelValues(surface).Inc()
+		l.m.refusalWait.WithLabelValues(surface).Observe(0)
 		return nil, errOverLimit
 	}
-	w, admitted := l.enqueue()
-	if admitted {
+	w, start := l.enqueue()
+	if w == nil && !start.IsZero() {
 		l.m.queued.WithLabelValues(surface).Observe(0)
-		return l.release, nil
+		return l.releaser(start), nil
 	}
 	if w == nil {
 		l.m.shed.WithLabelValues(surface).Inc()
+		l.m.refusalWait.WithLabelValues(surface).Observe(0)
 		return nil, ErrOverloaded
 	}
 	select {
 	case ok := <-w.ch:
 		w.stop()
+		now := l.opts.Clock.Now()
 		if !ok {
 			l.m.shed.WithLabelValues(surface).Inc()
+			l.m.refusalWait.WithLabelValues(surface).Observe(now.Sub(w.since).Seconds())
 			return nil, ErrOverloaded
 		}
-		l.m.queued.WithLabelValues(surface).Observe(l.opts.Clock.Now().Sub(w.since).Seconds())
-		return l.release, nil
+		l.m.queued.WithLabelValues(surface).Observe(now.Sub(w.since).Seconds())
+		return l.releaser(w.admitted), nil
 	case <-ctx.Done():
 		w.stop()
 		if !l.remove(w, false) && <-w.ch {
-			l.release() // handed a slot as ctx ended: give it on
+			l.release(w.admitted) // handed a slot as ctx ended: give it on
 		}
 		return nil, ctx.Err()
 	}
 }
 
-// enqueue takes a free slot (admitted), or queues a waiter with its
-// timer, or refuses (nil, false).
-func (l *Limiter) enqueue() (w *waiter, admitted bool) {
+// releaser is the release function of a request admitted at start.
+func (l *Limiter) releaser(start time.Time) func() {
+	return func() { l.release(start) }
+}
+
+// enqueue counts an arrival and takes a free slot (nil, the time it was
+// taken), or queues a waiter with its timer (w, zero), or refuses (nil,
+// zero).
+func (l *Limiter) enqueue() (w *waiter, admitted time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.opts.Clock.Now()
+	l.arrivals.add(now)
 	if l.inFlight < l.opts.MaxInFlight {
 		l.inFlight++
-		return nil, true
+		return nil, now
 	}
 	if len(l.waiters) == 0 {
 		l.lastGood = now
 	}
-	wait, over := l.opts.BurstWait, l.overloaded(now)
-	if over {
+	wait := l.opts.BurstWait
+	if l.overloadedLocked(now) {
 		wait = l.opts.Wait
-		l.refuseStale(now)
 	}
-	if wait <= 0 || len(l.waiters) >= l.opts.MaxWaiting && !over {
-		l.lastRefusal = now
-		return nil, false
-	}
-	if len(l.waiters) >= l.opts.MaxWaiting {
-		l.refuse(0, now) // adaptive LIFO: the oldest is the least likely to be served
+	// At the door: a newcomer expected to wait longer than it may is
+	// refused now rather than when its wait runs out.
+	if wait <= 0 || len(l.waiters) >= l.opts.MaxWaiting || l.expectedWaitLocked(now) > wait {
+		return nil, time.Time{}
 	}
 	w = &waiter{ch: make(chan bool, 1), since: now}
 	l.waiters = append(l.waiters, w)
 	w.stop = l.opts.Clock.AfterFunc(wait, func() { l.remove(w, true) })
-	return w, false
+	return w, time.Time{}
 }
 
-// release gives a slot back: to a waiter if there is one (the oldest while
-// the queue is transient, the newest once it is standing), else to the
-// pool.
-func (l *Limiter) release() {
+// expectedWaitLocked is how long a newcomer would wait for a slot: the
+// waiters ahead of it and itself, served MaxInFlight at a time at the
+// mean service time; while that is unknown, as long as the oldest waiter
+// has waited (the queue's delay now, CoDel's sojourn time).
+func (l *Limiter) expectedWaitLocked(now time.Time) time.Duration {
+	if !l.service.known() {
+		if len(l.waiters) == 0 {
+			return 0
+		}
+		return now.Sub(l.waiters[0].since)
+	}
+	per := l.service.mean / float64(l.opts.MaxInFlight)
+	return time.Duration(float64(len(l.waiters)+1) * per * float64(time.Second))
+}
+
+// release gives back the slot of a request admitted at start: to the
+// oldest waiter if there is one, else to the pool.
+func (l *Limiter) release(start time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.opts.Clock.Now()
-	i := 0
-	if l.overloaded(now) {
-		l.refuseStale(now)
-		i = len(l.waiters) - 1
-	}
+	l.service.add(now.Sub(start))
 	if len(l.waiters) == 0 {
 		l.inFlight--
 		l.lastGood = now
 		return
 	}
-	w := l.waiters[i]
-	l.drop(i, now)
+	w := l.waiters[0]
+	l.drop(0, now)
 	if now.Sub(w.since) < l.opts.Wait {
 		l.lastGood = now
 	}
+	w.admitted = now
 	w.ch <- true
 }
 
@@ -387,33 +418,14 @@ func (l *Limiter) remove(w *waiter, refuse bool) bool {
 	defer l.mu.Unlock()
 	for i, x := range l.waiters {
 		if x == w {
-			now := l.opts.Clock.Now()
+			l.drop(i, l.opts.Clock.Now())
 			if refuse {
-				l.refuse(i, now)
-			} else {
-				l.drop(i, now)
+				w.ch <- false
 			}
 			return true
 		}
 	}
 	return false
-}
-
-// refuseStale refuses the waiters that have waited Wait or longer: the
-// queue is standing, and they would have been refused had they arrived
-// now (l.mu held; the oldest come first).
-func (l *Limiter) refuseStale(now time.Time) {
-	for len(l.waiters) > 0 && now.Sub(l.waiters[0].since) >= l.opts.Wait {
-		l.refuse(0, now)
-	}
-}
-
-// refuse refuses waiter i (l.mu held).
-func (l *Limiter) refuse(i int, now time.Time) {
-	w := l.waiters[i]
-	l.drop(i, now)
-	l.lastRefusal = now
-	w.ch <- false
 }
 
 // drop takes waiter i out of the queue (l.mu held).
