@@ -371,6 +371,13 @@ func (n *Node) RefreshTermFrequencies(ctx context.Context) (uint64, error) {
 		for k, v := range p.Family {
 			sum.Family[k] += v
 		}
+		for k, v := range p.FormalSex {
+			if sum.FormalSex == nil {
+				sum.FormalSex = map[string][2]uint32{}
+			}
+			c := sum.FormalSex[k]
+			sum.FormalSex[k] = [2]uint32{c[0] + v[0], c[1] + v[1]}
+		}
 	}
 	b, err := json.Marshal(sum)
 	if err != nil {

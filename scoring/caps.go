@@ -36,7 +36,10 @@ import (
 //     of several names (Jerry: Gerald, Jeremy, Jerome), or only as two
 //     diminutives of one name (Willie, Liam: twoDiminutives), with the same
 //     birth date and family name → probable at most unless an identifier
-//     agrees exactly or the middle names agree in full (middleAgrees):
+//     agrees exactly, the middle names agree in full (middleAgrees), or
+//     the pair's sex says which name the diminutive is (Charlie beside
+//     Charles, both male, where Charlotte is a woman's name:
+//     TermFrequencies.sexResolves):
 //     such a diminutive is a given name of its own, and may be a twin's
 //     (Bob is only ever Robert, and stays certain).
 //   - CapJunior: suffixes conflict (jr vs sr), or the birth dates disagree
@@ -146,8 +149,9 @@ type capFacts struct {
 	// daySlip: the birth dates differ in the day alone, as one person's
 	// keyed wrong (daySlip).
 	daySlip bool
-	// diminutives: two diminutives of one name (twoDiminutives).
-	diminutives bool
+	// diminutives: two diminutives of one name (twoDiminutives);
+	// ambiguous: a diminutive of several names (nameTypos.ambiguous).
+	diminutives, ambiguous bool
 	// family is the most the relatives' caps allow: possible, probable
 	// when an identifier agrees (relatives never share one). A
 	// hand-keyed number one digit off is weak agreement: it lifts them
@@ -175,6 +179,7 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	f.typos = typoCorroborated(cmp, ev)
 	f.middle = ev.middle
 	f.diminutives = ev.diminutives
+	f.ambiguous = ev.ambiguous
 	f.daySlip = daySlip(cmp, &f, ev)
 	f.family = GradePossible
 	if f.idExact || (f.id == IDOneOff && lv[CompSex] != SexDisagree) {
@@ -221,12 +226,14 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 		}
 	}
 	// A diminutive of several names (Jerry: Gerald, Jeremy, Jerome) is a
-	// given name of its own too, and may be a twin's; so are two
-	// diminutives of one name (Willie, Liam: twins may each be given
-	// one). With the twins' signature that is not enough for certain
-	// without an identifier, or a middle name agreeing in full: twins are
-	// given middle names of their own too (middleAgrees).
-	if f.given == GivenNickname && (cmp.AmbiguousNickname || f.diminutives) && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
+	// given name of its own too, and may be a twin's — unless the pair's
+	// sex says which name it is (Charlie beside Charles, both male:
+	// sexResolves). So are two diminutives of one name (Willie, Liam:
+	// twins may each be given one). With the twins' signature either is
+	// not enough for certain without an identifier, or a middle name
+	// agreeing in full: twins are given middle names of their own too
+	// (middleAgrees).
+	if f.given == GivenNickname && (f.ambiguous || f.diminutives) && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
 		c.limit(GradeProbable, CapTwins)
 	}
 	farApart := cmp.YearsApart >= 10
@@ -333,15 +340,19 @@ const minParentGap = 12
 
 // nameTypos says, for the given and the family name, whether the two
 // records' spellings look like a keying error of an established name
-// (typoOfEstablished), from the population's name frequencies.
+// (typoOfEstablished), from the population's name frequencies; and what
+// else about the names the caps read beside a pair's own levels.
 //
 // middle is set for a pair whose given names agree only through an
 // ambiguous diminutive when their middle names agree in full
 // (middleAgrees); middleDiffers for a pair with the same given name and
 // birth dates different in the day alone when their middle names
 // disagree (daySlip); diminutives when the given names agree as
-// nicknames with neither the formal name (twoDiminutives).
-type nameTypos struct{ given, family, middle, middleDiffers, diminutives bool }
+// nicknames with neither the formal name (twoDiminutives); ambiguous
+// when they agree through a diminutive of several names
+// (Comparison.AmbiguousNickname) that the pair's sex does not resolve
+// (TermFrequencies.sexResolves).
+type nameTypos struct{ given, family, middle, middleDiffers, diminutives, ambiguous bool }
 
 // nameTypos reads the name frequencies of a pair for the caps. A family
 // name is shared by a household — twins, siblings and parents carry one
@@ -383,7 +394,8 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF, slip, a.givenCarriers, b.givenCarriers)
 	case g == GivenNickname:
 		ev.diminutives = twoDiminutives(a, b)
-		if cmp.AmbiguousNickname || ev.diminutives {
+		ev.ambiguous = cmp.AmbiguousNickname && !s.terms.sexResolves(a, b, s.model.Comparisons[CompSex].Levels[SexDisagree].M)
+		if ev.ambiguous || ev.diminutives {
 			ev.middle = middleAgrees(a, b)
 		}
 	case g == GivenExact && lv[CompBirthDate] == BirthYearMonth:

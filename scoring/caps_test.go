@@ -475,3 +475,69 @@ func TestCapsTwoDiminutives(t *testing.T) {
 		})
 	}
 }
+
+// TestCapsAmbiguousNicknameSex: a diminutive of several names stays a
+// twins' shape only while the pair's sex leaves it several: Charlie beside
+// Charles, both male, in a population that gives Charlotte to women, is
+// Charles and reaches certain; Pat beside Patricia, both female, likewise.
+// Jerry beside Jeremy (Gerald, Jerome: men's names too) stays below; so
+// does Charlie beside Charles with the sex unknown, without name
+// frequencies, or where men carry Charlotte beyond the model's share of
+// records whose sex is wrong.
+func TestCapsAmbiguousNicknameSex(t *testing.T) {
+	build := func(maleCharlottes int) *TermFrequencies {
+		var recs []*Prepared
+		add := func(given, sex string, n int) {
+			for i := 0; i < n; i++ {
+				recs = append(recs, PrepareWithoutTF(mustRecord(t, fmt.Sprintf("given=%s;family=jones%d;sex=%s", given, i, sex))))
+			}
+		}
+		add("charles", "male", 30)
+		add("charlotte", "female", 30-maleCharlottes)
+		add("charlotte", "male", maleCharlottes)
+		add("patricia", "female", 30)
+		add("patrick", "male", 30)
+		for _, g := range []string{"gerald", "jeremy", "jerome", "jeremiah"} {
+			add(g, "male", 30)
+		}
+		return BuildTermFrequencies(recs)
+	}
+	plain := MustScorer(DefaultModel())
+	withTF := plain.WithTermFrequencies(build(0))
+	menCarry := plain.WithTermFrequencies(build(10))
+	const person = "family=smith;birth=2015-12-07;email=smiths@mail.com;" + household
+	cases := []struct {
+		name    string
+		s       *Scorer
+		a, b    string
+		certain bool
+	}{
+		{"Charlie and Charles, male", withTF, "given=charlie;sex=male;", "given=charles;sex=male;", true},
+		{"Pat and Patricia, female", withTF, "given=pat;sex=female;", "given=patricia;sex=female;", true},
+		{"Jerry and Jeremy, male (twins Jeremy and Gerald)", withTF, "given=jerry;sex=male;", "given=jeremy;sex=male;", false},
+		{"Charlie and Charles, sex unknown", withTF, "given=charlie;", "given=charles;", false},
+		{"Charlie and Charles, male, no name frequencies", plain, "given=charlie;sex=male;", "given=charles;sex=male;", false},
+		{"Charlie and Charles, male, men carry Charlotte too", menCarry, "given=charlie;sex=male;", "given=charles;sex=male;", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := tc.s.Prepare(mustRecord(t, tc.a+person)), tc.s.Prepare(mustRecord(t, tc.b+person))
+			var cmp Comparison
+			Compare(a, b, &cmp)
+			if cmp.Levels[CompGivenName] != GivenNickname || !cmp.AmbiguousNickname {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(tc.s.Explain(a, b)))
+			}
+			r := tc.s.Score(a, b)
+			if got := r.Grade == GradeCertain; got != tc.certain {
+				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+					tc.certain, explainString(tc.s.Explain(a, b)))
+			}
+			if !tc.certain && r.Probability >= DefaultThresholds().Certain && r.Cap != CapTwins {
+				t.Errorf("cap %v, want %v named (_explain)", r.Cap, CapTwins)
+			}
+			if r2 := tc.s.Score(b, a); r2.Grade != r.Grade {
+				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
+			}
+		})
+	}
+}

@@ -3,6 +3,8 @@ package scoring
 import (
 	"math"
 	"strings"
+
+	"github.com/patientmatch/patientmatch/record"
 )
 
 // TermFrequencies counts given and family names among a set of records, for
@@ -22,6 +24,12 @@ type TermFrequencies struct {
 	// treated as seen once.
 	Given  map[string]uint32 `json:"given,omitempty"`
 	Family map[string]uint32 `json:"family,omitempty"`
+	// FormalSex counts the carriers of each given name that is the formal
+	// name of a nickname group (Charles, Charlotte), female then male: it
+	// tells which of an ambiguous diminutive's names (Charlie: Charles,
+	// Charlotte) a pair of one sex can stand for (sexResolves). A few
+	// hundred names at most.
+	FormalSex map[string][2]uint32 `json:"formal_sex,omitempty"`
 }
 
 // NewTermFrequencies returns an empty table.
@@ -49,6 +57,93 @@ func (t *TermFrequencies) Add(p *Prepared) {
 	t.Records++
 	count(t.Given, p.given)
 	count(t.Family, p.family)
+	if i, ok := sexIndex(p.Rec.Sex); ok && p.given != "" && isFormalName(p.given) {
+		if t.FormalSex == nil {
+			t.FormalSex = map[string][2]uint32{}
+		}
+		c, seen := t.FormalSex[p.given]
+		c[i]++
+		if seen {
+			t.FormalSex[p.given] = c
+		} else {
+			t.FormalSex[strings.Clone(p.given)] = c
+		}
+	}
+}
+
+// sexIndex is the FormalSex column of s: 0 female, 1 male; ok is false
+// for any other value.
+func sexIndex(s record.Sex) (i int, ok bool) {
+	switch s {
+	case record.SexFemale:
+		return 0, true
+	case record.SexMale:
+		return 1, true
+	}
+	return 0, false
+}
+
+// isFormalName reports whether name is the formal name of a nickname
+// group (the first name of a line of nicknames.txt).
+func isFormalName(name string) bool {
+	t := defaultNicknames()
+	for _, id := range t.groups[name] {
+		if t.formal[id-1] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// sexResolves reports whether the sex two records agree on says which
+// name an ambiguous diminutive between them stands for: every other
+// group of either name (besides the ones they share) has a formal name
+// the population gives to the other sex — carried by records of the
+// pair's sex no more than rate (the model's share of records whose sex
+// disagrees with their person's) of the time. Charlie beside Charles, both
+// male, is then Charles, not Charlotte; Jerry beside Jeremy stays
+// ambiguous (Gerald, Jerome are men's names too). A name that is the
+// formal name of a group of its own, an unknown sex, or a formal name
+// nobody carries leaves the pair ambiguous.
+func (t *TermFrequencies) sexResolves(a, b *Prepared, rate float64) bool {
+	if t == nil || len(t.FormalSex) == 0 || a.Rec.Sex != b.Rec.Sex {
+		return false
+	}
+	i, ok := sexIndex(a.Rec.Sex)
+	if !ok {
+		return false
+	}
+	nt := defaultNicknames()
+	for _, pr := range [2][2]*Prepared{{a, b}, {b, a}} {
+		x, y := pr[0], pr[1]
+		for _, g := range x.givenNick {
+			if g == 0 {
+				break
+			}
+			if inGroups(g, &y.givenNick) {
+				continue
+			}
+			f := nt.formal[g-1]
+			c := t.FormalSex[f]
+			if f == x.given || c[0]+c[1] == 0 || float64(c[i]) > rate*float64(c[0]+c[1]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// inGroups reports whether group id g is among gs.
+func inGroups(g uint16, gs *[maxNickGroups]uint16) bool {
+	for _, x := range gs {
+		if x == 0 {
+			return false
+		}
+		if x == g {
+			return true
+		}
+	}
+	return false
 }
 
 // count adds one to m[v]. A new key is copied: v may share the memory of
