@@ -220,7 +220,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 
 // dropOpenReads reopens the store when opening read it: the table's scan
 // (and an index rebuild's) touched every stored patient through badger's
-// mapped files, 650 MiB of a 1.5 GiB server at 1M patients, which would
+// mapped files, 373 MiB of a 1.5 GiB server at 1M patients, which would
 // otherwise stay resident for the life of the process though queries read
 // a few pages each (store.Reopen). Nothing else uses the store yet: the
 // indexer starts after, and Open has not returned.
@@ -236,9 +236,9 @@ func (e *Engine) dropOpenReads() error {
 // (store.Reopen): for after a pass over much of the store, such as the
 // identity service's replay of its log and its catch-up, whose pages no
 // query needs again (at 1M patients the log alone is 280 MiB). Store reads
-// and writes wait for it meanwhile, ~70 ms at 1M. A failure to open the
-// store again leaves the engine without one: its operations fail from
-// then on, and Ping says so.
+// and writes wait for it meanwhile: 40–70 ms at 1M on an idle machine. A
+// failure to open the store again leaves the engine without one: its
+// operations fail from then on, and Ping says so.
 func (e *Engine) ReleaseStorePages(ctx context.Context) error {
 	start := time.Now()
 	if err := e.store.Reopen(ctx); err != nil {
