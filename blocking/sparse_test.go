@@ -24,6 +24,10 @@ func TestSparseFallbackKeys(t *testing.T) {
 		r.Phone = phone
 		return r
 	}
+	mail := func(r record.Record, email string) record.Record {
+		r.Email = email
+		return r
+	}
 	a := civil("jennifer", "pox", "1994-06-22", "mesa", "85268")
 	b := civil("jennifer", "", "1993-06-23", "mesa", "")
 	c := civil("ryan", "perez", "1986-02-17", "", "")
@@ -45,17 +49,6 @@ func TestSparseFallbackKeys(t *testing.T) {
 		{"given_year: lone name filed as family", RuleGivenYear, c, civil("", "ryan", "1986-11-07", "", ""), true},
 		{"given_year: other year", RuleGivenYear, c, civil("ryan", "", "1987-02-17", "", ""), false},
 		{"given_year: dense records have none", RuleGivenYear, dense(c, "+15125551234"), dense(d, "+15125559876"), false},
-	}
-	mail := func(r record.Record, email string) record.Record {
-		r.Email = email
-		return r
-	}
-	tests = append(tests, []struct {
-		name  string
-		rule  Rule
-		x, y  record.Record
-		share bool
-	}{
 		{"email_handle: domain typo'd", RuleEmailHandle, mail(c, "ar20@miller-torres.org"), mail(d, "ar20@miller-tores.org"), true},
 		{"email_handle: another provider", RuleEmailHandle, mail(c, "ryan.p86@gmail.com"), mail(d, "ryan.p86@outlook.com"), true},
 		{"email_handle: other handle", RuleEmailHandle, mail(c, "ryan.p86@gmail.com"), mail(d, "ryan.p68@gmail.com"), false},
@@ -91,7 +84,7 @@ func TestSparseFallbackKeys(t *testing.T) {
 			dense(civil("alfie", "roberts", "1995-01-10", "southampton", ""), "+15125551234"), dense(civil("", "", "1994-12-12", "sothampton", ""), "+15125559876"), false},
 		{"email_handle: dense records have none", RuleEmailHandle,
 			dense(mail(c, "ar20@miller-torres.org"), "+15125551234"), dense(mail(d, "ar20@miller-tores.org"), "+15125559876"), false},
-	}...)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			kx, ky := ruleKeys(tc.x, tc.rule), ruleKeys(tc.y, tc.rule)

@@ -126,6 +126,23 @@ func startServer(t testing.TB, c serveConfig) *e2eServer {
 	return s
 }
 
+// eventually polls cond every 100 ms until it holds, and reports whether
+// it did before e2eHangGuard passed. It is for conditions that come by
+// themselves (a node applying a write, a background catch-up): the guard
+// ends a test whose condition never comes, and says nothing of speed.
+// A count of polls was such a bound once, and a loaded machine under the
+// race detector can be slower than any count chosen on a quiet one.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(e2eHangGuard)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true
+}
+
 // tail returns the last n lines of s.
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

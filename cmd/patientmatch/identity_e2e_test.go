@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The identity scenarios of issue 18, end to end against the real server:
@@ -104,17 +103,17 @@ func (s *e2eServer) personOf(t *testing.T, p string) (string, []string) {
 // (linking is synchronous with the write, so the first poll should do).
 func (s *e2eServer) waitTask(t *testing.T, a, b string) reviewTask {
 	t.Helper()
-	for range 50 {
-		if ts := taskFor(s.tasks(t, "status=open&_count=1000"), a, b); len(ts) > 0 {
-			if len(ts) != 1 {
-				t.Fatalf("%d open tasks for %s–%s, want one", len(ts), a, b)
-			}
-			return ts[0]
-		}
-		time.Sleep(100 * time.Millisecond)
+	var ts []reviewTask
+	if !eventually(func() bool {
+		ts = taskFor(s.tasks(t, "status=open&_count=1000"), a, b)
+		return len(ts) > 0
+	}) {
+		t.Fatalf("no task for %s–%s; queue: %+v", a, b, s.tasks(t, "_count=1000"))
 	}
-	t.Fatalf("no task for %s–%s; queue: %+v", a, b, s.tasks(t, "_count=1000"))
-	return reviewTask{}
+	if len(ts) != 1 {
+		t.Fatalf("%d open tasks for %s–%s, want one", len(ts), a, b)
+	}
+	return ts[0]
 }
 
 func TestIdentityReviewE2E(t *testing.T) {
@@ -300,14 +299,11 @@ func TestIdentityKillAfterDecision(t *testing.T) {
 	}
 	// kc's automatic identity may not have reached the disk; the restart
 	// catches up from the store's changelog (in the background).
-	for i := 0; ; i++ {
-		r := s.do(t, "GET", "/fhir/Person?patient=Patient/kc", nil, "", "")
-		if strings.Contains(string(r.body), `"Patient/kc"`) {
-			break
-		}
-		if i == 50 {
-			t.Fatalf("kc, written after the decision, has no identity after restart: %s", r.body)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var r httpResult
+	if !eventually(func() bool {
+		r = s.do(t, "GET", "/fhir/Person?patient=Patient/kc", nil, "", "")
+		return strings.Contains(string(r.body), `"Patient/kc"`)
+	}) {
+		t.Fatalf("kc, written after the decision, has no identity after restart: %s", r.body)
 	}
 }

@@ -136,13 +136,11 @@ func TestReviewPageBrowser(t *testing.T) {
 func waitQueue(ctx context.Context, t *testing.T, n int) {
 	t.Helper()
 	rows := -1
-	for i := 0; i < 100; i++ {
+	if !eventually(func() bool {
 		var err error
 		rows, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.readyState === "complete" && !document.getElementById("result").textContent ? document.querySelectorAll("#queue tr[data-task]").length : -1`))
-		if err == nil && rows == n {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+		return err == nil && rows == n
+	}) {
+		t.Fatalf("the queue still lists %d tasks, want %d", rows, n)
 	}
-	t.Fatalf("the queue still lists %d tasks, want %d", rows, n)
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestServeClusterE2E runs two real servers in cluster mode on loopback —
@@ -82,13 +81,10 @@ func runClusterCLI(t *testing.T, args ...string) (string, int) {
 	return out.String(), code
 }
 
+// waitFor waits for cond, which the cluster reaches by itself.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for range 300 {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !eventually(cond) {
+		t.Fatalf("condition not met within %v", e2eHangGuard)
 	}
-	t.Fatal("condition not met within 30s")
 }

@@ -279,25 +279,7 @@ func TestAcquireMetrics(t *testing.T) {
 	if st := l.snapshot(); st.inFlight != 0 || st.waiting != 0 {
 		t.Errorf("after all released: %+v", st)
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			name := mf.GetName()
-			for _, lp := range m.GetLabel() {
-				name += "{" + lp.GetValue() + "}"
-			}
-			switch {
-			case m.GetCounter() != nil:
-				seen[name] = m.GetCounter().GetValue()
-			case m.GetHistogram() != nil:
-				seen[name] = float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
+	seen := gathered(t, reg)
 	want := map[string]float64{
 		"patientmatch_admission_shed_total{http}":    1,
 		"patientmatch_admission_queue_seconds{http}": 1,

@@ -120,7 +120,7 @@ func TestListenerAcceptsOverLimit(t *testing.T) {
 }
 
 // gathered maps "name{label values}" to the value of every counter and
-// gauge of reg.
+// gauge of reg, and to the sample count of every histogram.
 func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -134,7 +134,8 @@ func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 			for _, lp := range m.GetLabel() {
 				vals = append(vals, lp.GetValue())
 			}
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			// A metric is of one kind: the getters of the others give 0.
+			v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 			out[mf.GetName()+"{"+strings.Join(vals, ",")+"}"] = v
 		}
 	}

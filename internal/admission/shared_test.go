@@ -57,6 +57,12 @@ func (e *gatedEngine) Get(context.Context, string) (matcher.StoredPatient, error
 func (e *gatedEngine) Delete(context.Context, string) error { return matcher.ErrNotFound }
 func (e *gatedEngine) Len() int                             { return 0 }
 
+// refusalGuard bounds the wait for a refusal while the slot is held: a
+// hang guard far beyond the limiter's 10 ms wait, not a speed bound: the
+// second bound it replaces also timed the gRPC client's first connection
+// and the race detector on a shared 2-core machine.
+const refusalGuard = time.Minute
+
 const matchBody = `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","name":[{"family":"Smith","given":["Maria"]}],"birthDate":"1984-03-14"}}]}`
 
 // TestSharedBound holds the one slot of a limiter shared by the HTTP and
@@ -93,8 +99,13 @@ func TestSharedBound(t *testing.T) {
 	defer conn.Close()
 	client := pb.NewPatientMatchClient(conn)
 
-	match := func() *http.Response {
-		resp, err := http.Post(ts.URL+"/fhir/Patient/$match", "application/fhir+json", strings.NewReader(matchBody))
+	match := func(ctx context.Context) *http.Response {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/fhir/Patient/$match", strings.NewReader(matchBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/fhir+json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,19 +113,21 @@ func TestSharedBound(t *testing.T) {
 	}
 	held := make(chan int, 1)
 	go func() {
-		resp := match()
+		resp := match(context.Background())
 		resp.Body.Close()
 		held <- resp.StatusCode
 	}()
 	<-eng.entered // the slot is taken
 
-	start := time.Now()
-	resp := match()
+	// The slot stays taken until the gate opens below, so an answer at all
+	// is an answer that did not wait for the slot. refusalGuard only turns
+	// a request that waits for it into a failure rather than a hang; how
+	// fast a refusal is belongs to the benchmarks (bench/README.md).
+	ctx, cancel := context.WithTimeout(context.Background(), refusalGuard)
+	defer cancel()
+	resp := match(ctx)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("HTTP refusal took %v", d)
-	}
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
 		t.Errorf("HTTP over the bound: %d, Retry-After %q; want 503, 1", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
@@ -124,13 +137,9 @@ func TestSharedBound(t *testing.T) {
 	}
 
 	var trailer metadata.MD
-	start = time.Now()
-	_, err = client.Match(context.Background(), &pb.MatchRequest{Subject: &pb.MatchRequest_Demographics{Demographics: &pb.Demographics{Family: "Smith", Given: []string{"Maria"}, BirthDate: "1984-03-14"}}}, grpc.Trailer(&trailer))
+	_, err = client.Match(ctx, &pb.MatchRequest{Subject: &pb.MatchRequest_Demographics{Demographics: &pb.Demographics{Family: "Smith", Given: []string{"Maria"}, BirthDate: "1984-03-14"}}}, grpc.Trailer(&trailer))
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("gRPC over the bound: %v, want RESOURCE_EXHAUSTED", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("gRPC refusal took %v", d)
 	}
 	if got := trailer.Get("retry-after"); len(got) != 1 || got[0] != "1" {
 		t.Errorf("gRPC retry-after trailer %v, want [1]", got)
@@ -146,7 +155,7 @@ func TestSharedBound(t *testing.T) {
 	if code := <-held; code != http.StatusOK {
 		t.Errorf("the held $match answered %d", code)
 	}
-	resp = match()
+	resp = match(context.Background())
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("after the slot is free: %d, want 200", resp.StatusCode)
