@@ -291,3 +291,41 @@ func TestPassUnused(t *testing.T) {
 		})
 	}
 }
+
+// TestPersonElseCeiling: a given-name or birth-date "else" m above the
+// base model's is held to it, the other levels rescaled so m sums to 1
+// and keep their ratios; one below the base's is the data's and kept.
+func TestPersonElseCeiling(t *testing.T) {
+	base := DefaultModel()
+	m := base.Clone()
+	g := m.Comparisons[CompGivenName].Levels
+	last := len(g) - 1
+	for l := range g {
+		g[l].M = 0.94 / float64(last)
+	}
+	g[last].M = 0.06
+	b := m.Comparisons[CompBirthDate].Levels
+	lastB := len(b) - 1
+	b[lastB].M = base.Comparisons[CompBirthDate].Levels[lastB].M / 2
+	wantB := b[lastB].M
+	notes := personElseCeiling(m, base)
+	if len(notes) != 1 {
+		t.Fatalf("notes %q, want one (given name only)", notes)
+	}
+	if got, want := g[last].M, base.Comparisons[CompGivenName].Levels[last].M; got != want {
+		t.Errorf("given else m %g, want the base's %g", got, want)
+	}
+	var sum float64
+	for l := range g {
+		sum += g[l].M
+		if l < last && math.Abs(g[l].M-g[0].M) > 1e-12 {
+			t.Errorf("level %d m %g, want the same as level 0 (%g): ratios kept", l, g[l].M, g[0].M)
+		}
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("given-name m sums to %g", sum)
+	}
+	if b[lastB].M != wantB {
+		t.Errorf("birth else m %g changed, want %g kept (below the base's)", b[lastB].M, wantB)
+	}
+}
