@@ -382,6 +382,8 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 	notes = append(notes, personElseCeiling(m, base)...)
 	notes = append(notes, constrainWeights(m, &seen)...)
 	notes = append(notes, neutralFamilySwap(m))
+	// The household passive here too, as in FitToFile: voting, it counted
+	// relatives as matches (registry 20k: 6.0e-5, labelled 3.3e-5).
 	if lambda, pairs := candidatePrior(records, passes, m, em.Passive); lambda > 0 {
 		notes = append(notes, fmt.Sprintf("prior: %.4g from the %d distinct candidate pairs of all passes (the passes' own estimates gave %.4g)",
 			lambda, pairs, m.Prior))
@@ -519,14 +521,14 @@ func personFallback(m, base *Model) []string {
 // personElseCeiling holds the m of "given name else" and "birth date
 // else" at most at the base model's, the other levels of the comparison
 // rescaled so m still sums to 1. Two classes cannot tell a duplicate from
-// the relatives closest to one: a twin (same family name, household and
-// birth date, another given name) or a junior (same names and household,
-// another birth date) scores as a match, and EM counts them into m exactly
-// at these two levels, below personFallback's bar. On registry 20k EM gave
-// 0.059 and 0.034 where the labelled share of true pairs is 0.032 and
-// 0.005 (base 0.025 and 0.03), and every sibling or parent in a household
-// then lost that much less for a different given name: 4,100 of them at
-// `possible` against 2,900 under the fitted built-in model (bench/README
+// the relatives closest to one (same family name and household, one person
+// field different), and EM counts some of them into m at exactly these two
+// levels, below personFallback's bar: on registry 20k it gave 0.059 and
+// 0.034 where the labelled share of true pairs is 0.032 and 0.005 (base
+// 0.025 and 0.03). Every relative with another given name then lost 1.2
+// bits less than under the built-in m, and the false pairs graded
+// `possible` were 4,098 against the fitted built-in model's 2,942, most of
+// them same family name, other given name and birth date (bench/README
 // "fitted u (session 4)"). An m below the base's is the data's and kept.
 func personElseCeiling(m, base *Model) []string {
 	var notes []string
@@ -542,7 +544,7 @@ func personElseCeiling(m, base *Model) []string {
 			lv[l].M *= scale
 		}
 		lv[last].M = ceil
-		notes = append(notes, fmt.Sprintf("%s else: m %.4f held to the base model's %.4f (relatives that score as matches: twins, juniors)",
+		notes = append(notes, fmt.Sprintf("%s else: m %.4f held to the base model's %.4f (two classes count relatives that look like matches here)",
 			m.Comparisons[c].Name, got, ceil))
 	}
 	return notes
@@ -680,7 +682,8 @@ func constrainWeights(m *Model, seen *[NumComparisons][MaxLevels]bool) []string 
 // counts once, whichever rules proposed it, so no recall is needed; pairs
 // missed by every rule make it a slight underestimate.
 //
-// Passive comparisons do not vote (FitToFile makes the household passive).
+// Passive comparisons do not vote (Train and FitToFile make the household
+// passive: with it voting, relatives count as matches).
 // It returns 0 when there are no candidate pairs.
 func candidatePrior(records []*Prepared, passes []TrainingPass, m *Model, passive [NumComparisons]bool) (lambda float64, pairs int) {
 	return priorOfVectors(candidateVectors(records, passes), len(records), m, passive)
