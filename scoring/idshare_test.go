@@ -9,30 +9,39 @@ import (
 
 // TestCompareIdentifiersUntyped: an identifier of unknown kind agreeing
 // gives the exact level, flagged as untyped unless a typed identifier
-// agrees too; other kinds are compared as before.
+// agrees too; a typed identifier that disagrees is never hidden by it
+// (review: a family's member number made twins with different SSNs
+// certain), and one disagreeing beside another typed one agreeing is
+// flagged as a conflict; other kinds are compared as before.
 func TestCompareIdentifiersUntyped(t *testing.T) {
 	cases := []struct {
-		name    string
-		a, b    string
-		level   uint8
-		untyped bool
+		name              string
+		a, b              string
+		level             uint8
+		untyped, conflict bool
 	}{
-		{"member number agrees", "member=W123456700", "member=W123456700", IDExact, true},
-		{"member number and mrn agree", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000001", IDExact, false},
-		{"member number agrees, mrn differs", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000002", IDExact, true},
-		{"member number agrees, ssn one off", "member=W123456700;ssn=422777512", "member=W123456700;ssn=422777513", IDExact, true},
-		{"member numbers differ", "member=W123456701", "member=W123456702", IDMissing, false},
-		{"ssn one off", "ssn=422777512", "ssn=422777513", IDOneOff, false},
-		{"ssn differs, member agrees", "member=W123456700;ssn=422777512", "member=W123456700;ssn=111223333", IDExact, true},
-		{"mrn agrees", "mrn=100000001", "mrn=100000001", IDExact, false},
+		{"member number agrees", "member=W123456700", "member=W123456700", IDExact, true, false},
+		{"member number and mrn agree", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000001", IDExact, false, false},
+		{"member number agrees, mrn differs", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000002", IDExact, true, false},
+		{"member number agrees, ssn one off", "member=W123456700;ssn=422777512", "member=W123456700;ssn=422777513", IDExact, true, false},
+		{"member numbers differ", "member=W123456701", "member=W123456702", IDMissing, false, false},
+		{"ssn one off", "ssn=422777512", "ssn=422777513", IDOneOff, false, false},
+		{"ssn differs, member agrees", "member=W123456700;ssn=422777512", "member=W123456700;ssn=111223333", IDDisagree, false, false},
+		{"member agrees before and after a differing ssn", "member=W123456701;ssn=422777512;member=W123456702", "member=W123456701;ssn=111223333;member=W123456702", IDDisagree, false, false},
+		{"mrn agrees", "mrn=100000001", "mrn=100000001", IDExact, false, false},
+		{"mrn agrees, ssn differs", "mrn=100000001;ssn=422777512", "mrn=100000001;ssn=111223333", IDExact, false, true},
+		{"ssn differs, mrn agrees", "ssn=422777512;mrn=100000001", "ssn=111223333;mrn=100000001", IDExact, false, true},
+		{"ssn one off, passport differs", "ssn=422777512;passport=X1234567", "ssn=422777513;passport=Y7654321", IDOneOff, false, true},
+		{"member agrees, ssn one off, passport differs", "member=W123456701;ssn=422777512;passport=X1234567", "member=W123456701;ssn=422777513;passport=Y7654321", IDExact, true, true},
+		{"one of two ssns agrees", "ssn=422777512;ssn=111223333", "ssn=111223333", IDExact, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := PrepareWithoutTF(mustRecord(t, tc.a)), PrepareWithoutTF(mustRecord(t, tc.b))
 			for _, pair := range [][2]*Prepared{{a, b}, {b, a}} {
-				l, u := compareIdentifiers(pair[0], pair[1])
-				if l != tc.level || u != tc.untyped {
-					t.Errorf("level %d untyped %v, want %d %v", l, u, tc.level, tc.untyped)
+				l, u, c := compareIdentifiers(pair[0], pair[1])
+				if l != tc.level || u != tc.untyped || c != tc.conflict {
+					t.Errorf("level %d untyped %v conflict %v, want %d %v %v", l, u, c, tc.level, tc.untyped, tc.conflict)
 				}
 			}
 		})
@@ -84,10 +93,10 @@ func TestSetAsideSharedIdentifiers(t *testing.T) {
 			t.Errorf("%s: the record's own identifiers changed: %v", n, prepared[n].Rec.Identifiers)
 		}
 	}
-	if l, _ := compareIdentifiers(prepared["twin1"], prepared["twin2"]); l != IDMissing {
+	if l, _, _ := compareIdentifiers(prepared["twin1"], prepared["twin2"]); l != IDMissing {
 		t.Errorf("twins' shared member number compares at level %d, want missing", l)
 	}
-	if l, u := compareIdentifiers(prepared["dad"], prepared["dad2"]); l != IDExact || u {
+	if l, u, _ := compareIdentifiers(prepared["dad"], prepared["dad2"]); l != IDExact || u {
 		t.Errorf("dad's records compare at %d (untyped %v), want exact through the MRN", l, u)
 	}
 }
