@@ -48,6 +48,36 @@ func TestCompareIdentifiersUntyped(t *testing.T) {
 	}
 }
 
+// TestUntypedAgreementKeepsTheConflictCap: the review's pairs — same name,
+// household and birth date (or one a twin's, one a junior's), different
+// SSNs — are held below certain by the conflict cap whether or not they
+// share a family's member number, and an MRN agreeing beside SSNs that
+// differ is held too.
+func TestUntypedAgreementKeepsTheConflictCap(t *testing.T) {
+	s, err := NewScorer(DefaultModel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const house = "given=robert;middle=;family=okafor;sex=male;number=12;street=elm;type=st;city=reno;postal=89501;phone=7755550101"
+	cases := []struct{ name, a, b string }{
+		{"same person's shape", "birth=1990-03-14;ssn=298382798;member=A000000001", "birth=1990-03-14;ssn=417290356;member=A000000001"},
+		{"twins' shape", "birth=1990-03-14;ssn=298382798;member=A000000001", "birth=1990-03-17;ssn=417290356;member=A000000001"},
+		{"junior's shape", "birth=1990-03-14;ssn=298382798;member=A000000001", "birth=1990-08-14;ssn=417290356;member=A000000001"},
+		{"mrn agrees", "birth=1990-03-14;ssn=298382798;mrn=100000001", "birth=1990-03-14;ssn=417290356;mrn=100000001"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := s.Prepare(mustRecord(t, house+";"+tc.a))
+			b := s.Prepare(mustRecord(t, house+";"+tc.b))
+			for _, r := range []Result{s.Score(a, b), s.Score(b, a)} {
+				if r.Grade >= GradeCertain || r.Cap != CapConflict {
+					t.Errorf("grade %v cap %v (weight %.2f), want at most probable, held by conflict", r.Grade, r.Cap, r.Weight)
+				}
+			}
+		})
+	}
+}
+
 // TestSetAsideSharedIdentifiers: a member number carried by records of
 // different people (twins, a parent and child, a spouse) is set aside; one
 // carried only by one person's records, and typed identifiers, stay.
