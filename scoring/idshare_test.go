@@ -130,3 +130,24 @@ func TestSetAsideSharedIdentifiers(t *testing.T) {
 		t.Errorf("dad's records compare at %d (untyped %v), want exact through the MRN", l, u)
 	}
 }
+
+// TestSetAsideIgnoresAMissingSystem: compareIdentifiers matches a member
+// number without its system to the same value under any system, so the
+// set-aside must group them too (review: twins whose member_system was
+// missing on one row kept agreeing on the family's number).
+func TestSetAsideIgnoresAMissingSystem(t *testing.T) {
+	twin1 := mustRecord(t, "given=ava;family=lee;birth=2015-06-16;sex=female")
+	twin2 := mustRecord(t, "given=mia;family=lee;birth=2015-06-16;sex=female")
+	twin1.Identifiers = []record.Identifier{{Type: record.IDOther, System: "urn:payer", Value: "TWINS0001"}}
+	twin2.Identifiers = []record.Identifier{{Type: record.IDOther, Value: "TWINS0001"}}
+	a, b := PrepareWithoutTF(twin1), PrepareWithoutTF(twin2)
+	if l, _, _ := compareIdentifiers(a, b); l != IDExact {
+		t.Fatalf("before the set-aside the twins compare at %d, want exact (the test's premise)", l)
+	}
+	if got := SetAsideSharedIdentifiers([]*Prepared{a, b}); got != 1 {
+		t.Errorf("set aside %d values, want 1", got)
+	}
+	if l, _, _ := compareIdentifiers(a, b); l != IDMissing {
+		t.Errorf("after the set-aside the twins compare at %d, want missing", l)
+	}
+}
