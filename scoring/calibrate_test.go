@@ -131,3 +131,49 @@ func allFree(vectors []LevelVector) []freePattern {
 	}
 	return compressFree(vectors, free)
 }
+
+// TestUOfSample: a level takes the sample's u net of matches only with at
+// least minUPairs non-matching pairs and matches at most half its random
+// pairs; the others keep the base u, the estimated ones share the rest,
+// and a comparison no random pair had keeps its row.
+func TestUOfSample(t *testing.T) {
+	base := DefaultModel()
+	m, bu := ModelProbabilities(base)
+	c := CompBirthDate
+	for _, tc := range []struct {
+		name   string
+		lambda float64
+		exact  int // random pairs at birth_date exact of 1,000,000
+		fitted bool
+	}{
+		{"enough pairs, few matches", 1e-5, 200, true},
+		{"too few pairs", 1e-5, 15, false},
+		{"matches could be most of them", 1.5e-4, 200, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var counts LevelCounts
+			counts[c][BirthExact] = tc.exact
+			counts[c][BirthOneDigit] = 2_000
+			counts[c][BirthElse] = 1_000_000 - tc.exact - 2_000
+			u, _ := uOfSample(&counts, m, bu, tc.lambda)
+			L := len(specs[c].levels)
+			if s := sumOf(u[c][:L]); math.Abs(s-1) > 1e-9 {
+				t.Errorf("u sums to %v", s)
+			}
+			// The estimated levels are rescaled together (they share what
+			// the kept ones leave), so their ratio is the sample's.
+			net := func(l, n int) float64 { return (float64(n)/1e6 - tc.lambda*m[c][l]) / (1 - tc.lambda) }
+			want := net(BirthExact, tc.exact) / net(BirthOneDigit, 2_000)
+			got := u[c][BirthExact] / u[c][BirthOneDigit]
+			if tc.fitted && math.Abs(got/want-1) > 1e-9 || !tc.fitted && u[c][BirthExact] != bu[c][BirthExact] {
+				t.Errorf("u(exact) %v, u(exact)/u(one digit) %v, want %v (fitted %v; built-in %v)", u[c][BirthExact], got, want, tc.fitted, bu[c][BirthExact])
+			}
+			if u[c][BirthTransposed] != bu[c][BirthTransposed] {
+				t.Errorf("a level no pair reached: u %v, want the built-in %v", u[c][BirthTransposed], bu[c][BirthTransposed])
+			}
+			if u[CompIdentifier] != bu[CompIdentifier] {
+				t.Errorf("identifier, no pair on both sides: u %v, want the built-in row", u[CompIdentifier])
+			}
+		})
+	}
+}

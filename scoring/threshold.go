@@ -121,44 +121,92 @@ func expectedF1Optimum(probs []float64, matches float64) (t, f1 float64) {
 	return t, f1
 }
 
-// FitToFile returns base fitted to one file without training its m and u:
-// the prior λ and the posterior at which `probable` starts, both
-// estimated from records and the candidate pairs of passes, no labels
-// needed. It is for the built-in model on a file it was not trained on,
-// whose fixed prior (1e-4) and `probable` at 0.95 mean different things
-// on different files: λ is the share of matches among all pairs of
-// records, which falls with the file's size (a fifteenth of 1e-4 on a
+// FitToFile returns base fitted to one file without training its m: u
+// from random pairs of records, the prior λ and the posterior at which
+// `probable` starts, all estimated from records and the candidate pairs of
+// passes, no labels needed. It is for the built-in model on a file it was
+// not trained on. The built-in u were set for a dense US file; a file of
+// names and birth dates, or one from another country, has other chance
+// agreement rates (a family name within Jaro–Winkler 0.92 of another by
+// chance: built-in 3e-3, 1e-4 among random pairs of a German names file),
+// and the built-in weights then leave its true pairs with a typo below
+// `probable` (bench/README "fitted u (session 4)"). u is the one part of
+// the model random pairs estimate without EM (Splink's "u from random
+// sampling"); m stays the built-in's, whose EM over a file's candidate
+// pairs can learn households. A level too few random pairs reach keeps
+// the built-in u (uOfSample).
+//
+// The fixed prior (1e-4) and `probable` at 0.95 mean different things on
+// different files: λ is the share of matches among all pairs of records,
+// which falls with the file's size (a fifteenth of 1e-4 on a
 // household-rich 100,000-record file) and rises with its duplicates (FEBRL
 // 1,000 records: ten times 1e-4), so the same 0.95 is a stricter bar on
 // one file than another; and a sparse file's pairs with one typo sit in
 // the band a fixed 0.95 leaves at `possible` (probableThreshold).
 //
-// Only the prior and `probable` are fitted; `certain` keeps its evidence.
-// The grades compare posteriors, which include the prior, so a fitted
-// prior above the base one (FEBRL: ten times 1e-4) would otherwise lower
-// the likelihood ratio a pair needs for `certain` by as much — a pair the
-// base model held at `probable` would become `certain` with no more
-// evidence. When the fitted prior is higher, the `certain` threshold is
-// raised to the posterior that the base threshold's likelihood ratio gives
-// under it (certainForPrior); a lower prior leaves it as it is, which only
-// asks more.
+// `certain` keeps its evidence. The grades compare posteriors, which
+// include the prior, so a fitted prior above the base one (FEBRL: ten
+// times 1e-4) would otherwise lower the likelihood ratio a pair needs for
+// `certain` by as much. When the fitted prior is higher, the `certain`
+// threshold is raised to the posterior that the base threshold's
+// likelihood ratio gives under it (certainForPrior); a lower prior leaves
+// it as it is, which only asks more.
 //
 // λ is estimated by EM for λ alone over the distinct candidate pairs (the
 // pairs no rule proposes taken as non-matches, candidatePrior) with the
 // household comparison passive: household members agree on address and
 // phone as duplicates do, and with the household voting the estimate
-// counts relatives among the matches (two and a half times the labelled
-// λ on our registry set; passive, within 10%). It returns base's own
-// values when there are no candidate pairs, and notes that say what it
-// set.
+// counts relatives among the matches. u and λ are fitted in turn until λ
+// settles (fitUAndPrior). It returns base's own values when there are no
+// candidate pairs, and notes that say what it set.
 //
 // tf is the file's name counts when the caller already has them (the
 // reader counts them, batch.WithInputFrequencies); nil counts them here.
-// Each distinct candidate pair is compared once, for both estimates: the
-// fit costs one pass over the pairs, not two, and no second count of the
-// names (bench/README "identifiers of unknown kind (session 4)").
+// Each distinct candidate pair is compared once, for both estimates
+// (bench/README "identifiers of unknown kind (session 4)").
 func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *TermFrequencies) (*Model, []string) {
 	m := base.Clone()
+	pairs, vectors := compareDistinct(records, passes)
+	var passive [NumComparisons]bool
+	passive[CompHousehold] = true
+	lambda, n := priorOfVectors(vectors, len(records), m, passive)
+	if lambda <= 0 {
+		return m, []string{"model: kept the prior and thresholds (no candidate pairs to fit them to)"}
+	}
+	var notes []string
+	lift := 0.0
+	if counts, sampled := sampleU(records); sampled > 0 {
+		seen := seenLevels(&counts, vectors)
+		var uNotes []string
+		lambda, lift, uNotes = fitUAndPrior(m, &counts, &seen, vectors, len(records), lambda, passive)
+		notes = append(notes, fmt.Sprintf("u: fitted to %d random pairs of records", sampled))
+		notes = append(notes, uNotes...)
+	}
+	notes = append(notes, fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, n, base.Prior))
+	m.Prior = lambda
+	if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > m.Thresholds.Certain {
+		notes = append(notes, fmt.Sprintf("certain threshold: %.10g (was %.10g), the built-in likelihood ratio under the fitted prior", c, m.Thresholds.Certain))
+		m.Thresholds.Certain = c
+	}
+	if lift > 0 {
+		c := probability(logit2(m.Thresholds.Certain) + lift)
+		notes = append(notes, fmt.Sprintf("certain threshold: %.12g, %.2f bits more, the most the m of levels this file cannot reach lifted a level it can", c, lift))
+		m.Thresholds.Certain = c
+	}
+	if tf == nil {
+		tf = BuildTermFrequencies(records)
+	}
+	probable, note := probableOfPairs(records, pairs, m, tf, nameFrequencies(records, tf))
+	m.Thresholds.Probable = probable
+	m.Description += "; u, prior and probable threshold fitted to the file"
+	return m, append(notes, note)
+}
+
+// compareDistinct compares each distinct candidate pair of passes once
+// (distinctPairs), and returns the pairs with their comparisons and the
+// level vectors the prior is fitted to (a swap of names one event,
+// swapOnce).
+func compareDistinct(records []*Prepared, passes []TrainingPass) ([]fitPair, []LevelVector) {
 	distinct := distinctPairs(records, passes)
 	pairs := make([]fitPair, len(distinct))
 	vectors := make([]LevelVector, len(distinct))
@@ -169,25 +217,7 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 		vectors[k] = p.cmp.Levels
 		swapOnce(&vectors[k])
 	}
-	var passive [NumComparisons]bool
-	passive[CompHousehold] = true
-	lambda, n := priorOfVectors(vectors, len(records), m, passive)
-	if lambda <= 0 {
-		return m, []string{"model: kept the prior and thresholds (no candidate pairs to fit them to)"}
-	}
-	notes := []string{fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, n, m.Prior)}
-	m.Prior = lambda
-	if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > m.Thresholds.Certain {
-		notes = append(notes, fmt.Sprintf("certain threshold: %.10g (was %.10g), the built-in likelihood ratio under the fitted prior", c, m.Thresholds.Certain))
-		m.Thresholds.Certain = c
-	}
-	if tf == nil {
-		tf = BuildTermFrequencies(records)
-	}
-	probable, note := probableOfPairs(records, pairs, m, tf, nameFrequencies(records, tf))
-	m.Thresholds.Probable = probable
-	m.Description += "; prior and probable threshold fitted to the file"
-	return m, append(notes, note)
+	return pairs, vectors
 }
 
 // distinctPairs returns the pairs of records the passes propose, each once
@@ -252,4 +282,22 @@ func certainForPrior(threshold, basePrior, prior float64) float64 {
 	logit := func(p float64) float64 { return math.Log(p / (1 - p)) }
 	x := logit(threshold) - logit(basePrior) + logit(prior)
 	return 1 / (1 + math.Exp(-x))
+}
+
+// seenLevels marks the levels some random pair or candidate pair reached.
+func seenLevels(counts *LevelCounts, vectors []LevelVector) [NumComparisons][MaxLevels]bool {
+	var seen [NumComparisons][MaxLevels]bool
+	for c := range seen {
+		for l := range seen[c] {
+			seen[c][l] = counts[c][l] > 0
+		}
+	}
+	for _, v := range vectors {
+		for c := range seen {
+			if l := int(v[c]); l < MaxLevels {
+				seen[c][l] = true
+			}
+		}
+	}
+	return seen
 }

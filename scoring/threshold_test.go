@@ -33,9 +33,12 @@ func TestExpectedF1Optimum(t *testing.T) {
 }
 
 // TestFitToFileKeepsCertainEvidence: a file with many duplicates fits a
-// prior far above the built-in 1e-4; the `certain` bar must then ask the
-// built-in likelihood ratio, not less, so a pair the built-in model held
-// at `probable` by its score (no cap) is not made `certain` by the fit.
+// prior far above the built-in 1e-4, and, holding phones and no
+// addresses, moves the built-in m of the address levels to a phone
+// agreeing (+2 bits with u fitted). The `certain` bar must then ask at
+// least the built-in likelihood ratio, and a pair of the file the
+// built-in model held at `probable` by its score (no cap) must not be
+// made `certain` by the fit.
 func TestFitToFileKeepsCertainEvidence(t *testing.T) {
 	base := DefaultModel()
 	var recs []*Prepared
@@ -47,6 +50,11 @@ func TestFitToFileKeepsCertainEvidence(t *testing.T) {
 			recs = append(recs, PrepareWithoutTF(mustRecord(t, spec)))
 		}
 	}
+	// A married name with only the phone kept: uncapped, probable by score
+	// under the built-in model.
+	a := mustRecord(t, "given=margaret;family=kowalczyk;birth=1984-07-19;sex=female;phone=0262771234")
+	b := mustRecord(t, "given=margaret;family=ostrander;birth=1984-07-19;sex=female;phone=0262771234")
+	recs = append(recs, PrepareWithoutTF(a), PrepareWithoutTF(b))
 	var all [][2]int32
 	for i := range recs {
 		for j := i + 1; j < len(recs); j++ {
@@ -58,15 +66,12 @@ func TestFitToFileKeepsCertainEvidence(t *testing.T) {
 	if m.Prior <= 10*base.Prior {
 		t.Fatalf("fitted prior %g: the case needs one well above the built-in %g", m.Prior, base.Prior)
 	}
-	if want := certainForPrior(base.Thresholds.Certain, base.Prior, m.Prior); m.Thresholds.Certain != want || want <= base.Thresholds.Certain {
-		t.Errorf("certain threshold %v, want %v (above the built-in %v)", m.Thresholds.Certain, want, base.Thresholds.Certain)
+	if want := certainForPrior(base.Thresholds.Certain, base.Prior, m.Prior); m.Thresholds.Certain < want || want <= base.Thresholds.Certain {
+		t.Errorf("certain threshold %v, want at least %v (above the built-in %v)", m.Thresholds.Certain, want, base.Thresholds.Certain)
 	}
-	// A married name with only the phone kept: uncapped, probable by score
-	// under the built-in model.
-	a := mustRecord(t, "given=margaret;family=kowalczyk;birth=1984-07-19;sex=female;email=m.k@mail.com;"+household)
-	b := mustRecord(t, "given=margaret;family=ostrander;birth=1984-07-19;sex=female;phone=0262771234;number=7;street=high;type=st;city=sydney;postal=2000")
+	tf := BuildTermFrequencies(recs)
 	grade := func(m *Model) Result {
-		s := MustScorer(m)
+		s := MustScorer(m).WithTermFrequencies(tf)
 		return s.Score(s.Prepare(a), s.Prepare(b))
 	}
 	if r := grade(base); r.Grade != GradeProbable || r.Cap != CapNone {
@@ -75,12 +80,12 @@ func TestFitToFileKeepsCertainEvidence(t *testing.T) {
 	if r := grade(m); r.Grade == GradeCertain {
 		t.Errorf("fitted prior %g: certain (p=%.7f, bar %.10f); the built-in model held it at probable", m.Prior, r.Probability, m.Thresholds.Certain)
 	}
-	// The same fit with the built-in bar kept would have made it certain:
-	// the case tests the raised bar, not something else.
+	// The same fit with the bar only the prior asks would have made it
+	// certain: the case tests the lift's guard, not something else.
 	kept := m.Clone()
-	kept.Thresholds.Certain = base.Thresholds.Certain
+	kept.Thresholds.Certain = certainForPrior(base.Thresholds.Certain, base.Prior, m.Prior)
 	if r := grade(kept); r.Grade != GradeCertain {
-		t.Errorf("fitted prior, built-in certain bar: grade %v (p=%.7f), the case expects certain", r.Grade, r.Probability)
+		t.Errorf("fitted weights, the prior's certain bar: grade %v (p=%.7f), the case expects certain", r.Grade, r.Probability)
 	}
 }
 
@@ -119,14 +124,22 @@ func TestFitToFileOnePass(t *testing.T) {
 			passes := testPasses(recs)
 			base := DefaultModel()
 
-			// The two passes FitToFile replaced.
+			// The two passes FitToFile replaced, with u fitted between
+			// them as FitToFile fits it.
 			old := base.Clone()
 			var passive [NumComparisons]bool
 			passive[CompHousehold] = true
 			lambda, _ := candidatePrior(recs, passes, old, passive)
+			counts, _ := sampleU(recs)
+			vectors := candidateVectors(recs, passes)
+			seen := seenLevels(&counts, vectors)
+			lambda, lift, _ := fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
 			old.Prior = lambda
 			if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > old.Thresholds.Certain {
 				old.Thresholds.Certain = c
+			}
+			if lift > 0 {
+				old.Thresholds.Certain = probability(logit2(old.Thresholds.Certain) + lift)
 			}
 			tf := BuildTermFrequencies(recs)
 			old.Thresholds.Probable, _ = probableThreshold(recs, passes, old, tf)
@@ -141,6 +154,10 @@ func TestFitToFileOnePass(t *testing.T) {
 			for _, m := range []*Model{fitted, given} {
 				if m.Prior != old.Prior || m.Thresholds != old.Thresholds {
 					t.Errorf("prior %v thresholds %+v, the two passes gave %v %+v", m.Prior, m.Thresholds, old.Prior, old.Thresholds)
+				}
+				mp, up := ModelProbabilities(m)
+				if op, ou := ModelProbabilities(old); mp != op || up != ou {
+					t.Errorf("m or u differ from the two passes'")
 				}
 			}
 			if old.Prior == base.Prior || old.Thresholds.Probable == base.Thresholds.Probable && set == "names2000" {
@@ -196,4 +213,103 @@ func testPasses(recs []*Prepared) []TrainingPass {
 			return fmt.Sprint(p.birth.Year)
 		})},
 	}
+}
+
+// TestFitToFileU: the built-in model fitted to a file with u from random
+// pairs must grade the sparse committed labelled sets better than the fit
+// it extends (prior and `probable` only, the built-in u): their chance
+// agreement the built-in u overstate (names2000: a family name within
+// Jaro–Winkler 0.92 of another). Never a false `certain`, on those and on
+// the household set. Labels judge only; the pairs are the candidate pairs
+// of testPasses. On synth2000 with these two passes probable+ F1 is 0.9469
+// against 0.9477 (logged, not asserted: with the real blocking, bench
+// accuracy on generated household data rises, bench/README "fitted u
+// (session 4)").
+func TestFitToFileU(t *testing.T) {
+	for _, tc := range []struct {
+		set    string
+		better bool
+	}{
+		{"names2000", true},
+		{"civil2000", true},
+		{"synth2000", false},
+	} {
+		t.Run(tc.set, func(t *testing.T) {
+			data, truthPath := testsets.Committed(t, tc.set)
+			var recs []*Prepared
+			for _, r := range testsets.Records(t, data) {
+				recs = append(recs, PrepareWithoutTF(r))
+			}
+			passes := testPasses(recs)
+			base := DefaultModel()
+			tf := BuildTermFrequencies(recs)
+			fitted, notes := FitToFile(recs, passes, base, tf)
+			t.Logf("notes: %v", notes)
+			builtinU := priorAndThresholdFit(recs, passes, base, tf)
+			truth := testsets.Truth(t, truthPath)
+			f1, fc := probableF1(recs, passes, fitted, tf, truth)
+			f0, fc0 := probableF1(recs, passes, builtinU, tf, truth)
+			t.Logf("probable+ F1 %.4f with u fitted, %.4f with the built-in u", f1, f0)
+			if tc.better && f1 <= f0 {
+				t.Errorf("probable+ F1 %.4f with u fitted, %.4f with the built-in u", f1, f0)
+			}
+			if fc != 0 || fc0 != 0 {
+				t.Errorf("false certain pairs: %d with u fitted, %d with the built-in u", fc, fc0)
+			}
+			if fitted.Thresholds.Certain < base.Thresholds.Certain && fitted.Prior >= base.Prior {
+				t.Errorf("certain threshold %v below the built-in %v at a prior %v not below it", fitted.Thresholds.Certain, base.Thresholds.Certain, fitted.Prior)
+			}
+		})
+	}
+}
+
+// priorAndThresholdFit is FitToFile before u was fitted: the prior over
+// the candidate pairs with the household passive, `certain` kept at the
+// built-in likelihood ratio, then `probable`.
+func priorAndThresholdFit(recs []*Prepared, passes []TrainingPass, base *Model, tf *TermFrequencies) *Model {
+	m := base.Clone()
+	var passive [NumComparisons]bool
+	passive[CompHousehold] = true
+	m.Prior, _ = candidatePrior(recs, passes, m, passive)
+	if c := certainForPrior(base.Thresholds.Certain, base.Prior, m.Prior); c > m.Thresholds.Certain {
+		m.Thresholds.Certain = c
+	}
+	m.Thresholds.Probable, _ = probableThreshold(recs, passes, m, tf)
+	return m
+}
+
+// probableF1 grades the distinct candidate pairs of passes with m and the
+// name counts tf, and returns the F1 of `probable`-or-better against every
+// true pair of truth (record id → entity), and the false `certain` pairs.
+func probableF1(recs []*Prepared, passes []TrainingPass, m *Model, tf *TermFrequencies, truth map[string]string) (float64, int) {
+	s := MustScorer(m).WithTermFrequencies(tf)
+	prepared := make([]*Prepared, len(recs))
+	entities := map[string]int{}
+	for i, p := range recs {
+		prepared[i] = s.Prepare(p.Rec)
+		entities[truth[p.Rec.ID]]++
+	}
+	var trueAll, tp, fp, falseCertain int
+	for _, n := range entities {
+		trueAll += n * (n - 1) / 2
+	}
+	for _, ij := range distinctPairs(recs, passes) {
+		a, b := prepared[ij[0]], prepared[ij[1]]
+		r := s.Score(a, b)
+		same := truth[a.Rec.ID] == truth[b.Rec.ID]
+		switch {
+		case r.Grade < GradeProbable:
+		case same:
+			tp++
+		default:
+			fp++
+			if r.Grade == GradeCertain {
+				falseCertain++
+			}
+		}
+	}
+	if tp == 0 {
+		return 0, falseCertain
+	}
+	return 2 * float64(tp) / float64(tp+fp+trueAll), falseCertain
 }

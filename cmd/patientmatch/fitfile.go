@@ -8,12 +8,12 @@ import (
 )
 
 // fitToFile fits the built-in model to the records of one file before
-// they are scored (scoring.FitToFile): its prior and the posterior at which
-// `probable` starts, estimated from the candidate pairs of the training
-// blocking rules, so that a grade means the same on a four-field file as
-// on a twelve-field one, and on 1,000 records as on 100,000. The `certain`
-// bar keeps the built-in likelihood ratio (raised when the fitted prior is
-// higher). A model given with --model is used as it is (training already
+// they are scored (scoring.FitToFile): its u from random pairs of the
+// records, its prior and the posterior at which `probable` starts,
+// estimated from the candidate pairs of the training blocking rules, so
+// that a grade means the same on a four-field file as on a twelve-field
+// one, and on 1,000 records as on 100,000. The `certain` bar keeps at
+// least the built-in likelihood ratio. A model given with --model is used as it is (training already
 // fitted it), as is the built-in one with --fit=false. What was fitted is
 // written to stderr (w), one "fit: " line per note, so that a run says
 // which prior and thresholds graded its pairs.
