@@ -63,6 +63,8 @@ var defaultReopenTiming = reopenTiming{
 // if it still fails the store is closed: Reopen's error, and every
 // operation's from then on, is ErrClosed.
 func (s *Store) Reopen(ctx context.Context) error {
+	s.reopening.Lock()
+	defer s.reopening.Unlock()
 	if err := s.lockIdle(ctx); err != nil {
 		return fmt.Errorf("store: reopen: %w", err)
 	}

@@ -160,6 +160,8 @@ type Store struct {
 	// held, while Reopen holds new operations back (lockIdle), is a
 	// channel they wait on until it is closed.
 	held atomic.Pointer[chan struct{}]
+	// reopening serialises Reopen calls (held is one Reopen's at a time).
+	reopening sync.Mutex
 	// reopen paces Reopen (defaults: defaultReopenTiming; tests shorten
 	// it), and open opens db again for Reopen (tests make it fail).
 	reopen reopenTiming
