@@ -144,8 +144,12 @@ func TestLogsHoldNoPatientData(t *testing.T) {
 	if rec.Method != "PUT" || rec.Route != "PUT /fhir/Patient/{id}" || rec.Status != 201 {
 		t.Errorf("log line %s", lines[0])
 	}
-	// Only the log's strings are searched: a number such as
-	// "duration":19744 holds "1974" without holding a birth date.
+	// The whole log is searched for the birth date, its keys and strings
+	// for the rest: a number such as "duration":19744 holds "1974"
+	// without holding a birth date.
+	if strings.Contains(logs, "1974-12-25") {
+		t.Errorf("logs hold the birth date:\n%s", logs)
+	}
 	texts := logStrings(t, lines)
 	for _, leak := range []string{"secret-id-42", "Chalmers", "Peter", "1974"} {
 		if strings.Contains(texts, leak) {

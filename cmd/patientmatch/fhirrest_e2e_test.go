@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/patientmatch/patientmatch/fhir/fhirxml"
 )
@@ -23,7 +22,7 @@ import (
 // req sends one request with headers to s.
 func (s *e2eServer) req(t *testing.T, method, path, body string, hdr map[string]string) httpResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), e2eHangGuard)
 	defer cancel()
 	var rd io.Reader
 	if body != "" {

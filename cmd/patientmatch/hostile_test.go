@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"google.golang.org/grpc/codes"
@@ -74,7 +73,7 @@ func TestHostileInput(t *testing.T) {
 		{"POST", "/fhir/Person"}, {"DELETE", "/match/links"},
 	}
 	n, fivexx := 0, 0
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := &http.Client{Timeout: e2eHangGuard}
 	send := func(method, path, ct string, body string, hdr map[string]string) {
 		n++
 		req, err := http.NewRequest(method, s.httpBase+path, strings.NewReader(body))
