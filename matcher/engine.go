@@ -236,13 +236,16 @@ func (e *Engine) dropOpenReads() error {
 // (store.Reopen): for after a pass over much of the store, such as the
 // identity service's replay of its log and its catch-up, whose pages no
 // query needs again (at 1M patients the log alone is 280 MiB). Store reads
-// and writes wait for it meanwhile: 40–70 ms at 1M on an idle machine. A
-// failure to open the store again leaves the engine without one: its
-// operations fail from then on, and Ping says so.
+// and writes wait for it meanwhile: 40–70 ms at 1M on an idle machine.
+// It gives up, changing nothing, when the store is never idle (an error
+// wrapping store.ErrBusy) or ctx ends. A store that cannot be opened again
+// (after a few tries) leaves the engine without one: the error, Ping and
+// every operation from then on are ErrClosed, and the process should stop
+// (serve does) so that it is restarted.
 func (e *Engine) ReleaseStorePages(ctx context.Context) error {
 	start := time.Now()
 	if err := e.store.Reopen(ctx); err != nil {
-		return fmt.Errorf("matcher: %w", err)
+		return fmt.Errorf("matcher: %w", fromStore(err))
 	}
 	e.opts.Logger.Info("store reopened to release the pages read so far", "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -368,7 +371,7 @@ func (e *Engine) Ping(context.Context) error {
 		return ErrClosed
 	}
 	if err := e.store.Ping(); err != nil {
-		return fmt.Errorf("matcher: %w", err)
+		return fmt.Errorf("matcher: %w", fromStore(err))
 	}
 	return nil
 }

@@ -1,6 +1,11 @@
 package matcher
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/patientmatch/patientmatch/store"
+)
 
 // Sentinel errors of the engine, classified with errors.Is at the API
 // boundaries (FHIR OperationOutcome, gRPC status, CLI exit code).
@@ -17,3 +22,15 @@ var (
 	// ErrClosed: the engine was closed.
 	ErrClosed = errors.New("matcher: engine closed")
 )
+
+// fromStore classifies an error of the store for the engine's callers: a
+// closed store (closed with the engine, or left closed by a reopen that
+// could not open it again, see ReleaseStorePages) is ErrClosed, which the
+// surfaces answer as unavailable (503, UNAVAILABLE) and an orchestrator
+// can act on, not as an internal error. Other errors pass unchanged.
+func fromStore(err error) error {
+	if errors.Is(err, store.ErrClosed) && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}

@@ -260,7 +260,7 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 	if !f.idAgrees && !f.sharesHouse {
 		c.limit(GradeProbable, CapCorroboration)
 	}
-	if f.id == IDDisagree || cmp.Levels[CompSex] == SexDisagree {
+	if f.id == IDDisagree || cmp.IDConflict || cmp.Levels[CompSex] == SexDisagree {
 		c.limit(GradeProbable, CapConflict)
 	}
 	if !f.idExact {
@@ -290,7 +290,7 @@ func marriedName(cmp *Comparison, f *capFacts) bool {
 	house := cmp.Levels[CompHousehold]
 	contact := house == HouseContact || house == HouseAddressContact
 	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact && !cmp.JanuaryFirst &&
-		cmp.Levels[CompSex] == SexAgree && contact && f.id != IDDisagree
+		cmp.Levels[CompSex] == SexAgree && contact && f.id != IDDisagree && !cmp.IDConflict
 }
 
 // daySlip reports birth dates of the same year and month that differ in
@@ -492,7 +492,7 @@ func typoCorroborated(cmp *Comparison, ev nameTypos) bool {
 	givenOK, givenTypo := alike(lv[CompGivenName], GivenExact, GivenPhonetic, GivenJW80, ev.given)
 	familyOK, familyTypo := alike(lv[CompFamilyName], FamilyExact, FamilyPhonetic, FamilyJW80, ev.family)
 	return givenOK && familyOK && (givenTypo || familyTypo) && typoDateAgrees(cmp) &&
-		lv[CompHousehold] <= HouseContact && lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree
+		lv[CompHousehold] <= HouseContact && lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree && !cmp.IDConflict
 }
 
 // typoDateAgrees reports whether the birth dates of a pair whose names

@@ -142,6 +142,11 @@ type Comparison struct {
 	// score, but not the evidence relatives never share that lifts the
 	// relatives' caps.
 	UntypedIDOnly bool
+	// IDConflict is set when a typed identifier disagrees beside another
+	// typed one that agrees (an MRN equal, the SSNs different): the level
+	// keeps the agreement's weight, but the pair carries a conflict the
+	// caps must see (compareIdentifiers).
+	IDConflict bool
 }
 
 // Thresholds of the fuzzy string levels.
@@ -162,7 +167,7 @@ func Compare(a, b *Prepared, out *Comparison) {
 	out.Levels[CompBirthDate] = compareBirth(a, b)
 	out.Levels[CompSex] = compareSex(a, b)
 	out.Levels[CompHousehold] = compareHousehold(a, b)
-	out.Levels[CompIdentifier], out.UntypedIDOnly = compareIdentifiers(a, b)
+	out.Levels[CompIdentifier], out.UntypedIDOnly, out.IDConflict = compareIdentifiers(a, b)
 
 	out.YearsApart = -1
 	if a.birth.Year != 0 && b.birth.Year != 0 {
@@ -520,14 +525,28 @@ func compareHousehold(a, b *Prepared) uint8 {
 //     can carry a typo: one character off is (weak) agreement, any other
 //     different value disagreement.
 //
-// untyped reports that the level is exact only through identifiers of a
-// kind we cannot tell (record.IDOther: an insurance member number, an
-// unknown system). Such a value may be a whole family's — a payer gives
-// one member number to the subscriber, the spouse and the children — so
-// its agreement must not lift the relatives' caps the way an MRN's does
-// (Comparison.UntypedIDOnly).
-func compareIdentifiers(a, b *Prepared) (level uint8, untyped bool) {
-	best := uint8(IDMissing)
+// The typed identifiers (every kind but record.IDOther) are judged on
+// their own first. An identifier of a kind we cannot tell (an insurance
+// member number, an unknown system) may be a whole family's — a payer
+// gives one member number to the subscriber, the spouse and the children —
+// so its agreement must neither hide a person's own number that disagrees
+// (two relatives with one member number and different SSNs are two people:
+// the level is disagree) nor lift the relatives' caps the way an MRN's
+// does. Beside a typed number one off (twins' SSNs may be consecutive) or
+// none, it gives the exact level, and untyped reports that the level is
+// exact only through such identifiers (Comparison.UntypedIDOnly): weight,
+// but no relatives' cap lifted.
+//
+// conflict reports a typed identifier that disagrees beside another typed
+// one that agrees (an MRN equal, the SSNs different): the level is the
+// agreement's, which keeps its weight, and the caps read the conflict
+// (Comparison.IDConflict). A type with one pair agreeing and another
+// disagreeing (a record carrying an old and a corrected SSN) is no
+// conflict.
+func compareIdentifiers(a, b *Prepared) (level uint8, untyped, conflict bool) {
+	typed := uint8(IDMissing)
+	var otherExact bool
+	var agreeing, disagreeing uint64 // bit per identifier type
 	for i := range a.ids {
 		x := &a.ids[i]
 		for j := range b.ids {
@@ -539,26 +558,43 @@ func compareIdentifiers(a, b *Prepared) (level uint8, untyped bool) {
 				// An MRN is unique only within its issuing system.
 				continue
 			}
-			if x.Value == y.Value {
-				if x.Type != record.IDOther {
-					return IDExact, false
-				}
-				best, untyped = IDExact, true
+			if x.Type == record.IDOther {
+				otherExact = otherExact || x.Value == y.Value
 				continue
 			}
-			if systemAssigned(x.Type) {
-				continue
+			l := typedLevel(x, y)
+			switch l {
+			case IDExact, IDOneOff:
+				agreeing |= 1 << (x.Type & 63)
+			case IDDisagree:
+				disagreeing |= 1 << (x.Type & 63)
 			}
-			l := uint8(IDDisagree)
-			if withinOneEdit(x.Value, y.Value) {
-				l = IDOneOff
-			}
-			if l < best {
-				best, untyped = l, false
-			}
+			typed = min(typed, l)
 		}
 	}
-	return best, untyped
+	conflict = typed != IDDisagree && disagreeing&^agreeing != 0
+	switch {
+	case typed == IDExact || typed == IDDisagree:
+		return typed, false, conflict
+	case otherExact:
+		return IDExact, true, conflict
+	}
+	return typed, false, conflict
+}
+
+// typedLevel is the level of two identifiers of one known type (and
+// compatible systems): exact, one off or disagree for a hand-keyed
+// number, exact or missing (nothing said) for a system-assigned one.
+func typedLevel(x, y *record.Identifier) uint8 {
+	switch {
+	case x.Value == y.Value:
+		return IDExact
+	case systemAssigned(x.Type):
+		return IDMissing
+	case withinOneEdit(x.Value, y.Value):
+		return IDOneOff
+	}
+	return IDDisagree
 }
 
 // systemAssigned reports identifier types issued by one system, whose

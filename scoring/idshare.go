@@ -3,9 +3,9 @@ package scoring
 import "github.com/patientmatch/patientmatch/record"
 
 // SetAsideSharedIdentifiers removes from the comparison every identifier of
-// unknown kind (record.IDOther) whose value, within its system, records of
-// different people carry among sets, and returns how many values it set
-// aside. Such a value is a family's, not a person's — an insurance payer
+// unknown kind (record.IDOther) whose value records of different people
+// carry among sets (under any system, or none: valueKey), and returns how
+// many values it set aside. Such a value is a family's, not a person's — an insurance payer
 // gives one member number to the subscriber, the spouse and the children —
 // so two records agreeing on it say "same household", which the address and
 // family name already say, not "same person" (MATCHING-NOTES "Identifiers
@@ -32,10 +32,11 @@ func SetAsideSharedIdentifiers(sets ...[]*Prepared) int {
 				if id.Type != record.IDOther {
 					continue
 				}
-				c := seen[id]
+				k := valueKey(id)
+				c := seen[k]
 				switch {
 				case c == nil:
-					seen[id] = &carrier{first: p}
+					seen[k] = &carrier{first: p}
 				case !c.shared && c.first != p && differentPeople(c.first, p, &cmp):
 					c.shared = true
 				}
@@ -54,12 +55,23 @@ func SetAsideSharedIdentifiers(sets ...[]*Prepared) int {
 	for _, set := range sets {
 		for _, p := range set {
 			p.ids = withoutShared(p.ids, func(id record.Identifier) bool {
-				c := seen[id]
+				c := seen[valueKey(id)]
 				return id.Type == record.IDOther && c != nil && c.shared
 			})
 		}
 	}
 	return shared
+}
+
+// valueKey is the key carriers of one value are grouped by: the value
+// alone, without its system. compareIdentifiers matches a value without a
+// system to the same value under any system (a member number whose
+// member_system is missing on some rows), so grouping by system too would
+// let such a row escape the set-aside and agree with a relative's. A value
+// two payers both issued is then set aside for both: that costs weight,
+// never a false agreement.
+func valueKey(id record.Identifier) record.Identifier {
+	return record.Identifier{Type: id.Type, Value: id.Value}
 }
 
 // differentPeople reports whether two records cannot be one person: sex

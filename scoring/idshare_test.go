@@ -9,30 +9,69 @@ import (
 
 // TestCompareIdentifiersUntyped: an identifier of unknown kind agreeing
 // gives the exact level, flagged as untyped unless a typed identifier
-// agrees too; other kinds are compared as before.
+// agrees too; a typed identifier that disagrees is never hidden by it
+// (review: a family's member number made twins with different SSNs
+// certain), and one disagreeing beside another typed one agreeing is
+// flagged as a conflict; other kinds are compared as before.
 func TestCompareIdentifiersUntyped(t *testing.T) {
 	cases := []struct {
-		name    string
-		a, b    string
-		level   uint8
-		untyped bool
+		name              string
+		a, b              string
+		level             uint8
+		untyped, conflict bool
 	}{
-		{"member number agrees", "member=W123456700", "member=W123456700", IDExact, true},
-		{"member number and mrn agree", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000001", IDExact, false},
-		{"member number agrees, mrn differs", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000002", IDExact, true},
-		{"member number agrees, ssn one off", "member=W123456700;ssn=422777512", "member=W123456700;ssn=422777513", IDExact, true},
-		{"member numbers differ", "member=W123456701", "member=W123456702", IDMissing, false},
-		{"ssn one off", "ssn=422777512", "ssn=422777513", IDOneOff, false},
-		{"ssn differs, member agrees", "member=W123456700;ssn=422777512", "member=W123456700;ssn=111223333", IDExact, true},
-		{"mrn agrees", "mrn=100000001", "mrn=100000001", IDExact, false},
+		{"member number agrees", "member=W123456700", "member=W123456700", IDExact, true, false},
+		{"member number and mrn agree", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000001", IDExact, false, false},
+		{"member number agrees, mrn differs", "member=W123456700;mrn=100000001", "member=W123456700;mrn=100000002", IDExact, true, false},
+		{"member number agrees, ssn one off", "member=W123456700;ssn=422777512", "member=W123456700;ssn=422777513", IDExact, true, false},
+		{"member numbers differ", "member=W123456701", "member=W123456702", IDMissing, false, false},
+		{"ssn one off", "ssn=422777512", "ssn=422777513", IDOneOff, false, false},
+		{"ssn differs, member agrees", "member=W123456700;ssn=422777512", "member=W123456700;ssn=111223333", IDDisagree, false, false},
+		{"member agrees before and after a differing ssn", "member=W123456701;ssn=422777512;member=W123456702", "member=W123456701;ssn=111223333;member=W123456702", IDDisagree, false, false},
+		{"mrn agrees", "mrn=100000001", "mrn=100000001", IDExact, false, false},
+		{"mrn agrees, ssn differs", "mrn=100000001;ssn=422777512", "mrn=100000001;ssn=111223333", IDExact, false, true},
+		{"ssn differs, mrn agrees", "ssn=422777512;mrn=100000001", "ssn=111223333;mrn=100000001", IDExact, false, true},
+		{"ssn one off, passport differs", "ssn=422777512;passport=X1234567", "ssn=422777513;passport=Y7654321", IDOneOff, false, true},
+		{"member agrees, ssn one off, passport differs", "member=W123456701;ssn=422777512;passport=X1234567", "member=W123456701;ssn=422777513;passport=Y7654321", IDExact, true, true},
+		{"one of two ssns agrees", "ssn=422777512;ssn=111223333", "ssn=111223333", IDExact, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := PrepareWithoutTF(mustRecord(t, tc.a)), PrepareWithoutTF(mustRecord(t, tc.b))
 			for _, pair := range [][2]*Prepared{{a, b}, {b, a}} {
-				l, u := compareIdentifiers(pair[0], pair[1])
-				if l != tc.level || u != tc.untyped {
-					t.Errorf("level %d untyped %v, want %d %v", l, u, tc.level, tc.untyped)
+				l, u, c := compareIdentifiers(pair[0], pair[1])
+				if l != tc.level || u != tc.untyped || c != tc.conflict {
+					t.Errorf("level %d untyped %v conflict %v, want %d %v %v", l, u, c, tc.level, tc.untyped, tc.conflict)
+				}
+			}
+		})
+	}
+}
+
+// TestUntypedAgreementKeepsTheConflictCap: the review's pairs — same name,
+// household and birth date (or one a twin's, one a junior's), different
+// SSNs — are held below certain by the conflict cap whether or not they
+// share a family's member number, and an MRN agreeing beside SSNs that
+// differ is held too.
+func TestUntypedAgreementKeepsTheConflictCap(t *testing.T) {
+	s, err := NewScorer(DefaultModel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const house = "given=robert;middle=;family=okafor;sex=male;number=12;street=elm;type=st;city=reno;postal=89501;phone=7755550101"
+	cases := []struct{ name, a, b string }{
+		{"same person's shape", "birth=1990-03-14;ssn=298382798;member=A000000001", "birth=1990-03-14;ssn=417290356;member=A000000001"},
+		{"twins' shape", "birth=1990-03-14;ssn=298382798;member=A000000001", "birth=1990-03-17;ssn=417290356;member=A000000001"},
+		{"junior's shape", "birth=1990-03-14;ssn=298382798;member=A000000001", "birth=1990-08-14;ssn=417290356;member=A000000001"},
+		{"mrn agrees", "birth=1990-03-14;ssn=298382798;mrn=100000001", "birth=1990-03-14;ssn=417290356;mrn=100000001"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := s.Prepare(mustRecord(t, house+";"+tc.a))
+			b := s.Prepare(mustRecord(t, house+";"+tc.b))
+			for _, r := range []Result{s.Score(a, b), s.Score(b, a)} {
+				if r.Grade >= GradeCertain || r.Cap != CapConflict {
+					t.Errorf("grade %v cap %v (weight %.2f), want at most probable, held by conflict", r.Grade, r.Cap, r.Weight)
 				}
 			}
 		})
@@ -84,10 +123,31 @@ func TestSetAsideSharedIdentifiers(t *testing.T) {
 			t.Errorf("%s: the record's own identifiers changed: %v", n, prepared[n].Rec.Identifiers)
 		}
 	}
-	if l, _ := compareIdentifiers(prepared["twin1"], prepared["twin2"]); l != IDMissing {
+	if l, _, _ := compareIdentifiers(prepared["twin1"], prepared["twin2"]); l != IDMissing {
 		t.Errorf("twins' shared member number compares at level %d, want missing", l)
 	}
-	if l, u := compareIdentifiers(prepared["dad"], prepared["dad2"]); l != IDExact || u {
+	if l, u, _ := compareIdentifiers(prepared["dad"], prepared["dad2"]); l != IDExact || u {
 		t.Errorf("dad's records compare at %d (untyped %v), want exact through the MRN", l, u)
+	}
+}
+
+// TestSetAsideIgnoresAMissingSystem: compareIdentifiers matches a member
+// number without its system to the same value under any system, so the
+// set-aside must group them too (review: twins whose member_system was
+// missing on one row kept agreeing on the family's number).
+func TestSetAsideIgnoresAMissingSystem(t *testing.T) {
+	twin1 := mustRecord(t, "given=ava;family=lee;birth=2015-06-16;sex=female")
+	twin2 := mustRecord(t, "given=mia;family=lee;birth=2015-06-16;sex=female")
+	twin1.Identifiers = []record.Identifier{{Type: record.IDOther, System: "urn:payer", Value: "TWINS0001"}}
+	twin2.Identifiers = []record.Identifier{{Type: record.IDOther, Value: "TWINS0001"}}
+	a, b := PrepareWithoutTF(twin1), PrepareWithoutTF(twin2)
+	if l, _, _ := compareIdentifiers(a, b); l != IDExact {
+		t.Fatalf("before the set-aside the twins compare at %d, want exact (the test's premise)", l)
+	}
+	if got := SetAsideSharedIdentifiers([]*Prepared{a, b}); got != 1 {
+		t.Errorf("set aside %d values, want 1", got)
+	}
+	if l, _, _ := compareIdentifiers(a, b); l != IDMissing {
+		t.Errorf("after the set-aside the twins compare at %d, want missing", l)
 	}
 }

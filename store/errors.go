@@ -24,6 +24,10 @@ var (
 	// ErrVersionConflict: a Put entry states a version (Entry.VersionID)
 	// other than the one the store assigns; nothing was written.
 	ErrVersionConflict = errors.New("store: version conflict")
-	// ErrClosed: the store was closed.
+	// ErrClosed: the store was closed, or a Reopen could not open it
+	// again (the wrapping error says why).
 	ErrClosed = errors.New("store: closed")
+	// ErrBusy: Reopen found no moment without an operation under way and
+	// gave up, changing nothing.
+	ErrBusy = errors.New("store: busy")
 )

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	badger "github.com/dgraph-io/badger/v4"
+
 	"github.com/patientmatch/patientmatch/internal/mapped"
 	"github.com/patientmatch/patientmatch/internal/testgen"
 )
@@ -72,7 +74,8 @@ func TestStoreReopenKeepsEverything(t *testing.T) {
 
 // TestStoreReopenUnderTraffic: reads and writes running while the store
 // reopens wait for it and succeed (run with -race: db is swapped under
-// them), and Reopen gets in although they leave the store no idle moment.
+// them), and Reopen gets in although they leave the store no idle moment,
+// also when two run at once.
 func TestStoreReopenUnderTraffic(t *testing.T) {
 	ctx := context.Background()
 	s, err := OpenStore(t.TempDir(), StoreOptions{})
@@ -86,6 +89,9 @@ func TestStoreReopenUnderTraffic(t *testing.T) {
 		batch = append(batch, entryOf(g.Rec))
 	}
 	putChunks(t, s, batch, 50)
+	// The operations leave no idle moment: Reopen gets in by holding new
+	// ones back (lockHolding), after a short patience.
+	s.reopen.patience = 10 * time.Millisecond
 	stop := make(chan struct{})
 	errs := make(chan error, 3)
 	var wg sync.WaitGroup
@@ -111,9 +117,14 @@ func TestStoreReopenUnderTraffic(t *testing.T) {
 			}
 		})
 	}
+	// Two at once (they take turns).
+	reopened := make(chan error, 2)
 	for range 2 {
-		if err := s.Reopen(ctx); err != nil {
-			t.Fatal(err)
+		go func() { reopened <- s.Reopen(ctx) }()
+	}
+	for range 2 {
+		if err := <-reopened; err != nil {
+			t.Error(err)
 		}
 	}
 	close(stop)
@@ -183,26 +194,16 @@ func tableRss(t *testing.T, dir string) int64 {
 	return n
 }
 
-// TestStoreReopenWaitsForAnIdleMoment: Reopen does not queue behind an
-// operation under way (a scan), which would hold up every operation after
-// it: others go on meanwhile, and Reopen gives up when its context ends,
-// leaving the store as it was.
-func TestStoreReopenWaitsForAnIdleMoment(t *testing.T) {
-	ctx := context.Background()
-	s, err := OpenStore(t.TempDir(), StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	recs := testgen.Generate(3, 6)
-	for _, g := range recs {
-		putChunks(t, s, []Entry{entryOf(g.Rec)}, 1)
-	}
+// heldScan starts a scan of s that stops in its first patient until
+// release is closed; it returns once the scan is under way, and the
+// scan's error comes on scanned.
+func heldScan(t *testing.T, s *Store) (release chan struct{}, scanned chan error) {
+	t.Helper()
 	inScan, release := make(chan struct{}), make(chan struct{})
-	scanned := make(chan error, 1)
+	scanned = make(chan error, 1)
 	go func() {
 		first := true
-		scanned <- s.ScanRecords(ctx, func(Entry) error {
+		scanned <- s.ScanRecords(context.Background(), func(Entry) error {
 			if first {
 				first = false
 				close(inScan)
@@ -212,12 +213,52 @@ func TestStoreReopenWaitsForAnIdleMoment(t *testing.T) {
 		})
 	}()
 	<-inScan
+	return release, scanned
+}
+
+// openWithPatients opens a store in a temporary folder holding n
+// generated patients, one commit each.
+func openWithPatients(t *testing.T, n int) (*Store, []testgen.Record) {
+	t.Helper()
+	s, err := OpenStore(t.TempDir(), StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	recs := testgen.Generate(n, 6)
+	for _, g := range recs {
+		putChunks(t, s, []Entry{entryOf(g.Rec)}, 1)
+	}
+	return s, recs
+}
+
+// busySignal sets s's busy hook to signal the returned channel (without
+// blocking) every time Reopen finds an operation under way.
+func busySignal(s *Store) chan struct{} {
+	busy := make(chan struct{}, 1)
+	s.reopen.busy = func() {
+		select {
+		case busy <- struct{}{}:
+		default:
+		}
+	}
+	return busy
+}
+
+// TestStoreReopenWaitsForAnIdleMoment: Reopen does not queue behind an
+// operation under way (a scan), which would hold up every operation after
+// it: others go on while it waits, and it gives up when its context ends,
+// leaving the store as it was.
+func TestStoreReopenWaitsForAnIdleMoment(t *testing.T) {
+	ctx := context.Background()
+	s, recs := openWithPatients(t, 3)
+	s.reopen.patience, s.reopen.tries = time.Hour, 1 // it waits until cancelled
+	busy := busySignal(s)
+	release, scanned := heldScan(t, s)
 	reopened := make(chan error, 1)
 	rctx, cancel := context.WithCancel(ctx)
 	go func() { reopened <- s.Reopen(rctx) }()
-	// A Get while Reopen waits (given time to start waiting): it must not
-	// wait behind it.
-	time.Sleep(20 * time.Millisecond)
+	<-busy // Reopen is waiting: it found the scan under way
 	got := make(chan error, 1)
 	go func() {
 		_, err := s.Get(ctx, recs[1].Rec.ID)
@@ -249,5 +290,92 @@ func TestStoreReopenWaitsForAnIdleMoment(t *testing.T) {
 	}
 	if err := s.Reopen(ctx); err != nil {
 		t.Errorf("Reopen once idle: %v", err)
+	}
+}
+
+// TestStoreReopenGivesUpWhenNeverIdle: when its patience runs out behind
+// a long read, Reopen gives up (ErrBusy), changing nothing, rather than
+// queueing for the lock (which would hold up every operation after it
+// until the read ends, and ignore its context); operations go on, and a
+// later Reopen, once the store is idle, gets in.
+func TestStoreReopenGivesUpWhenNeverIdle(t *testing.T) {
+	ctx := context.Background()
+	s, recs := openWithPatients(t, 3)
+	s.reopen.patience, s.reopen.hold, s.reopen.tries = 5*time.Millisecond, 5*time.Millisecond, 2
+	release, scanned := heldScan(t, s)
+	reopened := make(chan error, 1)
+	go func() { reopened <- s.Reopen(ctx) }()
+	select {
+	case err := <-reopened:
+		if !errors.Is(err, ErrBusy) {
+			t.Errorf("Reopen behind a scan that outlasts its patience: %v, want ErrBusy", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release) // let the scan, then the queued Reopen, through
+		t.Fatal("Reopen still waiting behind the scan after its patience ran out")
+	}
+	if _, err := s.Get(ctx, recs[1].Rec.ID); err != nil {
+		t.Errorf("Get after a Reopen that gave up: %v", err)
+	}
+	close(release)
+	if err := <-scanned; err != nil {
+		t.Errorf("scan: %v", err)
+	}
+	if err := s.Reopen(ctx); err != nil {
+		t.Errorf("Reopen once idle: %v", err)
+	}
+}
+
+// TestStoreReopenRetriesTheOpen: a store that fails to open again is
+// tried again; one that opens on a later try works on, losing nothing.
+func TestStoreReopenRetriesTheOpen(t *testing.T) {
+	ctx := context.Background()
+	s, recs := openWithPatients(t, 3)
+	s.reopen.openBackoff = time.Millisecond
+	open, failures := s.open, 0
+	s.open = func() (*badger.DB, error) {
+		if failures < s.reopen.openTries-1 {
+			failures++
+			return nil, errors.New("out of file descriptors")
+		}
+		return open()
+	}
+	if err := s.Reopen(ctx); err != nil {
+		t.Fatalf("Reopen that opens on its last try: %v", err)
+	}
+	if failures != s.reopen.openTries-1 {
+		t.Errorf("%d failed opens, want %d", failures, s.reopen.openTries-1)
+	}
+	if _, err := s.Get(ctx, recs[2].Rec.ID); err != nil {
+		t.Errorf("Get after a Reopen that needed retries: %v", err)
+	}
+}
+
+// TestStoreReopenFailureClosesTheStore: a store that cannot be opened
+// again after every try is closed, and says so: Reopen, Ping and every
+// operation fail with ErrClosed (which the engine maps to its own).
+func TestStoreReopenFailureClosesTheStore(t *testing.T) {
+	ctx := context.Background()
+	s, recs := openWithPatients(t, 3)
+	s.reopen.openBackoff = time.Millisecond
+	tries := 0
+	s.open = func() (*badger.DB, error) {
+		tries++
+		return nil, errors.New("table file missing")
+	}
+	if err := s.Reopen(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("Reopen that cannot open: %v, want ErrClosed", err)
+	}
+	if tries != s.reopen.openTries {
+		t.Errorf("%d tries to open, want %d", tries, s.reopen.openTries)
+	}
+	if err := s.Ping(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Ping: %v, want ErrClosed", err)
+	}
+	if _, err := s.Get(ctx, recs[0].Rec.ID); !errors.Is(err, ErrClosed) {
+		t.Errorf("Get: %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after a failed Reopen: %v", err)
 	}
 }

@@ -156,6 +156,16 @@ type Store struct {
 	// by Close and Reopen, so db is never closed under a running operation.
 	closing sync.RWMutex
 	closed  atomic.Bool
+
+	// held, while Reopen holds new operations back (lockIdle), is a
+	// channel they wait on until it is closed.
+	held atomic.Pointer[chan struct{}]
+	// reopening serialises Reopen calls (held is one Reopen's at a time).
+	reopening sync.Mutex
+	// reopen paces Reopen (defaults: defaultReopenTiming; tests shorten
+	// it), and open opens db again for Reopen (tests make it fail).
+	reopen reopenTiming
+	open   func() (*badger.DB, error)
 }
 
 // OpenStore opens (creating if needed) the store in dir.
@@ -168,7 +178,8 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dir: dir, opts: opts}
+	s := &Store{db: db, dir: dir, opts: opts, reopen: defaultReopenTiming}
+	s.open = func() (*badger.DB, error) { return openBadger(dir, opts) }
 	last, err := s.readLastSeq()
 	if err != nil {
 		db.Close()
@@ -283,78 +294,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Reopen closes badger and opens it again, waiting for the operations
-// under way and holding back new ones meanwhile. What for: badger reads
-// its tables and value log through memory mappings, and every page a
-// read touched stays in the process's resident set for as long as the
-// file stays mapped, although nothing will read most of them again. A
-// scan of every patient (opening the engine) leaves all the table files
-// resident, 373 MiB at 1M patients; closing unmaps the files and opening
-// maps them afresh, untouched, and the pages stay in the OS page cache,
-// so later reads cost a minor fault, not a disk read. Closing also
-// flushes the memtable, so nothing written is lost; a store that fails
-// to open again is closed (ErrClosed from then on). In memory it does
-// nothing.
-//
-// It waits for a moment when no operation runs rather than queueing for
-// the lock at once, which would hold up every operation that comes after
-// it behind a long one under way (a scan); it gives up, changing nothing,
-// when ctx ends first (see lockIdle).
-func (s *Store) Reopen(ctx context.Context) error {
-	if err := s.lockIdle(ctx); err != nil {
-		return fmt.Errorf("store: reopen: %w", err)
-	}
-	defer s.closing.Unlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if s.opts.InMemory {
-		return nil
-	}
-	if err := s.db.Close(); err != nil {
-		s.closed.Store(true)
-		return fmt.Errorf("store: reopen: close: %w", err)
-	}
-	db, err := openBadger(s.dir, s.opts)
-	if err != nil {
-		s.closed.Store(true)
-		return fmt.Errorf("store: reopen: %w", err)
-	}
-	s.db = db
-	return nil
-}
-
-// lockIdle takes closing exclusively, at a moment no operation holds it
-// if one comes within reopenPatience (tried every reopenPoll), else by
-// queueing for it: a store never idle (operations overlapping without
-// pause) would never let the reopen in otherwise. It gives up when ctx
-// ends while it tries.
-func (s *Store) lockIdle(ctx context.Context) error {
-	deadline := time.Now().Add(reopenPatience)
-	for !s.closing.TryLock() {
-		if time.Now().After(deadline) {
-			s.closing.Lock()
-			return nil
-		}
-		t := time.NewTimer(reopenPoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
-
-// reopenPoll is how often Reopen tries for the lock, and reopenPatience
-// how long: operations take microseconds to milliseconds, so on a store
-// that is not saturated a free moment comes within a few tries.
-const (
-	reopenPoll     = time.Millisecond
-	reopenPatience = time.Second
-)
-
 // Ping reports whether the store is open: ErrClosed after Close, or after
 // a Reopen that could not open it again.
 func (s *Store) Ping() error {
@@ -364,9 +303,18 @@ func (s *Store) Ping() error {
 	return nil
 }
 
+// enter takes closing shared for an operation, after waiting while
+// Reopen holds new operations back (see lockIdle).
+func (s *Store) enter() {
+	if h := s.held.Load(); h != nil {
+		<-*h
+	}
+	s.closing.RLock()
+}
+
 // read runs fn in a read transaction unless the store is closed.
 func (s *Store) read(fn func(txn *badger.Txn) error) error {
-	s.closing.RLock()
+	s.enter()
 	defer s.closing.RUnlock()
 	if s.closed.Load() {
 		return ErrClosed
@@ -376,7 +324,7 @@ func (s *Store) read(fn func(txn *badger.Txn) error) error {
 
 // write runs fn holding the write lock unless the store is closed.
 func (s *Store) write(fn func() error) error {
-	s.closing.RLock()
+	s.enter()
 	defer s.closing.RUnlock()
 	if s.closed.Load() {
 		return ErrClosed

@@ -127,7 +127,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 	if ready != nil {
 		ready(ha, ga)
 	}
-	return srv.shutdown(log, srv.wait(ctx))
+	return srv.shutdown(log, srv.wait(ctx, ids.failure()))
 }
 
 // openServedEngine opens the engine of --data and, with --demo and an

@@ -10,6 +10,7 @@ import (
 
 	"github.com/patientmatch/patientmatch/authn"
 	"github.com/patientmatch/patientmatch/claims"
+	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/store"
 )
 
@@ -125,17 +126,27 @@ func (l linkStore) Get(ctx context.Context, key []byte) ([]byte, error) {
 	if errors.Is(err, store.ErrKeyNotFound) {
 		return nil, nil
 	}
-	return v, err
+	return v, kvError(err)
 }
 
 func (l linkStore) Set(ctx context.Context, key, value []byte) error {
-	return l.kv.Put(ctx, string(key), value)
+	return kvError(l.kv.Put(ctx, string(key), value))
 }
 
 func (l linkStore) Delete(ctx context.Context, key []byte) error {
-	return l.kv.Delete(ctx, string(key))
+	return kvError(l.kv.Delete(ctx, string(key)))
 }
 
 func (l linkStore) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
-	return l.kv.List(ctx, string(prefix), func(k string, v []byte) error { return fn([]byte(k), v) })
+	return kvError(l.kv.List(ctx, string(prefix), func(k string, v []byte) error { return fn([]byte(k), v) }))
+}
+
+// kvError makes a closed store (see matcher.Engine.ReleaseStorePages)
+// matcher.ErrClosed, as the engine's own operations say it, so that the
+// identity and claims surfaces answer it as unavailable, not internal.
+func kvError(err error) error {
+	if errors.Is(err, store.ErrClosed) && !errors.Is(err, matcher.ErrClosed) {
+		return fmt.Errorf("%w: %w", matcher.ErrClosed, err)
+	}
+	return err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/patientmatch/patientmatch/identity"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/scoring"
+	"github.com/patientmatch/patientmatch/store"
 )
 
 // identityNamespace is the engine KV namespace of the identity event log.
@@ -33,6 +34,9 @@ type identities struct {
 	eng    *matcher.Engine
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// failed receives the error that leaves the server unable to serve
+	// (see releaseAfterCatchUp); serve stops on it.
+	failed chan error
 }
 
 // openIdentities opens the identity log of eng and attaches it. The
@@ -46,7 +50,7 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger, 
 	}
 	eng.SetObserver(svc)
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ids := &identities{svc: svc, eng: eng, cancel: cancel}
+	ids := &identities{svc: svc, eng: eng, cancel: cancel, failed: make(chan error, 1)}
 	ids.wg.Add(1)
 	go func() {
 		defer ids.wg.Done()
@@ -61,12 +65,9 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger, 
 			log.Error("identity: catching up failed; it resumes on the next start", "err", err)
 			return
 		}
-		// The log's replay and the catch-up read the store through
-		// badger's mapped files (at 1M patients the log alone is 280 MiB),
-		// pages no query needs again: let them go (a failure costs only
-		// memory, unless the store could not be opened again).
-		if err := eng.ReleaseStorePages(cctx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("identity: could not release the store's pages read by the catch-up", "err", err)
+		if err := releaseAfterCatchUp(cctx, eng, log); err != nil {
+			ids.failed <- err
+			return
 		}
 		// The catch-up reads every stored patient even when it has nothing
 		// to do: at 1M patients 1.2 GB of garbage that the runtime would
@@ -75,6 +76,39 @@ func openIdentities(ctx context.Context, eng *matcher.Engine, log *slog.Logger, 
 		log.Info("identities ready", "processed", sum.Processed, "identities", sum.Identities, "open_tasks", sum.OpenTasks)
 	}()
 	return ids, nil
+}
+
+// releaseAfterCatchUp lets go of the store's pages that the log's replay
+// and the catch-up read through badger's mapped files (at 1M patients the
+// log alone is 280 MiB), pages no query needs again. Most failures cost
+// only memory and are logged. A store that could not be opened again
+// leaves an engine that answers nothing but ErrClosed: that is returned,
+// for serve to stop on and exit non-zero, so that an orchestrator
+// restarts the process (a replica failing only /readyz would be kept,
+// unready, for ever).
+func releaseAfterCatchUp(ctx context.Context, eng *matcher.Engine, log *slog.Logger) error {
+	err := eng.ReleaseStorePages(ctx)
+	switch {
+	case err == nil, ctx.Err() != nil:
+		return nil // released, or shutting down
+	case errors.Is(err, store.ErrBusy):
+		log.Warn("identity: the store was never idle; the pages the catch-up read stay resident", "err", err)
+		return nil
+	case errors.Is(err, matcher.ErrClosed):
+		log.Error("the store could not be opened again after releasing its pages; stopping the server", "err", err)
+		return fmt.Errorf("the store could not be opened again: %w", err)
+	}
+	log.Error("identity: could not release the store's pages read by the catch-up", "err", err)
+	return nil
+}
+
+// failure is the channel of the error that leaves the server unable to
+// serve (nil without identities: it never receives).
+func (ids *identities) failure() <-chan error {
+	if ids == nil {
+		return nil
+	}
+	return ids.failed
 }
 
 // openIdentityService opens the identity service of eng with opts (its

@@ -13,13 +13,15 @@ import (
 // once the server is told to stop.
 const shutdownBudget = 10 * time.Second
 
-// wait returns when ctx is cancelled (nil) or a server stops by itself
-// (its error).
-func (s *servers) wait(ctx context.Context) error {
+// wait returns when ctx is cancelled (nil), a server stops by itself
+// (its error) or failed receives what leaves the server unable to serve.
+func (s *servers) wait(ctx context.Context, failed <-chan error) error {
 	select {
 	case <-ctx.Done():
 		return nil
 	case err := <-s.errc:
+		return err
+	case err := <-failed:
 		return err
 	}
 }

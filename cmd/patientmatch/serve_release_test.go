@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/patientmatch/patientmatch/internal/testgen"
+	"github.com/patientmatch/patientmatch/matcher"
+)
+
+// TestServeStopsOnALostStore: when releasing the store's pages after the
+// identity catch-up leaves no store (it could not be opened again), serve
+// stops with an error (exit 1, for an orchestrator to restart it) rather
+// than serving 503 for ever behind a /healthz that says ok; the identity
+// links' KV says matcher.ErrClosed too, so their surfaces answer 503.
+func TestServeStopsOnALostStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	eng, err := matcher.Open(dir, matcher.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pats, _ := testgen.SynthPatients(t, 500, 2)
+	if _, err := eng.UpsertBatch(ctx, pats); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if eng, err = matcher.Open(dir, matcher.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	log := slog.New(slog.DiscardHandler)
+	if err := releaseAfterCatchUp(ctx, eng, log); err != nil {
+		t.Fatalf("release on a healthy store: %v", err)
+	}
+	ssts, err := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
+	if err != nil || len(ssts) == 0 {
+		t.Fatalf("no table files to remove: %v", err)
+	}
+	for _, f := range ssts {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost := releaseAfterCatchUp(ctx, eng, log)
+	if !errors.Is(lost, matcher.ErrClosed) {
+		t.Fatalf("release that cannot open the store again: %v, want matcher.ErrClosed", lost)
+	}
+	failed := make(chan error, 1)
+	failed <- lost
+	srv := &servers{errc: make(chan error, 2)}
+	if err := srv.wait(ctx, failed); !errors.Is(err, matcher.ErrClosed) {
+		t.Errorf("serve's wait after the store was lost: %v, want the loss", err)
+	}
+	kv, err := eng.KV(identityNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (linkStore{kv}).Get(ctx, []byte("k")); !errors.Is(err, matcher.ErrClosed) {
+		t.Errorf("identity KV after the store was lost: %v, want matcher.ErrClosed", err)
+	}
+}
