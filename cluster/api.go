@@ -359,6 +359,22 @@ func (n *Node) RefreshTermFrequencies(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	sum := sumTerms(parts)
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: %w", err)
+	}
+	rev, err := n.meta.Put(ctx, keyTerms, b)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: publishing the term frequencies: %w", err)
+	}
+	return rev, nil
+}
+
+// sumTerms adds the shards' name counts (nil parts skipped) into the
+// cluster-wide table: each count the sum of the shards', as one engine
+// holding every patient would count them.
+func sumTerms(parts []*scoring.TermFrequencies) *scoring.TermFrequencies {
 	sum := scoring.NewTermFrequencies()
 	for _, p := range parts {
 		if p == nil {
@@ -371,6 +387,14 @@ func (n *Node) RefreshTermFrequencies(ctx context.Context) (uint64, error) {
 		for k, v := range p.Family {
 			sum.Family[k] += v
 		}
+		// Middle names count as the names do: the sum of the shards'.
+		sum.Middles += p.Middles
+		for k, v := range p.Middle {
+			if sum.Middle == nil {
+				sum.Middle = map[string]uint32{}
+			}
+			sum.Middle[k] += v
+		}
 		for k, v := range p.FormalSex {
 			if sum.FormalSex == nil {
 				sum.FormalSex = map[string][2]uint32{}
@@ -379,13 +403,5 @@ func (n *Node) RefreshTermFrequencies(ctx context.Context) (uint64, error) {
 			sum.FormalSex[k] = [2]uint32{c[0] + v[0], c[1] + v[1]}
 		}
 	}
-	b, err := json.Marshal(sum)
-	if err != nil {
-		return 0, fmt.Errorf("cluster: %w", err)
-	}
-	rev, err := n.meta.Put(ctx, keyTerms, b)
-	if err != nil {
-		return 0, fmt.Errorf("cluster: publishing the term frequencies: %w", err)
-	}
-	return rev, nil
+	return sum
 }

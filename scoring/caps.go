@@ -231,8 +231,8 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 	// sexResolves). So are two diminutives of one name (Willie, Liam:
 	// twins may each be given one). With the twins' signature either is
 	// not enough for certain without an identifier, or a middle name
-	// agreeing in full: twins are given middle names of their own too
-	// (middleAgrees).
+	// agreeing in full that the population gives rarely (middleTells):
+	// twins are often given middle names of their own, but not always.
 	if f.given == GivenNickname && (f.ambiguous || f.diminutives) && f.birthAgrees && f.familyAgrees && !f.idExact && !f.middle {
 		c.limit(GradeProbable, CapTwins)
 	}
@@ -344,8 +344,8 @@ const minParentGap = 12
 // else about the names the caps read beside a pair's own levels.
 //
 // middle is set for a pair whose given names agree only through an
-// ambiguous diminutive when their middle names agree in full
-// (middleAgrees); middleDiffers for a pair with the same given name and
+// ambiguous diminutive when their middle names agree in full on a rare
+// one (middleTells); middleDiffers for a pair with the same given name and
 // birth dates different in the day alone when their middle names
 // disagree (daySlip); diminutives when the given names agree as
 // nicknames with neither the formal name (twoDiminutives); ambiguous
@@ -374,8 +374,9 @@ type nameTypos struct{ given, family, middle, middleDiffers, diminutives, ambigu
 // household and family name, so the counts cannot tell them apart. What
 // can is what is the person's own and not the household's: an identifier
 // agreeing exactly (which lifts the caps without this rule), or the same
-// middle name spelt out on both records (middleAgrees) — twins are given
-// middle names of their own. So at phonetic and jw>=0.92 a given name gets
+// middle name spelt out on both records when the population gives it
+// rarely (middleTells) — twins are often given middle names of their own,
+// but a common one (Thi, Marie, Lee) may be both twins'. So at phonetic and jw>=0.92 a given name gets
 // the slip share, the model's share of misspelt given names, beside
 // middle names that agree; otherwise, and at jw>=0.80 (Robert, Roger),
 // only a spelling nobody else carries counts. A family-name slip leaves the
@@ -388,7 +389,7 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 	switch g := lv[CompGivenName]; {
 	case g >= GivenPhonetic && g <= GivenJW80:
 		slip := 0.0
-		if (g == GivenPhonetic || g == GivenJW92) && middleAgrees(a, b) {
+		if (g == GivenPhonetic || g == GivenJW92) && s.middleTells(a, b) {
 			slip = s.givenSlip
 		}
 		ev.given = s.terms.typoOfEstablished(a.GivenTF, b.GivenTF, slip, a.givenCarriers, b.givenCarriers)
@@ -396,7 +397,7 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 		ev.diminutives = twoDiminutives(a, b)
 		ev.ambiguous = cmp.AmbiguousNickname && !s.terms.sexResolves(a, b, s.model.Comparisons[CompSex].Levels[SexDisagree].M)
 		if ev.ambiguous || ev.diminutives {
-			ev.middle = middleAgrees(a, b)
+			ev.middle = s.middleTells(a, b)
 		}
 	case g == GivenExact && lv[CompBirthDate] == BirthYearMonth:
 		ev.middleDiffers = middleDiffers(a, b)
@@ -437,18 +438,31 @@ func twoDiminutives(a, b *Prepared) bool {
 
 // middleAgrees reports whether two records carry the same middle names,
 // spelt out in full (not an initial, not a stand-in such as "nmn", no
-// middle name). A middle name is the person's, not the household's: twins
-// are given names of their own, middle names too, so beside given names
-// that are alike it is what tells one person's slip (William, Wiliam)
-// from twins' two names (Ashley, Ashlee) when no identifier does. An
-// initial agrees by chance too often to say so.
+// middle name). Beside given names that are alike it may tell one
+// person's slip (William, Wiliam) from twins' two names (Ashley, Ashlee)
+// when no identifier does — if it is a rare one (middleTells). An initial
+// agrees by chance too often to say so.
 func middleAgrees(a, b *Prepared) bool {
 	ma, mb := a.Rec.Middle, b.Rec.Middle
 	if ma != mb {
 		return false
 	}
-	first, _, _ := strings.Cut(ma, " ")
-	return utf8.RuneCountInString(first) >= 2 && !noMiddle(first)
+	_, ok := spelledMiddle(a)
+	return ok
+}
+
+// middleTells reports whether a and b agree on a middle name
+// (middleAgrees) that tells one person from twins: one the population
+// gives rarely (TermFrequencies.rareMiddle). Many twins are not given
+// middle names of their own — a family name as middle name, Vietnamese
+// Thi and Van, Marie, Ann, Lee — and such a name, shared by many records,
+// is as likely a twin's as the person's.
+func (s *Scorer) middleTells(a, b *Prepared) bool {
+	if !middleAgrees(a, b) {
+		return false
+	}
+	m, _ := spelledMiddle(a)
+	return s.terms.rareMiddle(m, s.givenSlip)
 }
 
 // noMiddleName is what US registries record when a person has none

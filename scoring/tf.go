@@ -3,6 +3,7 @@ package scoring
 import (
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/patientmatch/patientmatch/record"
 )
@@ -30,6 +31,13 @@ type TermFrequencies struct {
 	// Charlotte) a pair of one sex can stand for (sexResolves). A few
 	// hundred names at most.
 	FormalSex map[string][2]uint32 `json:"formal_sex,omitempty"`
+	// Middle counts each first middle name spelt out (not an initial, not
+	// a stand-in: the names middleAgrees reads), and Middles the records
+	// that carry one: how often a middle name is given tells whether two
+	// records agreeing on it are one person or twins given a middle name
+	// many share (Thi, Marie, Lee; rareMiddle).
+	Middle  map[string]uint32 `json:"middle,omitempty"`
+	Middles int               `json:"middles,omitempty"`
 }
 
 // NewTermFrequencies returns an empty table.
@@ -57,6 +65,13 @@ func (t *TermFrequencies) Add(p *Prepared) {
 	t.Records++
 	count(t.Given, p.given)
 	count(t.Family, p.family)
+	if m, ok := spelledMiddle(p); ok {
+		if t.Middle == nil {
+			t.Middle = map[string]uint32{}
+		}
+		t.Middles++
+		count(t.Middle, m)
+	}
 	if i, ok := sexIndex(p.Rec.Sex); ok && p.given != "" && isFormalName(p.given) {
 		if t.FormalSex == nil {
 			t.FormalSex = map[string][2]uint32{}
@@ -164,13 +179,40 @@ func count(m map[string]uint32, v string) {
 // Compact drops values counted at most once; frequencies are unchanged,
 // since an unseen value counts as seen once. It keeps model files small.
 func (t *TermFrequencies) Compact() {
-	for _, m := range []map[string]uint32{t.Given, t.Family} {
+	for _, m := range []map[string]uint32{t.Given, t.Family, t.Middle} {
 		for k, n := range m {
 			if n <= 1 {
 				delete(m, k)
 			}
 		}
 	}
+}
+
+// rareMiddle reports whether the first middle name m is given rarely
+// enough that two records agreeing on it say one person rather than twins:
+// carried by no more than share of the records with a middle name. The
+// caller passes the given-name slip share (Scorer.givenSlip), the share
+// at which the slip rule takes a rarer given-name spelling for a keying
+// error rather than a twin's name of its own (typoOfEstablished); a middle
+// name given more often than that is as likely a twin's own, and says
+// nothing the household does not. With no middle names counted it
+// reports false: the caps then stay as they are.
+func (t *TermFrequencies) rareMiddle(m string, share float64) bool {
+	if t == nil || t.Middles == 0 || m == "" {
+		return false
+	}
+	return float64(max(t.Middle[m], 1)) <= share*float64(t.Middles)
+}
+
+// spelledMiddle is the first middle name of p when it is spelt out (two
+// letters or more, not a stand-in such as "nmn"): the one middleAgrees
+// compares.
+func spelledMiddle(p *Prepared) (string, bool) {
+	first, _, _ := strings.Cut(p.Rec.Middle, " ")
+	if utf8.RuneCountInString(first) < 2 || noMiddle(first) {
+		return "", false
+	}
+	return first, true
 }
 
 // GivenFrequency is the relative frequency of a given name (at least

@@ -279,6 +279,7 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 			if twin != nil {
 				c.hazards |= HazTwin
 				twin.hazards |= HazTwin
+				shareMiddle(c, twin)
 			}
 			g.childContact(r, c, parent, home, landline)
 			// A first son may be named after his father, 20–40 years younger.
@@ -288,6 +289,19 @@ func (g *Generator) children(r *rand.Rand, hh int, home address, landline string
 			taken = append(taken, c.given)
 			twin = c
 		}
+	}
+}
+
+// shareMiddle gives a twin the other's middle name some of the time:
+// twins are not always given middle names of their own (a family name as
+// middle name, Vietnamese Thi and Van, Marie, Lee), and a matcher must not
+// read a middle name both carry as one person's. Only twins of one sex who
+// both have a middle name, one in four, decided by the entity number so
+// that no random draw is added: every other record generated stays as it
+// was.
+func shareMiddle(c, twin *person) {
+	if c.sex == twin.sex && c.middle != "" && twin.middle != "" && twin.middle != c.given && c.entity%4 == 0 {
+		c.middle = twin.middle
 	}
 }
 
