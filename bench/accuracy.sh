@@ -40,9 +40,10 @@ a = json.load(open(sys.argv[1]))
 g = {x["grade"]: x["at_or_above"] for x in a["grades"]}
 f = lambda m: "%.4f / %.4f / **%.4f**" % (m["precision"], m["recall"], m["f1"])
 b = a["blocking"]
-print("| %s | %s | %d | %s | %s | %d | %.4f | %d | %s | %.0f MiB |" % (
+print("| %s | %s | %d | %s | %s | %d | %.4f | %.4f | %d | %s | %.0f MiB |" % (
     sys.argv[2], sys.argv[3] or "built-in", a["records"], f(g["probable"]), f(g["possible"]),
-    g["certain"]["false_positives"], b["pairs_completeness"], b["candidate_pairs"], sys.argv[4], int(sys.argv[5]) / 1024))
+    g["certain"]["false_positives"], g["certain"]["recall"], b["pairs_completeness"], b["candidate_pairs"],
+    sys.argv[4], int(sys.argv[5]) / 1024))
 if not sys.argv[3] and a.get("rules"):
     k = a.get("keys") or {}
     with open(sys.argv[6], "a") as out:
@@ -55,8 +56,8 @@ if not sys.argv[3] and a.get("rules"):
 PY
 }
 
-echo "| set | model | records | probable+ P / R / F1 | possible+ P / R / F1 | false certain | blocking PC | pairs compared | seconds | peak RSS |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| set | model | records | probable+ P / R / F1 | possible+ P / R / F1 | false certain | certain recall | blocking PC | pairs compared | seconds | peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for f in "$datasets"/*.truth.csv; do
   name=$(basename "$f" .truth.csv)
   data="$datasets/$name.csv"
