@@ -453,16 +453,20 @@ func middleAgrees(a, b *Prepared) bool {
 
 // middleTells reports whether a and b agree on a middle name
 // (middleAgrees) that tells one person from twins: one the population
-// gives rarely (TermFrequencies.rareMiddle). Many twins are not given
+// gives at most as often as the rarer of the two given names
+// (TermFrequencies.rareMiddle). Many twins are not given
 // middle names of their own — a family name as middle name, Vietnamese
-// Thi and Van, Marie, Ann, Lee — and such a name, shared by many records,
-// is as likely a twin's as the person's.
+// Thi and Van, Marie, Ann, Lee — and such a name, carried by a few per
+// cent of the records with one, is as likely a twin's as the rarer given
+// name it would override (Ashlee, a fraction of a per cent): the shared
+// middle name must be at least as rare as the evidence it outweighs. The
+// bar comes from the same table as the names, not from a constant.
 func (s *Scorer) middleTells(a, b *Prepared) bool {
 	if !middleAgrees(a, b) {
 		return false
 	}
 	m, _ := spelledMiddle(a)
-	return s.terms.rareMiddle(m, s.givenSlip)
+	return s.terms.rareMiddle(m, a, b)
 }
 
 // noMiddleName is what US registries record when a person has none

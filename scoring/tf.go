@@ -188,20 +188,37 @@ func (t *TermFrequencies) Compact() {
 	}
 }
 
-// rareMiddle reports whether the first middle name m is given rarely
-// enough that two records agreeing on it say one person rather than twins:
-// carried by no more than share of the records with a middle name. The
-// caller passes the given-name slip share (Scorer.givenSlip), the share
-// at which the slip rule takes a rarer given-name spelling for a keying
-// error rather than a twin's name of its own (typoOfEstablished); a middle
-// name given more often than that is as likely a twin's own, and says
-// nothing the household does not. With no middle names counted it
-// reports false: the caps then stay as they are.
-func (t *TermFrequencies) rareMiddle(m string, share float64) bool {
-	if t == nil || t.Middles == 0 || m == "" {
+// rareMiddle reports whether the first middle name m, agreeing on a and
+// b, is given rarely enough that it says one person rather than twins: no
+// more often than the rarer of the two given names. The rarer given name's
+// share of the records is how often a twin would carry it as a name of
+// their own, the evidence the middle name overrides (Scorer.middleTells);
+// a middle name given more often is as likely a twin's own too, and says
+// nothing the household does not. Both are read as the carriers other
+// than the pair (a middle name the pair itself shares counts twice for
+// it, a given spelling once), as shares of the records with a middle name
+// and of all records, compared crosswise in whole counts so that a tie —
+// no one else carries either — is not lost to rounding. With no middle
+// names counted, or a given-name frequency unknown, it reports false: the
+// caps then stay as they are.
+func (t *TermFrequencies) rareMiddle(m string, a, b *Prepared) bool {
+	if t == nil || t.Middles == 0 || t.Records == 0 || m == "" || a.GivenTF <= 0 || b.GivenTF <= 0 {
 		return false
 	}
-	return float64(max(t.Middle[m], 1)) <= share*float64(t.Middles)
+	given := min(t.carriers(a.GivenTF, a.givenCarriers), t.carriers(b.GivenTF, b.givenCarriers)) - 1
+	middle := int(t.Middle[m]) - counted(a) - counted(b)
+	return float64(max(middle, 0))*float64(t.Records) <= max(given, 0)*float64(t.Middles)
+}
+
+// counted is 1 when p was prepared from the records the table counts
+// (Scorer.Prepare: its own names are among the counts) and 0 for a
+// query (Scorer.PrepareQuery, which sets its own carriers): what p itself
+// adds to a count.
+func counted(p *Prepared) int {
+	if p.givenCarriers > 0 {
+		return 0
+	}
+	return 1
 }
 
 // spelledMiddle is the first middle name of p when it is spelt out (two
