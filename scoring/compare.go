@@ -540,8 +540,14 @@ func compareHousehold(a, b *Prepared) uint8 {
 // conflict reports a typed identifier that disagrees beside another typed
 // one that agrees (an MRN equal, the SSNs different): the level is the
 // agreement's, which keeps its weight, and the caps read the conflict
-// (Comparison.IDConflict). A type with one pair agreeing and another
-// disagreeing (a record carrying an old and a corrected SSN) is no
+// (Comparison.IDConflict). Beside an exact agreement only a number a
+// person keeps for life counts (the SSN): a passport is renewed, a
+// driver's licence is issued again by another state, and two countries'
+// national ids share one type here, so one of those differing beside an
+// MRN that agrees is what one person's records look like. Beside an
+// agreement one character off (twins' SSNs may be consecutive) any typed
+// number that differs is a conflict. A type with one pair agreeing and
+// another disagreeing (a record carrying an old and a corrected SSN) is no
 // conflict.
 func compareIdentifiers(a, b *Prepared) (level uint8, untyped, conflict bool) {
 	typed := uint8(IDMissing)
@@ -572,7 +578,11 @@ func compareIdentifiers(a, b *Prepared) (level uint8, untyped, conflict bool) {
 			typed = min(typed, l)
 		}
 	}
-	conflict = typed != IDDisagree && disagreeing&^agreeing != 0
+	differing := disagreeing &^ agreeing
+	if typed == IDExact {
+		differing &= 1 << (record.IDSSN & 63)
+	}
+	conflict = typed != IDDisagree && differing != 0
 	switch {
 	case typed == IDExact || typed == IDDisagree:
 		return typed, false, conflict

@@ -85,6 +85,8 @@ func recordFrom(spec, defaultKey string) (record.Record, error) {
 			r.Identifiers = append(r.Identifiers, record.Identifier{Type: record.IDSSN, Value: v})
 		case "passport":
 			r.Identifiers = append(r.Identifiers, record.Identifier{Type: record.IDPassport, Value: v})
+		case "national":
+			r.Identifiers = append(r.Identifiers, record.Identifier{Type: record.IDNational, Value: v})
 		case "mrn":
 			r.Identifiers = append(r.Identifiers, record.Identifier{Type: record.IDMRN, Value: v})
 		case "mrn_system":

@@ -34,6 +34,11 @@ func TestCompareIdentifiersUntyped(t *testing.T) {
 		{"ssn one off, passport differs", "ssn=422777512;passport=X1234567", "ssn=422777513;passport=Y7654321", IDOneOff, false, true},
 		{"member agrees, ssn one off, passport differs", "member=W123456701;ssn=422777512;passport=X1234567", "member=W123456701;ssn=422777513;passport=Y7654321", IDExact, true, true},
 		{"one of two ssns agrees", "ssn=422777512;ssn=111223333", "ssn=111223333", IDExact, false, false},
+		// A passport renewed or a national id of another country beside an
+		// MRN that agrees is one person's (second review).
+		{"mrn agrees, passport differs", "mrn=100000001;passport=X1234567", "mrn=100000001;passport=Y7654321", IDExact, false, false},
+		{"mrn agrees, national id differs", "mrn=100000001;national=CF63227742", "mrn=100000001;national=CF60845116SRHV", IDExact, false, false},
+		{"mrn agrees, passport and ssn differ", "mrn=100000001;passport=X1234567;ssn=422777512", "mrn=100000001;passport=Y7654321;ssn=111223333", IDExact, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

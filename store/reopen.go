@@ -63,8 +63,12 @@ var defaultReopenTiming = reopenTiming{
 // if it still fails the store is closed: Reopen's error, and every
 // operation's from then on, is ErrClosed.
 func (s *Store) Reopen(ctx context.Context) error {
-	s.reopening.Lock()
-	defer s.reopening.Unlock()
+	select {
+	case s.reopening <- struct{}{}:
+		defer func() { <-s.reopening }()
+	case <-ctx.Done():
+		return fmt.Errorf("store: reopen: waiting for another: %w", ctx.Err())
+	}
 	if err := s.lockIdle(ctx); err != nil {
 		return fmt.Errorf("store: reopen: %w", err)
 	}
@@ -79,7 +83,10 @@ func (s *Store) Reopen(ctx context.Context) error {
 		s.closed.Store(true)
 		return fmt.Errorf("%w: reopen: close: %w", ErrClosed, err)
 	}
-	db, err := s.openAgain(ctx)
+	// Once the database is closed, opening it again is all that is left
+	// to do, whether or not the caller is still waiting: a cancelled ctx
+	// must not leave a store that could open closed for good.
+	db, err := s.openAgain(context.WithoutCancel(ctx))
 	if err != nil {
 		s.closed.Store(true)
 		return fmt.Errorf("%w: reopen: %w", ErrClosed, err)
@@ -90,7 +97,7 @@ func (s *Store) Reopen(ctx context.Context) error {
 
 // openAgain opens the closed store's database, retrying with backoff: a
 // failure may be passing, and until it opens the store serves nothing.
-// It stops early when ctx ends (the caller is going away).
+// It stops early when ctx ends (Reopen passes one that does not).
 func (s *Store) openAgain(ctx context.Context) (*badger.DB, error) {
 	wait := s.reopen.openBackoff
 	for try := 1; ; try++ {

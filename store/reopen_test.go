@@ -379,3 +379,62 @@ func TestStoreReopenFailureClosesTheStore(t *testing.T) {
 		t.Errorf("Close after a failed Reopen: %v", err)
 	}
 }
+
+// TestStoreReopenSecondGivesUpOnItsContext: a Reopen waiting for another
+// (itself waiting behind a long read) gives up when its own context ends,
+// instead of waiting as long as the first (second review).
+func TestStoreReopenSecondGivesUpOnItsContext(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openWithPatients(t, 3)
+	s.reopen.patience, s.reopen.tries = time.Hour, 1 // the first waits until cancelled
+	busy := busySignal(s)
+	release, scanned := heldScan(t, s)
+	firstCtx, cancelFirst := context.WithCancel(ctx)
+	first := make(chan error, 1)
+	go func() { first <- s.Reopen(firstCtx) }()
+	<-busy // the first Reopen is waiting behind the scan
+	secondCtx, cancelSecond := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() { second <- s.Reopen(secondCtx) }()
+	cancelSecond()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("second Reopen, its context cancelled: %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("a second Reopen waited for the first although its context ended")
+	}
+	cancelFirst()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Errorf("first Reopen: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-scanned; err != nil {
+		t.Errorf("scan: %v", err)
+	}
+}
+
+// TestStoreReopenFinishesAfterItsContextEnds: once the database is
+// closed, a context ending between tries to open it again does not leave
+// the store closed: the tries go on, and the store opens (second review).
+func TestStoreReopenFinishesAfterItsContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s, recs := openWithPatients(t, 3)
+	s.reopen.openBackoff = time.Millisecond
+	open, failures := s.open, 0
+	s.open = func() (*badger.DB, error) {
+		if failures == 0 {
+			failures++
+			cancel() // the caller goes away after the first failed open
+			return nil, errors.New("out of file descriptors")
+		}
+		return open()
+	}
+	if err := s.Reopen(ctx); err != nil {
+		t.Fatalf("Reopen whose context ended between tries to open: %v", err)
+	}
+	if _, err := s.Get(context.Background(), recs[0].Rec.ID); err != nil {
+		t.Errorf("Get after it: %v", err)
+	}
+}

@@ -160,8 +160,10 @@ type Store struct {
 	// held, while Reopen holds new operations back (lockIdle), is a
 	// channel they wait on until it is closed.
 	held atomic.Pointer[chan struct{}]
-	// reopening serialises Reopen calls (held is one Reopen's at a time).
-	reopening sync.Mutex
+	// reopening serialises Reopen calls (held is one Reopen's at a time):
+	// a one-slot semaphore, so that a Reopen waiting for another can give
+	// up when its context ends.
+	reopening chan struct{}
 	// reopen paces Reopen (defaults: defaultReopenTiming; tests shorten
 	// it), and open opens db again for Reopen (tests make it fail).
 	reopen reopenTiming
@@ -178,7 +180,7 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dir: dir, opts: opts, reopen: defaultReopenTiming}
+	s := &Store{db: db, dir: dir, opts: opts, reopen: defaultReopenTiming, reopening: make(chan struct{}, 1)}
 	s.open = func() (*badger.DB, error) { return openBadger(dir, opts) }
 	last, err := s.readLastSeq()
 	if err != nil {
