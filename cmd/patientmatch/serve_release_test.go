@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/patientmatch/patientmatch/internal/testgen"
 	"github.com/patientmatch/patientmatch/matcher"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // TestServeStopsOnALostStore: when releasing the store's pages after the
@@ -48,15 +50,24 @@ func TestServeStopsOnALostStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lost := releaseAfterCatchUp(ctx, eng, log)
-	if !errors.Is(lost, matcher.ErrClosed) {
-		t.Fatalf("release that cannot open the store again: %v, want matcher.ErrClosed", lost)
+	// The identity service's catch-up reads the store through the files
+	// still mapped; its release after the catch-up cannot open them again,
+	// and the loss must reach serve's wait through ids.failure().
+	ids, err := openIdentities(ctx, eng, log, scoring.GradePossible)
+	if err != nil {
+		t.Fatal(err)
 	}
-	failed := make(chan error, 1)
-	failed <- lost
+	defer ids.Close()
 	srv := &servers{errc: make(chan error, 2)}
-	if err := srv.wait(ctx, failed); !errors.Is(err, matcher.ErrClosed) {
-		t.Errorf("serve's wait after the store was lost: %v, want the loss", err)
+	waited := make(chan error, 1)
+	go func() { waited <- srv.wait(ctx, ids.failure()) }()
+	select {
+	case err := <-waited:
+		if !errors.Is(err, matcher.ErrClosed) {
+			t.Errorf("serve's wait after the store was lost: %v, want matcher.ErrClosed", err)
+		}
+	case <-time.After(e2eHangGuard):
+		t.Fatal("serve's wait did not return after the store was lost")
 	}
 	kv, err := eng.KV(identityNamespace)
 	if err != nil {
