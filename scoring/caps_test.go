@@ -188,13 +188,8 @@ func TestCapsTypoAgainstTwins(t *testing.T) {
 			if r.Levels[CompGivenName] != tc.given || r.Levels[CompFamilyName] != tc.fam {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(tc.s.Explain(a, b)))
 			}
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(tc.s.Explain(a, b)))
-			}
-			if r2 := tc.s.Score(b, a); r2.Grade != r.Grade {
-				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
-			}
+			checkCertain(t, tc.s, a, b, r, tc.certain)
+			checkSymmetric(t, tc.s, a, b, r)
 		})
 	}
 }
@@ -236,13 +231,8 @@ func TestCapsJuniorDateTypo(t *testing.T) {
 			if r.Levels[CompBirthDate] != tc.birth || r.Levels[CompIdentifier] != tc.id {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
 			}
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(s.Explain(a, b)))
-			}
-			if r2 := s.Score(b, a); r2.Grade != r.Grade {
-				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
-			}
+			checkCertain(t, s, a, b, r, tc.certain)
+			checkSymmetric(t, s, a, b, r)
 		})
 	}
 }
@@ -335,10 +325,7 @@ func TestCapsMarriedName(t *testing.T) {
 			if r.Levels[CompFamilyName] != FamilyElse || r.Levels[CompGivenName] != tc.given {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
 			}
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(s.Explain(a, b)))
-			}
+			checkCertain(t, s, a, b, r, tc.certain)
 		})
 	}
 }
@@ -372,16 +359,11 @@ func TestCapsAmbiguousNicknameMiddle(t *testing.T) {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
 			}
 			r := s.Score(a, b)
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(s.Explain(a, b)))
-			}
+			checkCertain(t, s, a, b, r, tc.certain)
 			if !tc.certain && r.Cap != CapTwins {
 				t.Errorf("cap %v, want %v named (_explain)", r.Cap, CapTwins)
 			}
-			if r2 := s.Score(b, a); r2.Grade != r.Grade {
-				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
-			}
+			checkSymmetric(t, s, a, b, r)
 		})
 	}
 }
@@ -424,16 +406,11 @@ func TestCapsDaySlip(t *testing.T) {
 			if r.Levels[CompBirthDate] != tc.birth || r.Levels[CompFamilyName] != FamilyExact {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
 			}
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(s.Explain(a, b)))
-			}
+			checkCertain(t, s, a, b, r, tc.certain)
 			if !tc.certain && r.Probability >= DefaultThresholds().Certain && r.Cap == CapNone {
 				t.Errorf("certain by score (p=%.6f) but no cap named (_explain)", r.Probability)
 			}
-			if r2 := s.Score(b, a); r2.Grade != r.Grade {
-				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
-			}
+			checkSymmetric(t, s, a, b, r)
 		})
 	}
 }
@@ -465,16 +442,11 @@ func TestCapsTwoDiminutives(t *testing.T) {
 			if r.Levels[CompGivenName] != GivenNickname {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
 			}
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(s.Explain(a, b)))
-			}
+			checkCertain(t, s, a, b, r, tc.certain)
 			if !tc.certain && r.Cap != CapTwins {
 				t.Errorf("cap %v, want %v named (_explain)", r.Cap, CapTwins)
 			}
-			if r2 := s.Score(b, a); r2.Grade != r.Grade {
-				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
-			}
+			checkSymmetric(t, s, a, b, r)
 		})
 	}
 }
@@ -531,16 +503,31 @@ func TestCapsAmbiguousNicknameSex(t *testing.T) {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(tc.s.Explain(a, b)))
 			}
 			r := tc.s.Score(a, b)
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(tc.s.Explain(a, b)))
-			}
+			checkCertain(t, tc.s, a, b, r, tc.certain)
 			if !tc.certain && r.Probability >= DefaultThresholds().Certain && r.Cap != CapTwins {
 				t.Errorf("cap %v, want %v named (_explain)", r.Cap, CapTwins)
 			}
-			if r2 := tc.s.Score(b, a); r2.Grade != r.Grade {
-				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
-			}
+			checkSymmetric(t, tc.s, a, b, r)
 		})
+	}
+}
+
+// checkCertain reports an error unless r, the score of a against b, is
+// certain exactly when want; the message carries the pair's explanation,
+// which says which cap held or why none did.
+func checkCertain(t *testing.T, s *Scorer, a, b *Prepared, r Result, want bool) {
+	t.Helper()
+	if got := r.Grade == GradeCertain; got != want {
+		t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
+			want, explainString(s.Explain(a, b)))
+	}
+}
+
+// checkSymmetric reports an error unless b against a grades as r, the
+// score of a against b: a cap must not depend on which record is stored.
+func checkSymmetric(t *testing.T, s *Scorer, a, b *Prepared, r Result) {
+	t.Helper()
+	if r2 := s.Score(b, a); r2.Grade != r.Grade {
+		t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
 	}
 }

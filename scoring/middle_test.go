@@ -80,16 +80,11 @@ func TestCapsTwinsSharedMiddle(t *testing.T) {
 			if r.Levels[CompGivenName] != tc.level {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
 			}
-			if got := r.Grade == GradeCertain; got != tc.certain {
-				t.Errorf("grade %v (cap %v, p=%.6f), want certain %v; %s", r.Grade, r.Cap, r.Probability,
-					tc.certain, explainString(s.Explain(a, b)))
-			}
+			checkCertain(t, s, a, b, r, tc.certain)
 			if !tc.certain && r.Cap != CapTwins && r.Cap != CapWeakAgreement {
 				t.Errorf("cap %v, want twins or weak_agreement named (_explain)", r.Cap)
 			}
-			if r2 := s.Score(b, a); r2.Grade != r.Grade {
-				t.Errorf("not symmetric: %v vs %v", r.Grade, r2.Grade)
-			}
+			checkSymmetric(t, s, a, b, r)
 		})
 	}
 }
