@@ -308,10 +308,7 @@ func uOfSample(counts *LevelCounts, m, base Probabilities, lambda float64) (Prob
 	fitted := 0
 	for c := 0; c < NumComparisons; c++ {
 		L := len(specs[c].levels)
-		var tot float64
-		for l := 0; l < L; l++ {
-			tot += float64(counts[c][l])
-		}
+		tot := counts.total(c)
 		if tot == 0 {
 			continue
 		}

@@ -209,12 +209,9 @@ func eachDistinctPair(records []*Prepared, passes []TrainingPass, fn func(pass i
 	seen := make(map[[2]int32]struct{})
 	for n, p := range passes {
 		for _, ij := range p.Pairs {
-			i, j := ij[0], ij[1]
-			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
+			i, j, ok := orderedPair(ij, len(records))
+			if !ok {
 				continue
-			}
-			if i > j {
-				i, j = j, i
 			}
 			k := [2]int32{i, j}
 			_, dup := seen[k]
@@ -224,6 +221,20 @@ func eachDistinctPair(records []*Prepared, passes []TrainingPass, fn func(pass i
 			fn(n, i, j, !dup)
 		}
 	}
+}
+
+// orderedPair returns a pass's pair ij ordered so that i < j, and false
+// for a pair of a record with itself or with one outside the n records,
+// which distinctPairs and eachDistinctPair skip.
+func orderedPair(ij [2]int32, n int) (i, j int32, ok bool) {
+	i, j = ij[0], ij[1]
+	if i == j || i < 0 || j < 0 || int(i) >= n || int(j) >= n {
+		return 0, 0, false
+	}
+	if i > j {
+		i, j = j, i
+	}
+	return i, j, true
 }
 
 // allPairs is the number of unordered pairs of n records, as a float64

@@ -237,12 +237,9 @@ func distinctPairs(records []*Prepared, passes []TrainingPass) [][2]int32 {
 	all := make([]keyed, 0, n)
 	for _, p := range passes {
 		for _, ij := range p.Pairs {
-			i, j := ij[0], ij[1]
-			if i == j || i < 0 || j < 0 || int(i) >= len(records) || int(j) >= len(records) {
+			i, j, ok := orderedPair(ij, len(records))
+			if !ok {
 				continue
-			}
-			if i > j {
-				i, j = j, i
 			}
 			all = append(all, keyed{uint64(i)<<32 | uint64(j), len(all)})
 		}

@@ -67,10 +67,7 @@ func EstimateU(records []*Prepared, nPairs int, rng *rand.Rand) (u Probabilities
 	}
 	for c := 0; c < NumComparisons; c++ {
 		L := len(specs[c].levels)
-		var tot float64
-		for l := 0; l < L; l++ {
-			tot += float64(counts[c][l])
-		}
+		tot := counts.total(c)
 		if tot == 0 {
 			continue
 		}
@@ -86,6 +83,16 @@ func EstimateU(records []*Prepared, nPairs int, rng *rand.Rand) (u Probabilities
 
 // LevelCounts counts pairs per level of each comparison.
 type LevelCounts [NumComparisons][MaxLevels]int
+
+// total is how many pairs k counts for comparison c: the sum over its
+// levels, as a float64 since it divides the level counts into shares.
+func (k *LevelCounts) total(c int) float64 {
+	var tot float64
+	for l := 0; l < len(specs[c].levels); l++ {
+		tot += float64(k[c][l])
+	}
+	return tot
+}
 
 // MEstimate is the outcome of EstimateM.
 type MEstimate struct {
