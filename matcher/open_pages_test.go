@@ -20,23 +20,8 @@ func TestOpenReleasesStorePages(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	e, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pats := synthPatients(t, 3000, 7)
-	for j := 0; j < len(pats); j += 500 {
-		if _, err := e.UpsertBatch(ctx, pats[j:min(j+500, len(pats))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if e, err = Open(dir, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := reopenedWith(t, dir, pats, 500)
 	if e.Len() != len(pats) {
 		t.Fatalf("Len = %d after Open, want %d", e.Len(), len(pats))
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/patientmatch/patientmatch/record"
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // TestReleaseStorePagesFailureIsErrClosed: when the store cannot be
@@ -19,21 +20,8 @@ import (
 func TestReleaseStorePagesFailureIsErrClosed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	e, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pats := synthPatients(t, 2000, 3)
-	if _, err := e.UpsertBatch(ctx, pats); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if e, err = Open(dir, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := reopenedWith(t, dir, pats, len(pats))
 	ssts, err := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
 	if err != nil || len(ssts) == 0 {
 		t.Fatalf("no table files to remove: %v", err)
@@ -67,4 +55,30 @@ func TestReleaseStorePagesFailureIsErrClosed(t *testing.T) {
 	if _, err := e.UpsertBatch(ctx, pats[4:5]); !errors.Is(err, ErrClosed) {
 		t.Errorf("UpsertBatch: %v, want ErrClosed", err)
 	}
+}
+
+// reopenedWith opens an engine in dir, stores pats in batches of batch,
+// closes it and returns it opened again, so that what a test reads comes
+// from the store and the open path rather than from the writes; the test's
+// cleanup closes it.
+func reopenedWith(t *testing.T, dir string, pats []*fm.Patient, batch int) *Engine {
+	t.Helper()
+	ctx := context.Background()
+	e, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := 0; j < len(pats); j += batch {
+		if _, err := e.UpsertBatch(ctx, pats[j:min(j+batch, len(pats))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if e, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }
