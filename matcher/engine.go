@@ -245,7 +245,7 @@ func (e *Engine) dropOpenReads() error {
 func (e *Engine) ReleaseStorePages(ctx context.Context) error {
 	start := time.Now()
 	if err := e.store.Reopen(ctx); err != nil {
-		return fmt.Errorf("matcher: %w", fromStore(err))
+		return fmt.Errorf("matcher: %w", FromStore(err))
 	}
 	e.opts.Logger.Info("store reopened to release the pages read so far", "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -371,7 +371,7 @@ func (e *Engine) Ping(context.Context) error {
 		return ErrClosed
 	}
 	if err := e.store.Ping(); err != nil {
-		return fmt.Errorf("matcher: %w", fromStore(err))
+		return fmt.Errorf("matcher: %w", FromStore(err))
 	}
 	return nil
 }

@@ -23,12 +23,13 @@ var (
 	ErrClosed = errors.New("matcher: engine closed")
 )
 
-// fromStore classifies an error of the store for the engine's callers: a
+// FromStore classifies an error of the store for the engine's callers
+// (the engine's own operations, and those of a KV from Engine.KV): a
 // closed store (closed with the engine, or left closed by a reopen that
 // could not open it again, see ReleaseStorePages) is ErrClosed, which the
 // surfaces answer as unavailable (503, UNAVAILABLE) and an orchestrator
 // can act on, not as an internal error. Other errors pass unchanged.
-func fromStore(err error) error {
+func FromStore(err error) error {
 	if errors.Is(err, store.ErrClosed) && !errors.Is(err, ErrClosed) {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}

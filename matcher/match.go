@@ -140,7 +140,7 @@ func (e *Engine) resolve(ctx context.Context, scorer *scoring.Scorer, qp *scorin
 	}
 	resources, err := e.store.Resources(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("matcher: %w", fromStore(err))
+		return nil, fmt.Errorf("matcher: %w", FromStore(err))
 	}
 	out := ms[:0]
 	for i, m := range ms {

@@ -74,7 +74,7 @@ func (e *Engine) Changes(ctx context.Context, afterSeq uint64, fn func(Written) 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("matcher: changes: %w", fromStore(err))
+		return fmt.Errorf("matcher: changes: %w", FromStore(err))
 	}
 	for _, id := range order {
 		w := Written{Seq: last[id], ID: id}
@@ -82,7 +82,7 @@ func (e *Engine) Changes(ctx context.Context, afterSeq uint64, fn func(Written) 
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
-			return fmt.Errorf("matcher: changes: %w", fromStore(err))
+			return fmt.Errorf("matcher: changes: %w", FromStore(err))
 		default:
 			w.Record = &en.Record
 		}

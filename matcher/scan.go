@@ -26,5 +26,5 @@ func (e *Engine) Scan(ctx context.Context, fn func(StoredPatient) error) error {
 	case fnErr != nil:
 		return fnErr
 	}
-	return fmt.Errorf("matcher: scan: %w", fromStore(err))
+	return fmt.Errorf("matcher: scan: %w", FromStore(err))
 }

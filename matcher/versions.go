@@ -63,7 +63,7 @@ func (e *Engine) List(ctx context.Context, after string, fn func(StoredPatient) 
 	}
 	err := e.store.List(ctx, after, func(en store.Entry) (bool, error) { return fn(storedOf(en, 0)) })
 	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("matcher: list: %w", fromStore(err))
+		return fmt.Errorf("matcher: list: %w", FromStore(err))
 	}
 	return err
 }
@@ -97,7 +97,7 @@ func (e *Engine) versionIs(ctx context.Context, id string, want uint64) func() e
 		case errors.Is(err, store.ErrNotFound):
 			return fmt.Errorf("%w: %s has no current version (want %d)", ErrVersionMismatch, id, want)
 		case err != nil:
-			return fmt.Errorf("matcher: %w", fromStore(err))
+			return fmt.Errorf("matcher: %w", FromStore(err))
 		case en.VersionID != want:
 			return fmt.Errorf("%w: %s is at version %d, not %d", ErrVersionMismatch, id, en.VersionID, want)
 		}
@@ -110,5 +110,5 @@ func storeError(id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	return fmt.Errorf("matcher: %w", fromStore(err))
+	return fmt.Errorf("matcher: %w", FromStore(err))
 }

@@ -73,7 +73,7 @@ func (e *Engine) upsertBatch(ctx context.Context, ps []*fm.Patient, precondition
 	}
 	vs, err := e.store.Put(ctx, entries)
 	if err != nil {
-		return nil, fmt.Errorf("matcher: %w", fromStore(err))
+		return nil, fmt.Errorf("matcher: %w", FromStore(err))
 	}
 	// The store has committed: from here on the write is durable. The index
 	// and the table follow; should the process die in between, Open catches
@@ -135,7 +135,7 @@ func (e *Engine) entriesLocked(ctx context.Context, ps []*fm.Patient) (out []Sto
 		if live[i] {
 			prev, err := e.store.Get(ctx, *p.Id)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, nil, nil, fmt.Errorf("matcher: %w", fromStore(err))
+				return nil, nil, nil, fmt.Errorf("matcher: %w", FromStore(err))
 			}
 			if err == nil && sameContent(prev.Resource, p) {
 				out[i] = storedOf(prev, Unchanged)
@@ -224,7 +224,7 @@ func (e *Engine) delete(ctx context.Context, id string, precondition func() erro
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: %s", ErrNotFound, id)
 		}
-		return fmt.Errorf("matcher: %w", fromStore(err))
+		return fmt.Errorf("matcher: %w", FromStore(err))
 	}
 	e.deleted[id] = v.VersionID
 	changes := []index.Change{{Seq: v.Seq, ID: id}}
@@ -243,7 +243,7 @@ func (e *Engine) Get(ctx context.Context, id string) (StoredPatient, error) {
 		return StoredPatient{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
-		return StoredPatient{}, fmt.Errorf("matcher: %w", fromStore(err))
+		return StoredPatient{}, fmt.Errorf("matcher: %w", FromStore(err))
 	}
 	return storedOf(en, 0), nil
 }

@@ -126,27 +126,17 @@ func (l linkStore) Get(ctx context.Context, key []byte) ([]byte, error) {
 	if errors.Is(err, store.ErrKeyNotFound) {
 		return nil, nil
 	}
-	return v, kvError(err)
+	return v, matcher.FromStore(err)
 }
 
 func (l linkStore) Set(ctx context.Context, key, value []byte) error {
-	return kvError(l.kv.Put(ctx, string(key), value))
+	return matcher.FromStore(l.kv.Put(ctx, string(key), value))
 }
 
 func (l linkStore) Delete(ctx context.Context, key []byte) error {
-	return kvError(l.kv.Delete(ctx, string(key)))
+	return matcher.FromStore(l.kv.Delete(ctx, string(key)))
 }
 
 func (l linkStore) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
-	return kvError(l.kv.List(ctx, string(prefix), func(k string, v []byte) error { return fn([]byte(k), v) }))
-}
-
-// kvError makes a closed store (see matcher.Engine.ReleaseStorePages)
-// matcher.ErrClosed, as the engine's own operations say it, so that the
-// identity and claims surfaces answer it as unavailable, not internal.
-func kvError(err error) error {
-	if errors.Is(err, store.ErrClosed) && !errors.Is(err, matcher.ErrClosed) {
-		return fmt.Errorf("%w: %w", matcher.ErrClosed, err)
-	}
-	return err
+	return matcher.FromStore(l.kv.List(ctx, string(prefix), func(k string, v []byte) error { return fn([]byte(k), v) }))
 }
