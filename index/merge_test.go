@@ -45,6 +45,22 @@ func assertMerges(t *testing.T, ix *Index, writes int) {
 	t.Errorf("%d live segments after %d single writes, want fewer than %d: background merging is off", n, writes, want)
 }
 
+// assertMergesReopened closes ix, reopens its folder dir without Bulk and
+// fails unless single writes to it merge in the background.
+func assertMergesReopened(t *testing.T, ix *Index, dir string) {
+	t.Helper()
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := OpenIndex(dir, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	writeSingles(t, ix, singleWrites)
+	assertMerges(t, ix, singleWrites)
+}
+
 // TestIndexMergesAfterBulk: a folder created in the bulk configuration
 // (IndexOptions.Bulk, or by a Sync rebuild) merges again in the background
 // once opened without Bulk. bleve writes the configuration an index is
@@ -63,15 +79,7 @@ func TestIndexMergesAfterBulk(t *testing.T) {
 		if err := ix.Sync(ctx, s, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := ix.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if ix, err = OpenIndex(dir, IndexOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		defer ix.Close()
-		writeSingles(t, ix, singleWrites)
-		assertMerges(t, ix, singleWrites)
+		assertMergesReopened(t, ix, dir)
 	})
 	t.Run("created bulk", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "index")
@@ -83,15 +91,7 @@ func TestIndexMergesAfterBulk(t *testing.T) {
 		if err := ix.Compact(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := ix.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if ix, err = OpenIndex(dir, IndexOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		defer ix.Close()
-		writeSingles(t, ix, singleWrites)
-		assertMerges(t, ix, singleWrites)
+		assertMergesReopened(t, ix, dir)
 	})
 }
 

@@ -197,12 +197,12 @@ func tableRss(t *testing.T, dir string) int64 {
 }
 
 // heldScan starts a scan of s that stops in its first patient until
-// release is closed; it returns once the scan is under way, and the
-// scan's error comes on scanned.
-func heldScan(t *testing.T, s *Store) (release chan struct{}, scanned chan error) {
+// endScan is called; it returns once the scan is under way. endScan lets
+// the scan finish and fails the test on its error.
+func heldScan(t *testing.T, s *Store) (endScan func()) {
 	t.Helper()
 	inScan, release := make(chan struct{}), make(chan struct{})
-	scanned = make(chan error, 1)
+	scanned := make(chan error, 1)
 	go func() {
 		first := true
 		scanned <- s.ScanRecords(context.Background(), func(Entry) error {
@@ -215,7 +215,13 @@ func heldScan(t *testing.T, s *Store) (release chan struct{}, scanned chan error
 		})
 	}()
 	<-inScan
-	return release, scanned
+	return func() {
+		t.Helper()
+		close(release)
+		if err := <-scanned; err != nil {
+			t.Errorf("scan: %v", err)
+		}
+	}
 }
 
 // openWithPatients opens a store in a temporary folder holding n
@@ -256,7 +262,7 @@ func TestStoreReopenWaitsForAnIdleMoment(t *testing.T) {
 	s, recs := openWithPatients(t, 3)
 	s.reopen.patience, s.reopen.tries = time.Hour, 1 // it waits until cancelled
 	busy := busySignal(s)
-	release, scanned := heldScan(t, s)
+	endScan := heldScan(t, s)
 	reopened := make(chan error, 1)
 	rctx, cancel := context.WithCancel(ctx)
 	go func() { reopened <- s.Reopen(rctx) }()
@@ -283,10 +289,7 @@ func TestStoreReopenWaitsForAnIdleMoment(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("Reopen did not give up when its context ended")
 	}
-	close(release)
-	if err := <-scanned; err != nil {
-		t.Errorf("scan: %v", err)
-	}
+	endScan()
 	if err := s.Ping(); err != nil {
 		t.Errorf("Ping after a Reopen that gave up: %v", err)
 	}
@@ -304,7 +307,7 @@ func TestStoreReopenGivesUpWhenNeverIdle(t *testing.T) {
 	ctx := context.Background()
 	s, recs := openWithPatients(t, 3)
 	s.reopen.patience, s.reopen.hold, s.reopen.tries = 5*time.Millisecond, 5*time.Millisecond, 2
-	release, scanned := heldScan(t, s)
+	endScan := heldScan(t, s)
 	reopened := make(chan error, 1)
 	go func() { reopened <- s.Reopen(ctx) }()
 	select {
@@ -313,16 +316,13 @@ func TestStoreReopenGivesUpWhenNeverIdle(t *testing.T) {
 			t.Errorf("Reopen behind a scan that outlasts its patience: %v, want ErrBusy", err)
 		}
 	case <-time.After(10 * time.Second):
-		close(release) // let the scan, then the queued Reopen, through
+		endScan() // let the scan, then the queued Reopen, through
 		t.Fatal("Reopen still waiting behind the scan after its patience ran out")
 	}
 	if _, err := s.Get(ctx, recs[1].Rec.ID); err != nil {
 		t.Errorf("Get after a Reopen that gave up: %v", err)
 	}
-	close(release)
-	if err := <-scanned; err != nil {
-		t.Errorf("scan: %v", err)
-	}
+	endScan()
 	if err := s.Reopen(ctx); err != nil {
 		t.Errorf("Reopen once idle: %v", err)
 	}
@@ -390,7 +390,7 @@ func TestStoreReopenSecondGivesUpOnItsContext(t *testing.T) {
 	s, _ := openWithPatients(t, 3)
 	s.reopen.patience, s.reopen.tries = time.Hour, 1 // the first waits until cancelled
 	busy := busySignal(s)
-	release, scanned := heldScan(t, s)
+	endScan := heldScan(t, s)
 	firstCtx, cancelFirst := context.WithCancel(ctx)
 	first := make(chan error, 1)
 	go func() { first <- s.Reopen(firstCtx) }()
@@ -411,10 +411,7 @@ func TestStoreReopenSecondGivesUpOnItsContext(t *testing.T) {
 	if err := <-first; !errors.Is(err, context.Canceled) {
 		t.Errorf("first Reopen: %v, want context.Canceled", err)
 	}
-	close(release)
-	if err := <-scanned; err != nil {
-		t.Errorf("scan: %v", err)
-	}
+	endScan()
 }
 
 // TestStoreReopenFinishesAfterItsContextEnds: once the database is
@@ -457,7 +454,7 @@ func TestStoreReopenHoldsNewOperationsBack(t *testing.T) {
 			close(holding)
 		}
 	}
-	release, scanned := heldScan(t, s)
+	endScan := heldScan(t, s)
 	reopened := make(chan error, 1)
 	go func() { reopened <- s.Reopen(ctx) }()
 	<-holding
@@ -466,10 +463,7 @@ func TestStoreReopenHoldsNewOperationsBack(t *testing.T) {
 		_, err := s.Get(ctx, recs[1].Rec.ID)
 		got <- err
 	}()
-	close(release) // the scan under way finishes; Reopen gets in
-	if err := <-scanned; err != nil {
-		t.Errorf("scan: %v", err)
-	}
+	endScan() // the scan under way finishes; Reopen gets in
 	if err := <-reopened; err != nil {
 		t.Errorf("Reopen by holding new operations back: %v", err)
 	}

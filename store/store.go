@@ -143,9 +143,7 @@ type Version struct {
 // sequence n has seen every write before it.
 type Store struct {
 	// db is replaced by Reopen, under closing held exclusively.
-	db *badger.DB
-	// dir is the folder of db (ignored in memory).
-	dir  string
+	db   *badger.DB
 	opts StoreOptions
 
 	lastSeq atomic.Uint64
@@ -180,7 +178,7 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dir: dir, opts: opts, reopen: defaultReopenTiming, reopening: make(chan struct{}, 1)}
+	s := &Store{db: db, opts: opts, reopen: defaultReopenTiming, reopening: make(chan struct{}, 1)}
 	s.open = func() (*badger.DB, error) { return openBadger(dir, opts) }
 	last, err := s.readLastSeq()
 	if err != nil {
