@@ -294,29 +294,28 @@ func WithInputFrequencies(ctx context.Context, s *scoring.Scorer, workers int, s
 	for _, set := range sets {
 		n += len(set)
 	}
-	if n < MinFrequencyRecords {
-		scoring.SetAsideSharedIdentifiers(sets...)
-		return s, nil
-	}
-	tf := scoring.NewTermFrequencies()
-	for _, set := range sets {
-		for _, p := range set {
-			tf.Add(p)
-		}
-	}
-	ts := s.WithTermFrequencies(tf)
-	for _, set := range sets {
-		err := parallel(ctx, workers, len(set), func(lo, hi int) {
-			for _, p := range set[lo:hi] {
-				ts.PrepareInto(p, p.Rec)
+	if n >= MinFrequencyRecords {
+		tf := scoring.NewTermFrequencies()
+		for _, set := range sets {
+			for _, p := range set {
+				tf.Add(p)
 			}
-		})
-		if err != nil {
-			return nil, err
+		}
+		s = s.WithTermFrequencies(tf)
+		for _, set := range sets {
+			err := parallel(ctx, workers, len(set), func(lo, hi int) {
+				for _, p := range set[lo:hi] {
+					s.PrepareInto(p, p.Rec)
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
+	// After re-preparing, which restores every record's identifiers.
 	scoring.SetAsideSharedIdentifiers(sets...)
-	return ts, nil
+	return s, nil
 }
 
 // parallel calls fn over [0,n) split into chunks, on workers goroutines

@@ -317,6 +317,37 @@ type keyBuilder struct {
 	buf      []byte
 	hashOnly bool
 	hashes   []uint64
+	// Facts of one record several recipes read, worked out once for the
+	// record they were of (rec): whether it is sparse, and its city's
+	// Double Metaphone (city, set when hasCity).
+	rec      *scoring.Prepared
+	isSparse bool
+	city     string
+	hasCity  bool
+}
+
+// of makes kb's per-record facts p's, working out sparse anew when p
+// is not the record they were of.
+func (kb *keyBuilder) of(p *scoring.Prepared) {
+	if kb.rec != p {
+		kb.rec, kb.isSparse, kb.city, kb.hasCity = p, sparse(p), "", false
+	}
+}
+
+// sparse reports sparse(p), once per record.
+func (kb *keyBuilder) sparse(p *scoring.Prepared) bool {
+	kb.of(p)
+	return kb.isSparse
+}
+
+// cityCode is the Double Metaphone of p's city, once per record.
+func (kb *keyBuilder) cityCode(p *scoring.Prepared) string {
+	kb.of(p)
+	if !kb.hasCity {
+		kb.city, _ = matchr.DoubleMetaphone(p.Rec.Address.City)
+		kb.hasCity = true
+	}
+	return kb.city
 }
 
 func (kb *keyBuilder) start(r Rule) {
@@ -404,7 +435,7 @@ func (kb *keyBuilder) familyYearKeys(p *scoring.Prepared, dst []string) []string
 	}
 	y := birthYear(p.Rec.BirthDate)
 	dst = kb.key(RuleFamilyYear, dst, fam, y)
-	if y != "" && sparse(p) {
+	if y != "" && kb.sparse(p) {
 		// The next year too (see RuleFamilyYear): two sparse records a
 		// year apart share the later one.
 		next := p.Rec.BirthDate
@@ -450,11 +481,11 @@ func (kb *keyBuilder) monthInitialsKeys(p *scoring.Prepared, dst []string) []str
 func (kb *keyBuilder) birthLocalityKeys(p *scoring.Prepared, dst []string) []string {
 	d := birthDay(p.Rec.BirthDate)
 	dst = kb.localityKeys(RuleBirthLocality, p, dst, d, true)
-	if city := p.Rec.Address.City; city != "" && sparse(p) {
+	if city := p.Rec.Address.City; city != "" && kb.sparse(p) {
 		// The city's sound too (see RuleBirthLocality): a hand-keyed
 		// place name is typo'd (southampton, sothampton) where a postal code is
 		// not written at all.
-		if code, _ := matchr.DoubleMetaphone(city); code != "" {
+		if code := kb.cityCode(p); code != "" {
 			dst = kb.key(RuleBirthLocality, dst, d, "m"+code)
 		}
 	}
@@ -492,7 +523,7 @@ func (kb *keyBuilder) localityKeys(r Rule, p *scoring.Prepared, dst []string, pa
 		return dst
 	}
 	places, n := [2]string{loc}, 1
-	if loc[0] == 'p' && a.City != "" && sparse(p) {
+	if loc[0] == 'p' && a.City != "" && kb.sparse(p) {
 		places[1], n = "c"+a.City, 2
 	}
 	for _, place := range places[:n] {
@@ -506,7 +537,7 @@ func (kb *keyBuilder) localityKeys(r Rule, p *scoring.Prepared, dst []string, pa
 }
 
 func (kb *keyBuilder) givenYearKeys(p *scoring.Prepared, dst []string) []string {
-	if !sparse(p) {
+	if !kb.sparse(p) {
 		return dst
 	}
 	given := p.GivenDM1
@@ -517,7 +548,7 @@ func (kb *keyBuilder) givenYearKeys(p *scoring.Prepared, dst []string) []string 
 }
 
 func (kb *keyBuilder) nameDayKeys(p *scoring.Prepared, dst []string) []string {
-	if !sparse(p) {
+	if !kb.sparse(p) {
 		return dst
 	}
 	d := monthDay(p.Rec.BirthDate)
@@ -530,14 +561,14 @@ func (kb *keyBuilder) nameDayKeys(p *scoring.Prepared, dst []string) []string {
 
 func (kb *keyBuilder) placeWindowKeys(p *scoring.Prepared, dst []string) []string {
 	city := p.Rec.Address.City
-	if city == "" || !sparse(p) {
+	if city == "" || !kb.sparse(p) {
 		return dst
 	}
 	day, ok := epochDay(p.Rec.BirthDate)
 	if !ok {
 		return dst
 	}
-	code, _ := matchr.DoubleMetaphone(city)
+	code := kb.cityCode(p)
 	dst = kb.key(RulePlaceWindow, dst, code, "a"+strconv.Itoa(day/60))
 	return kb.key(RulePlaceWindow, dst, code, "b"+strconv.Itoa((day+30)/60))
 }
@@ -554,7 +585,7 @@ func (kb *keyBuilder) emailKeys(p *scoring.Prepared, dst []string) []string {
 }
 
 func (kb *keyBuilder) emailHandleKeys(p *scoring.Prepared, dst []string) []string {
-	if !sparse(p) || record.IsPlaceholderEmail(p.Rec.Email) {
+	if !kb.sparse(p) || record.IsPlaceholderEmail(p.Rec.Email) {
 		return dst
 	}
 	return kb.key(RuleEmailHandle, dst, emailHandle(p.Rec.Email))

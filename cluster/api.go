@@ -372,36 +372,12 @@ func (n *Node) RefreshTermFrequencies(ctx context.Context) (uint64, error) {
 }
 
 // sumTerms adds the shards' name counts (nil parts skipped) into the
-// cluster-wide table: each count the sum of the shards', as one engine
-// holding every patient would count them.
+// cluster-wide table (scoring.TermFrequencies.Merge): each count the sum
+// of the shards', as one engine holding every patient would count them.
 func sumTerms(parts []*scoring.TermFrequencies) *scoring.TermFrequencies {
 	sum := scoring.NewTermFrequencies()
 	for _, p := range parts {
-		if p == nil {
-			continue
-		}
-		sum.Records += p.Records
-		for k, v := range p.Given {
-			sum.Given[k] += v
-		}
-		for k, v := range p.Family {
-			sum.Family[k] += v
-		}
-		// Middle names count as the names do: the sum of the shards'.
-		sum.Middles += p.Middles
-		for k, v := range p.Middle {
-			if sum.Middle == nil {
-				sum.Middle = map[string]uint32{}
-			}
-			sum.Middle[k] += v
-		}
-		for k, v := range p.FormalSex {
-			if sum.FormalSex == nil {
-				sum.FormalSex = map[string][2]uint32{}
-			}
-			c := sum.FormalSex[k]
-			sum.FormalSex[k] = [2]uint32{c[0] + v[0], c[1] + v[1]}
-		}
+		sum.Merge(p)
 	}
 	return sum
 }

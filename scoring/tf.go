@@ -86,6 +86,41 @@ func (t *TermFrequencies) Add(p *Prepared) {
 	}
 }
 
+// Merge adds o's counts to t, as if t had counted o's records too (a
+// cluster's shards summed into one table). A nil o adds nothing.
+func (t *TermFrequencies) Merge(o *TermFrequencies) {
+	if o == nil {
+		return
+	}
+	if t.Given == nil {
+		t.Given = map[string]uint32{}
+	}
+	if t.Family == nil {
+		t.Family = map[string]uint32{}
+	}
+	t.Records += o.Records
+	for k, v := range o.Given {
+		t.Given[k] += v
+	}
+	for k, v := range o.Family {
+		t.Family[k] += v
+	}
+	t.Middles += o.Middles
+	for k, v := range o.Middle {
+		if t.Middle == nil {
+			t.Middle = map[string]uint32{}
+		}
+		t.Middle[k] += v
+	}
+	for k, v := range o.FormalSex {
+		if t.FormalSex == nil {
+			t.FormalSex = map[string][2]uint32{}
+		}
+		c := t.FormalSex[k]
+		t.FormalSex[k] = [2]uint32{c[0] + v[0], c[1] + v[1]}
+	}
+}
+
 // sexIndex is the FormalSex column of s: 0 female, 1 male; ok is false
 // for any other value.
 func sexIndex(s record.Sex) (i int, ok bool) {
