@@ -3,10 +3,10 @@ package matcher
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/internal/storetest"
 	"github.com/patientmatch/patientmatch/record"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
@@ -22,15 +22,7 @@ func TestReleaseStorePagesFailureIsErrClosed(t *testing.T) {
 	dir := t.TempDir()
 	pats := synthPatients(t, 2000, 3)
 	e := reopenedWith(t, dir, pats, len(pats))
-	ssts, err := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
-	if err != nil || len(ssts) == 0 {
-		t.Fatalf("no table files to remove: %v", err)
-	}
-	for _, f := range ssts {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.RemoveTables(t, filepath.Join(dir, "store"))
 	if err := e.ReleaseStorePages(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("ReleaseStorePages that cannot open the store again: %v, want ErrClosed", err)
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/patientmatch/patientmatch/internal/storetest"
 	"github.com/patientmatch/patientmatch/internal/testgen"
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/scoring"
@@ -41,15 +41,7 @@ func TestServeStopsOnALostStore(t *testing.T) {
 	if err := releaseAfterCatchUp(ctx, eng, log); err != nil {
 		t.Fatalf("release on a healthy store: %v", err)
 	}
-	ssts, err := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
-	if err != nil || len(ssts) == 0 {
-		t.Fatalf("no table files to remove: %v", err)
-	}
-	for _, f := range ssts {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.RemoveTables(t, filepath.Join(dir, "store"))
 	// The identity service's catch-up reads the store through the files
 	// still mapped; its release after the catch-up cannot open them again,
 	// and the loss must reach serve's wait through ids.failure().
