@@ -21,7 +21,7 @@ func TestReleaseStorePagesFailureIsErrClosed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	pats := synthPatients(t, 2000, 3)
-	e := reopenedWith(t, dir, pats, len(pats))
+	e := reopenedWith(t, dir, pats, len(pats), Options{})
 	storetest.RemoveTables(t, filepath.Join(dir, "store"))
 	if err := e.ReleaseStorePages(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("ReleaseStorePages that cannot open the store again: %v, want ErrClosed", err)
@@ -50,10 +50,10 @@ func TestReleaseStorePagesFailureIsErrClosed(t *testing.T) {
 }
 
 // reopenedWith opens an engine in dir, stores pats in batches of batch,
-// closes it and returns it opened again, so that what a test reads comes
-// from the store and the open path rather than from the writes; the test's
-// cleanup closes it.
-func reopenedWith(t *testing.T, dir string, pats []*fm.Patient, batch int) *Engine {
+// closes it and returns it opened again with opts, so that what a test
+// reads comes from the store and the open path rather than from the
+// writes; the test's cleanup closes it.
+func reopenedWith(t *testing.T, dir string, pats []*fm.Patient, batch int, opts Options) *Engine {
 	t.Helper()
 	ctx := context.Background()
 	e, err := Open(dir, Options{})
@@ -68,7 +68,7 @@ func reopenedWith(t *testing.T, dir string, pats []*fm.Patient, batch int) *Engi
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if e, err = Open(dir, Options{}); err != nil {
+	if e, err = Open(dir, opts); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
