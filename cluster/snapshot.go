@@ -244,7 +244,7 @@ func (r *replica) pack(w io.Writer) (uint64, error) {
 // scoring tables. Call with r.mu held.
 func (r *replica) openEngineLocked() error {
 	model, terms, rev := r.node.scoringTables()
-	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true})
+	eng, err := matcher.Open(r.dir, matcher.Options{Logger: r.log, Model: model, TermFrequencies: terms, WriteBuffer: replicaWriteBuffer, NoSync: true, ReleaseOpenReads: true})
 	if err != nil {
 		r.eng = nil
 		return fmt.Errorf("opening the engine: %w", err)

@@ -3,10 +3,10 @@ package matcher
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/patientmatch/patientmatch/internal/storetest"
 	"github.com/patientmatch/patientmatch/record"
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
@@ -21,16 +21,8 @@ func TestReleaseStorePagesFailureIsErrClosed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	pats := synthPatients(t, 2000, 3)
-	e := reopenedWith(t, dir, pats, len(pats))
-	ssts, err := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
-	if err != nil || len(ssts) == 0 {
-		t.Fatalf("no table files to remove: %v", err)
-	}
-	for _, f := range ssts {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := reopenedWith(t, dir, pats, len(pats), Options{})
+	storetest.RemoveTables(t, filepath.Join(dir, "store"))
 	if err := e.ReleaseStorePages(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("ReleaseStorePages that cannot open the store again: %v, want ErrClosed", err)
 	}
@@ -58,10 +50,10 @@ func TestReleaseStorePagesFailureIsErrClosed(t *testing.T) {
 }
 
 // reopenedWith opens an engine in dir, stores pats in batches of batch,
-// closes it and returns it opened again, so that what a test reads comes
-// from the store and the open path rather than from the writes; the test's
-// cleanup closes it.
-func reopenedWith(t *testing.T, dir string, pats []*fm.Patient, batch int) *Engine {
+// closes it and returns it opened again with opts, so that what a test
+// reads comes from the store and the open path rather than from the
+// writes; the test's cleanup closes it.
+func reopenedWith(t *testing.T, dir string, pats []*fm.Patient, batch int, opts Options) *Engine {
 	t.Helper()
 	ctx := context.Background()
 	e, err := Open(dir, Options{})
@@ -76,7 +68,7 @@ func reopenedWith(t *testing.T, dir string, pats []*fm.Patient, batch int) *Engi
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if e, err = Open(dir, Options{}); err != nil {
+	if e, err = Open(dir, opts); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })

@@ -164,3 +164,34 @@ func FuzzCompare(f *testing.F) {
 		}
 	})
 }
+
+// TestEmailSlip pins which two different e-mail addresses are one slip of
+// one address (emailSlip): one letter or sign substituted, added, dropped
+// or two neighbours swapped, never a digit or the first character.
+func TestEmailSlip(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"hday48@thomas-carter.com", "hday48@thomas-carter.ocm", true}, // swapped neighbours
+		{"dmacdonald@rivers-glass.biz", "dracdonald@rivers-glass.biz", true},
+		{"aishab64@obrien-flores.com", "aishab64@obrien-flocres.com", true}, // one added
+		{"aishab64@obrien-flocres.com", "aishab64@obrien-flores.com", true}, // one dropped
+		{"r.m51@leonard.net", "r..m51@leonard.net", true},
+		{"a@b.co", "a@b.co", false},                         // equal: not a slip, agreement
+		{"jsmith@mail.com", "jsmith7@mail.com", false},      // a digit added: another account
+		{"john12@mail.com", "john13@mail.com", false},       // a digit substituted
+		{"msmith@mail.com", "jsmith@mail.com", false},       // another initial
+		{"j.c65@ortiz.com", "jc@ortiz.com", false},          // two edits
+		{"ab.cd@mail.com", "ba.cd@mail.com", false},         // swap at the first character
+		{"anna.lee@mail.com", "anna.lee@mail.co.uk", false}, // more than one
+		{"", "a@b.c", false},
+	} {
+		if got := emailSlip(c.a, c.b); got != c.want {
+			t.Errorf("emailSlip(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+		if got := emailSlip(c.b, c.a); got != c.want {
+			t.Errorf("emailSlip(%q, %q) = %v, want %v (not symmetric)", c.b, c.a, got, c.want)
+		}
+	}
+}

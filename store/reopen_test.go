@@ -10,7 +10,7 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 
-	"github.com/patientmatch/patientmatch/internal/mapped"
+	"github.com/patientmatch/patientmatch/internal/storetest"
 	"github.com/patientmatch/patientmatch/internal/testgen"
 )
 
@@ -142,9 +142,7 @@ func TestStoreReopenUnderTraffic(t *testing.T) {
 // they count in the process's resident set; after Reopen the files are
 // mapped afresh and hold (nearly) none of those pages.
 func TestStoreReopenReleasesMappedPages(t *testing.T) {
-	if _, err := mapped.Resident(t.TempDir()); errors.Is(err, errors.ErrUnsupported) {
-		t.Skip(err)
-	}
+	storetest.SkipUnsupported(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := OpenStore(dir, StoreOptions{})
@@ -170,30 +168,14 @@ func TestStoreReopenReleasesMappedPages(t *testing.T) {
 	if err := s.ScanRecords(ctx, func(Entry) error { n++; return nil }); err != nil || n != len(recs) {
 		t.Fatalf("scan: %d patients, %v", n, err)
 	}
-	scanned := tableRss(t, dir)
-	if scanned < 256<<10 {
-		t.Fatalf("after a scan %d bytes of the table files are resident: too few for the test to tell anything", scanned)
-	}
+	scanned := storetest.Scanned(t, dir)
 	if err := s.Reopen(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if after := tableRss(t, dir); after > scanned/4 {
-		t.Errorf("resident pages of the table files: %d after the scan, %d after Reopen (want at most a quarter)", scanned, after)
-	}
+	storetest.CheckReleased(t, dir, scanned, "Reopen")
 	if _, err := s.Get(ctx, recs[0].Rec.ID); err != nil {
 		t.Errorf("Get after Reopen: %v", err)
 	}
-}
-
-// tableRss is the resident size of the store's table and value log files
-// in dir.
-func tableRss(t *testing.T, dir string) int64 {
-	t.Helper()
-	n, err := mapped.Resident(dir, ".sst", ".vlog")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // heldScan starts a scan of s that stops in its first patient until

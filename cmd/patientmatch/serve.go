@@ -133,7 +133,7 @@ func serve(ctx context.Context, env *cliEnv, c serveConfig, ready func(httpAddr,
 // openServedEngine opens the engine of --data and, with --demo and an
 // empty store, loads the demo patients.
 func openServedEngine(ctx context.Context, env *cliEnv, c serveConfig, log *slog.Logger) (*matcher.Engine, error) {
-	eng, err := matcher.Open(c.data, matcher.Options{Logger: log, Progress: progressFunc(env, env.progress)})
+	eng, err := matcher.Open(c.data, matcher.Options{Logger: log, Progress: progressFunc(env, env.progress), ReleaseOpenReads: true})
 	if err != nil {
 		return nil, err
 	}
