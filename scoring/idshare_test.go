@@ -175,13 +175,7 @@ func TestIdentifierCarriers(t *testing.T) {
 	}
 	keys := map[string]uint64{"mum": 1, "son": 2, "twin1": 3, "twin2": 4, "dad": 5, "dad2": 6, "lone": 7}
 	stored := map[uint64]*Prepared{}
-	c := NewIdentifierCarriers(func(key uint64, dst *Prepared) bool {
-		p, ok := stored[key]
-		if ok {
-			*dst = *p
-		}
-		return ok
-	})
+	c := carriersOf(stored)
 	put := func(name, spec string) {
 		k := keys[name]
 		if old, ok := stored[k]; ok {
@@ -253,13 +247,7 @@ func TestIdentifierCarriers(t *testing.T) {
 // once every carrier left is known.
 func TestIdentifierCarriersBeyondTheSlots(t *testing.T) {
 	stored := map[uint64]*Prepared{}
-	c := NewIdentifierCarriers(func(key uint64, dst *Prepared) bool {
-		p, ok := stored[key]
-		if ok {
-			*dst = *p
-		}
-		return ok
-	})
+	c := carriersOf(stored)
 	given := []string{"anna", "bert", "cleo", "dirk", "emil", "fred"}
 	for i, g := range given {
 		k := uint64(i + 1)
@@ -283,4 +271,16 @@ func TestIdentifierCarriersBeyondTheSlots(t *testing.T) {
 	if setAside() {
 		t.Error("CLAN still set aside with one carrier left, known by key, and the query its person")
 	}
+}
+
+// carriersOf returns an empty IdentifierCarriers whose records are those
+// of stored, by key.
+func carriersOf(stored map[uint64]*Prepared) *IdentifierCarriers {
+	return NewIdentifierCarriers(func(key uint64, dst *Prepared) bool {
+		p, ok := stored[key]
+		if ok {
+			*dst = *p
+		}
+		return ok
+	})
 }
