@@ -77,12 +77,18 @@ func (o Options) workers() int {
 
 // Pair is one scored candidate pair. Left and Right index the records: both
 // into the one set for Dedupe (Left < Right), into the left and the right
-// set for Link.
+// set for Link. Weight and Probability are always the pair's own; Grade is
+// the job's decision, its own unless Promote raised it.
 type Pair struct {
 	Left, Right int32
 	Weight      float64
 	Probability float64
 	Grade       scoring.Grade
+	// Promoted is set when Promote graded the pair certain through
+	// LinkedBy, a record certain with both (an index like Left and Right;
+	// meaningless unless Promoted).
+	Promoted bool
+	LinkedBy int32
 }
 
 // Stats describe one run of Dedupe or Link.

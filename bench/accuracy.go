@@ -27,6 +27,10 @@ type PairSource interface {
 	Dedupe(ctx context.Context, records []*scoring.Prepared, emit func(Pair) error) (candidates int64, err error)
 	// Link is Dedupe between two sets: Left indexes left, Right right.
 	Link(ctx context.Context, left, right []*scoring.Prepared, emit func(Pair) error) (candidates int64, err error)
+	// Promote raises, in place, the grades of the pairs of a Dedupe where
+	// the job decides beyond each pair's own score (batch.Promote: certain
+	// through a third record), and returns how many it raised.
+	Promote(records []*scoring.Prepared, pairs []Pair) (int, error)
 	// Cluster assigns a cluster number to each of n records from scored
 	// pairs (all candidates; the source applies its own threshold).
 	Cluster(n int, pairs []Pair) []int32
@@ -68,6 +72,11 @@ type Accuracy struct {
 	Unlabelled int    `json:"unlabelled"`
 	Model      string `json:"model"`
 	Pairwise
+	// Promoted counts the pairs graded certain through a third record
+	// (batch.Promote), PromotedFalse those of them that join two people;
+	// both are included in the grades above (deduplication only).
+	Promoted      int `json:"promoted"`
+	PromotedFalse int `json:"promoted_false"`
 	// Clusters is the B-cubed measure of the batch clustering.
 	Clusters BCubed `json:"clusters"`
 	// Rules is the pairs completeness of each blocking rule on its own
@@ -142,6 +151,11 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 	if candidates != int64(len(pairs)) {
 		return nil, fmt.Errorf("bench: the pair source reported %d candidates but emitted %d: with no threshold every candidate must be emitted", candidates, len(pairs))
 	}
+	if !link {
+		if err := a.promote(in, labels, pairs); err != nil {
+			return nil, err
+		}
+	}
 	a.Pairwise = EvaluatePairs(labels, pairs, in.Model.Thresholds)
 	if !link {
 		a.Rules = RuleCompleteness(in.Left, labels.Left)
@@ -171,6 +185,22 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 	a.Clusters = NewBCubed(clusters, append(append([]int32(nil), labels.Left...), labels.Right...))
 	a.PeakMemoryBytes = PeakMemory()
 	return a, nil
+}
+
+// promote has the source raise the grades of a dedupe's pairs as its job
+// does, and counts the raised pairs and the false ones among them.
+func (a *Accuracy) promote(in AccuracyInput, labels Labels, pairs []Pair) error {
+	n, err := in.Source.Promote(in.Left, pairs)
+	if err != nil {
+		return fmt.Errorf("bench: promoting pairs: %w", err)
+	}
+	a.Promoted = n
+	for _, p := range pairs {
+		if p.Promoted && !labels.same(p) {
+			a.PromotedFalse++
+		}
+	}
+	return nil
 }
 
 // PeakMemory is the peak resident set size of the process (VmHWM of
@@ -240,6 +270,9 @@ func (a *Accuracy) WriteText(w io.Writer) error {
 			k.KeysPerRecord, k.LargestBlock, k.SparseRecords)
 	}
 	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
+	if a.Promoted > 0 {
+		fmt.Fprintf(&b, "certain through a third record (both pairs with it certain): %d pairs promoted, %d of them false\n", a.Promoted, a.PromotedFalse)
+	}
 	fmt.Fprintf(tw, "\ndecide at\tthreshold\tprecision\trecall\tF1\tTP\tFP\tFN\ttrue at grade\tfalse at grade\t\n")
 	for _, g := range a.Grades {
 		m := g.AtOrAbove

@@ -40,7 +40,7 @@ func (s *BatchSource) options() batch.Options {
 // Dedupe implements PairSource with batch.Dedupe.
 func (s *BatchSource) Dedupe(ctx context.Context, records []*scoring.Prepared, emit func(Pair) error) (int64, error) {
 	s.records = records
-	st, err := batch.Dedupe(ctx, records, s.options(), func(p batch.Pair) error { return emit(Pair(p)) })
+	st, err := batch.Dedupe(ctx, records, s.options(), emit)
 	if err != nil {
 		return 0, err
 	}
@@ -50,10 +50,28 @@ func (s *BatchSource) Dedupe(ctx context.Context, records []*scoring.Prepared, e
 	return st.CandidatePairs, nil
 }
 
+// Promote implements PairSource with batch.Promote, as the dedupe command
+// calls it: over the pairs at or above the cluster threshold (those dedupe
+// keeps).
+func (s *BatchSource) Promote(records []*scoring.Prepared, pairs []Pair) (int, error) {
+	return batch.Promote(records, pairs, batch.PromoteOptions{Scorer: s.Scorer, Threshold: s.clusterThreshold()})
+}
+
+// clusterThreshold is ClusterThreshold or its default.
+func (s *BatchSource) clusterThreshold() float64 {
+	if s.ClusterThreshold > 0 {
+		return s.ClusterThreshold
+	}
+	if s.Thresholds == (scoring.Thresholds{}) {
+		return scoring.DefaultThresholds().Possible
+	}
+	return s.Thresholds.Possible
+}
+
 // Link implements PairSource with batch.Link.
 func (s *BatchSource) Link(ctx context.Context, left, right []*scoring.Prepared, emit func(Pair) error) (int64, error) {
 	s.records = nil
-	st, err := batch.Link(ctx, left, right, s.options(), func(p batch.Pair) error { return emit(Pair(p)) })
+	st, err := batch.Link(ctx, left, right, s.options(), emit)
 	if err != nil {
 		return 0, err
 	}
@@ -69,14 +87,11 @@ func (s *BatchSource) Cluster(n int, pairs []Pair) []int32 {
 	if s.Thresholds == (scoring.Thresholds{}) {
 		s.Thresholds = scoring.DefaultThresholds()
 	}
-	th := s.ClusterThreshold
-	if th <= 0 {
-		th = s.Thresholds.Possible
-	}
+	th := s.clusterThreshold()
 	var bp []batch.Pair
 	for _, p := range pairs {
 		if p.Probability >= th {
-			bp = append(bp, batch.Pair(p))
+			bp = append(bp, p)
 		}
 	}
 	opts := batch.ClusterOptions{Threshold: th, Thresholds: s.Thresholds}

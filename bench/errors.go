@@ -48,12 +48,16 @@ type ErrorList struct {
 // ErrorPair is one listed pair: both records as normalized, its score, and
 // each comparison's level and weight.
 type ErrorPair struct {
-	Left        ErrorRecord       `json:"left"`
-	Right       ErrorRecord       `json:"right"`
-	MatchWeight float64           `json:"match_weight"`
-	Probability float64           `json:"probability"`
-	Grade       string            `json:"grade"`
-	Cap         string            `json:"cap,omitempty"`
+	Left        ErrorRecord `json:"left"`
+	Right       ErrorRecord `json:"right"`
+	MatchWeight float64     `json:"match_weight"`
+	Probability float64     `json:"probability"`
+	Grade       string      `json:"grade"`
+	Cap         string      `json:"cap,omitempty"`
+	// LinkedBy is the id of the record through which the job graded the
+	// pair certain (batch.Promote); Grade is then certain, the job's
+	// decision, while the score and cap stay the pair's own.
+	LinkedBy    string            `json:"linked_by,omitempty"`
 	Comparisons []ComparisonLevel `json:"comparisons"`
 }
 
@@ -179,7 +183,11 @@ func errorList(sides errorSides, pairs []Pair, idx []int32, kind, grade string, 
 	})
 	for _, i := range idx[:min(len(idx), MaxErrorPairs)] {
 		a, b := sides.pair(pairs[i])
-		l.Pairs = append(l.Pairs, explainedPair(a, b, s))
+		ep := explainedPair(a, b, s)
+		if p := pairs[i]; p.Promoted {
+			ep.Grade, ep.LinkedBy = p.Grade.String(), sides.left[p.LinkedBy].Rec.ID
+		}
+		l.Pairs = append(l.Pairs, ep)
 	}
 	return l
 }

@@ -4,19 +4,15 @@ import (
 	"math"
 	"slices"
 
+	"github.com/patientmatch/patientmatch/batch"
 	"github.com/patientmatch/patientmatch/scoring"
 )
 
-// Pair is one scored candidate pair as the harness keeps it. It has the
-// shape of batch.Pair, so a batch pair converts with bench.Pair(p). Left
-// and Right index the records; in linkage Left indexes the left file and
-// Right the right one.
-type Pair struct {
-	Left, Right int32
-	Weight      float64
-	Probability float64
-	Grade       scoring.Grade
-}
+// Pair is one scored candidate pair as the harness keeps it: batch.Pair,
+// so the harness sees exactly what the batch jobs produce. Left and Right
+// index the records; in linkage Left indexes the left file and Right the
+// right one.
+type Pair = batch.Pair
 
 // Labels are the truth entity of every record, as Truth.Label numbers them.
 // Right is nil for deduplication (pairs within Left).

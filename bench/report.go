@@ -143,7 +143,8 @@ svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
 <tr><td class="l">pairs completeness (true pairs among candidates)</td><td>{{printf "%.4f" .A.Blocking.PairsCompleteness}}</td></tr>
 <tr><td class="l">reduction ratio</td><td>{{printf "%.6f" .A.Blocking.ReductionRatio}}</td></tr>
 <tr class="best"><td class="l">best pairwise F1 over the sweep (weight ≥ {{printf "%.2f" .Best.Weight}}, p ≥ {{.BestP}})</td><td>{{printf "%.4f" .Best.F1}} (P {{printf "%.4f" .Best.Precision}}, R {{printf "%.4f" .Best.Recall}})</td></tr>
-<tr><td class="l">clusters, B-cubed precision / recall / F1</td><td>{{printf "%.4f" .A.Clusters.Precision}} / {{printf "%.4f" .A.Clusters.Recall}} / {{printf "%.4f" .A.Clusters.F1}}</td></tr>
+{{if .A.Promoted}}<tr><td class="l">pairs graded certain through a third record / of them false</td><td>{{.A.Promoted}} / {{.A.PromotedFalse}}</td></tr>
+{{end}}<tr><td class="l">clusters, B-cubed precision / recall / F1</td><td>{{printf "%.4f" .A.Clusters.Precision}} / {{printf "%.4f" .A.Clusters.Recall}} / {{printf "%.4f" .A.Clusters.F1}}</td></tr>
 <tr><td class="l">clusters found / people in the truth</td><td>{{.A.Clusters.Clusters}} / {{.A.Clusters.Entities}}</td></tr>
 {{if .A.Unlabelled}}<tr><td class="l">records missing from the truth file (each its own person)</td><td>{{.A.Unlabelled}}</td></tr>{{end}}
 <tr><td class="l">time: read / block+score / cluster</td><td>{{printf "%.2f" .A.ReadSec}} s / {{printf "%.2f" .A.ScoreSec}} s / {{printf "%.2f" .A.ClusterSec}} s</td></tr>
@@ -188,7 +189,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
 {{if .Pairs}}<table class="pairs">
 <thead><tr><th>#</th><th class="l">id</th><th class="l">family</th><th class="l">given</th><th class="l">middle</th><th class="l">birth date</th><th class="l">sex</th><th class="l">address</th><th class="l">phone</th><th class="l">email</th><th class="l">identifiers</th><th class="l">score and explanation</th></tr></thead>
 <tbody data-list="{{.Key}}" data-total="{{.Total}}">
-{{range .Pairs}}<tr class="left" data-pair="{{.P.Left.ID}}|{{.P.Right.ID}}" data-weight="{{printf "%.4f" .P.MatchWeight}}"><td rowspan="2">{{.N}}</td>{{template "rec" .LeftCells}}<td class="l x nw" rowspan="2"><b>{{printf "%+.2f" .P.MatchWeight}}</b> {{.P.Grade}}{{if .P.Cap}} (cap: {{.P.Cap}}){{end}}{{range .Explain}}<br>{{.}}{{end}}</td></tr>
+{{range .Pairs}}<tr class="left" data-pair="{{.P.Left.ID}}|{{.P.Right.ID}}" data-weight="{{printf "%.4f" .P.MatchWeight}}"><td rowspan="2">{{.N}}</td>{{template "rec" .LeftCells}}<td class="l x nw" rowspan="2"><b>{{printf "%+.2f" .P.MatchWeight}}</b> {{.P.Grade}}{{if .P.LinkedBy}} (through {{.P.LinkedBy}}){{end}}{{if .P.Cap}} (cap: {{.P.Cap}}){{end}}{{range .Explain}}<br>{{.}}{{end}}</td></tr>
 <tr class="right">{{template "rec" .RightCells}}</tr>
 {{end}}</tbody></table>{{end}}
 {{end}}

@@ -279,3 +279,56 @@ func benchAccuracyGrades(t *testing.T, args ...string) (map[string]gradeFigures,
 	}
 	return grades, errb.String()
 }
+
+// TestBenchAccuracyGradesAsDedupe: bench accuracy counts the grades the
+// dedupe command writes, pairs graded certain through a third record
+// included — the same job, not a second path.
+func TestBenchAccuracyGradesAsDedupe(t *testing.T) {
+	dir := t.TempDir()
+	data, truth, pairs := filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.truth.csv"), filepath.Join(dir, "p.csv")
+	env, _, errb := testEnv()
+	if err := runGenerate(context.Background(), env, []string{"--n", "3000", "--seed", "1", "--profile", "registry", "--out", data, "--truth", truth}); err != nil {
+		t.Fatalf("generate: %v\n%s", err, errb)
+	}
+	env, _, errb = testEnv()
+	if err := runDedupe(context.Background(), env, []string{"--output-format", "csv", "--pairs", pairs, data}); err != nil {
+		t.Fatalf("dedupe: %v\n%s", err, errb)
+	}
+	rows := testsets.CSV(t, pairs)
+	var certain, linked int64
+	for _, r := range rows[1:] {
+		if r[4] == "certain" {
+			certain++
+		}
+		if r[len(r)-1] != "" {
+			linked++
+			if r[4] != "certain" {
+				t.Errorf("linked row %v not certain", r)
+			}
+		}
+	}
+	env, out, errb := testEnv()
+	if err := runBench(context.Background(), env, []string{"accuracy", "--json", "--truth", truth, data}); err != nil {
+		t.Fatalf("bench accuracy: %v\n%s", err, errb)
+	}
+	var got struct {
+		Promoted      int64 `json:"promoted"`
+		PromotedFalse int64 `json:"promoted_false"`
+		Grades        []struct {
+			Grade     string `json:"grade"`
+			AtOrAbove struct {
+				TP int64 `json:"true_positives"`
+				FP int64 `json:"false_positives"`
+			} `json:"at_or_above"`
+		} `json:"grades"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if linked == 0 || got.Promoted != linked || got.PromotedFalse != 0 {
+		t.Errorf("dedupe linked %d pairs; bench promoted %d (%d false)", linked, got.Promoted, got.PromotedFalse)
+	}
+	if g := got.Grades[0]; g.Grade != "certain" || g.AtOrAbove.TP+g.AtOrAbove.FP != certain {
+		t.Errorf("bench certain %+v; dedupe wrote %d certain pairs", g, certain)
+	}
+}

@@ -70,37 +70,66 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer pw.abort()
-	w := newPairSink(pw, format, scorer)
-	var edges batch.EdgeList
 	progress := job.progress(env, "scoring")
-	st, err := batch.Dedupe(ctx, recs, job.options(scorer, progress), func(p batch.Pair) error {
-		if *clustersOut != "" {
-			edges.Add(p)
-		}
-		return w.write(recs[p.Left], recs[p.Right], p)
-	})
+	pairs, st, promoted, err := dedupePairs(ctx, recs, job.options(scorer, progress))
 	progress.done()
 	if err == nil {
-		err = w.flush()
+		err = writeDedupePairs(pw, newPairSink(pw, format, scorer), recs, pairs)
 	}
 	if err != nil {
-		return err
-	}
-	if err := pw.commit(); err != nil {
 		return err
 	}
 
 	clusterNote := ""
 	if *clustersOut != "" {
+		var edges batch.EdgeList
+		for _, p := range pairs {
+			edges.Add(p)
+		}
+		pairs = nil // the edges hold what clustering needs
 		c := dedupeClusters(job, scorer, recs, &edges)
 		if err := writeClusters(env, *clustersOut, format, recs, c); err != nil {
 			return err
 		}
 		clusterNote = ", " + clusterSizes(c)
 	}
-	fmt.Fprintf(env.stderr, "dedupe: %d records (%d bad skipped), %d pairs compared, %d pairs written%s, in %.1fs, peak memory %s%s\n",
-		len(recs), job.bad, st.CandidatePairs, st.Emitted, clusterNote, time.Since(start).Seconds(), peakMemory(), skippedNote(st.Blocking))
+	fmt.Fprintf(env.stderr, "dedupe: %d records (%d bad skipped), %d pairs compared, %d pairs written (%d certain through a third record)%s, in %.1fs, peak memory %s%s\n",
+		len(recs), job.bad, st.CandidatePairs, st.Emitted, promoted, clusterNote, time.Since(start).Seconds(), peakMemory(), skippedNote(st.Blocking))
 	return nil
+}
+
+// dedupePairs scores the candidate pairs of recs, keeping those at or above
+// opts.Threshold in enumeration order, and grades certain those two
+// certain pairs join through a third record (batch.Promote, at the same
+// threshold; bench accuracy calls it alike). promoted counts them.
+func dedupePairs(ctx context.Context, recs []*scoring.Prepared, opts batch.Options) (pairs []batch.Pair, st batch.Stats, promoted int, err error) {
+	st, err = batch.Dedupe(ctx, recs, opts, func(p batch.Pair) error {
+		pairs = append(pairs, p)
+		return nil
+	})
+	if err != nil {
+		return nil, st, 0, err
+	}
+	promoted, err = batch.Promote(recs, pairs, batch.PromoteOptions{Scorer: opts.Scorer, Threshold: opts.Threshold})
+	return pairs, st, promoted, err
+}
+
+// writeDedupePairs writes pairs with w, each promoted pair with the id of
+// the record that links it, and commits pw.
+func writeDedupePairs(pw *output, w pairSink, recs []*scoring.Prepared, pairs []batch.Pair) error {
+	for _, p := range pairs {
+		via := ""
+		if p.Promoted {
+			via = recs[p.LinkedBy].Rec.ID
+		}
+		if err := w.write(recs[p.Left], recs[p.Right], p, via); err != nil {
+			return err
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return pw.commit()
 }
 
 // dedupeClusters groups recs into clusters along the pairs of edges.
@@ -364,7 +393,9 @@ func newPairWriter(w io.Writer) *pairWriter {
 	return pw
 }
 
-func (w *pairWriter) write(a, b *scoring.Prepared, p batch.Pair) error {
+// write ignores linkedBy: the four columns of CONTRACT.md carry the
+// job's grade only.
+func (w *pairWriter) write(a, b *scoring.Prepared, p batch.Pair, _ string) error {
 	if w.err != nil {
 		return w.err
 	}

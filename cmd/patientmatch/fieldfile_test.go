@@ -257,6 +257,7 @@ func TestOutputFormats(t *testing.T) {
 	for c := range scoring.NumComparisons {
 		want = append(want, "level_"+scoring.ComparisonName(c), "weight_"+scoring.ComparisonName(c))
 	}
+	want = append(want, "linked_by")
 	if !slices.Equal(head, want) {
 		t.Fatalf("header %v\nwant   %v", head, want)
 	}
@@ -289,7 +290,7 @@ func TestOutputFormats(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := byPair[p.LeftID+" "+p.RightID]
-		if r == nil || r[4] != p.Grade || r[5] != p.Cap || r[2] != formatWeight(p.MatchWeight) ||
+		if r == nil || r[4] != p.Grade || r[5] != p.Cap || r[2] != formatWeight(p.MatchWeight) || r[len(r)-1] != p.LinkedBy ||
 			p.Comparisons["birth_date"].Level != r[slices.Index(head, "level_birth_date")] {
 			t.Errorf("NDJSON %s disagrees with CSV %v", l, r)
 		}

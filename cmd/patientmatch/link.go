@@ -56,7 +56,7 @@ func runLink(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer pw.abort()
 	w := newPairSink(pw, format, scorer)
-	write := func(p batch.Pair) error { return w.write(left[p.Left], right[p.Right], p) }
+	write := func(p batch.Pair) error { return w.write(left[p.Left], right[p.Right], p, "") }
 	progress := job.progress(env, "scoring")
 	st, written, err := linkPairs(ctx, left, right, job.options(scorer, progress), *oneToOne, write)
 	progress.done()

@@ -36,9 +36,11 @@ func parseOutputFormat(s string) (string, error) {
 	return "", usageErrorf("--output-format %q: want csv or ndjson (--format is the input format)", s)
 }
 
-// pairSink writes scored pairs in one output format.
+// pairSink writes scored pairs in one output format. linkedBy is the id of
+// the record through which the job graded the pair certain (batch.Promote),
+// "" for a pair graded on its own.
 type pairSink interface {
-	write(a, b *scoring.Prepared, p batch.Pair) error
+	write(a, b *scoring.Prepared, p batch.Pair, linkedBy string) error
 	flush() error
 }
 
@@ -76,7 +78,9 @@ func capName(c scoring.Cap) string {
 }
 
 // detailCSV writes left_id, right_id, match_weight, probability, grade,
-// cap, then level_<comparison> and weight_<comparison> for each comparison.
+// cap, then level_<comparison> and weight_<comparison> for each comparison,
+// then linked_by: last, so that readers of the columns by position before
+// it keep working.
 type detailCSV struct {
 	bw  *bufio.Writer
 	cw  *csv.Writer
@@ -93,11 +97,12 @@ func newDetailCSV(w io.Writer, s *scoring.Scorer) *detailCSV {
 		n := scoring.ComparisonName(c)
 		head = append(head, "level_"+n, "weight_"+n)
 	}
+	head = append(head, "linked_by")
 	d.err = d.cw.Write(head)
 	return d
 }
 
-func (d *detailCSV) write(a, b *scoring.Prepared, p batch.Pair) error {
+func (d *detailCSV) write(a, b *scoring.Prepared, p batch.Pair, linkedBy string) error {
 	if d.err != nil {
 		return d.err
 	}
@@ -106,6 +111,7 @@ func (d *detailCSV) write(a, b *scoring.Prepared, p batch.Pair) error {
 	for _, e := range x.exp {
 		d.row = append(d.row, e.Level, formatWeight(e.Weight))
 	}
+	d.row = append(d.row, linkedBy)
 	d.err = d.cw.Write(d.row)
 	return d.err
 }
@@ -127,6 +133,8 @@ type pairJSON struct {
 	Grade       string                    `json:"grade"`
 	Cap         string                    `json:"cap"`
 	Comparisons map[string]comparisonJSON `json:"comparisons"`
+	// LinkedBy: see pairSink.
+	LinkedBy string `json:"linked_by"`
 }
 
 type comparisonJSON struct {
@@ -141,7 +149,7 @@ type detailNDJSON struct {
 	err error
 }
 
-func (d *detailNDJSON) write(a, b *scoring.Prepared, p batch.Pair) error {
+func (d *detailNDJSON) write(a, b *scoring.Prepared, p batch.Pair, linkedBy string) error {
 	if d.err != nil {
 		return d.err
 	}
@@ -149,6 +157,7 @@ func (d *detailNDJSON) write(a, b *scoring.Prepared, p batch.Pair) error {
 	line := pairJSON{
 		LeftID: a.Rec.ID, RightID: b.Rec.ID, MatchWeight: round4(p.Weight), Probability: p.Probability,
 		Grade: p.Grade.String(), Cap: capName(x.r.Cap), Comparisons: make(map[string]comparisonJSON, len(x.exp)),
+		LinkedBy: linkedBy,
 	}
 	for _, e := range x.exp {
 		line.Comparisons[e.Comparison] = comparisonJSON{Level: e.Level, Weight: round4(e.Weight), TFAdjusted: e.TFAdjusted}
