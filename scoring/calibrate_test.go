@@ -155,7 +155,7 @@ func TestUOfSample(t *testing.T) {
 			counts[c][BirthExact] = tc.exact
 			counts[c][BirthOneDigit] = 2_000
 			counts[c][BirthElse] = 1_000_000 - tc.exact - 2_000
-			u, _ := uOfSample(&counts, m, bu, tc.lambda)
+			u, _ := uOfSample(&counts, m, bu, tc.lambda, minUPairs)
 			L := len(specs[c].levels)
 			if s := sumOf(u[c][:L]); math.Abs(s-1) > 1e-9 {
 				t.Errorf("u sums to %v", s)

@@ -154,20 +154,25 @@ func boundaryBelow(sorted []float64, k int) float64 {
 	return probability(w - gap/2)
 }
 
-// FitToFile returns base fitted to one file without training its m: u
-// from random pairs of records, the prior λ and the posterior at which
-// `probable` starts, all estimated from records and the candidate pairs of
-// passes, no labels needed. It is for the built-in model on a file it was
-// not trained on. The built-in u were set for a dense US file; a file of
+// FitToFile returns base fitted to one file: u from random pairs of
+// records, m by EM over the candidate pairs (fitMToFile), the prior λ and
+// the posterior at which `probable` starts, all estimated from records and
+// the candidate pairs of passes, no labels needed. It is for the
+// built-in model on a file it was not trained on. The built-in u were set for a dense US file; a file of
 // names and birth dates, or one from another country, has other chance
 // agreement rates (a family name within Jaro–Winkler 0.92 of another by
 // chance: built-in 3e-3, 1e-4 among random pairs of a German names file),
 // and the built-in weights then leave its true pairs with a typo below
 // `probable` (bench/README "fitted u (session 4)"). u is the one part of
 // the model random pairs estimate without EM (Splink's "u from random
-// sampling"); m stays the built-in's, whose EM over a file's candidate
-// pairs can learn households. A level too few random pairs reach keeps
-// the built-in u (uOfSample).
+// sampling"). A level too few random pairs reach keeps the built-in u
+// (uOfSample). m is then re-estimated from the file as training's last
+// step does, the built-in m its starting point and a Dirichlet prior of
+// mPseudo pairs, under training's guards against learning households
+// (fitMToFile): the built-in m are made for clean data, and on a heavily
+// corrupted file the true pairs with a slip sat at posteriors 0.02–0.5
+// where the labels found 55–98% of them true (bench/README "uk (session
+// 5)").
 //
 // The fixed prior (1e-4) and `probable` at 0.95 mean different things on
 // different files: λ is the share of matches among all pairs of records,
@@ -211,9 +216,16 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 	if counts, sampled := sampleU(records); sampled > 0 {
 		seen := seenLevels(&counts, vectors)
 		var uNotes []string
-		lambda, lift, uNotes = fitUAndPrior(m, &counts, &seen, vectors, len(records), lambda, passive)
+		// The u fit's lift (rescaleLift, the built-in m moved onto the
+		// levels the file reaches) is not the `certain` bar's any more: m
+		// is then estimated from the file, and only what constrainWeights
+		// moves after the estimate is unmeasured (constrainLift).
+		lambda, _, uNotes = fitUAndPrior(m, &counts, &seen, vectors, len(records), lambda, passive)
 		notes = append(notes, fmt.Sprintf("u: fitted to %d random pairs of records", sampled))
 		notes = append(notes, uNotes...)
+		var mNotes []string
+		lambda, lift, mNotes = fitMToFile(m, base, records, passes, vectors, lambda, passive, &seen)
+		notes = append(notes, mNotes...)
 	}
 	notes = append(notes, fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, n, base.Prior))
 	m.Prior = lambda
@@ -223,7 +235,7 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 	}
 	if lift > 0 {
 		c := probability(logit2(m.Thresholds.Certain) + lift)
-		notes = append(notes, fmt.Sprintf("certain threshold: %.12g, %.2f bits more, the most the m of levels this file cannot reach lifted a level it can", c, lift))
+		notes = append(notes, fmt.Sprintf("certain threshold: %.12g, %.2f bits more, the most moving the m of levels this file cannot reach lifted a level it can above its estimate", c, lift))
 		m.Thresholds.Certain = c
 	}
 	if tf == nil {

@@ -141,8 +141,8 @@ func TestFitToFileOnePass(t *testing.T) {
 			passes := testPasses(recs)
 			base := DefaultModel()
 
-			// The two passes FitToFile replaced, with u fitted between
-			// them as FitToFile fits it.
+			// The two passes FitToFile replaced, with u and m fitted
+			// between them as FitToFile fits them.
 			old := base.Clone()
 			var passive [NumComparisons]bool
 			passive[CompHousehold] = true
@@ -150,7 +150,8 @@ func TestFitToFileOnePass(t *testing.T) {
 			counts, _ := sampleU(recs)
 			vectors := candidateVectors(recs, passes)
 			seen := seenLevels(&counts, vectors)
-			lambda, lift, _ := fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
+			lambda, _, _ = fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
+			lambda, lift, _ := fitMToFile(old, base, recs, passes, vectors, lambda, passive, &seen)
 			old.Prior = lambda
 			if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > old.Thresholds.Certain {
 				old.Thresholds.Certain = c
@@ -329,4 +330,58 @@ func probableF1(recs []*Prepared, passes []TrainingPass, m *Model, tf *TermFrequ
 		return 0, falseCertain
 	}
 	return 2 * float64(tp) / float64(tp+fp+trueAll), falseCertain
+}
+
+// TestFitToFileFitsM: on a file whose true pairs have a slip the built-in
+// m does not expect — a third of them a birth date in the neighbouring
+// year (built-in m 0.02) — FitToFile estimates m from the file, and such
+// a pair with both names exact is graded at least `probable`. Every pair
+// is a candidate and the labels are known by construction; the m it
+// should find is about a third, smoothed toward the built-in by mPseudo
+// pairs. Before FitToFile fitted m it kept 0.02.
+func TestFitToFileFitsM(t *testing.T) {
+	const persons = 150
+	var recs []*Prepared
+	var slipped [2]*Prepared
+	for i := 0; i < persons; i++ {
+		given := fmt.Sprintf("%c%c%carda", 'a'+i%26, 'b'+i/26, 'k'+i%7)
+		family := fmt.Sprintf("%c%cquist%c", 'a'+i%26, 'c'+i/26, 'a'+i%5)
+		year, month, day := 1940+i%50, 1+i%12, 1+i%28
+		spec := func(y, mo int) string {
+			return fmt.Sprintf("given=%s;family=%s;birth=%d-%02d-%02d", given, family, y, mo, day)
+		}
+		a := PrepareWithoutTF(mustRecord(t, spec(year, month)))
+		b := a
+		if i%3 == 0 { // the year one on, the month another: year_within_one
+			b = PrepareWithoutTF(mustRecord(t, spec(year+1, 1+(month+5)%12)))
+			slipped = [2]*Prepared{a, b}
+		} else {
+			b = PrepareWithoutTF(mustRecord(t, spec(year, month)))
+		}
+		recs = append(recs, a, b)
+	}
+	var all [][2]int32
+	for i := range recs {
+		for j := i + 1; j < len(recs); j++ {
+			all = append(all, [2]int32{int32(i), int32(j)})
+		}
+	}
+	var c Comparison
+	Compare(slipped[0], slipped[1], &c)
+	if c.Levels[CompBirthDate] != BirthYearNear {
+		t.Fatalf("the slipped pair's birth date is at level %d, the case needs year_within_one", c.Levels[CompBirthDate])
+	}
+	base := DefaultModel()
+	m, notes := FitToFile(recs, []TrainingPass{{Name: "all", Pairs: all}}, base, nil)
+	t.Logf("notes: %v", notes)
+	got := m.Comparisons[CompBirthDate].Levels[BirthYearNear].M
+	if b := base.Comparisons[CompBirthDate].Levels[BirthYearNear].M; got < 0.2 || got > 0.4 {
+		t.Errorf("m(birth_date year_within_one) = %.4f, want about a third (built-in %.2f)", got, b)
+	}
+	tf := BuildTermFrequencies(recs)
+	s := MustScorer(m).WithTermFrequencies(tf)
+	if r := s.Score(s.Prepare(slipped[0].Rec), s.Prepare(slipped[1].Rec)); r.Grade < GradeProbable {
+		t.Errorf("names exact, birth year one on: grade %v (p=%.4f, probable at %.4f), want probable or better",
+			r.Grade, r.Probability, m.Thresholds.Probable)
+	}
 }

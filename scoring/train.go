@@ -384,6 +384,7 @@ func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model
 	notes := append([]string(nil), est.Unused...)
 	if ps, all := freePatterns(records, passes); len(ps) > 0 {
 		notes = append(notes, refitOnCandidates(m, base, ps, all, em.Passive, &uCounts))
+		notes = append(notes, refitWithSampleU(m, base, ps, all, em.Passive, &uCounts))
 	}
 	notes = append(notes, personFallback(m, base)...)
 	notes = append(notes, personElseCeiling(m, base)...)
