@@ -158,6 +158,12 @@ type Engine struct {
 		// table holds the prepared form of every live patient, so scoring a
 		// candidate never touches the disk (table.go).
 		table *table
+		// carriers says which identifiers of unknown kind (a payer's
+		// member number) stored records of different people carry, kept
+		// with the table on every write and built at Open: a query is
+		// compared without them (setAsideShared), as dedupe compares a
+		// file's records (scoring.SetAsideSharedIdentifiers).
+		carriers *scoring.IdentifierCarriers
 	}
 }
 
@@ -289,6 +295,7 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	e.deleted = map[string]uint64{}
 	tf := scoring.NewTermFrequencies()
 	t := newTable(0)
+	carriers := scoring.NewIdentifierCarriers(t.unpackHash)
 	var (
 		p   scoring.Prepared
 		buf []byte
@@ -301,6 +308,7 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 		scoring.PrepareIntoWithoutTF(&p, en.Record)
 		tf.Add(&p)
 		buf = t.put(en.Record.ID, &p, buf)
+		carriers.Add(t.hash(en.Record.ID), &p)
 		return nil
 	})
 	if err != nil {
@@ -322,7 +330,7 @@ func (e *Engine) loadTable(ctx context.Context, base *scoring.Scorer) error {
 	if err != nil {
 		return fmt.Errorf("matcher: preparing the table: %w", err)
 	}
-	e.mu.table = t
+	e.mu.table, e.mu.carriers = t, carriers
 	return nil
 }
 
@@ -343,7 +351,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.mu.closed = true
-	e.mu.table = nil
+	e.mu.table, e.mu.carriers = nil, nil
 	e.mu.Unlock()
 	e.stopIndexing.Store(true)
 	close(e.indexQ)

@@ -26,15 +26,10 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 	if !q.HasDemographics() {
 		return nil, fmt.Errorf("%w: nothing to match on (no name, birth date, contact or identifier)", ErrInvalid)
 	}
-	e.mu.RLock()
-	if e.mu.closed {
-		e.mu.RUnlock()
-		return nil, ErrClosed
+	scorer, qp, err := e.prepareQuery(q)
+	if err != nil {
+		return nil, err
 	}
-	scorer := e.scorer
-	e.mu.RUnlock()
-
-	qp := scorer.PrepareQuery(q)
 	keys := index.Keys(qp, nil)
 	if len(keys) == 0 {
 		return nil, nil
@@ -61,6 +56,42 @@ func (e *Engine) Match(ctx context.Context, q record.Record, opts MatchOptions) 
 		return nil, err
 	}
 	return e.resolve(ctx, scorer, qp, hits, opts)
+}
+
+// PrepareQuery prepares q for comparison with the stored patients as
+// Match does, for a diagnostic that scores one pair as Match would (bench
+// match's account of misses): the scorer's query form (see
+// scoring.Scorer.PrepareQuery), without the identifiers of unknown kind
+// that prepareQuery sets aside.
+func (e *Engine) PrepareQuery(q record.Record) (*scoring.Prepared, error) {
+	_, qp, err := e.prepareQuery(q)
+	return qp, err
+}
+
+// prepareQuery returns the engine's scorer and q prepared by it, without
+// the identifiers of unknown kind that stored records of different people
+// carry, or that q's person does not share with their first carrier (a
+// family's member number: it says "household", which the address and
+// family name already say; scoring.IdentifierCarriers). The candidates
+// keep them: such a value agrees only when both sides carry it. q's
+// record, and so its blocking keys, keep them too.
+func (e *Engine) prepareQuery(q record.Record) (*scoring.Scorer, *scoring.Prepared, error) {
+	e.mu.RLock()
+	if e.mu.closed {
+		e.mu.RUnlock()
+		return nil, nil, ErrClosed
+	}
+	scorer := e.scorer
+	e.mu.RUnlock()
+	// Preparing takes a few microseconds; no lock is held meanwhile.
+	qp := scorer.PrepareQuery(q)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.mu.closed {
+		return nil, nil, ErrClosed
+	}
+	e.mu.carriers.SetAsideFor(qp)
+	return scorer, qp, nil
 }
 
 // hits are the scored candidates kept, in Rank order: their matches

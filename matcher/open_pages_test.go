@@ -28,11 +28,9 @@ func TestOpenReleasesStorePages(t *testing.T) {
 				t.Fatalf("Len = %d after Open, want %d", e.Len(), len(pats))
 			}
 			storeDir := filepath.Join(dir, "store")
-			opened := storetest.StoreRss(t, storeDir)
-			if err := e.Scan(ctx, func(StoredPatient) error { return nil }); err != nil {
-				t.Fatal(err)
-			}
-			scanned := storetest.Scanned(t, storeDir)
+			opened, scanned := storetest.AroundScan(t, storeDir, func() error {
+				return e.Scan(ctx, func(StoredPatient) error { return nil })
+			})
 			if release && opened > scanned/4 {
 				t.Errorf("store pages resident after Open: %d bytes; after a scan: %d (want at most a quarter)", opened, scanned)
 			}

@@ -184,14 +184,25 @@ func (e *Engine) apply(changes []index.Change) {
 		keys = index.Keys(p, keys)
 		c.Keys = keys[start:len(keys):len(keys)]
 	}
-	var buf []byte
+	var (
+		buf []byte
+		old scoring.Prepared
+	)
 	e.mu.Lock()
+	t, carriers := e.mu.table, e.mu.carriers
 	for i, c := range changes {
+		key := t.hash(c.ID)
+		// Only a stored record that carries an identifier of unknown kind
+		// counts in carriers: with none counted there is none to remove.
+		if carriers.Carried() && t.unpackHash(key, &old) && old.Rec.ID == c.ID {
+			carriers.Remove(key, &old)
+		}
 		if c.Record == nil {
-			e.mu.table.remove(c.ID)
+			t.remove(c.ID)
 			continue
 		}
-		buf = e.mu.table.put(c.ID, &prepared[i], buf)
+		buf = t.put(c.ID, &prepared[i], buf)
+		carriers.Add(key, &prepared[i])
 	}
 	e.mu.Unlock()
 	if len(changes) == 0 {

@@ -1,6 +1,10 @@
 package scoring
 
-import "github.com/patientmatch/patientmatch/record"
+import (
+	"strings"
+
+	"github.com/patientmatch/patientmatch/record"
+)
 
 // The comparisons of the model, in the order of Comparison.Levels. Each is
 // coded here (the comparator is code); a model only carries their m and u.
@@ -642,8 +646,12 @@ func oneKeystroke(a, b string) bool {
 //
 // What tells two people's addresses apart is kept apart: an edit that
 // involves a digit (a sign-up form makes a second John Smith take
-// "jsmith7" beside "jsmith") and a different first character (the
-// initial: "msmith" and "jsmith" are a family). A slip counts as the
+// "jsmith7" beside "jsmith"), a different first character (the initial:
+// "msmith" and "jsmith" are a family), and in the handle before the "@"
+// any edit but a letter's: namesakes build their handles from one name
+// and tell them apart by a sign ("john.smith", "johnsmith",
+// "john_smith"), and namesakes — same name and birth date, another
+// household — are the pair the contact must not join (CapCorroboration). A slip counts as the
 // contact agreeing; relatives who share an address are already the
 // household comparison's case, and the caps, not it, tell them apart.
 func emailSlip(a, b string) bool {
@@ -660,17 +668,27 @@ func emailSlip(a, b string) bool {
 	for i < len(b) && a[i] == b[i] {
 		i++
 	}
+	// ok says whether a character the edit involves may be a slip's: in
+	// the handle (at or before b's "@") only a letter, in the domain
+	// anything but a digit.
+	at := strings.IndexByte(b, '@')
+	ok := func(c byte) bool {
+		if at < 0 || i <= at {
+			return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		}
+		return !isDigit(c)
+	}
 	if len(a) == len(b) {
 		if i == len(a) {
 			return false // equal
 		}
 		if a[i+1:] == b[i+1:] { // one substituted
-			return !isDigit(a[i]) && !isDigit(b[i])
+			return ok(a[i]) && ok(b[i])
 		}
 		// two neighbours swapped
 		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:] &&
-			!isDigit(a[i]) && !isDigit(a[i+1])
+			ok(a[i]) && ok(a[i+1])
 	}
 	// a has one more: dropped from b at i
-	return a[i+1:] == b[i:] && !isDigit(a[i])
+	return a[i+1:] == b[i:] && ok(a[i])
 }

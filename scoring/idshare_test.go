@@ -156,3 +156,131 @@ func TestSetAsideIgnoresAMissingSystem(t *testing.T) {
 		t.Errorf("after the set-aside the twins compare at %d, want missing", l)
 	}
 }
+
+// TestIdentifierCarriers: the stored population's judgement, kept as
+// records come and go, agrees with the batch pass (the FAMILY and TWINS
+// values set aside, OWN01 and LONE kept); a query counts as a carrier
+// (a sibling of LONE's carrier does not agree on it, LONE's own person
+// does); removing a carrier judges the value again from those left, and
+// an update is a removal and an addition.
+func TestIdentifierCarriers(t *testing.T) {
+	specs := map[string]string{
+		"mum":   "given=mary;family=kairby;birth=1980-03-04;sex=female;member=FAMILY",
+		"son":   "given=tom;family=kairby;birth=2010-07-08;sex=male;member=FAMILY",
+		"twin1": "given=ava;family=lee;birth=2015-06-16;sex=female;member=TWINS",
+		"twin2": "given=mia;family=lee;birth=2015-06-16;sex=female;member=TWINS",
+		"dad":   "given=john;family=ng;birth=1970-01-02;sex=male;member=OWN01",
+		"dad2":  "given=jon;family=ng;birth=1970-02-01;sex=male;member=OWN01",
+		"lone":  "given=zoe;family=park;birth=1990-01-01;sex=female;member=LONE",
+	}
+	keys := map[string]uint64{"mum": 1, "son": 2, "twin1": 3, "twin2": 4, "dad": 5, "dad2": 6, "lone": 7}
+	stored := map[uint64]*Prepared{}
+	c := carriersOf(stored)
+	put := func(name, spec string) {
+		k := keys[name]
+		if old, ok := stored[k]; ok {
+			c.Remove(k, old)
+		}
+		stored[k] = PrepareWithoutTF(mustRecord(t, spec))
+		c.Add(k, stored[k])
+	}
+	del := func(name string) {
+		k := keys[name]
+		c.Remove(k, stored[k])
+		delete(stored, k)
+	}
+	// kept reports whether a query of spec still compares its member
+	// number, and checks that its record keeps it either way.
+	kept := func(spec string) bool {
+		t.Helper()
+		q := PrepareWithoutTF(mustRecord(t, spec))
+		n := c.SetAsideFor(q)
+		if len(q.Rec.Identifiers) != 1 {
+			t.Errorf("the query's own identifiers changed: %v", q.Rec.Identifiers)
+		}
+		return n == 0 && len(q.ids) == 1
+	}
+	for _, n := range []string{"mum", "son", "twin1", "twin2", "dad", "dad2", "lone"} {
+		put(n, specs[n])
+	}
+	if values, shared := c.Len(); values != 4 || shared != 2 {
+		t.Errorf("%d values, %d set aside; want 4, 2 (FAMILY, TWINS)", values, shared)
+	}
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{
+		{specs["twin1"], false},
+		{specs["son"], false},
+		{specs["dad"], true},
+		{specs["lone"], true},
+		{"given=zoey;family=park;birth=1990-01-01;sex=female;member=LONE", true},
+		{"given=max;family=park;birth=1994-05-06;sex=male;member=LONE", false}, // her brother
+		{"given=max;family=park;birth=1994-05-06;sex=male;member=NEW01", true},
+	} {
+		if got := kept(tc.query); got != tc.want {
+			t.Errorf("query %s keeps its member number: %v, want %v", tc.query, got, tc.want)
+		}
+	}
+	del("twin2")
+	if !kept(specs["twin1"]) {
+		t.Error("TWINS is still set aside with one twin left")
+	}
+	put("son", "given=tom;family=kairby;birth=2010-07-08;sex=male;member=SON01")
+	if !kept(specs["mum"]) {
+		t.Error("FAMILY is still set aside once the son's record carries another number")
+	}
+	put("dad2", "given=ann;family=ng;birth=2001-05-06;sex=female;member=OWN01") // a daughter
+	if kept(specs["dad"]) {
+		t.Error("OWN01 is not set aside once a daughter's record carries it")
+	}
+	del("dad")
+	del("dad2")
+	if values, shared := c.Len(); values != 4 || shared != 0 {
+		t.Errorf("after the changes %d values, %d set aside; want 4 (FAMILY, SON01, TWINS, LONE), 0", values, shared)
+	}
+}
+
+// TestIdentifierCarriersBeyondTheSlots: a value carried by more records
+// than it knows by key stays set aside when a carrier goes while one it
+// does not know is left (never a false agreement), and is judged again
+// once every carrier left is known.
+func TestIdentifierCarriersBeyondTheSlots(t *testing.T) {
+	stored := map[uint64]*Prepared{}
+	c := carriersOf(stored)
+	given := []string{"anna", "bert", "cleo", "dirk", "emil", "fred"}
+	for i, g := range given {
+		k := uint64(i + 1)
+		stored[k] = PrepareWithoutTF(mustRecord(t, "given="+g+";family=roe;birth=1980-01-0"+string(rune('1'+i))+";member=CLAN"))
+		c.Add(k, stored[k])
+	}
+	query := "given=anna;family=roe;birth=1980-01-01;member=CLAN"
+	setAside := func() bool {
+		q := PrepareWithoutTF(mustRecord(t, query))
+		return c.SetAsideFor(q) == 1
+	}
+	for k := uint64(2); k <= 5; k++ { // every known carrier but anna's; two unknown are left
+		c.Remove(k, stored[k])
+		delete(stored, k)
+		if !setAside() {
+			t.Fatalf("CLAN no longer set aside after removing carrier %d, with carriers of other people left", k)
+		}
+	}
+	c.Remove(6, stored[6])
+	delete(stored, 6)
+	if setAside() {
+		t.Error("CLAN still set aside with one carrier left, known by key, and the query its person")
+	}
+}
+
+// carriersOf returns an empty IdentifierCarriers whose records are those
+// of stored, by key.
+func carriersOf(stored map[uint64]*Prepared) *IdentifierCarriers {
+	return NewIdentifierCarriers(func(key uint64, dst *Prepared) bool {
+		p, ok := stored[key]
+		if ok {
+			*dst = *p
+		}
+		return ok
+	})
+}

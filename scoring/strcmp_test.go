@@ -166,8 +166,9 @@ func FuzzCompare(f *testing.F) {
 }
 
 // TestEmailSlip pins which two different e-mail addresses are one slip of
-// one address (emailSlip): one letter or sign substituted, added, dropped
-// or two neighbours swapped, never a digit or the first character.
+// one address (emailSlip): one letter substituted, added, dropped
+// or two neighbours swapped (in the domain a sign too), never a digit or
+// the first character.
 func TestEmailSlip(t *testing.T) {
 	for _, c := range []struct {
 		a, b string
@@ -177,7 +178,13 @@ func TestEmailSlip(t *testing.T) {
 		{"dmacdonald@rivers-glass.biz", "dracdonald@rivers-glass.biz", true},
 		{"aishab64@obrien-flores.com", "aishab64@obrien-flocres.com", true}, // one added
 		{"aishab64@obrien-flocres.com", "aishab64@obrien-flores.com", true}, // one dropped
-		{"r.m51@leonard.net", "r..m51@leonard.net", true},
+		{"fholmes@duncan.com", "fholms@duncan.com", true},                   // a letter dropped in the handle
+		{"r.m51@leonard.net", "r..m51@leonard.net", false},                  // a sign in the handle
+		{"john.smith@gmail.com", "johnsmith@gmail.com", false},              // namesakes' handles
+		{"victoria.person@mail.com", "victoria_person@mail.com", false},     // namesakes' handles
+		{"fholmes@duncan.com", "f@holmes@duncan.com", false},
+		{"jt40@combs.net", "jt40@comsb.net", true},
+		{"ann@mail-box.com", "ann@mailbox.com", true},       // a sign in the domain
 		{"a@b.co", "a@b.co", false},                         // equal: not a slip, agreement
 		{"jsmith@mail.com", "jsmith7@mail.com", false},      // a digit added: another account
 		{"john12@mail.com", "john13@mail.com", false},       // a digit substituted

@@ -108,17 +108,50 @@ func nameFrequencies(records []*Prepared, tf *TermFrequencies) [][2]float64 {
 // F1: expected true positives Σp over the pairs graded, over the number
 // graded plus the expected matches (the F1 of counts, 2TP/(graded +
 // matches)). It sorts probs.
+//
+// t lies halfway, in match weight, between the lowest posterior graded and
+// the highest one not graded (boundaryBelow), not at the lowest graded
+// one: the engine grades by match weight against the threshold's logit,
+// and a pair whose posterior is the threshold itself came out a rounding
+// error below it — febrl1, a swap of names at posterior 0.92396…, graded
+// `possible` under a `probable` threshold estimated at its own posterior.
 func expectedF1Optimum(probs []float64, matches float64) (t, f1 float64) {
 	slices.Sort(probs)
 	var tp float64
+	best := -1
 	for k := len(probs) - 1; k >= 0; k-- {
 		tp += probs[k]
 		n := float64(len(probs) - k)
 		if f := 2 * tp / (n + matches); f > f1 {
-			f1, t = f, probs[k]
+			f1, best = f, k
 		}
 	}
-	return t, f1
+	if best < 0 {
+		return 0, 0
+	}
+	return boundaryBelow(probs, best), f1
+}
+
+// boundaryMargin is how far below the lowest graded posterior, in bits of
+// match weight, boundaryBelow puts the threshold when no pair lies below
+// it: far more than the rounding of a weight (about 1e-15 bits), far less
+// than any difference between two pairs' weights that means anything.
+const boundaryMargin = 1e-6
+
+// boundaryBelow returns the threshold that grades sorted[k] and every
+// posterior above it and none below: halfway in match weight between
+// sorted[k] and the highest posterior below it, or boundaryMargin bits
+// below sorted[k] when none is.
+func boundaryBelow(sorted []float64, k int) float64 {
+	w := logit2(sorted[k])
+	gap := 2 * boundaryMargin
+	for j := k - 1; j >= 0; j-- {
+		if sorted[j] < sorted[k] {
+			gap = w - logit2(sorted[j])
+			break
+		}
+	}
+	return probability(w - gap/2)
 }
 
 // FitToFile returns base fitted to one file without training its m: u

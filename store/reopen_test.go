@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -24,12 +23,7 @@ func TestStoreReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	recs := testgen.Generate(40, 3)
-	var batch []Entry
-	for _, g := range recs {
-		batch = append(batch, entryOf(g.Rec))
-	}
-	putChunks(t, s, batch, 10)
+	recs, batch := putGenerated(t, s, 40, 3, 10)
 	if _, err := s.Delete(ctx, recs[5].Rec.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -45,18 +39,7 @@ func TestStoreReopenKeepsEverything(t *testing.T) {
 	if s.LastSeq() != 41 {
 		t.Errorf("LastSeq after Reopen = %d, want 41", s.LastSeq())
 	}
-	for i, g := range recs {
-		e, err := s.Get(ctx, g.Rec.ID)
-		if i == 5 {
-			if !errors.Is(err, ErrNotFound) {
-				t.Errorf("deleted patient back after Reopen: %v", err)
-			}
-			continue
-		}
-		if err != nil || !reflect.DeepEqual(e.Record, g.Rec) {
-			t.Errorf("patient %d after Reopen: %v", i, err)
-		}
-	}
+	checkStored(t, s, recs, 5, "after Reopen")
 	if v, err := kv.Get(ctx, "iss|sub"); err != nil || string(v) != "Patient/1" {
 		t.Errorf("KV after Reopen: %q %v", v, err)
 	}
@@ -83,12 +66,7 @@ func TestStoreReopenUnderTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	recs := testgen.Generate(200, 4)
-	var batch []Entry
-	for _, g := range recs {
-		batch = append(batch, entryOf(g.Rec))
-	}
-	putChunks(t, s, batch, 50)
+	_, batch := putGenerated(t, s, 200, 4, 50)
 	// The operations may leave no idle moment: then Reopen gets in by
 	// holding new ones back (lockHolding) after a short patience; which
 	// way it gets in depends on the scheduler, so the holding way is
@@ -149,12 +127,7 @@ func TestStoreReopenReleasesMappedPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := testgen.Generate(5000, 5)
-	batch := make([]Entry, len(recs))
-	for i, g := range recs {
-		batch[i] = entryOf(g.Rec)
-	}
-	putChunks(t, s, batch, 1000)
+	recs, _ := putGenerated(t, s, 5000, 5, 1000)
 	// Closing flushes the patients into a table file; a fresh open maps it
 	// untouched.
 	if err := s.Close(); err != nil {
@@ -215,10 +188,7 @@ func openWithPatients(t *testing.T, n int) (*Store, []testgen.Record) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	recs := testgen.Generate(n, 6)
-	for _, g := range recs {
-		putChunks(t, s, []Entry{entryOf(g.Rec)}, 1)
-	}
+	recs, _ := putGenerated(t, s, n, 6, 1)
 	return s, recs
 }
 

@@ -240,6 +240,38 @@ func TestStoreBatchTooBig(t *testing.T) {
 }
 
 // putChunks puts entries in commits of size entries.
+// putGenerated stores n generated patients (testgen.Generate(n, seed)) in
+// s, in Puts of chunk, and returns them with their entries.
+func putGenerated(t testing.TB, s *Store, n int, seed uint64, chunk int) ([]testgen.Record, []Entry) {
+	t.Helper()
+	recs := testgen.Generate(n, seed)
+	entries := make([]Entry, len(recs))
+	for i, g := range recs {
+		entries[i] = entryOf(g.Rec)
+	}
+	putChunks(t, s, entries, chunk)
+	return recs, entries
+}
+
+// checkStored checks that s holds every patient of recs as written but
+// recs[deleted], which must be gone; when says at what moment ("after
+// reopen").
+func checkStored(t *testing.T, s *Store, recs []testgen.Record, deleted int, when string) {
+	t.Helper()
+	for i, g := range recs {
+		e, err := s.Get(context.Background(), g.Rec.ID)
+		if i == deleted {
+			if !errors.Is(err, ErrNotFound) {
+				t.Errorf("deleted patient back %s: %v", when, err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(e.Record, g.Rec) {
+			t.Errorf("patient %d %s: %v\n%+v\n%+v", i, when, err, e.Record, g.Rec)
+		}
+	}
+}
+
 func putChunks(t testing.TB, s *Store, entries []Entry, size int) {
 	t.Helper()
 	for start := 0; start < len(entries); start += size {
@@ -256,14 +288,7 @@ func TestStoreReopenAndChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := testgen.Generate(50, 2)
-	var batch []Entry
-	for _, g := range recs {
-		batch = append(batch, entryOf(g.Rec))
-	}
-	if _, err := s.Put(ctx, batch); err != nil {
-		t.Fatal(err)
-	}
+	recs, batch := putGenerated(t, s, 50, 2, 50)
 	if _, err := s.Delete(ctx, recs[3].Rec.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -289,18 +314,7 @@ func TestStoreReopenAndChanges(t *testing.T) {
 	if s.LastSeq() != 51 {
 		t.Errorf("LastSeq after reopen = %d, want 51", s.LastSeq())
 	}
-	for i, g := range recs {
-		e, err := s.Get(ctx, g.Rec.ID)
-		if i == 3 {
-			if !errors.Is(err, ErrNotFound) {
-				t.Errorf("deleted record back after reopen: %v", err)
-			}
-			continue
-		}
-		if err != nil || !reflect.DeepEqual(e.Record, g.Rec) {
-			t.Errorf("record %d after reopen: %v\n%+v\n%+v", i, err, e.Record, g.Rec)
-		}
-	}
+	checkStored(t, s, recs, 3, "after reopen")
 	if v, err := kv.Get(ctx, "iss|sub"); err == nil {
 		t.Errorf("old KV handle still works: %q", v)
 	}

@@ -39,12 +39,16 @@ func (a engineAnswerer) Answer(ctx context.Context, q record.Record) ([]bench.Ma
 	return out, nil
 }
 
-// GradePair grades one pair with the engine's scorer (the one Match
-// uses), for bench.EvaluateMatch's account of misses; it decides no
-// answer.
+// GradePair grades one pair with the engine's scorer and the query as
+// Match prepares it, for bench.EvaluateMatch's account of misses; it
+// decides no answer.
 func (a engineAnswerer) GradePair(q, stored *record.Record) bench.MatchPair {
 	s := a.eng.Scorer()
-	qp, sp := s.PrepareQuery(*q), s.Prepare(*stored)
+	qp, err := a.eng.PrepareQuery(*q)
+	if err != nil {
+		return bench.MatchPair{Pattern: "error: " + err.Error()}
+	}
+	sp := s.Prepare(*stored)
 	r := s.Score(qp, sp)
 	var pattern strings.Builder
 	for i, c := range s.Explain(qp, sp) {

@@ -46,6 +46,18 @@ func Scanned(tb testing.TB, dir string) int64 {
 	return n
 }
 
+// AroundScan returns StoreRss of dir before scan (a read of every stored
+// patient) and Scanned after it: how much a test's open left resident,
+// and what the same read leaves when nothing lets it go.
+func AroundScan(tb testing.TB, dir string, scan func() error) (before, after int64) {
+	tb.Helper()
+	before = StoreRss(tb, dir)
+	if err := scan(); err != nil {
+		tb.Fatal(err)
+	}
+	return before, Scanned(tb, dir)
+}
+
 // CheckReleased fails the test when more than a quarter of what a scan
 // left resident (scanned) is resident in dir's store files after what
 // (a reopen) should have let it go.
