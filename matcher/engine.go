@@ -161,7 +161,7 @@ type Engine struct {
 		// carriers says which identifiers of unknown kind (a payer's
 		// member number) stored records of different people carry, kept
 		// with the table on every write and built at Open: a query is
-		// compared without them (setAsideShared), as dedupe compares a
+		// compared without them (prepareQuery), as dedupe compares a
 		// file's records (scoring.SetAsideSharedIdentifiers).
 		carriers *scoring.IdentifierCarriers
 	}

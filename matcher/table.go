@@ -123,8 +123,8 @@ func (t *table) unpack(r ref, p *scoring.Prepared) error {
 
 // unpackHash unpacks into p the record whose id hashes to h, the key
 // IdentifierCarriers knows it by (an id whose hash collided with
-// another's, about one in 10^7 at a million patients, is taken for the
-// one holding the hash: only a set-aside's judgement can be off). It
+// another's, a chance of about 3·10^-8 at a million patients, is taken
+// for the one holding the hash: only a set-aside's judgement can be off). It
 // reports false when there is none.
 func (t *table) unpackHash(h uint64, p *scoring.Prepared) bool {
 	r, ok := t.refs[h]

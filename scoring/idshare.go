@@ -123,8 +123,9 @@ func withoutShared(ids []record.Identifier, drop func(record.Identifier) bool) [
 // from the carriers left when all are known; a value with more carriers
 // than slots stays set aside once it is (it costs weight, never a false
 // agreement) until the caller builds the table again (the engine does at
-// Open). Values are told apart by a 64-bit hash (a collision, about one in
-// 10^7 at a million values, would only set a value aside). Nothing in it
+// Open). Values are told apart by a 64-bit hash (the chance of any collision
+// at a million values is about 3·10^-8; one would only set a value
+// aside). Nothing in it
 // holds a pointer, so the garbage collector need not mark it.
 //
 // It is not safe for concurrent use, but SetAsideFor may run concurrently
