@@ -243,7 +243,7 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 	}
 	probable, note := probableOfPairs(records, pairs, m, tf, nameFrequencies(records, tf))
 	m.Thresholds.Probable = probable
-	m.Description += "; u, prior and probable threshold fitted to the file"
+	m.Description += "; u, m, prior and probable threshold fitted to the file"
 	return m, append(notes, note)
 }
 
