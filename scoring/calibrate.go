@@ -127,12 +127,7 @@ func refitOnCandidates(model, base *Model, ps []freePattern, all float64, passiv
 	b, _ := ModelProbabilities(base)
 	m, u, lambda, it := candidateM(ps, all, m, b, u, model.Prior, passive, random)
 	model.Prior = lambda
-	for c := range model.Comparisons {
-		for l := range model.Comparisons[c].Levels {
-			model.Comparisons[c].Levels[l].M = m[c][l]
-			model.Comparisons[c].Levels[l].U = u[c][l]
-		}
-	}
+	setModelProbabilities(model, &m, &u)
 	return fmt.Sprintf("m, u and prior re-estimated by EM over the distinct candidate pairs of all passes (%d iterations): prior %.4g", it, lambda)
 }
 
@@ -518,12 +513,7 @@ func refitWithSampleU(model, base *Model, ps []freePattern, all float64, passive
 	u, fitted := uOfSample(random, m, bu, model.Prior, 0)
 	m, u, lambda, it := candidateM(ps, all, m, bm, u, model.Prior, passive, nil)
 	model.Prior = lambda
-	for c := range model.Comparisons {
-		for l := range model.Comparisons[c].Levels {
-			model.Comparisons[c].Levels[l].M = m[c][l]
-			model.Comparisons[c].Levels[l].U = u[c][l]
-		}
-	}
+	setModelProbabilities(model, &m, &u)
 	return fmt.Sprintf("u: %d levels from the sample net of its matches (at most half of them possibly matches), the others the base model's; m and prior again by EM over the candidate pairs with that u held (%d iterations): prior %.4g",
 		fitted, it, lambda)
 }
