@@ -256,11 +256,25 @@ func (ix *Index) Close() error {
 		return nil
 	}
 	ix.closed = true
+	// scorch's Close does not wait for its persister: let it write the
+	// current snapshot out first (a merge just introduced, the last
+	// batches), for a bounded time, so that a folder closed right after a
+	// Compact or a write opens as it was left rather than replaying.
+	if adv, err := ix.idx.Advanced(); err == nil {
+		if s, ok := adv.(*scorch.Scorch); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), closeFlushWait)
+			_ = ix.waitPersisted(ctx, s) // best effort: Close goes on regardless
+			cancel()
+		}
+	}
 	if err := ix.idx.Close(); err != nil {
 		return fmt.Errorf("index: close index: %w", err)
 	}
 	return nil
 }
+
+// closeFlushWait bounds how long Close waits for scorch's persister.
+const closeFlushWait = 5 * time.Second
 
 // Checkpoint returns the store sequence number the index reflects.
 func (ix *Index) Checkpoint() (uint64, error) {
@@ -729,7 +743,7 @@ func (ix *Index) compactLocked(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("index: compact: index is a %T, not scorch", adv)
 	}
-	for prev := -1; ; {
+	for prev, stalls := -1, 0; ; {
 		// scorch merges only segments on disk, and a Close does not wait
 		// for its persister: wait for it to write the last batches out
 		// before a round, and the merged segment after the last.
@@ -740,8 +754,22 @@ func (ix *Index) compactLocked(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("index: compact: %w", err)
 		}
-		if n <= 1 || n == prev || ctx.Err() != nil {
+		if n <= 1 || ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// A round that merged nothing may have met the online index's
+		// background merger working on the same segments (its result, or
+		// ours, is then dropped as obsolete): wait a moment and try again,
+		// a few times, before settling for what there is.
+		if n == prev {
+			if stalls++; stalls > compactStalls {
+				return nil
+			}
+			select {
+			case <-time.After(persistPoll):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		prev = n
 		if err := s.ForceMerge(ctx, compactPlan(n)); err != nil {
@@ -749,6 +777,10 @@ func (ix *Index) compactLocked(ctx context.Context) error {
 		}
 	}
 }
+
+// compactStalls is how many rounds in a row that merge nothing Compact
+// tries before it settles for the segments there are.
+const compactStalls = 3
 
 // compactWidth is the most segments Compact merges into one at a time.
 // zap's merge steps through the union of the segments' term dictionaries

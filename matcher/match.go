@@ -70,7 +70,7 @@ func (e *Engine) PrepareQuery(q record.Record) (*scoring.Prepared, error) {
 
 // prepareQuery returns the engine's scorer and q prepared by it, without
 // the identifiers of unknown kind that stored records of different people
-// carry, or that q's person does not share with their first carrier (a
+// carry, or that would be so with q counted as one more carrier (a
 // family's member number: it says "household", which the address and
 // family name already say; scoring.IdentifierCarriers). The candidates
 // keep them: such a value agrees only when both sides carry it. q's

@@ -196,7 +196,7 @@ type capFacts struct {
 func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	lv := &cmp.Levels
 	f := capFacts{given: lv[CompGivenName], fam: lv[CompFamilyName], birth: lv[CompBirthDate], id: lv[CompIdentifier]}
-	house := lv[CompHousehold]
+	house := cmp.capsHousehold()
 	f.givenDiffers = f.given == GivenJW80 || f.given == GivenElse
 	f.birthAgrees = f.birth == BirthExact || f.birth == BirthTransposed || f.birth == BirthOneDigit
 	f.birthDiffers = f.birth == BirthYearMonth || f.birth == BirthYearNear || f.birth == BirthElse
@@ -320,7 +320,7 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 // recorded for many immigrants whose birthday is unknown, so two women
 // Maria born "1 January 1990" agree on it by convention, not by fact.
 func marriedName(cmp *Comparison, f *capFacts) bool {
-	house := cmp.Levels[CompHousehold]
+	house := cmp.capsHousehold()
 	contact := house == HouseContact || house == HouseAddressContact
 	return f.fam == FamilyElse && f.given == GivenExact && f.birth == BirthExact && !cmp.JanuaryFirst &&
 		cmp.Levels[CompSex] == SexAgree && contact && f.id != IDDisagree && !cmp.IDConflict
@@ -529,7 +529,7 @@ func typoCorroborated(cmp *Comparison, ev nameTypos) bool {
 	givenOK, givenTypo := alike(lv[CompGivenName], GivenExact, GivenPhonetic, GivenJW80, ev.given)
 	familyOK, familyTypo := alike(lv[CompFamilyName], FamilyExact, FamilyPhonetic, FamilyJW80, ev.family)
 	return givenOK && familyOK && (givenTypo || familyTypo) && typoDateAgrees(cmp) &&
-		lv[CompHousehold] <= HouseContact && lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree && !cmp.IDConflict
+		cmp.capsHousehold() <= HouseContact && lv[CompSex] != SexDisagree && lv[CompIdentifier] != IDDisagree && !cmp.IDConflict
 }
 
 // typoDateAgrees reports whether the birth dates of a pair whose names

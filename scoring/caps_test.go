@@ -532,6 +532,46 @@ func checkSymmetric(t *testing.T, s *Scorer, a, b *Prepared, r Result) {
 	}
 }
 
+// TestCapsEmailSlip: an e-mail one slip apart weighs as the contact
+// agreeing but lifts no cap. Namesakes — same name and birth date, another
+// address and phone — build their addresses from one name, one letter
+// apart at two providers (jsmith@gmail.com, jsmith@ymail.com): they stay
+// held by no_corroboration, as without e-mails, where the same e-mail
+// exactly would lift it. A changed family name (marriedName) asks a
+// contact truly shared too.
+func TestCapsEmailSlip(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const a = "given=john;family=smith;birth=1985-03-02;sex=male;number=12;street=oak;type=st;city=springfield;postal=62701;phone=2175550142;"
+	const b = "given=john;family=smith;birth=1985-03-02;sex=male;number=455;street=pine;type=ave;city=portland;postal=97201;phone=5035550199;"
+	cases := []struct {
+		name    string
+		a, b    string
+		certain bool
+		cap     Cap // the cap that must be named, if any
+	}{
+		{"namesakes, e-mails at two providers", a + "email=jsmith@gmail.com", b + "email=jsmith@ymail.com", false, CapCorroboration},
+		{"namesakes, a letter added", a + "email=dbrown@gmail.com", b + "email=dabrown@gmail.com", false, CapCorroboration},
+		{"one e-mail exactly", a + "email=jsmith@gmail.com", b + "email=jsmith@gmail.com", true, CapNone},
+		{"married name, e-mail slip", a + "email=maria88@gmail.com", "given=john;family=jones;birth=1985-03-02;sex=male;number=455;street=pine;type=ave;city=portland;postal=97201;phone=5035550199;email=maria88@mail.com", false, CapNone},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pa, pb := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			var cmp Comparison
+			Compare(pa, pb, &cmp)
+			if cmp.Levels[CompHousehold] != HouseContact {
+				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(pa, pb)))
+			}
+			r := s.Score(pa, pb)
+			checkCertain(t, s, pa, pb, r, tc.certain)
+			if tc.cap != CapNone && r.Cap != tc.cap {
+				t.Errorf("cap %v, want %v", r.Cap, tc.cap)
+			}
+			checkSymmetric(t, s, pa, pb, r)
+		})
+	}
+}
+
 // TestRelativesCap: every relatives rule that reads a pair as two people
 // is reported, also when the pair's score was already at or below what the
 // rule allows and Result.Cap names none (Robert beside Roger on a record

@@ -151,6 +151,26 @@ type Comparison struct {
 	// keeps the agreement's weight, but the pair carries a conflict the
 	// caps must see (compareIdentifiers).
 	IDConflict bool
+	// EmailSlip is set when the household level's contact agreement rests
+	// on an e-mail one slip apart alone (emailSlip), and
+	// HouseholdWithoutSlip is then the level without it: what the caps
+	// read (capsHousehold). The slip weighs as the contact agreeing, since
+	// it is one address keyed wrong far more often than two people's; but
+	// it is not the shared contact that tells one household from a
+	// namesake elsewhere, because namesakes' addresses are built from one
+	// name and may lie one letter apart (jsmith@gmail.com,
+	// jsmith@ymail.com), so it lifts no cap.
+	EmailSlip            bool
+	HouseholdWithoutSlip uint8
+}
+
+// capsHousehold is the household level the caps read: without an e-mail
+// slip (Comparison.EmailSlip).
+func (c *Comparison) capsHousehold() uint8 {
+	if c.EmailSlip {
+		return c.HouseholdWithoutSlip
+	}
+	return c.Levels[CompHousehold]
 }
 
 // Thresholds of the fuzzy string levels.
@@ -170,7 +190,7 @@ func Compare(a, b *Prepared, out *Comparison) {
 	alignSingleName(a, b, out)
 	out.Levels[CompBirthDate] = compareBirth(a, b)
 	out.Levels[CompSex] = compareSex(a, b)
-	out.Levels[CompHousehold] = compareHousehold(a, b)
+	out.Levels[CompHousehold], out.HouseholdWithoutSlip, out.EmailSlip = compareHousehold(a, b)
 	out.Levels[CompIdentifier], out.UntypedIDOnly, out.IDConflict = compareIdentifiers(a, b)
 
 	out.YearsApart = -1
@@ -484,22 +504,35 @@ func compareSex(a, b *Prepared) uint8 {
 	return SexDisagree
 }
 
-func compareHousehold(a, b *Prepared) uint8 {
+// compareHousehold returns the household level, and whether its contact
+// agreement rests on an e-mail slip alone with the level without it
+// (Comparison.EmailSlip).
+func compareHousehold(a, b *Prepared) (level, withoutSlip uint8, slipped bool) {
 	streets := a.street != "" && b.street != ""
 	phones := a.phone != "" && b.phone != ""
 	emails := a.email != "" && b.email != ""
 	postals := a.postal != "" && b.postal != ""
 	cities := a.city != "" && b.city != ""
 	if !streets && !phones && !emails && !postals && !cities {
-		return HouseMissing
+		return HouseMissing, HouseMissing, false
 	}
 	postal3 := postals && a.postal[:3] == b.postal[:3]
 	city := cities && (a.city == b.city || JaroWinkler(a.city, b.city) >= jwCity)
 	address := streets && a.number == b.number &&
 		(a.street == b.street || JaroWinkler(a.street, b.street) >= jwStreet) &&
 		(!postals || postal3 || city)
-	contact := (phones && (a.phone == b.phone || a.phone7 == b.phone7)) ||
-		(emails && (a.email == b.email || emailSlip(a.email, b.email)))
+	contact := (phones && (a.phone == b.phone || a.phone7 == b.phone7)) || (emails && a.email == b.email)
+	slip := !contact && emails && emailSlip(a.email, b.email)
+	postal := postals && a.postal == b.postal
+	level = householdLevel(address, contact || slip, postal, city || postal3)
+	if !slip {
+		return level, level, false
+	}
+	return level, householdLevel(address, false, postal, city || postal3), true
+}
+
+// householdLevel is the household level of what agrees.
+func householdLevel(address, contact, postal, cityOrPostal3 bool) uint8 {
 	switch {
 	case address && contact:
 		return HouseAddressContact
@@ -507,9 +540,9 @@ func compareHousehold(a, b *Prepared) uint8 {
 		return HouseAddress
 	case contact:
 		return HouseContact
-	case postals && a.postal == b.postal:
+	case postal:
 		return HousePostal
-	case city || postal3:
+	case cityOrPostal3:
 		return HouseCityPostal3
 	}
 	return HouseDisagree

@@ -86,6 +86,9 @@ func probableOfPairs(records []*Prepared, pairs []fitPair, m *Model, tf *TermFre
 		return th.Probable, fmt.Sprintf("probable threshold: kept %g (no candidate pairs to estimate it from)", th.Probable)
 	}
 	t, f1 := expectedF1Optimum(allowed, matches)
+	if math.IsNaN(t) {
+		return th.Probable, fmt.Sprintf("probable threshold: kept %g (the estimate was not a number)", th.Probable)
+	}
 	est := min(max(t, th.Possible), th.Probable)
 	return est, fmt.Sprintf("probable threshold: %.4g; the F1 of probable+ the model expects over the candidate pairs (%.0f expected matches; %d pairs the caps let reach probable) is highest, %.4f, at posterior %.4g (kept within possible %g and the base %g)",
 		est, matches, len(allowed), f1, t, th.Possible, th.Probable)
@@ -141,17 +144,27 @@ const boundaryMargin = 1e-6
 // boundaryBelow returns the threshold that grades sorted[k] and every
 // posterior above it and none below: halfway in match weight between
 // sorted[k] and the highest posterior below it, or boundaryMargin bits
-// below sorted[k] when none is.
+// below sorted[k] when none is. A posterior of exactly 1 or 0 has an
+// infinite weight (a pair of 60 bits rounds to 1): the boundary is then
+// one bit from the finite side, or 1/2 between a 0 and a 1, never the
+// NaN that halving an infinite gap would give.
 func boundaryBelow(sorted []float64, k int) float64 {
-	w := logit2(sorted[k])
-	gap := 2 * boundaryMargin
+	hi := logit2(sorted[k])
 	for j := k - 1; j >= 0; j-- {
 		if sorted[j] < sorted[k] {
-			gap = w - logit2(sorted[j])
-			break
+			lo := logit2(sorted[j])
+			switch {
+			case math.IsInf(hi, 1) && math.IsInf(lo, -1):
+				return 0.5
+			case math.IsInf(hi, 1):
+				return probability(lo + 1)
+			case math.IsInf(lo, -1):
+				return probability(hi - 1)
+			}
+			return probability(hi - (hi-lo)/2)
 		}
 	}
-	return probability(w - gap/2)
+	return probability(hi - boundaryMargin)
 }
 
 // FitToFile returns base fitted to one file: u from random pairs of
@@ -243,7 +256,7 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 	}
 	probable, note := probableOfPairs(records, pairs, m, tf, nameFrequencies(records, tf))
 	m.Thresholds.Probable = probable
-	m.Description += "; u, prior and probable threshold fitted to the file"
+	m.Description += "; u, m, prior and probable threshold fitted to the file"
 	return m, append(notes, note)
 }
 

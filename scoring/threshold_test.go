@@ -49,6 +49,54 @@ func TestThresholdGradesItsOwnPair(t *testing.T) {
 	}
 }
 
+// TestThresholdAtCertainty: posteriors of exactly 1 (a pair of 60 bits
+// rounds to it) or 0 have infinite weights; the threshold between them
+// and the pairs beside them must still be a number that grades the one
+// side and not the other (halving an infinite gap gave NaN, and a file of
+// exact duplicates with SSNs failed dedupe's model check).
+func TestThresholdAtCertainty(t *testing.T) {
+	for _, c := range []struct {
+		probs   []float64 // sorted
+		matches float64
+	}{
+		{[]float64{0.01, 0.02, 1, 1, 1}, 3.03},
+		{[]float64{0, 1, 1}, 2},
+		{[]float64{0, 0.4, 0.9}, 1.3},
+		{[]float64{1, 1}, 2},
+	} {
+		th, _ := expectedF1Optimum(c.probs, c.matches)
+		if math.IsNaN(th) || th <= 0 || th > 1 {
+			t.Errorf("%v: threshold %v, want a probability in (0, 1]", c.probs, th)
+			continue
+		}
+		graded := 0
+		for _, p := range c.probs {
+			if p >= th {
+				graded++
+			}
+		}
+		if want := optimumCount(c.probs, c.matches); graded != want {
+			t.Errorf("%v: threshold %v grades %d pairs, the optimum %d", c.probs, th, graded, want)
+		}
+	}
+}
+
+// optimumCount is how many of the highest posteriors the expected-F1
+// optimum grades, by brute force.
+func optimumCount(probs []float64, matches float64) int {
+	best, n := -1.0, 0
+	for k := 1; k <= len(probs); k++ {
+		tp := 0.0
+		for _, p := range probs[len(probs)-k:] {
+			tp += p
+		}
+		if f := 2 * tp / (float64(k) + matches); f > best {
+			best, n = f, k
+		}
+	}
+	return n
+}
+
 // TestFitToFileKeepsCertainEvidence: a file with many duplicates fits a
 // prior far above the built-in 1e-4, and, holding phones and no
 // addresses, moves the built-in m of the address levels to a phone

@@ -177,8 +177,8 @@ func TestBenchMatchDeterministic(t *testing.T) {
 
 // TestBenchMatchInsuredSet: $match on the committed insured2000 set, whose
 // households share payers' member numbers. A number that stored records
-// of different people carry, or that the query's person does not share
-// with its first carrier, says nothing (matcher's IdentifierCarriers), so
+// of different people carry, or would with the query counted as one more
+// carrier, says nothing (matcher's IdentifierCarriers), so
 // relatives are answered possible far less: 119 present queries had a
 // household member among their possible answers before, 76 after. No
 // wrong or absent certain either way. The account of misses grades each

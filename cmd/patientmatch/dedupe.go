@@ -165,7 +165,7 @@ type batchFlags struct {
 func (bf *batchFlags) addFitFlag(fs interface {
 	Bool(name string, value bool, usage string) *bool
 }) {
-	bf.fit = fs.Bool("fit", true, "without --model, fit the built-in model's u, prior and probable threshold to the input")
+	bf.fit = fs.Bool("fit", true, "without --model, fit the built-in model's u, m, prior and probable threshold to the input")
 }
 
 func addBatchFlags(fs interface {

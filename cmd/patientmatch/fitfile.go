@@ -9,7 +9,8 @@ import (
 
 // fitToFile fits the built-in model to the records of one file before
 // they are scored (scoring.FitToFile): its u from random pairs of the
-// records, its prior and the posterior at which `probable` starts,
+// records, its m by EM over the candidate pairs, its prior and the
+// posterior at which `probable` starts,
 // estimated from the candidate pairs of the training blocking rules, so
 // that a grade means the same on a four-field file as on a twelve-field
 // one, and on 1,000 records as on 100,000. The `certain` bar keeps at
