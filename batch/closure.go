@@ -64,8 +64,9 @@ import (
 // PromoteOptions configure Promote.
 type PromoteOptions struct {
 	// Scorer re-reads the own evidence of a pair that has a common certain
-	// neighbour (its cap and conflicts). Required; the records must have
-	// been prepared with it.
+	// neighbour (relatives' shapes, conflicts, given names) and of its two
+	// links (carried). Required; the records must have been prepared with
+	// it.
 	Scorer *scoring.Scorer
 	// Threshold: pairs below this probability take part neither as links
 	// nor as candidates for promotion, so that a run which keeps only the
