@@ -127,12 +127,7 @@ func refitOnCandidates(model, base *Model, ps []freePattern, all float64, passiv
 	b, _ := ModelProbabilities(base)
 	m, u, lambda, it := candidateM(ps, all, m, b, u, model.Prior, passive, random)
 	model.Prior = lambda
-	for c := range model.Comparisons {
-		for l := range model.Comparisons[c].Levels {
-			model.Comparisons[c].Levels[l].M = m[c][l]
-			model.Comparisons[c].Levels[l].U = u[c][l]
-		}
-	}
+	setModelProbabilities(model, &m, &u)
 	return fmt.Sprintf("m, u and prior re-estimated by EM over the distinct candidate pairs of all passes (%d iterations): prior %.4g", it, lambda)
 }
 
@@ -478,17 +473,25 @@ func fitMToFile(m, base *Model, records []*Prepared, passes []TrainingPass, vect
 	if next, _ := priorOfVectors(vectors, len(records), m, passive); next > 0 {
 		lambda = next
 	}
-	return lambda, constrainLift(m, estimated), notes
+	return lambda, constrainLift(m, estimated, seen), notes
 }
 
 // constrainLift is the most bits a pair's weight can gain from
 // constrainWeights' moves of m over the estimated model: over the
-// comparisons, the sum of the most any level weighs above its estimate.
-func constrainLift(m, estimated *Model) float64 {
+// comparisons, the sum of the most any level of the file's pairs reach
+// (seen) weighs above its estimate. A level no pair reaches cannot lift
+// one: EM left its m near mPseudo·m/N, and constrainWeights, making it
+// neutral, raised its weight by log2(u/m), which grows with the file (200
+// identical records: 29 bits, a `certain` bar of 1, which no model
+// validates).
+func constrainLift(m, estimated *Model, seen *[NumComparisons][MaxLevels]bool) float64 {
 	lift := 0.0
 	for c := range m.Comparisons {
 		most := 0.0
 		for l, lv := range m.Comparisons[c].Levels {
+			if !seen[c][l] {
+				continue
+			}
 			most = max(most, lv.Weight()-estimated.Comparisons[c].Levels[l].Weight())
 		}
 		lift += most
@@ -518,12 +521,7 @@ func refitWithSampleU(model, base *Model, ps []freePattern, all float64, passive
 	u, fitted := uOfSample(random, m, bu, model.Prior, 0)
 	m, u, lambda, it := candidateM(ps, all, m, bm, u, model.Prior, passive, nil)
 	model.Prior = lambda
-	for c := range model.Comparisons {
-		for l := range model.Comparisons[c].Levels {
-			model.Comparisons[c].Levels[l].M = m[c][l]
-			model.Comparisons[c].Levels[l].U = u[c][l]
-		}
-	}
+	setModelProbabilities(model, &m, &u)
 	return fmt.Sprintf("u: %d levels from the sample net of its matches (at most half of them possibly matches), the others the base model's; m and prior again by EM over the candidate pairs with that u held (%d iterations): prior %.4g",
 		fitted, it, lambda)
 }

@@ -174,8 +174,14 @@ type capFacts struct {
 	birthDiffers          bool
 	familyAgrees          bool // at some level, or missing
 	sharesHouse           bool // full address or contact agrees
-	idExact, idAgrees     bool
-	typos                 bool // typoCorroborated
+	// mayShareHouse: the address or contact agrees, an e-mail slip
+	// (Comparison.EmailSlip) counted — for the rules that lower a grade
+	// when a household is shared, where a slip must not weigh less than
+	// the same e-mail exactly; sharesHouse, which lifts caps, leaves the
+	// slip out.
+	mayShareHouse     bool
+	idExact, idAgrees bool
+	typos             bool // typoCorroborated
 	// middle: an ambiguous diminutive with the middle names agreeing in
 	// full (nameTypos.middle).
 	middle bool
@@ -205,6 +211,7 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	// twin-shaped, and the score alone decides.
 	f.familyAgrees = f.fam != FamilyElse && f.fam != FamilyCrossed
 	f.sharesHouse = house == HouseAddressContact || house == HouseAddress || house == HouseContact
+	f.mayShareHouse = f.sharesHouse || lv[CompHousehold] <= HouseContact
 	// An identifier of unknown kind may be a whole family's (an
 	// insurance member number): agreeing on it lifts nothing.
 	f.idExact = f.id == IDExact && !cmp.UntypedIDOnly
@@ -248,7 +255,7 @@ func (c *capCheck) familyCaps(cmp *Comparison) {
 	// pile of it may outweigh a different given name (MATCHING-NOTES). An
 	// agreeing identifier is evidence relatives never share: the score
 	// decides then.
-	if f.givenDiffers && f.birth == BirthMissing && f.familyAgrees && f.sharesHouse && !f.idAgrees {
+	if f.givenDiffers && f.birth == BirthMissing && f.familyAgrees && f.mayShareHouse && !f.idAgrees {
 		c.limit(GradePossible, CapSiblings)
 	}
 	if f.givenDiffers && f.birthAgrees && f.familyAgrees && !f.idAgrees && !f.typos {

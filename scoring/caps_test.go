@@ -572,6 +572,32 @@ func TestCapsEmailSlip(t *testing.T) {
 	}
 }
 
+// TestCapsSiblingsEmailSlip: a rule that lowers a grade when a household
+// is shared counts an e-mail slip as shared: siblings with the birth
+// date missing on one side, e-mails one slip apart, are held as siblings
+// exactly as with one e-mail shared — a slip must not weigh less against
+// a pair than the address keyed right. The probable threshold is 0.5, as
+// FitToFile estimates it on sparse files, so that the score alone does
+// not hide the cap.
+func TestCapsSiblingsEmailSlip(t *testing.T) {
+	dm := DefaultModel()
+	dm.Thresholds.Probable = 0.5
+	s := MustScorer(dm)
+	const john = "given=john;family=kowalczyk;sex=male;number=12;street=oak;type=st;city=springfield;postal=62701;email=jkowalczyk@gmail.com"
+	const james = "given=james;family=kowalczyk;birth=1988-05-02;sex=male;number=455;street=pine;type=ave;city=portland;postal=97201;"
+	for _, email := range []string{"email=jkowalczyk@gmail.com", "email=jkowalczyk@ymail.com"} {
+		t.Run(email, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, john)), s.Prepare(mustRecord(t, james+email))
+			r := s.Score(a, b)
+			if r.Grade > GradePossible || r.Cap != CapSiblings {
+				t.Errorf("grade %v (cap %v, p=%.4f), want possible at most with siblings named; %s",
+					r.Grade, r.Cap, r.Probability, explainString(s.Explain(a, b)))
+			}
+			checkSymmetric(t, s, a, b, r)
+		})
+	}
+}
+
 // TestRelativesCap: every relatives rule that reads a pair as two people
 // is reported, also when the pair's score was already at or below what the
 // rule allows and Result.Cap names none (Robert beside Roger on a record

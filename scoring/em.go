@@ -22,6 +22,17 @@ func ModelProbabilities(m *Model) (mp, up Probabilities) {
 	return mp, up
 }
 
+// setModelProbabilities writes m and u into model's levels: the inverse
+// of ModelProbabilities.
+func setModelProbabilities(model *Model, m, u *Probabilities) {
+	for c := range model.Comparisons {
+		for l := range model.Comparisons[c].Levels {
+			model.Comparisons[c].Levels[l].M = m[c][l]
+			model.Comparisons[c].Levels[l].U = u[c][l]
+		}
+	}
+}
+
 // EMOptions tune the expectation–maximisation core.
 type EMOptions struct {
 	// MaxIterations caps the iterations (default 200).

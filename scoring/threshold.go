@@ -247,7 +247,9 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 		m.Thresholds.Certain = c
 	}
 	if lift > 0 {
-		c := probability(logit2(m.Thresholds.Certain) + lift)
+		// Kept below 1, which Validate refuses: a bar of 1 would be no
+		// model at all, where one below it still asks every bit of lift.
+		c := math.Min(probability(logit2(m.Thresholds.Certain)+lift), math.Nextafter(1, 0))
 		notes = append(notes, fmt.Sprintf("certain threshold: %.12g, %.2f bits more, the most moving the m of levels this file cannot reach lifted a level it can above its estimate", c, lift))
 		m.Thresholds.Certain = c
 	}

@@ -433,3 +433,37 @@ func TestFitToFileFitsM(t *testing.T) {
 			r.Grade, r.Probability, m.Thresholds.Probable)
 	}
 }
+
+// TestFitToFileIdenticalRecords is the review's crash: a file of n copies
+// of one person (name, birth date, address, phone, e-mail, SSN). Every
+// pair agrees exactly, so EM leaves the m of every other level near
+// mPseudo·m/N; constrainWeights makes them neutral, and when that move
+// counted towards the `certain` bar the bar grew with n until it was 1
+// (200 records: 29 bits) and the model failed Validate. The fitted model
+// must validate and grade the copies `certain`.
+func TestFitToFileIdenticalRecords(t *testing.T) {
+	const spec = "given=john;family=smith;birth=1980-03-14;sex=male;number=12;street=elm;type=street;" +
+		"city=springfield;postal=62701;phone=2175550142;email=john.smith@example.com;ssn=123-45-6789"
+	for _, n := range []int{50, 200, 600} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var recs []*Prepared
+			for i := 0; i < n; i++ {
+				recs = append(recs, PrepareWithoutTF(mustRecord(t, spec)))
+			}
+			var all [][2]int32
+			for i := range recs {
+				for j := i + 1; j < len(recs); j++ {
+					all = append(all, [2]int32{int32(i), int32(j)})
+				}
+			}
+			m, notes := FitToFile(recs, []TrainingPass{{Name: "all", Pairs: all}}, DefaultModel(), nil)
+			if err := m.Validate(); err != nil {
+				t.Fatalf("the fitted model does not validate: %v (notes %v)", err, notes)
+			}
+			s := MustScorer(m).WithTermFrequencies(BuildTermFrequencies(recs))
+			if r := s.Score(s.Prepare(recs[0].Rec), s.Prepare(recs[n-1].Rec)); r.Grade != GradeCertain {
+				t.Errorf("two copies: grade %v (p=%.6f, certain at %.12g), want certain", r.Grade, r.Probability, m.Thresholds.Certain)
+			}
+		})
+	}
+}
