@@ -20,19 +20,35 @@ import (
 // What may not be promoted is decided by the pair's own evidence, which can
 // contradict the two links but never add to them:
 //
-//   - a relatives cap (siblings, twins, junior): the pair has the shape of
-//     two relatives. A record certain with both twins means one of its
-//     links is wrong, not that the twins are one person; and if a single
-//     false certain link joins two relatives, the pairs it would promote
-//     across them are exactly of that shape, so this is what stops one
-//     wrong link from spreading to every record of both people;
+//   - the shape of two relatives: any rule of the relatives caps
+//     (siblings, twins, junior: Scorer.RelativesCap) that reads the pair
+//     as two people, also when its score was already below certain and
+//     its Cap names no rule or another. A record certain with both twins
+//     means one of its links is wrong, not that the twins are one person;
+//     and if a single false certain link joins two relatives, the pairs it
+//     would promote across them are of that shape, so this is what stops
+//     one wrong link from spreading to every record of both people;
 //   - a conflict: identifiers of the same type that differ, or sex that
 //     differs — evidence of two people that no third record explains away.
-//     It is read from the comparison, not only from the cap: the pair's cap
-//     names the first rule that set its grade, and an earlier one
-//     (no_corroboration) can hide a conflict;
+//     It is read from the comparison, not from the cap;
 //   - a grade below probable: too little own agreement for a third record
 //     to vouch for.
+//
+// The caps do not read every pair of relatives as such: twins whose given
+// names are alike (Kristin, Kristen; Mark, Marcus) are held at probable by
+// weak_agreement or by the score alone, as one person's slip would be. A
+// pair whose given names are two names (Scorer.GivenNamesDiffer: not one
+// name, nor a keying error of an established one) in one family is
+// promoted only through a third record neither of whose links rests on an
+// identifier agreeing across two given names (carried). A false certain
+// link is nearly always such a one — a record carrying a twin's or a
+// sibling's number (Kristin's record with her twin Kristen's SSN is
+// certain with Kristen by the SSN, and with Kristin truly) — while a link
+// whose given names agree, exactly or by a slip, is not. Unless each link
+// is one slip, one of them crosses the pair's two given names, so a wrong
+// link between two relatives is caught here. Birth dates are not read for
+// this: relatives who share a given name are the junior's shape, which
+// the caps read.
 //
 // What remains — a pair held at probable for want of evidence (the score
 // below the certain posterior, weak_agreement, no_corroboration) — is
@@ -48,8 +64,9 @@ import (
 // PromoteOptions configure Promote.
 type PromoteOptions struct {
 	// Scorer re-reads the own evidence of a pair that has a common certain
-	// neighbour (its cap and conflicts). Required; the records must have
-	// been prepared with it.
+	// neighbour (relatives' shapes, conflicts, given names) and of its two
+	// links (carried). Required; the records must have been prepared with
+	// it.
 	Scorer *scoring.Scorer
 	// Threshold: pairs below this probability take part neither as links
 	// nor as candidates for promotion, so that a run which keeps only the
@@ -75,19 +92,28 @@ func Promote(records []*scoring.Prepared, pairs []Pair, o PromoteOptions) (int, 
 	}
 	g := certainGraph(len(records), pairs, o.Threshold)
 	promoted := 0
-	var c scoring.Comparison
+	var c, l scoring.Comparison
 	for k := range pairs {
 		p := &pairs[k]
 		if p.Grade == scoring.GradeCertain || p.Grade < scoring.GradeProbable || p.Probability < o.Threshold {
 			continue
 		}
-		via, ok := g.commonNeighbour(p.Left, p.Right)
-		if !ok {
+		if _, ok := g.commonNeighbour(p.Left, p.Right, anyRecord); !ok {
 			continue
 		}
 		a, b := records[p.Left], records[p.Right]
 		scoring.Compare(a, b, &c)
-		if contradicts(&c, o.Scorer.ScoreComparison(&c, a, b)) {
+		if contradicts(o.Scorer, &c, a, b) {
+			continue
+		}
+		// Two given names in one family: a third record vouches only
+		// through links that do not rest on an identifier across two
+		// given names (carried).
+		shape := relativesShape(o.Scorer, &c, a, b)
+		via, ok := g.commonNeighbour(p.Left, p.Right, func(v int32) bool {
+			return !shape || !carried(o.Scorer, records[v], a, &l) && !carried(o.Scorer, records[v], b, &l)
+		})
+		if !ok {
 			continue
 		}
 		p.Grade, p.Promoted, p.LinkedBy = scoring.GradeCertain, true, via
@@ -97,14 +123,34 @@ func Promote(records []*scoring.Prepared, pairs []Pair, o PromoteOptions) (int, 
 }
 
 // contradicts reports whether a pair's own evidence forbids its promotion:
-// a relatives cap, or a conflict of identifiers or sex.
-func contradicts(c *scoring.Comparison, r scoring.Result) bool {
-	switch r.Cap {
-	case scoring.CapSiblings, scoring.CapTwins, scoring.CapJunior, scoring.CapConflict:
-		return true
-	}
+// the shape of two relatives (any rule of Scorer.RelativesCap, not only
+// the one the pair's Cap names), or a conflict of identifiers or sex.
+func contradicts(s *scoring.Scorer, c *scoring.Comparison, a, b *scoring.Prepared) bool {
 	return c.IDConflict || c.Levels[scoring.CompIdentifier] == scoring.IDDisagree ||
-		c.Levels[scoring.CompSex] == scoring.SexDisagree
+		c.Levels[scoring.CompSex] == scoring.SexDisagree || s.RelativesCap(c, a, b) != scoring.CapNone
+}
+
+// relativesShape reports a pair whose given names are two names
+// (Scorer.GivenNamesDiffer) in one family: the family names agree at some
+// level or one is missing. Twins have that shape with their birth dates
+// agreeing, siblings with them differing.
+func relativesShape(s *scoring.Scorer, c *scoring.Comparison, a, b *scoring.Prepared) bool {
+	f := c.Levels[scoring.CompFamilyName]
+	return f != scoring.FamilyElse && f != scoring.FamilyCrossed && s.GivenNamesDiffer(c, a, b)
+}
+
+// carried reports a link between x and y that is certain by an
+// identifier agreeing (exactly or one off) across given names that are
+// two names: only the number joins them. That is the shape of nearly
+// every false certain link — a record carrying a twin's or a sibling's
+// number (a common mix-up), a number shared — while a link whose names
+// agree, exactly or by a slip, is not. l is scratch space.
+func carried(s *scoring.Scorer, x, y *scoring.Prepared, l *scoring.Comparison) bool {
+	scoring.Compare(x, y, l)
+	if id := l.Levels[scoring.CompIdentifier]; id != scoring.IDExact && id != scoring.IDOneOff {
+		return false
+	}
+	return s.GivenNamesDiffer(l, x, y)
 }
 
 // linkGraph is the certain pairs as adjacency lists (CSR), each record's
@@ -170,9 +216,13 @@ func sortByNeighbour(nb []int32, w []float64) {
 	}
 }
 
-// commonNeighbour returns the record certain with both a and b whose weaker
-// link is the strongest (ties: the lower index).
-func (g *linkGraph) commonNeighbour(a, b int32) (int32, bool) {
+// anyRecord accepts every common neighbour.
+func anyRecord(int32) bool { return true }
+
+// commonNeighbour returns, of the records certain with both a and b that
+// accept takes, the one whose weaker link is the strongest (ties: the
+// lower index).
+func (g *linkGraph) commonNeighbour(a, b int32, accept func(int32) bool) (int32, bool) {
 	na, wa := g.nb[g.start[a]:g.start[a+1]], g.w[g.start[a]:g.start[a+1]]
 	nb, wb := g.nb[g.start[b]:g.start[b+1]], g.w[g.start[b]:g.start[b+1]]
 	best, bestW, found := int32(-1), 0.0, false
@@ -183,7 +233,7 @@ func (g *linkGraph) commonNeighbour(a, b int32) (int32, bool) {
 		case na[i] > nb[j]:
 			j++
 		default:
-			if w := min(wa[i], wb[j]); !found || w > bestW {
+			if w := min(wa[i], wb[j]); (!found || w > bestW) && accept(na[i]) {
 				best, bestW, found = na[i], w, true
 			}
 			i++

@@ -3,8 +3,10 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/patientmatch/patientmatch/scoring"
@@ -190,5 +192,126 @@ func TestPromoteDedupe(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("x–y not promoted: %+v", pairs)
+	}
+}
+
+// mixUpCSV holds, for each pair of twins whose given names are alike (the
+// reviewer's chains, issue 13), u1 and u2 — the twins, u2 with her SSN —
+// and c: u1's record carrying u2's SSN (a common mix-up). c–u2 is certain
+// by the SSN across the given names, u1–c certain truly, and the twins
+// u1–u2 probable on their own: by weak_agreement where they share the
+// household (form h), by the score with no cap at all where u2 has no
+// address (form s). With k, the same person keyed three ways: k1 and k2
+// share an SSN and their names and dates agree (the day one digit off),
+// k3 has no SSN and the month one digit off.
+func mixUpCSV() (csv string, twins [][2]string) {
+	var b strings.Builder
+	b.WriteString("id,family,given,middle,suffix,birth_date,sex,address_line,city,state,postal_code,country,phone,email,ssn\n")
+	names := []struct{ one, two, sex string }{
+		{"Kristin", "Kristen", "female"}, {"Emily", "Emilia", "female"}, {"Mark", "Marcus", "male"},
+		{"Ian", "Ivan", "male"}, {"Ryan", "Bryan", "male"}, {"Carl", "Carla", "male"},
+	}
+	for k, n := range names {
+		for _, form := range []string{"h", "s"} {
+			id := fmt.Sprintf("%s%d", form, k)
+			fam, dob := "Twin"+strings.ToUpper(form)+string(rune('a'+k)), fmt.Sprintf("2001-06-%02d", k+1)
+			home := fmt.Sprintf("%d Oak Street,Springfield,IL,62701,US,217-555-01%d%d", k+1, k, len(form))
+			ssn := fmt.Sprintf("5%d%d-48-73%d%d", k, len(id), k, len(form)+3)
+			twoHome := home
+			if form == "s" {
+				twoHome, ssn = ",,,,US,", strings.Replace(ssn, "-48-", "-49-", 1)
+			}
+			fmt.Fprintf(&b, "%su1,%s,%s,,,%s,%s,%s,,\n", id, fam, n.one, dob, n.sex, home)
+			fmt.Fprintf(&b, "%su2,%s,%s,,,%s,%s,%s,,%s\n", id, fam, n.two, dob, n.sex, twoHome, ssn)
+			fmt.Fprintf(&b, "%sc,%s,%s,,,%s,%s,%s,,%s\n", id, fam, n.one, dob, n.sex, home, ssn)
+			twins = append(twins, [2]string{id + "u1", id + "u2"})
+		}
+	}
+	const keep = "Keeper,Jennifer,,,%s,female,9 Elm Street,Springfield,IL,62701,US,217-555-0199,,%s\n"
+	fmt.Fprintf(&b, "k1,"+keep, "1973-06-04", "512-48-7302")
+	fmt.Fprintf(&b, "k2,"+keep, "1973-06-14", "512-48-7302")
+	fmt.Fprintf(&b, "k3,"+keep, "1973-08-04", "")
+	return b.String(), twins
+}
+
+// TestPromoteMixUp: one wrong link does not spread to twins. Each chain is
+// checked to be what it says — links certain, the twins probable on their
+// own and with a common certain neighbour, so that the promotion before
+// this rule graded them certain — and the twins stay probable: the link
+// through c rests on an identifier across given names that differ, as
+// the twins' own do. A link by an identifier over names and dates that
+// agree still vouches (k2–k3 through k1).
+func TestPromoteMixUp(t *testing.T) {
+	data, twins := mixUpCSV()
+	f := filepath.Join(t.TempDir(), "mixup.csv")
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ReadFiles(context.Background(), []string{f}, ReadOptions{
+		Report: func(src string, line int, err error) { t.Errorf("%s:%d: %v", src, line, err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := defaultScorer(t)
+	var pairs []Pair
+	if _, err := Dedupe(context.Background(), recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
+		pairs = append(pairs, p)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	byIDs := map[[2]string]*Pair{}
+	for k := range pairs {
+		a, b := recs[pairs[k].Left].Rec.ID, recs[pairs[k].Right].Rec.ID
+		byIDs[[2]string{a, b}], byIDs[[2]string{b, a}] = &pairs[k], &pairs[k]
+	}
+	grade := func(a, b string) scoring.Grade {
+		if p := byIDs[[2]string{a, b}]; p != nil {
+			return p.Grade
+		}
+		return scoring.GradeNone
+	}
+	for _, tw := range append(twins, [2]string{"k2", "k3"}) {
+		via := strings.TrimSuffix(tw[0], "u1") + "c"
+		if tw[0] == "k2" {
+			via = "k1"
+		}
+		if grade(tw[0], via) != scoring.GradeCertain || grade(via, tw[1]) != scoring.GradeCertain || grade(tw[0], tw[1]) != scoring.GradeProbable {
+			t.Fatalf("%s–%s through %s: grades %v, %v, own %v: the chain does not test what it says",
+				tw[0], tw[1], via, grade(tw[0], via), grade(via, tw[1]), grade(tw[0], tw[1]))
+		}
+	}
+	if _, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tw := range twins {
+		if p := byIDs[tw]; p.Promoted || p.Grade != scoring.GradeProbable {
+			t.Errorf("twins %s–%s: grade %v, promoted through %s", tw[0], tw[1], p.Grade, recs[p.LinkedBy].Rec.ID)
+		}
+	}
+	if p := byIDs[[2]string{"k2", "k3"}]; !p.Promoted || recs[p.LinkedBy].Rec.ID != "k1" {
+		t.Errorf("k2–k3: promoted %v through %d, want through k1", p.Promoted, p.LinkedBy)
+	}
+	// Of two common neighbours, one whose links carry no identifier vouches
+	// where the stronger one through c does not (grades set by hand).
+	id := map[string]int32{}
+	for i, r := range recs {
+		id[r.Rec.ID] = int32(i)
+	}
+	hand := func(a, b string, p float64, g scoring.Grade) Pair {
+		q := pr(id[a], id[b], p, g)
+		q.Left, q.Right = min(q.Left, q.Right), max(q.Left, q.Right)
+		return q
+	}
+	certain := scoring.GradeCertain
+	two := []Pair{hand("h0u1", "h0c", 0.9999999, certain), hand("h0c", "h0u2", 0.9999999, certain),
+		hand("h0u1", "s0u1", 0.999999, certain), hand("s0u1", "h0u2", 0.999999, certain),
+		hand("h0u1", "h0u2", 0.99, scoring.GradeProbable)}
+	if _, err := Promote(recs, two, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	if p := two[len(two)-1]; !p.Promoted || recs[p.LinkedBy].Rec.ID != "s0u1" {
+		t.Errorf("h0u1–h0u2 with two neighbours: promoted %v through %s, want through s0u1", p.Promoted, recs[p.LinkedBy].Rec.ID)
 	}
 }

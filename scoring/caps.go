@@ -133,6 +133,39 @@ func applyCaps(cmp *Comparison, g Grade, ev nameTypos) (Grade, Cap) {
 	return c.out, c.why
 }
 
+// RelativesCap reports the first relatives rule (siblings, twins, junior)
+// that holds the pair below certain, whatever its score. Result.Cap names
+// only the rule that lowered the grade: a twins-shaped pair whose score
+// was already at probable, or one held first by another rule, shows
+// another cap or none. Evidence from outside the pair — a third record
+// certain with both (batch.Promote) — may supply what the score lacks,
+// but not override a shape of two relatives, so such callers need every
+// rule that reads the pair as relatives. cmp is the comparison of a and b.
+func (s *Scorer) RelativesCap(cmp *Comparison, a, b *Prepared) Cap {
+	c := capCheck{out: GradeCertain, f: capFactsOf(cmp, s.nameTypos(cmp, a, b))}
+	c.familyCaps(cmp)
+	return c.why
+}
+
+// GivenNamesDiffer reports whether a pair's given names are two names:
+// not one (exact, nickname, swapped), nor one keyed wrong — an alike
+// spelling (phonetic, jw>=0.92, jw>=0.80) that the population's name
+// frequencies call a keying error of an established name, as the caps
+// read it (typoOfEstablished). Twins carry two established names
+// (Kristin, Kristen); one person's slip leaves a spelling nobody, or next
+// to nobody, else carries. Without name frequencies every alike spelling
+// is two names. A name missing on a side is no difference. cmp is the
+// comparison of a and b.
+func (s *Scorer) GivenNamesDiffer(cmp *Comparison, a, b *Prepared) bool {
+	switch g := cmp.Levels[CompGivenName]; {
+	case g == GivenElse:
+		return true
+	case g >= GivenPhonetic && g <= GivenJW80:
+		return !s.nameTypos(cmp, a, b).given
+	}
+	return false
+}
+
 // capFacts are the readings of a comparison the caps share.
 type capFacts struct {
 	given, fam, birth, id uint8

@@ -597,3 +597,88 @@ func TestCapsSiblingsEmailSlip(t *testing.T) {
 		})
 	}
 }
+
+// TestRelativesCap: every relatives rule that reads a pair as two people
+// is reported, also when the pair's score was already at or below what the
+// rule allows and Result.Cap names none (Robert beside Roger on a record
+// with no household: probable by score, twins-shaped; siblings whose score
+// is only possible); a pair of one person's records shows none.
+func TestRelativesCap(t *testing.T) {
+	s := MustScorer(DefaultModel())
+	const fam = "family=douglas;sex=male;"
+	cases := []struct {
+		name    string
+		a, b    string
+		want    Cap
+		ownCap  Cap
+		ownHigh Grade // the grade the score reaches, at most
+	}{
+		{"twins held by the score", fam + "given=robert;birth=2001-06-02;" + household, fam + "given=roger;birth=2001-06-02",
+			CapTwins, CapNone, GradeProbable},
+		{"siblings held by the score", fam + "given=robert;birth=1998-03-11;" + household, fam + "given=alan;birth=2003-10-27;" + household,
+			CapSiblings, CapNone, GradePossible},
+		{"one person", fam + "given=robert;birth=2001-06-02;" + household, fam + "given=robert;birth=2001-06-02;" + household,
+			CapNone, CapNone, GradeCertain},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			r := s.Score(a, b)
+			if r.Cap != tc.ownCap || r.Grade > tc.ownHigh {
+				t.Fatalf("own cap %v grade %v: the case does not test what it says (%s)", r.Cap, r.Grade, explainString(s.Explain(a, b)))
+			}
+			var cmp Comparison
+			Compare(a, b, &cmp)
+			if got := s.RelativesCap(&cmp, a, b); got != tc.want {
+				t.Errorf("RelativesCap %v, want %v", got, tc.want)
+			}
+			Compare(b, a, &cmp)
+			if got := s.RelativesCap(&cmp, b, a); got != tc.want {
+				t.Errorf("RelativesCap reversed %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestGivenNamesDiffer: two established alike names (Kristin, Kristen;
+// Eric, Erin) and unalike ones are two names; one name, a nickname, or a
+// spelling nobody else carries beside an established one (Jonathon) is
+// not; without name frequencies an alike spelling is two names.
+func TestGivenNamesDiffer(t *testing.T) {
+	withTF := MustScorer(DefaultModel()).WithTermFrequencies(capsPopulation(t))
+	plain := MustScorer(DefaultModel())
+	const person = "family=smith;birth=1990-03-14;sex=female;" + household
+	cases := []struct {
+		name  string
+		s     *Scorer
+		a, b  string
+		level uint8
+		want  bool
+	}{
+		{"twins, alike names", withTF, "given=kristin", "given=kristen", GivenPhonetic, true},
+		{"twins, one keystroke", withTF, "given=eric", "given=erin", GivenJW80, true},
+		{"unalike", withTF, "given=jonathan", "given=mary", GivenElse, true},
+		{"typo of an established name", withTF, "given=jonathan", "given=jonathon", GivenPhonetic, false},
+		{"typo, no name frequencies", plain, "given=jonathan", "given=jonathon", GivenPhonetic, true},
+		{"one name", withTF, "given=robert", "given=robert", GivenExact, false},
+		{"nickname", withTF, "given=robert", "given=bob", GivenNickname, false},
+		{"missing on a side", withTF, "given=robert", "", GivenMissing, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := person
+			if tc.b != "" {
+				b = tc.b + ";" + person
+			}
+			x, y := tc.s.Prepare(mustRecord(t, tc.a+";"+person)), tc.s.Prepare(mustRecord(t, b))
+			var cmp Comparison
+			Compare(x, y, &cmp)
+			if cmp.Levels[CompGivenName] != tc.level {
+				t.Fatalf("given level %d, want %d: the case does not test what it says", cmp.Levels[CompGivenName], tc.level)
+			}
+			if got := tc.s.GivenNamesDiffer(&cmp, x, y); got != tc.want {
+				t.Errorf("GivenNamesDiffer %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
