@@ -183,28 +183,17 @@ type freePattern struct {
 // true pairs with a date error are found only by name rules and whose
 // exact dates by date rules too would otherwise count exact dates twice
 // as often as they are. It also returns the number of all pairs of
-// records.
+// records. FitToFile, which has compared the pairs already
+// (compareDistinct), compresses its own vectors instead.
 func freePatterns(records []*Prepared, passes []TrainingPass) ([]freePattern, float64) {
-	index := make(map[[2]int32]int)
-	var vectors []LevelVector
-	var free []uint8
+	distinct, free := distinctPairs(records, passes)
+	vectors := make([]LevelVector, len(distinct))
 	var cmp Comparison
-	masks := make([]uint8, len(passes))
-	for n, p := range passes {
-		masks[n] = passFree(p)
+	for k, ij := range distinct {
+		Compare(records[ij[0]], records[ij[1]], &cmp)
+		vectors[k] = cmp.Levels
+		swapOnce(&vectors[k])
 	}
-	eachDistinctPair(records, passes, func(pass int, i, j int32, first bool) {
-		k := [2]int32{i, j}
-		if !first {
-			free[index[k]] |= masks[pass]
-			return
-		}
-		index[k] = len(vectors)
-		Compare(records[i], records[j], &cmp)
-		swapOnce(&cmp.Levels)
-		vectors = append(vectors, cmp.Levels)
-		free = append(free, masks[pass])
-	})
 	return compressFree(vectors, free), allPairs(len(records))
 }
 
@@ -424,9 +413,11 @@ func setU(model *Model, u Probabilities) {
 }
 
 // fitMToFile re-estimates m (fitted u held) by EM over the distinct
-// candidate pairs of passes, as training's last step does (candidateM:
-// each m counted where no rule blocked on it, smoothed toward the
-// built-in m by mPseudo pairs), with training's guards after it: the
+// candidate pairs of n records (ps: their levels and free comparisons,
+// compressFree; vectors: their levels, for the prior), as training's
+// last step does (candidateM: each m counted where no rule blocked on it,
+// smoothed toward the built-in m by mPseudo pairs), with training's
+// guards after it: the
 // person fields' "else" held at most at the built-in m
 // (personElseCeiling: two classes count relatives there), weights ordered
 // (constrainWeights) and a swap of names one event (neutralFamilySwap).
@@ -445,8 +436,8 @@ func setU(model *Model, u Probabilities) {
 // It returns the prior, the bits personElseCeiling and constrainWeights
 // lifted a level above EM's estimate (what `certain` must ask on top:
 // moved, not measured; see rescaleLift) and notes.
-func fitMToFile(m, base *Model, records []*Prepared, passes []TrainingPass, vectors []LevelVector, lambda float64, passive [NumComparisons]bool, seen *[NumComparisons][MaxLevels]bool) (float64, float64, []string) {
-	ps, all := freePatterns(records, passes)
+func fitMToFile(m, base *Model, ps []freePattern, n int, vectors []LevelVector, lambda float64, passive [NumComparisons]bool, seen *[NumComparisons][MaxLevels]bool) (float64, float64, []string) {
+	all := allPairs(n)
 	if len(ps) == 0 {
 		return lambda, 0, nil
 	}
@@ -473,7 +464,7 @@ func fitMToFile(m, base *Model, records []*Prepared, passes []TrainingPass, vect
 	notes = append(notes, constrainWeights(m, &keep)...)
 	notes = append(notes, neutralFamilySwap(m))
 	m.Prior = lambda
-	if next, _ := priorOfVectors(vectors, len(records), m, passive); next > 0 {
+	if next, _ := priorOfVectors(vectors, n, m, passive); next > 0 {
 		lambda = next
 	}
 	return lambda, constrainLift(m, estimated, seen), notes

@@ -217,7 +217,7 @@ func boundaryBelow(sorted []float64, k int) float64 {
 // (bench/README "identifiers of unknown kind (session 4)").
 func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *TermFrequencies) (*Model, []string) {
 	m := base.Clone()
-	pairs, vectors := compareDistinct(records, passes)
+	pairs, vectors, free := compareDistinct(records, passes)
 	var passive [NumComparisons]bool
 	passive[CompHousehold] = true
 	lambda, n := priorOfVectors(vectors, len(records), m, passive)
@@ -237,7 +237,8 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 		notes = append(notes, fmt.Sprintf("u: fitted to %d random pairs of records", sampled))
 		notes = append(notes, uNotes...)
 		var mNotes []string
-		lambda, lift, mNotes = fitMToFile(m, base, records, passes, vectors, lambda, passive, &seen)
+		ps := compressFree(vectors, free)
+		lambda, lift, mNotes = fitMToFile(m, base, ps, len(records), vectors, lambda, passive, &seen)
 		notes = append(notes, mNotes...)
 	}
 	notes = append(notes, fmt.Sprintf("prior: %.4g, fitted to the %d distinct candidate pairs (was %.4g)", lambda, n, base.Prior))
@@ -263,11 +264,12 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 }
 
 // compareDistinct compares each distinct candidate pair of passes once
-// (distinctPairs), and returns the pairs with their comparisons and the
+// (distinctPairs), and returns the pairs with their comparisons, the
 // level vectors the prior is fitted to (a swap of names one event,
-// swapOnce).
-func compareDistinct(records []*Prepared, passes []TrainingPass) ([]fitPair, []LevelVector) {
-	distinct := distinctPairs(records, passes)
+// swapOnce) and each pair's free comparisons (distinctPairs), which with
+// the vectors are fitMToFile's patterns (compressFree).
+func compareDistinct(records []*Prepared, passes []TrainingPass) ([]fitPair, []LevelVector, []uint8) {
+	distinct, free := distinctPairs(records, passes)
 	pairs := make([]fitPair, len(distinct))
 	vectors := make([]LevelVector, len(distinct))
 	for k, ij := range distinct {
@@ -277,15 +279,17 @@ func compareDistinct(records []*Prepared, passes []TrainingPass) ([]fitPair, []L
 		vectors[k] = p.cmp.Levels
 		swapOnce(&vectors[k])
 	}
-	return pairs, vectors
+	return pairs, vectors, free
 }
 
 // distinctPairs returns the pairs of records the passes propose, each once
 // (ordered i < j), in the order eachDistinctPair first meets them, so that
-// sums over them come out the same. It finds the repeats by sorting the
-// pairs' keys rather than with a set: a map of several hundred thousand
-// pairs cost FitToFile as much as comparing them.
-func distinctPairs(records []*Prepared, passes []TrainingPass) [][2]int32 {
+// sums over them come out the same, and for each the comparisons that at
+// least one pass proposing it left free (the OR of their passFree masks;
+// freePatterns). It finds the repeats by sorting the pairs' keys rather
+// than with a set: a map of several hundred thousand pairs cost FitToFile
+// as much as comparing them.
+func distinctPairs(records []*Prepared, passes []TrainingPass) ([][2]int32, []uint8) {
 	type keyed struct {
 		key uint64
 		at  int
@@ -295,7 +299,10 @@ func distinctPairs(records []*Prepared, passes []TrainingPass) [][2]int32 {
 		n += len(p.Pairs)
 	}
 	all := make([]keyed, 0, n)
-	for _, p := range passes {
+	masks := make([]uint8, len(passes))
+	ends := make([]int, len(passes)) // all[ends[p-1]:ends[p]] are pass p's
+	for np, p := range passes {
+		masks[np] = passFree(p)
 		for _, ij := range p.Pairs {
 			i, j, ok := orderedPair(ij, len(records))
 			if !ok {
@@ -303,6 +310,11 @@ func distinctPairs(records []*Prepared, passes []TrainingPass) [][2]int32 {
 			}
 			all = append(all, keyed{uint64(i)<<32 | uint64(j), len(all)})
 		}
+		ends[np] = len(all)
+	}
+	maskAt := func(at int) uint8 {
+		np, _ := slices.BinarySearch(ends, at+1)
+		return masks[np]
 	}
 	byKey := slices.Clone(all)
 	slices.SortFunc(byKey, func(x, y keyed) int {
@@ -311,21 +323,28 @@ func distinctPairs(records []*Prepared, passes []TrainingPass) [][2]int32 {
 		}
 		return cmp.Compare(x.at, y.at)
 	})
+	// groupFree[at] is the OR over the pair's group, kept at its first
+	// proposal (the group's least at, first in byKey).
+	groupFree := make([]uint8, len(all))
 	first := make([]bool, len(all))
-	distinct := 0
+	distinct, lead := 0, 0
 	for k := range byKey {
 		if k == 0 || byKey[k].key != byKey[k-1].key {
-			first[byKey[k].at] = true
+			lead = byKey[k].at
+			first[lead] = true
 			distinct++
 		}
+		groupFree[lead] |= maskAt(byKey[k].at)
 	}
 	out := make([][2]int32, 0, distinct)
+	free := make([]uint8, 0, distinct)
 	for k, x := range all {
 		if first[k] {
 			out = append(out, [2]int32{int32(x.key >> 32), int32(uint32(x.key))})
+			free = append(free, groupFree[k])
 		}
 	}
-	return out
+	return out, free
 }
 
 // certainForPrior returns the posterior threshold that asks, under prior,

@@ -199,7 +199,8 @@ func TestFitToFileOnePass(t *testing.T) {
 			vectors := candidateVectors(recs, passes)
 			seen := seenLevels(&counts, vectors)
 			lambda, _, _ = fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
-			lambda, lift, _ := fitMToFile(old, base, recs, passes, vectors, lambda, passive, &seen)
+			ps, _ := freePatterns(recs, passes)
+			lambda, lift, _ := fitMToFile(old, base, ps, len(recs), vectors, lambda, passive, &seen)
 			old.Prior = lambda
 			if c := certainForPrior(base.Thresholds.Certain, base.Prior, lambda); c > old.Thresholds.Certain {
 				old.Thresholds.Certain = c
@@ -235,7 +236,7 @@ func TestFitToFileOnePass(t *testing.T) {
 					want = append(want, [2]int32{i, j})
 				}
 			})
-			if got := distinctPairs(recs, passes); !slices.Equal(got, want) {
+			if got, _ := distinctPairs(recs, passes); !slices.Equal(got, want) {
 				t.Errorf("distinctPairs: %d pairs, eachDistinctPair %d, or in another order", len(got), len(want))
 			}
 		})
@@ -359,7 +360,8 @@ func probableF1(recs []*Prepared, passes []TrainingPass, m *Model, tf *TermFrequ
 	for _, n := range entities {
 		trueAll += n * (n - 1) / 2
 	}
-	for _, ij := range distinctPairs(recs, passes) {
+	pairs, _ := distinctPairs(recs, passes)
+	for _, ij := range pairs {
 		a, b := prepared[ij[0]], prepared[ij[1]]
 		r := s.Score(a, b)
 		same := truth[a.Rec.ID] == truth[b.Rec.ID]
@@ -465,5 +467,39 @@ func TestFitToFileIdenticalRecords(t *testing.T) {
 				t.Errorf("two copies: grade %v (p=%.6f, certain at %.12g), want certain", r.Grade, r.Probability, m.Thresholds.Certain)
 			}
 		})
+	}
+}
+
+// TestDistinctPairsFree: distinctPairs' free comparisons of each pair are
+// the OR of the passFree masks of every pass that proposes it, as
+// freePatterns counted them with a map before (eachDistinctPair): passes
+// that overlap, a pair proposed reversed, twice by one pass, or by itself
+// or outside the records (skipped).
+func TestDistinctPairsFree(t *testing.T) {
+	recs := make([]*Prepared, 6)
+	passes := []TrainingPass{
+		{Name: "family", Exclude: []string{"family_name"}, Pairs: [][2]int32{{0, 1}, {2, 3}, {1, 0}, {4, 4}, {5, 9}}},
+		{Name: "birth", Exclude: []string{"birth_date"}, Pairs: [][2]int32{{3, 2}, {1, 4}, {0, 5}}},
+		{Name: "postal", Exclude: []string{"household"}, Pairs: [][2]int32{{4, 1}, {0, 1}, {2, 5}}},
+		{Name: "all", Pairs: [][2]int32{{5, 2}}},
+	}
+	index := map[[2]int32]int{}
+	var want [][2]int32
+	var wantFree []uint8
+	eachDistinctPair(recs, passes, func(pass int, i, j int32, first bool) {
+		k := [2]int32{i, j}
+		if first {
+			index[k] = len(want)
+			want = append(want, k)
+			wantFree = append(wantFree, 0)
+		}
+		wantFree[index[k]] |= passFree(passes[pass])
+	})
+	got, free := distinctPairs(recs, passes)
+	if !slices.Equal(got, want) || !slices.Equal(free, wantFree) {
+		t.Errorf("distinctPairs: %v free %08b, want %v free %08b", got, free, want, wantFree)
+	}
+	if len(want) != 5 || wantFree[1] == passFree(passes[0]) || wantFree[1] == passFree(passes[1]) || wantFree[0] == wantFree[1] {
+		t.Errorf("the case needs pairs free in more than one pass and in different ones: %v %08b", want, wantFree)
 	}
 }
