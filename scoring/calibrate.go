@@ -442,9 +442,9 @@ func setU(model *Model, u Probabilities) {
 // 98% of the pairs at match weight −2…0 were true. The grades compare
 // posteriors, so they meant less on that file than on a clean one.
 //
-// It returns the prior, the bits constrainWeights lifted a level above
-// EM's estimate (what `certain` must ask on top: moved, not measured; see
-// rescaleLift) and notes.
+// It returns the prior, the bits personElseCeiling and constrainWeights
+// lifted a level above EM's estimate (what `certain` must ask on top:
+// moved, not measured; see rescaleLift) and notes.
 func fitMToFile(m, base *Model, records []*Prepared, passes []TrainingPass, vectors []LevelVector, lambda float64, passive [NumComparisons]bool, seen *[NumComparisons][MaxLevels]bool) (float64, float64, []string) {
 	ps, all := freePatterns(records, passes)
 	if len(ps) == 0 {
@@ -459,8 +459,11 @@ func fitMToFile(m, base *Model, records []*Prepared, passes []TrainingPass, vect
 		}
 	}
 	notes := []string{fmt.Sprintf("m: re-estimated by EM over the distinct candidate pairs (%d iterations), the fitted u held", it)}
-	notes = append(notes, personElseCeiling(m, base)...)
+	// EM's estimate, before personElseCeiling: holding an "else" down
+	// rescales the comparison's other levels up, a move as unmeasured as
+	// constrainWeights'.
 	estimated := m.Clone()
+	notes = append(notes, personElseCeiling(m, base)...)
 	keep := *seen
 	for c := range base.Comparisons {
 		for l, lv := range base.Comparisons[c].Levels {
@@ -476,14 +479,14 @@ func fitMToFile(m, base *Model, records []*Prepared, passes []TrainingPass, vect
 	return lambda, constrainLift(m, estimated, seen), notes
 }
 
-// constrainLift is the most bits a pair's weight can gain from
-// constrainWeights' moves of m over the estimated model: over the
-// comparisons, the sum of the most any level of the file's pairs reach
-// (seen) weighs above its estimate. A level no pair reaches cannot lift
-// one: EM left its m near mPseudo·m/N, and constrainWeights, making it
-// neutral, raised its weight by log2(u/m), which grows with the file (200
-// identical records: 29 bits, a `certain` bar of 1, which no model
-// validates).
+// constrainLift is the most bits a pair's weight can gain from the moves
+// of m after EM (personElseCeiling, constrainWeights) over the estimated
+// model: over the comparisons, the sum of the most any level of the
+// file's pairs reach (seen) weighs above its estimate. A level no pair
+// reaches cannot lift one: EM left its m near mPseudo·m/N, and
+// constrainWeights, making it neutral, raised its weight by log2(u/m),
+// which grows with the file (200 identical records: 29 bits, a `certain`
+// bar of 1, which no model validates).
 func constrainLift(m, estimated *Model, seen *[NumComparisons][MaxLevels]bool) float64 {
 	lift := 0.0
 	for c := range m.Comparisons {
