@@ -40,13 +40,15 @@ import (
 // pair whose given names are two names (Scorer.GivenNamesDiffer: not one
 // name, nor a keying error of an established one) in one family is
 // promoted only through a third record neither of whose links rests on an
-// identifier agreeing across two given names (carried). A false certain
-// link is nearly always such a one — a record carrying a twin's or a
-// sibling's number (Kristin's record with her twin Kristen's SSN is
-// certain with Kristen by the SSN, and with Kristin truly) — while a link
-// whose given names agree, exactly or by a slip, is not. Unless each link
-// is one slip, one of them crosses the pair's two given names, so a wrong
-// link between two relatives is caught here. Birth dates are not read for
+// identifier agreeing across two given names, or across a given name that
+// does not say which name it is — a nickname of both (Chris), or none
+// (carried). A false certain link is nearly always such a one — a record
+// carrying a twin's or a sibling's number (Kristin's record with her twin
+// Kristen's SSN is certain with Kristen by the SSN, and with Kristin
+// truly) — while a link whose given names agree, exactly or by a slip, is
+// not. Unless each link is one slip, one of them crosses the pair's two
+// given names or rests on a name that fits both, so a wrong link between
+// two relatives is caught here. Birth dates are not read for
 // this: relatives who share a given name are the junior's shape, which
 // the caps read.
 //
@@ -141,16 +143,19 @@ func relativesShape(s *scoring.Scorer, c *scoring.Comparison, a, b *scoring.Prep
 
 // carried reports a link between x and y that is certain by an
 // identifier agreeing (exactly or one off) across given names that are
-// two names: only the number joins them. That is the shape of nearly
-// every false certain link — a record carrying a twin's or a sibling's
-// number (a common mix-up), a number shared — while a link whose names
-// agree, exactly or by a slip, is not. l is scratch space.
+// two names, or that do not say which name it is — a nickname (Chris:
+// Christopher or Christian) or a given name missing on a side: only the
+// number joins them. That is the shape of nearly every false certain link
+// — a record carrying a twin's or a sibling's number (a common mix-up), a
+// number shared — while a link whose names agree, exactly or by a slip,
+// is not. l is scratch space.
 func carried(s *scoring.Scorer, x, y *scoring.Prepared, l *scoring.Comparison) bool {
 	scoring.Compare(x, y, l)
 	if id := l.Levels[scoring.CompIdentifier]; id != scoring.IDExact && id != scoring.IDOneOff {
 		return false
 	}
-	return s.GivenNamesDiffer(l, x, y)
+	g := l.Levels[scoring.CompGivenName]
+	return g == scoring.GivenNickname || g == scoring.GivenMissing || s.GivenNamesDiffer(l, x, y)
 }
 
 // linkGraph is the certain pairs as adjacency lists (CSR), each record's

@@ -315,3 +315,65 @@ func TestPromoteMixUp(t *testing.T) {
 		t.Errorf("h0u1–h0u2 with two neighbours: promoted %v through %s, want through s0u1", p.Promoted, recs[p.LinkedBy].Rec.ID)
 	}
 }
+
+// TestPromoteAmbiguousThird: twins whose given names are alike
+// (Christopher/Christian phonetic, Kristin/Kristen jw>=0.92) are held at
+// probable by weak_agreement alone. A third record whose given name fits
+// both — a diminutive of both (Chris), or none — carrying one twin's MRN
+// and the other's SSN is certain with each; it must not make the twins
+// certain, as a record naming one twin and carrying the other's number
+// does not (TestPromoteMixUp).
+func TestPromoteAmbiguousThird(t *testing.T) {
+	const data = `id,family,given,middle,suffix,birth_date,sex,address_line,city,state,postal_code,country,phone,email,ssn,mrn
+a1,Twinley,Christopher,,,2001-06-01,male,1 Oak Street,Springfield,IL,62701,US,217-555-0101,,,M100231
+b1,Twinley,Christian,,,2001-06-01,male,1 Oak Street,Springfield,IL,62701,US,217-555-0101,,512-48-7302,
+x1,Twinley,Chris,,,2001-06-01,male,1 Oak Street,Springfield,IL,62701,US,217-555-0101,,512-48-7302,M100231
+a3,Twinova,Kristin,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-555-0303,,,M300452
+b3,Twinova,Kristen,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-555-0303,,544-21-9987,
+x3,Twinova,,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-555-0303,,544-21-9987,M300452
+`
+	f := filepath.Join(t.TempDir(), "twins.csv")
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	recs, err := ReadFiles(ctx, []string{f}, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := defaultScorer(t)
+	var pairs []Pair
+	if _, err := Dedupe(ctx, recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
+		pairs = append(pairs, p)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	links, twins := 0, 0
+	for _, p := range pairs {
+		a, b := recs[p.Left].Rec.ID, recs[p.Right].Rec.ID
+		switch {
+		case a[0] == 'x' || b[0] == 'x':
+			if p.Grade == scoring.GradeCertain {
+				links++
+			}
+		case a[1] == b[1]:
+			if p.Grade != scoring.GradeProbable {
+				t.Fatalf("twins %s–%s graded %v before Promote: the case does not test what it says", a, b, p.Grade)
+			}
+			twins++
+		}
+	}
+	if links != 4 || twins != 2 {
+		t.Fatalf("%d certain links through the third records and %d twin pairs, want 4 and 2: the case does not test what it says", links, twins)
+	}
+	if _, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pairs {
+		a, b := recs[p.Left].Rec.ID, recs[p.Right].Rec.ID
+		if a[1] == b[1] && a[0] != 'x' && b[0] != 'x' && p.Grade == scoring.GradeCertain {
+			t.Errorf("twins %s–%s certain through %s", a, b, recs[p.LinkedBy].Rec.ID)
+		}
+	}
+}

@@ -743,7 +743,7 @@ func (ix *Index) compactLocked(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("index: compact: index is a %T, not scorch", adv)
 	}
-	for prev, stalls := -1, 0; ; {
+	for prev, stalls, rounds := -1, 0, 0; ; rounds++ {
 		// scorch merges only segments on disk, and a Close does not wait
 		// for its persister: wait for it to write the last batches out
 		// before a round, and the merged segment after the last.
@@ -754,14 +754,16 @@ func (ix *Index) compactLocked(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("index: compact: %w", err)
 		}
-		if n <= 1 || ctx.Err() != nil {
+		if n <= 1 || rounds >= compactRounds || ctx.Err() != nil {
 			return ctx.Err()
 		}
 		// A round that merged nothing may have met the online index's
 		// background merger working on the same segments (its result, or
 		// ours, is then dropped as obsolete): wait a moment and try again,
 		// a few times, before settling for what there is.
-		if n == prev {
+		if n != prev {
+			stalls = 0
+		} else {
 			if stalls++; stalls > compactStalls {
 				return nil
 			}
@@ -781,6 +783,13 @@ func (ix *Index) compactLocked(ctx context.Context) error {
 // compactStalls is how many rounds in a row that merge nothing Compact
 // tries before it settles for the segments there are.
 const compactStalls = 3
+
+// compactRounds bounds Compact's rounds: Compact holds the index only for
+// reading, so steady writes meanwhile add segments, and it settles for
+// what there is rather than chase them. Each round merges up to
+// compactWidth segments into one, so a bulk load's segments take two or
+// three.
+const compactRounds = 16
 
 // compactWidth is the most segments Compact merges into one at a time.
 // zap's merge steps through the union of the segments' term dictionaries
