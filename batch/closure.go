@@ -111,9 +111,14 @@ func Promote(records []*scoring.Prepared, pairs []Pair, o PromoteOptions) (int, 
 		// Two given names in one family: a third record vouches only
 		// through links that do not rest on an identifier across two
 		// given names (carried).
-		shape := relativesShape(o.Scorer, &c, a, b)
+		// Nothing but name and birth date in common (the namesakes'
+		// shape): a third record vouches only through links that do not
+		// rest on a number alone (numberOnly).
+		shape, thin := relativesShape(o.Scorer, &c, a, b), namesakeShape(&c)
 		via, ok := g.commonNeighbour(p.Left, p.Right, func(v int32) bool {
-			return !shape || !carried(o.Scorer, records[v], a, &l) && !carried(o.Scorer, records[v], b, &l)
+			x := records[v]
+			return (!shape || !carried(o.Scorer, x, a, &l) && !carried(o.Scorer, x, b, &l)) &&
+				(!thin || !numberOnly(x, a, &l) && !numberOnly(x, b, &l))
 		})
 		if !ok {
 			continue
@@ -156,6 +161,28 @@ func carried(s *scoring.Scorer, x, y *scoring.Prepared, l *scoring.Comparison) b
 	}
 	g := l.Levels[scoring.CompGivenName]
 	return g == scoring.GivenNickname || g == scoring.GivenMissing || s.GivenNamesDiffer(l, x, y)
+}
+
+// namesakeShape reports a pair with nothing in common but what the
+// namesakes' pair has — no household (address or contact) and no
+// identifier agreeing: two people of one name and birth date, or one who
+// moved (CapCorroboration).
+func namesakeShape(c *scoring.Comparison) bool {
+	id := c.Levels[scoring.CompIdentifier]
+	return !c.SharesHousehold() && id != scoring.IDExact && id != scoring.IDOneOff
+}
+
+// numberOnly reports a link between x and y that an identifier agreeing
+// (exactly or one off) carries without the household: the shape of a
+// record carrying another person's number (a namesake's SSN keyed into the
+// wrong chart), which would make two namesakes one person through it. It
+// also refuses the person who moved and whose old and new records meet
+// only through a record with the number: that pair stays for a reviewer.
+// l is scratch space.
+func numberOnly(x, y *scoring.Prepared, l *scoring.Comparison) bool {
+	scoring.Compare(x, y, l)
+	id := l.Levels[scoring.CompIdentifier]
+	return (id == scoring.IDExact || id == scoring.IDOneOff) && !l.SharesHousehold()
 }
 
 // linkGraph is the certain pairs as adjacency lists (CSR), each record's

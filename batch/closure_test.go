@@ -377,3 +377,55 @@ x3,Twinova,,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-555-030
 		}
 	}
 }
+
+// TestPromoteNamesakeNumber: two namesakes — one name and birth date, two
+// households — are held at probable (no_corroboration). A record at the
+// first one's address with her MRN carries the second one's SSN (keyed
+// into the wrong chart): it is certain with each, by the address and MRN
+// and by the SSN alone. It must not make the namesakes one person: a link
+// carried by a number without the household does not vouch for a pair
+// that has nothing else in common.
+func TestPromoteNamesakeNumber(t *testing.T) {
+	const data = `id,family,given,middle,suffix,birth_date,sex,address_line,city,state,postal_code,country,phone,email,ssn,mrn
+a,Smithers,John,,,1980-01-02,male,1 Oak Street,Springfield,IL,62701,US,217-555-0111,,,M555001
+x,Smithers,John,,,1980-01-02,male,1 Oak Street,Springfield,IL,62701,US,217-555-0111,,532-11-4410,M555001
+b,Smithers,John,,,1980-01-02,male,77 Pine Road,Peoria,IL,61602,US,309-555-0199,,532-11-4410,
+`
+	f := filepath.Join(t.TempDir(), "namesakes.csv")
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	recs, err := ReadFiles(ctx, []string{f}, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := defaultScorer(t)
+	var pairs []Pair
+	if _, err := Dedupe(ctx, recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
+		pairs = append(pairs, p)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	grade := func() map[string]scoring.Grade {
+		g := map[string]scoring.Grade{}
+		for _, p := range pairs {
+			a, b := recs[p.Left].Rec.ID, recs[p.Right].Rec.ID
+			if a > b {
+				a, b = b, a
+			}
+			g[a+b] = p.Grade
+		}
+		return g
+	}
+	if g := grade(); g["ax"] != scoring.GradeCertain || g["bx"] != scoring.GradeCertain || g["ab"] != scoring.GradeProbable {
+		t.Fatalf("grades before Promote %v: the case does not test what it says", g)
+	}
+	if _, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	if g := grade(); g["ab"] == scoring.GradeCertain {
+		t.Errorf("namesakes a–b certain through x")
+	}
+}

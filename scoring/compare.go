@@ -173,6 +173,13 @@ func (c *Comparison) capsHousehold() uint8 {
 	return c.Levels[CompHousehold]
 }
 
+// SharesHousehold reports whether the full address or the contact (phone
+// or e-mail) agrees, an e-mail slip not counted: what tells one household
+// from a namesake elsewhere (CapCorroboration reads the same).
+func (c *Comparison) SharesHousehold() bool {
+	return c.capsHousehold() <= HouseContact
+}
+
 // Thresholds of the fuzzy string levels.
 const (
 	jwStrong      = 0.92 // jw>=0.92
