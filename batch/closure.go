@@ -2,7 +2,9 @@ package batch
 
 import (
 	"cmp"
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/patientmatch/patientmatch/scoring"
@@ -52,9 +54,16 @@ import (
 // this: relatives who share a given name are the junior's shape, which
 // the caps read.
 //
+// A pair with no household (Comparison.SharesHousehold) and no identifier
+// agreeing — namesakes, or one person who moved — is promoted only through
+// a third record neither of whose links an identifier carries without the
+// household (numberOnly): one record with a namesake's SSN keyed into the
+// wrong chart is certain with both, by the address and the MRN and by the
+// SSN alone.
+//
 // What remains — a pair held at probable for want of evidence (the score
-// below the certain posterior, weak_agreement, no_corroboration) — is
-// what the third record supplies.
+// below the certain posterior, weak_agreement, no_corroboration with a
+// clean third record) — is what the third record supplies.
 //
 // Only pairs with a common certain neighbour are promoted, and promoted
 // pairs are never links themselves: the error of a promotion is bounded by
@@ -77,6 +86,10 @@ type PromoteOptions struct {
 	Threshold float64
 }
 
+// promoteCheck is how many pairs Promote judges between looks at its
+// context: a million-record dedupe's pairs take seconds to judge.
+const promoteCheck = 4096
+
 // ErrNoScorer is returned by Promote without PromoteOptions.Scorer.
 var ErrNoScorer = errors.New("batch: promote needs a scorer")
 
@@ -87,8 +100,9 @@ var ErrNoScorer = errors.New("batch: promote needs a scorer")
 // record: of several, the one whose weaker link is the stronger (ties: the
 // lower index). The pairs are those of Dedupe (indexes into records) in any
 // order; a pair listed twice is judged twice alike. It returns how many
-// pairs it promoted.
-func Promote(records []*scoring.Prepared, pairs []Pair, o PromoteOptions) (int, error) {
+// pairs it promoted; when ctx ends it stops with ctx's error, the pairs
+// judged so far raised.
+func Promote(ctx context.Context, records []*scoring.Prepared, pairs []Pair, o PromoteOptions) (int, error) {
 	if o.Scorer == nil {
 		return 0, ErrNoScorer
 	}
@@ -96,6 +110,9 @@ func Promote(records []*scoring.Prepared, pairs []Pair, o PromoteOptions) (int, 
 	promoted := 0
 	var c, l scoring.Comparison
 	for k := range pairs {
+		if k%promoteCheck == 0 && ctx.Err() != nil {
+			return promoted, fmt.Errorf("batch: promote: %w", ctx.Err())
+		}
 		p := &pairs[k]
 		if p.Grade == scoring.GradeCertain || p.Grade < scoring.GradeProbable || p.Probability < o.Threshold {
 			continue
@@ -117,8 +134,8 @@ func Promote(records []*scoring.Prepared, pairs []Pair, o PromoteOptions) (int, 
 		shape, thin := relativesShape(o.Scorer, &c, a, b), namesakeShape(&c)
 		via, ok := g.commonNeighbour(p.Left, p.Right, func(v int32) bool {
 			x := records[v]
-			return (!shape || !carried(o.Scorer, x, a, &l) && !carried(o.Scorer, x, b, &l)) &&
-				(!thin || !numberOnly(x, a, &l) && !numberOnly(x, b, &l))
+			return (!shape || (!carried(o.Scorer, x, a, &l) && !carried(o.Scorer, x, b, &l))) &&
+				(!thin || (!numberOnly(x, a, &l) && !numberOnly(x, b, &l)))
 		})
 		if !ok {
 			continue

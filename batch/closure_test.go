@@ -96,7 +96,7 @@ func TestPromote(t *testing.T) {
 				p.Left, p.Right = min(p.Left, p.Right), max(p.Left, p.Right)
 				pairs[k] = p
 			}
-			n, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: tc.threshold})
+			n, err := Promote(context.Background(), recs, pairs, PromoteOptions{Scorer: s, Threshold: tc.threshold})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,10 +166,10 @@ func TestPromoteDedupe(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Promote(recs, pairs, PromoteOptions{}); !errors.Is(err, ErrNoScorer) {
+	if _, err := Promote(context.Background(), recs, pairs, PromoteOptions{}); !errors.Is(err, ErrNoScorer) {
 		t.Fatalf("no scorer: %v", err)
 	}
-	if _, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+	if _, err := Promote(context.Background(), recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	found := false
@@ -282,7 +282,7 @@ func TestPromoteMixUp(t *testing.T) {
 				tw[0], tw[1], via, grade(tw[0], via), grade(via, tw[1]), grade(tw[0], tw[1]))
 		}
 	}
-	if _, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+	if _, err := Promote(context.Background(), recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tw := range twins {
@@ -308,7 +308,7 @@ func TestPromoteMixUp(t *testing.T) {
 	two := []Pair{hand("h0u1", "h0c", 0.9999999, certain), hand("h0c", "h0u2", 0.9999999, certain),
 		hand("h0u1", "s0u1", 0.999999, certain), hand("s0u1", "h0u2", 0.999999, certain),
 		hand("h0u1", "h0u2", 0.99, scoring.GradeProbable)}
-	if _, err := Promote(recs, two, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+	if _, err := Promote(context.Background(), recs, two, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	if p := two[len(two)-1]; !p.Promoted || recs[p.LinkedBy].Rec.ID != "s0u1" {
@@ -367,7 +367,7 @@ x3,Twinova,,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-555-030
 	if links != 4 || twins != 2 {
 		t.Fatalf("%d certain links through the third records and %d twin pairs, want 4 and 2: the case does not test what it says", links, twins)
 	}
-	if _, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+	if _, err := Promote(context.Background(), recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range pairs {
@@ -422,10 +422,28 @@ b,Smithers,John,,,1980-01-02,male,77 Pine Road,Peoria,IL,61602,US,309-555-0199,,
 	if g := grade(); g["ax"] != scoring.GradeCertain || g["bx"] != scoring.GradeCertain || g["ab"] != scoring.GradeProbable {
 		t.Fatalf("grades before Promote %v: the case does not test what it says", g)
 	}
-	if _, err := Promote(recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
+	if _, err := Promote(context.Background(), recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	if g := grade(); g["ab"] == scoring.GradeCertain {
 		t.Errorf("namesakes a–b certain through x")
+	}
+}
+
+// TestPromoteCancelled: a cancelled context stops Promote with its error.
+func TestPromoteCancelled(t *testing.T) {
+	recs, _ := readClosure(t)
+	s := defaultScorer(t)
+	var pairs []Pair
+	if _, err := Dedupe(context.Background(), recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
+		pairs = append(pairs, p)
+		return nil
+	}); err != nil || len(pairs) == 0 {
+		t.Fatalf("dedupe: %d pairs, %v", len(pairs), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Promote(ctx, recs, pairs, PromoteOptions{Scorer: s, Threshold: 0.5}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Promote with a cancelled context: %v, want context.Canceled", err)
 	}
 }

@@ -30,7 +30,7 @@ type PairSource interface {
 	// Promote raises, in place, the grades of the pairs of a Dedupe where
 	// the job decides beyond each pair's own score (batch.Promote: certain
 	// through a third record), and returns how many it raised.
-	Promote(records []*scoring.Prepared, pairs []Pair) (int, error)
+	Promote(ctx context.Context, records []*scoring.Prepared, pairs []Pair) (int, error)
 	// Cluster assigns a cluster number to each of n records from scored
 	// pairs (all candidates; the source applies its own threshold).
 	Cluster(n int, pairs []Pair) []int32
@@ -152,7 +152,7 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 		return nil, fmt.Errorf("bench: the pair source reported %d candidates but emitted %d: with no threshold every candidate must be emitted", candidates, len(pairs))
 	}
 	if !link {
-		if err := a.promote(in, labels, pairs); err != nil {
+		if err := a.promote(ctx, in, labels, pairs); err != nil {
 			return nil, err
 		}
 	}
@@ -189,8 +189,8 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 
 // promote has the source raise the grades of a dedupe's pairs as its job
 // does, and counts the raised pairs and the false ones among them.
-func (a *Accuracy) promote(in AccuracyInput, labels Labels, pairs []Pair) error {
-	n, err := in.Source.Promote(in.Left, pairs)
+func (a *Accuracy) promote(ctx context.Context, in AccuracyInput, labels Labels, pairs []Pair) error {
+	n, err := in.Source.Promote(ctx, in.Left, pairs)
 	if err != nil {
 		return fmt.Errorf("bench: promoting pairs: %w", err)
 	}

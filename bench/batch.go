@@ -53,8 +53,8 @@ func (s *BatchSource) Dedupe(ctx context.Context, records []*scoring.Prepared, e
 // Promote implements PairSource with batch.Promote, as the dedupe command
 // calls it: over the pairs at or above the cluster threshold (those dedupe
 // keeps).
-func (s *BatchSource) Promote(records []*scoring.Prepared, pairs []Pair) (int, error) {
-	return batch.Promote(records, pairs, batch.PromoteOptions{Scorer: s.Scorer, Threshold: s.clusterThreshold()})
+func (s *BatchSource) Promote(ctx context.Context, records []*scoring.Prepared, pairs []Pair) (int, error) {
+	return batch.Promote(ctx, records, pairs, batch.PromoteOptions{Scorer: s.Scorer, Threshold: s.clusterThreshold()})
 }
 
 // clusterThreshold is ClusterThreshold or its default.

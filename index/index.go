@@ -722,8 +722,8 @@ func (ix *Index) Candidates(ctx context.Context, keys []string, limit int) ([]st
 //
 // One scorch ForceMerge merges at most 10 segments into each new one (its
 // single-segment plan's SegmentsPerMergeTask), so after a bulk load of
-// 1M patients it left 5 segments; Compact repeats it until one is left
-// (or a round merges nothing).
+// 1M patients it left 5 segments; Compact repeats it until one is left,
+// compactStalls rounds in a row merge nothing, or compactRounds have run.
 func (ix *Index) Compact(ctx context.Context) error {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

@@ -339,30 +339,23 @@ func uOfSample(counts *LevelCounts, m, base Probabilities, lambda, minPairs floa
 // have at the city level, and without the rescaling a city agreeing among
 // many random pairs weighs less than nothing (splink_fake_1000: city
 // +1.32 → −0.34 bits, probable+ F1 0.8093 → 0.7966). It returns the
-// prior, the bits that move lifted a level (rescaleLift) and notes: how
-// many levels took the sample's u, and constrainWeights' own; m holds the
-// fitted u, m and prior.
-func fitUAndPrior(m *Model, counts *LevelCounts, seen *[NumComparisons][MaxLevels]bool, vectors []LevelVector, n int, lambda float64, passive [NumComparisons]bool) (float64, float64, []string) {
+// prior and notes: how many levels took the sample's u, and
+// constrainWeights' own; m holds the fitted u, m and prior. What that
+// move lifts is not the `certain` bar's: fitMToFile estimates m from the
+// file next, and only what moves after that estimate is unmeasured
+// (constrainLift).
+func fitUAndPrior(m *Model, counts *LevelCounts, seen *[NumComparisons][MaxLevels]bool, vectors []LevelVector, n int, lambda float64, passive [NumComparisons]bool) (float64, []string) {
 	base := m.Clone()
 	bm, bu := ModelProbabilities(base)
-	// Only agreement is made neutral where no pair reached it: a level
-	// that counts against a match (a family name "else" on a small file
-	// of like names) keeps its weight for the pair that does reach it.
-	keep := *seen
-	for c := range base.Comparisons {
-		for l, lv := range base.Comparisons[c].Levels {
-			keep[c][l] = keep[c][l] || lv.Weight() <= 0
-		}
-	}
+	keep := keepLevels(seen, base)
 	var notes []string
-	fitted, round, lift := 0, 0, 0.0
+	fitted, round := 0, 0
 	for round = 1; round <= 20; round++ {
 		var u Probabilities
 		u, fitted = uOfSample(counts, bm, bu, lambda, minUPairs)
 		*m = *base.Clone()
 		setU(m, u)
 		notes = constrainWeights(m, &keep)
-		lift = rescaleLift(m, base, u)
 		m.Prior = lambda
 		next, _ := priorOfVectors(vectors, n, m, passive)
 		done := math.Abs(next-lambda) <= 1e-4*lambda
@@ -374,33 +367,23 @@ func fitUAndPrior(m *Model, counts *LevelCounts, seen *[NumComparisons][MaxLevel
 	m.Prior = lambda
 	note := fmt.Sprintf("u: %d levels from the sample (at least %d non-matching pairs, at most half of them possibly matches); the others keep the built-in u; %d rounds with the prior",
 		fitted, minUPairs, round)
-	return lambda, lift, append([]string{note}, notes...)
+	return lambda, append([]string{note}, notes...)
 }
 
-// rescaleLift is the most bits a pair's weight can gain from moving the m
-// of the levels a file cannot reach onto those it can (constrainWeights):
-// over the comparisons, the sum of the most any level of each weighs above
-// the larger of its weight in base and its weight with base's m and the
-// fitted u. It corrects a level the fitted u alone
-// would make absurd (a city agreeing weighing less than nothing) and
-// helps `probable` (splink_fake_1000: an e-mail agreeing +1.8 bits), but
-// it is not evidence a sample measured: FitToFile asks that much more for
-// `certain`. On a file of phones and no addresses a phone agreeing is
-// lifted 2 bits, enough to make `certain` a married name the built-in
-// model holds at `probable` (TestFitToFileKeepsCertainEvidence). It is 0
-// on a file with every field (no level unreachable).
-func rescaleLift(m, base *Model, u Probabilities) float64 {
-	lift := 0.0
-	for c := range m.Comparisons {
-		most := 0.0
-		for l, lv := range m.Comparisons[c].Levels {
-			b := base.Comparisons[c].Levels[l]
-			limit := max(b.Weight(), math.Log2(b.M/u[c][l]))
-			most = max(most, lv.Weight()-limit)
+// keepLevels is the levels constrainWeights must keep as they are: those
+// some pair of the file reaches (seen), and every level that counts
+// against a match. Only agreement is made neutral where no pair reached
+// it: a level that counts against a match (a family name "else" on a
+// small file of like names) keeps its weight for the pair that does
+// reach it.
+func keepLevels(seen *[NumComparisons][MaxLevels]bool, base *Model) [NumComparisons][MaxLevels]bool {
+	keep := *seen
+	for c := range base.Comparisons {
+		for l, lv := range base.Comparisons[c].Levels {
+			keep[c][l] = keep[c][l] || lv.Weight() <= 0
 		}
-		lift += most // a pair reaches one level of each comparison
 	}
-	return lift
+	return keep
 }
 
 // setU puts u into model's levels.
@@ -435,7 +418,7 @@ func setU(model *Model, u Probabilities) {
 //
 // It returns the prior, the bits personElseCeiling and constrainWeights
 // lifted a level above EM's estimate (what `certain` must ask on top:
-// moved, not measured; see rescaleLift) and notes.
+// moved, not measured; see constrainLift) and notes.
 func fitMToFile(m, base *Model, ps []freePattern, n int, vectors []LevelVector, lambda float64, passive [NumComparisons]bool, seen *[NumComparisons][MaxLevels]bool) (float64, float64, []string) {
 	all := allPairs(n)
 	if len(ps) == 0 {
@@ -444,23 +427,14 @@ func fitMToFile(m, base *Model, ps []freePattern, n int, vectors []LevelVector, 
 	mm, u := ModelProbabilities(m)
 	bm, _ := ModelProbabilities(base)
 	mm, _, lambda, it := candidateM(ps, all, mm, bm, u, lambda, passive, nil)
-	for c := range m.Comparisons {
-		for l := range m.Comparisons[c].Levels {
-			m.Comparisons[c].Levels[l].M = mm[c][l]
-		}
-	}
+	setModelProbabilities(m, &mm, &u) // u held: only m moves
 	notes := []string{fmt.Sprintf("m: re-estimated by EM over the distinct candidate pairs (%d iterations), the fitted u held", it)}
 	// EM's estimate, before personElseCeiling: holding an "else" down
 	// rescales the comparison's other levels up, a move as unmeasured as
 	// constrainWeights'.
 	estimated := m.Clone()
 	notes = append(notes, personElseCeiling(m, base)...)
-	keep := *seen
-	for c := range base.Comparisons {
-		for l, lv := range base.Comparisons[c].Levels {
-			keep[c][l] = keep[c][l] || lv.Weight() <= 0
-		}
-	}
+	keep := keepLevels(seen, base)
 	notes = append(notes, constrainWeights(m, &keep)...)
 	notes = append(notes, neutralFamilySwap(m))
 	m.Prior = lambda

@@ -133,8 +133,9 @@ func applyCaps(cmp *Comparison, g Grade, ev nameTypos) (Grade, Cap) {
 	return c.out, c.why
 }
 
-// RelativesCap reports the first relatives rule (siblings, twins, junior)
-// that holds the pair below certain, whatever its score. Result.Cap names
+// RelativesCap reports the strictest relatives rule (siblings, twins,
+// junior; the first of equals) that holds the pair below certain, whatever
+// its score. Result.Cap names
 // only the rule that lowered the grade: a twins-shaped pair whose score
 // was already at probable, or one held first by another rule, shows
 // another cap or none. Evidence from outside the pair — a third record
@@ -202,7 +203,6 @@ type capFacts struct {
 func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	lv := &cmp.Levels
 	f := capFacts{given: lv[CompGivenName], fam: lv[CompFamilyName], birth: lv[CompBirthDate], id: lv[CompIdentifier]}
-	house := cmp.capsHousehold()
 	f.givenDiffers = f.given == GivenJW80 || f.given == GivenElse
 	f.birthAgrees = f.birth == BirthExact || f.birth == BirthTransposed || f.birth == BirthOneDigit
 	f.birthDiffers = f.birth == BirthYearMonth || f.birth == BirthYearNear || f.birth == BirthElse
@@ -210,8 +210,8 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	// (different, or only crossed into the other field) the pair is not
 	// twin-shaped, and the score alone decides.
 	f.familyAgrees = f.fam != FamilyElse && f.fam != FamilyCrossed
-	f.sharesHouse = house == HouseAddressContact || house == HouseAddress || house == HouseContact
-	f.mayShareHouse = f.sharesHouse || lv[CompHousehold] <= HouseContact
+	f.sharesHouse = cmp.SharesHousehold()
+	f.mayShareHouse = lv[CompHousehold] <= HouseContact // the slip counted: never below sharesHouse
 	// An identifier of unknown kind may be a whole family's (an
 	// insurance member number): agreeing on it lifts nothing.
 	f.idExact = f.id == IDExact && !cmp.UntypedIDOnly

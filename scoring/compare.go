@@ -153,19 +153,22 @@ type Comparison struct {
 	IDConflict bool
 	// EmailSlip is set when the household level's contact agreement rests
 	// on an e-mail one slip apart alone (emailSlip), and
-	// HouseholdWithoutSlip is then the level without it: what the caps
-	// read (capsHousehold). The slip weighs as the contact agreeing, since
-	// it is one address keyed wrong far more often than two people's; but
-	// it is not the shared contact that tells one household from a
-	// namesake elsewhere, because namesakes' addresses are built from one
-	// name and may lie one letter apart (jsmith@gmail.com,
-	// jsmith@ymail.com), so it lifts no cap.
+	// HouseholdWithoutSlip is then the level without it: what the rules
+	// that lift a cap read (capsHousehold, SharesHousehold). The slip
+	// weighs as the contact agreeing, since it is one address keyed wrong
+	// far more often than two people's; but it is not the shared contact
+	// that tells one household from a namesake elsewhere, because
+	// namesakes' addresses are built from one name and may lie one letter
+	// apart (jsmith@gmail.com, jsmith@ymail.com), so it lifts no cap. The
+	// siblings rule, which lowers a grade in a shared household, reads
+	// Levels[CompHousehold], the slip counted (capFacts.mayShareHouse).
 	EmailSlip            bool
 	HouseholdWithoutSlip uint8
 }
 
-// capsHousehold is the household level the caps read: without an e-mail
-// slip (Comparison.EmailSlip).
+// capsHousehold is the household level the rules that lift a cap or
+// corroborate a pair read (sharesHouse, marriedName, typoCorroborated):
+// without an e-mail slip (Comparison.EmailSlip).
 func (c *Comparison) capsHousehold() uint8 {
 	if c.EmailSlip {
 		return c.HouseholdWithoutSlip

@@ -201,7 +201,10 @@ func boundaryBelow(sorted []float64, k int) float64 {
 // `certain` by as much. When the fitted prior is higher, the `certain`
 // threshold is raised to the posterior that the base threshold's
 // likelihood ratio gives under it (certainForPrior); a lower prior leaves
-// it as it is, which only asks more.
+// it as it is, which only asks more. It is raised again by the most bits
+// the guards after the m fit (personElseCeiling, constrainWeights) lift a
+// level the file's pairs reach above EM's estimate (constrainLift): moved,
+// not measured. It is kept below 1, which no model may ask.
 //
 // λ is estimated by EM for λ alone over the distinct candidate pairs (the
 // pairs no rule proposes taken as non-matches, candidatePrior) with the
@@ -229,11 +232,11 @@ func FitToFile(records []*Prepared, passes []TrainingPass, base *Model, tf *Term
 	if counts, sampled := sampleU(records); sampled > 0 {
 		seen := seenLevels(&counts, vectors)
 		var uNotes []string
-		// The u fit's lift (rescaleLift, the built-in m moved onto the
-		// levels the file reaches) is not the `certain` bar's any more: m
-		// is then estimated from the file, and only what constrainWeights
-		// moves after the estimate is unmeasured (constrainLift).
-		lambda, _, uNotes = fitUAndPrior(m, &counts, &seen, vectors, len(records), lambda, passive)
+		// The u fit's move of the built-in m onto the levels the file
+		// reaches is not the `certain` bar's: m is then estimated from the
+		// file, and only what moves after that estimate is unmeasured
+		// (constrainLift).
+		lambda, uNotes = fitUAndPrior(m, &counts, &seen, vectors, len(records), lambda, passive)
 		notes = append(notes, fmt.Sprintf("u: fitted to %d random pairs of records", sampled))
 		notes = append(notes, uNotes...)
 		var mNotes []string

@@ -198,7 +198,7 @@ func TestFitToFileOnePass(t *testing.T) {
 			counts, _ := sampleU(recs)
 			vectors := candidateVectors(recs, passes)
 			seen := seenLevels(&counts, vectors)
-			lambda, _, _ = fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
+			lambda, _ = fitUAndPrior(old, &counts, &seen, vectors, len(recs), lambda, passive)
 			ps, _ := freePatterns(recs, passes)
 			lambda, lift, _ := fitMToFile(old, base, ps, len(recs), vectors, lambda, passive, &seen)
 			old.Prior = lambda

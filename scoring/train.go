@@ -352,9 +352,10 @@ type TrainOptions struct {
 
 // Train estimates a model from unlabelled records: u from random pairs, m
 // and λ by EM over each pass's candidate pairs, then m, u and λ again by EM
-// over the distinct candidate pairs of all passes (refitOnCandidates), term
-// frequencies from the records, and the posterior at which `probable`
-// starts (probableThreshold). Household-learning symptoms are reported
+// over the distinct candidate pairs of all passes (refitOnCandidates), then
+// u from the sample net of its matches, held, and m and λ once more by EM
+// (refitWithSampleU), term frequencies from the records, and the posterior
+// at which `probable` starts (probableThreshold). Household-learning symptoms are reported
 // in Model.Training.Warnings (see HouseholdWarnings).
 func Train(records []*Prepared, passes []TrainingPass, opt TrainOptions) (*Model, error) {
 	if len(records) < 2 {

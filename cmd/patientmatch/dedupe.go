@@ -31,7 +31,7 @@ func runDedupe(ctx context.Context, env *cliEnv, args []string) error {
 	bf.addFitFlag(fs)
 	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
 	clustersOut := fs.String("clusters", "", "optional output CSV mapping every record to its cluster")
-	outFormat := fs.String("output-format", "", "pairs and clusters files: csv or ndjson, with match weight, cap, each comparison's level and weight, and cluster sizes (default: the four-column pairs CSV and id,cluster_id)")
+	outFormat := fs.String("output-format", "", "pairs and clusters files: csv or ndjson, with match weight, cap, each comparison's level and weight, linked_by (the record a pair is certain through), and cluster sizes (default: the four-column pairs CSV and id,cluster_id)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func dedupePairs(ctx context.Context, recs []*scoring.Prepared, opts batch.Optio
 	if err != nil {
 		return nil, st, 0, err
 	}
-	promoted, err = batch.Promote(recs, pairs, batch.PromoteOptions{Scorer: opts.Scorer, Threshold: opts.Threshold})
+	promoted, err = batch.Promote(ctx, recs, pairs, batch.PromoteOptions{Scorer: opts.Scorer, Threshold: opts.Threshold})
 	return pairs, st, promoted, err
 }
 

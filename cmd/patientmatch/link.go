@@ -17,7 +17,7 @@ func runLink(ctx context.Context, env *cliEnv, args []string) error {
 	bf := addBatchFlags(fs, env)
 	pairsOut := fs.String("pairs", "", "output CSV of the pairs at or above the threshold (required; - for stdout)")
 	oneToOne := fs.Bool("one-to-one", false, "keep each record in at most one pair, strongest first")
-	outFormat := fs.String("output-format", "", "pairs file: csv or ndjson, with match weight, cap and each comparison's level and weight (default: the four-column pairs CSV)")
+	outFormat := fs.String("output-format", "", "pairs file: csv or ndjson, with match weight, cap, each comparison's level and weight, and linked_by (always empty for link: records within one file are not compared) (default: the four-column pairs CSV)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

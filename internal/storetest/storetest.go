@@ -23,9 +23,9 @@ func SkipUnsupported(tb testing.TB) {
 	}
 }
 
-// StoreRss is the resident size of the badger table and value log files
+// StoreRSS is the resident size of the badger table and value log files
 // of the store in dir.
-func StoreRss(tb testing.TB, dir string) int64 {
+func StoreRSS(tb testing.TB, dir string) int64 {
 	tb.Helper()
 	n, err := mapped.Resident(dir, ".sst", ".vlog")
 	if err != nil {
@@ -34,24 +34,24 @@ func StoreRss(tb testing.TB, dir string) int64 {
 	return n
 }
 
-// Scanned returns StoreRss of dir just after a read of the whole store,
+// Scanned returns StoreRSS of dir just after a read of the whole store,
 // and stops the test when that leaves too little resident for a
 // comparison with it to tell anything.
 func Scanned(tb testing.TB, dir string) int64 {
 	tb.Helper()
-	n := StoreRss(tb, dir)
+	n := StoreRSS(tb, dir)
 	if n < 256<<10 {
 		tb.Fatalf("after a scan %d bytes of the store's files are resident: too few for the test to tell anything", n)
 	}
 	return n
 }
 
-// AroundScan returns StoreRss of dir before scan (a read of every stored
+// AroundScan returns StoreRSS of dir before scan (a read of every stored
 // patient) and Scanned after it: how much a test's open left resident,
 // and what the same read leaves when nothing lets it go.
 func AroundScan(tb testing.TB, dir string, scan func() error) (before, after int64) {
 	tb.Helper()
-	before = StoreRss(tb, dir)
+	before = StoreRSS(tb, dir)
 	if err := scan(); err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func AroundScan(tb testing.TB, dir string, scan func() error) (before, after int
 // (a reopen) should have let it go.
 func CheckReleased(tb testing.TB, dir string, scanned int64, what string) {
 	tb.Helper()
-	if n := StoreRss(tb, dir); n > scanned/4 {
+	if n := StoreRSS(tb, dir); n > scanned/4 {
 		tb.Errorf("store pages resident after %s: %d bytes; after a scan: %d (want at most a quarter)", what, n, scanned)
 	}
 }
