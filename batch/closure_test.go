@@ -34,8 +34,19 @@ st,Kowalski,Piotr,,,1965-02-28,male,31 Walnut Way,Chicago,IL,60601,US,312-555-01
 
 func readClosure(t *testing.T) (recs []*scoring.Prepared, idx map[string]int32) {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "closure.csv")
-	if err := os.WriteFile(f, []byte(closureCSV), 0o600); err != nil {
+	recs = readCSV(t, closureCSV)
+	idx = map[string]int32{}
+	for i, r := range recs {
+		idx[r.Rec.ID] = int32(i)
+	}
+	return recs, idx
+}
+
+// readCSV reads data as a CSV file, every bad row a test error.
+func readCSV(t *testing.T, data string) []*scoring.Prepared {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "records.csv")
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := ReadFiles(context.Background(), []string{f}, ReadOptions{
@@ -44,11 +55,20 @@ func readClosure(t *testing.T) (recs []*scoring.Prepared, idx map[string]int32) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx = map[string]int32{}
-	for i, r := range recs {
-		idx[r.Rec.ID] = int32(i)
+	return recs
+}
+
+// dedupeAll is every pair of recs at or above 0.5 that Dedupe writes.
+func dedupeAll(t *testing.T, recs []*scoring.Prepared, s *scoring.Scorer) []Pair {
+	t.Helper()
+	var pairs []Pair
+	if _, err := Dedupe(context.Background(), recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
+		pairs = append(pairs, p)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
-	return recs, idx
+	return pairs
 }
 
 // TestPromote: a pair two certain pairs join through a third record is
@@ -159,13 +179,7 @@ func TestPromoteOwnEvidence(t *testing.T) {
 func TestPromoteDedupe(t *testing.T) {
 	recs, _ := readClosure(t)
 	s := defaultScorer(t)
-	var pairs []Pair
-	if _, err := Dedupe(context.Background(), recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
-		pairs = append(pairs, p)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	pairs := dedupeAll(t, recs, s)
 	if _, err := Promote(context.Background(), recs, pairs, PromoteOptions{}); !errors.Is(err, ErrNoScorer) {
 		t.Fatalf("no scorer: %v", err)
 	}
@@ -243,24 +257,9 @@ func mixUpCSV() (csv string, twins [][2]string) {
 // agree still vouches (k2–k3 through k1).
 func TestPromoteMixUp(t *testing.T) {
 	data, twins := mixUpCSV()
-	f := filepath.Join(t.TempDir(), "mixup.csv")
-	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := ReadFiles(context.Background(), []string{f}, ReadOptions{
-		Report: func(src string, line int, err error) { t.Errorf("%s:%d: %v", src, line, err) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSV(t, data)
 	s := defaultScorer(t)
-	var pairs []Pair
-	if _, err := Dedupe(context.Background(), recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
-		pairs = append(pairs, p)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	pairs := dedupeAll(t, recs, s)
 	byIDs := map[[2]string]*Pair{}
 	for k := range pairs {
 		a, b := recs[pairs[k].Left].Rec.ID, recs[pairs[k].Right].Rec.ID
@@ -332,23 +331,9 @@ a3,Twinova,Kristin,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-
 b3,Twinova,Kristen,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-555-0303,,544-21-9987,
 x3,Twinova,,,,2003-03-04,female,3 Elm Street,Springfield,IL,62701,US,217-555-0303,,544-21-9987,M300452
 `
-	f := filepath.Join(t.TempDir(), "twins.csv")
-	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	recs, err := ReadFiles(ctx, []string{f}, ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSV(t, data)
 	s := defaultScorer(t)
-	var pairs []Pair
-	if _, err := Dedupe(ctx, recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
-		pairs = append(pairs, p)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	pairs := dedupeAll(t, recs, s)
 	links, twins := 0, 0
 	for _, p := range pairs {
 		a, b := recs[p.Left].Rec.ID, recs[p.Right].Rec.ID
@@ -391,23 +376,9 @@ a,Smithers,John,,,1980-01-02,male,1 Oak Street,Springfield,IL,62701,US,217-555-0
 x,Smithers,John,,,1980-01-02,male,1 Oak Street,Springfield,IL,62701,US,217-555-0111,,532-11-4410,M555001
 b,Smithers,John,,,1980-01-02,male,77 Pine Road,Peoria,IL,61602,US,309-555-0199,,532-11-4410,
 `
-	f := filepath.Join(t.TempDir(), "namesakes.csv")
-	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	recs, err := ReadFiles(ctx, []string{f}, ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSV(t, data)
 	s := defaultScorer(t)
-	var pairs []Pair
-	if _, err := Dedupe(ctx, recs, Options{Scorer: s, Threshold: 0.5}, func(p Pair) error {
-		pairs = append(pairs, p)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	pairs := dedupeAll(t, recs, s)
 	grade := func() map[string]scoring.Grade {
 		g := map[string]scoring.Grade{}
 		for _, p := range pairs {
