@@ -128,6 +128,34 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 		ReadSec:      in.ReadTime.Seconds(),
 		model:        in.Model,
 	}
+	pairs, err := a.scorePairs(ctx, in, link)
+	if err != nil {
+		return nil, err
+	}
+	if !link {
+		if err := a.promote(ctx, in, labels, pairs); err != nil {
+			return nil, err
+		}
+	}
+	a.Pairwise = EvaluatePairs(labels, pairs, in.Model.Thresholds)
+	if !link {
+		a.Rules = RuleCompleteness(in.Left, labels.Left)
+		a.Keys = keyProfile(in.Left)
+	}
+	if err := a.addErrors(in, labels, pairs); err != nil {
+		return nil, err
+	}
+
+	if err := a.cluster(in, labels, pairs, link); err != nil {
+		return nil, err
+	}
+	a.PeakMemoryBytes = PeakMemory()
+	return a, nil
+}
+
+// scorePairs has the source emit every candidate pair of the input, with
+// no threshold, and checks that it emitted as many as it counted.
+func (a *Accuracy) scorePairs(ctx context.Context, in AccuracyInput, link bool) ([]Pair, error) {
 	var pairs []Pair
 	emit := func(p Pair) error {
 		pairs = append(pairs, p)
@@ -151,21 +179,13 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 	if candidates != int64(len(pairs)) {
 		return nil, fmt.Errorf("bench: the pair source reported %d candidates but emitted %d: with no threshold every candidate must be emitted", candidates, len(pairs))
 	}
-	if !link {
-		if err := a.promote(ctx, in, labels, pairs); err != nil {
-			return nil, err
-		}
-	}
-	a.Pairwise = EvaluatePairs(labels, pairs, in.Model.Thresholds)
-	if !link {
-		a.Rules = RuleCompleteness(in.Left, labels.Left)
-		a.Keys = keyProfile(in.Left)
-	}
-	if err := a.addErrors(in, labels, pairs); err != nil {
-		return nil, err
-	}
+	return pairs, nil
+}
 
-	start = time.Now()
+// cluster has the source cluster all records from the scored pairs and
+// scores the clusters against the labels (B-cubed).
+func (a *Accuracy) cluster(in AccuracyInput, labels Labels, pairs []Pair, link bool) error {
+	start := time.Now()
 	n := len(in.Left) + len(in.Right)
 	clusterPairs := pairs
 	if link {
@@ -180,11 +200,10 @@ func RunAccuracy(ctx context.Context, in AccuracyInput) (*Accuracy, error) {
 	clusters := in.Source.Cluster(n, clusterPairs)
 	a.ClusterSec = time.Since(start).Seconds()
 	if len(clusters) != n {
-		return nil, fmt.Errorf("bench: clustering returned %d labels for %d records", len(clusters), n)
+		return fmt.Errorf("bench: clustering returned %d labels for %d records", len(clusters), n)
 	}
 	a.Clusters = NewBCubed(clusters, append(append([]int32(nil), labels.Left...), labels.Right...))
-	a.PeakMemoryBytes = PeakMemory()
-	return a, nil
+	return nil
 }
 
 // promote has the source raise the grades of a dedupe's pairs as its job
