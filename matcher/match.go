@@ -85,6 +85,9 @@ func (e *Engine) prepareQuery(q record.Record) (*scoring.Scorer, *scoring.Prepar
 	e.mu.RUnlock()
 	// Preparing takes a few microseconds; no lock is held meanwhile.
 	qp := scorer.PrepareQuery(q)
+	if !qp.HasUntypedIdentifier() {
+		return scorer, qp, nil // nothing the carriers could set aside
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.mu.closed {

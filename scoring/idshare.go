@@ -347,6 +347,18 @@ func (c *IdentifierCarriers) SetAsideFor(q *Prepared) int {
 	return n
 }
 
+// HasUntypedIdentifier reports whether p carries an identifier of unknown
+// kind, the only kind SetAsideFor may set aside: a query without one need
+// not look at the carriers (nor take the lock that guards them).
+func (p *Prepared) HasUntypedIdentifier() bool {
+	for _, id := range p.ids {
+		if id.Type == record.IDOther {
+			return true
+		}
+	}
+	return false
+}
+
 // Carried reports whether any record carries an identifier of unknown
 // kind: when none does, a writer need not look up a record's previous
 // version to Remove it.
