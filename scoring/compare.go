@@ -378,9 +378,6 @@ func compareGiven(a, b *Prepared) uint8 {
 	if joinedGiven(a, b) || joinedGiven(b, a) {
 		return GivenExact
 	}
-	if middleAsGiven(a, b) || middleAsGiven(b, a) {
-		return GivenJW80
-	}
 	jw := JaroWinkler(a.given, b.given)
 	if jw >= jwPhoneticMin && phoneticAgree(a.GivenDM1, a.GivenDM2, a.GivenNYSIIS,
 		b.GivenDM1, b.GivenDM2, b.GivenNYSIIS) {
@@ -429,22 +426,6 @@ func joinedGiven(a, b *Prepared) bool {
 	m, _, _ := strings.Cut(a.Rec.Middle, " ")
 	return len(m) >= 2 && len(b.given) == len(a.given)+len(m) &&
 		strings.HasPrefix(b.given, a.given) && strings.HasSuffix(b.given, m)
-}
-
-// middleAsGiven reports whether a's middle name (its first word after any
-// particle, spelt out) is b's given name: one person known by two of their
-// given names — a West African native and church name written in either
-// order ("Titilayo Joy", "Joy Titilayo"), an adopted English name with the
-// birth name kept as the middle ("Nancy My", "My"), or an American who
-// goes by the middle name. It is scored as given names somewhat alike
-// (jw>=0.80), not as a nickname: a parent and child share such names too
-// ("Juan Carlos" and his son "Carlos"), and at jw>=0.80 the relatives'
-// rules still hold them (as a nickname, parents and children with another
-// birth date reached probable: 54 more false pairs on the world profile's
-// 20,000 records).
-func middleAsGiven(a, b *Prepared) bool {
-	m := secondGiven(a.Rec.Middle)
-	return len(m) >= 2 && m == b.given && !noMiddle(m)
 }
 
 // secondGiven is the first word of a middle name after any particle
