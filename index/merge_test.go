@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -116,6 +117,21 @@ func TestWaitEpochPersistError(t *testing.T) {
 	atomic.StoreUint64(&st.LastPersistedEpoch, 5)
 	if err := waitEpoch(ctx, &st); err != nil {
 		t.Errorf("waitEpoch on a persisted index: %v", err)
+	}
+}
+
+// TestWaitEpochStalledPersister: a persister that neither catches up nor
+// fails (a stalled disk) holds the wait only as long as its context, which
+// is how Close bounds its flush (closeFlushWait) and goes on closing.
+func TestWaitEpochStalledPersister(t *testing.T) {
+	var st scorch.Stats
+	atomic.StoreUint64(&st.CurRootEpoch, 7)
+	atomic.StoreUint64(&st.LastPersistedEpoch, 6)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*persistPoll)
+	defer cancel()
+	err := waitEpoch(ctx, &st)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waitEpoch on a stalled persister = %v, want the context's deadline", err)
 	}
 }
 

@@ -93,6 +93,16 @@ type Level struct {
 // agree the class is negligible and the pair is scored as by the
 // two-class model; it acts on the pairs whose person fields differ and
 // whose household and family name agree.
+//
+// So the class cannot tell twins with alike names (Christopher, Christian;
+// Jerry, Jeremy) from one person's slip, and must not be read as lifting
+// the hazard caps: twins are given alike names about as often as two
+// strangers are (the given name's u from nickname to jw>=0.92, about 1%),
+// which on generated registries and households is one twin pair in about
+// 500 pairs of that shape against the 1 in 100,000 `certain` asks; a
+// class that lifted the caps certified such twins at every
+// PersonAgreement that lifted anything (bench/README "relclass (session
+// 6)", TestRelativesStayBelowCertain).
 type RelativesClass struct {
 	// Prior is the probability that two records drawn at random are
 	// different people of one household.
@@ -152,6 +162,8 @@ type PassStats struct {
 // times in four and the household nine times in ten, a twin the birth date
 // (4%), a junior the given name (2%); and practically never both
 // (PersonAgreement, one in a billion: a clerk's error) or an identifier.
+// That PersonAgreement leaves twins given alike names by chance out, so
+// the caps, not the class, hold them (RelativesClass).
 //
 // Identifier one_off is reached only by hand-keyed numbers (SSN, national
 // id, driver's licence, passport) one character off, a typo; an MRN one
