@@ -386,10 +386,31 @@ func compareGiven(a, b *Prepared) uint8 {
 	switch {
 	case jw >= jwStrong:
 		return GivenJW92
+	case joinedAlike(a, b) || joinedAlike(b, a):
+		return GivenJW92
 	case jw >= jwWeak || oneKeystroke(a.given, b.given):
 		return GivenJW80
 	}
 	return GivenElse
+}
+
+// maxJoined bounds the given and middle names joinedAlike writes as one.
+const maxJoined = 32
+
+// joinedAlike reports whether a's given and first middle name written as
+// one word are within Jaro–Winkler 0.92 of b's given name, of about its
+// length: a two-syllable name written as two words on one record and
+// joined, with a slip, on the other ("soo young", "sxooyoung"; "zhi wei",
+// "zgiwei"). Exact joins are joinedGiven's.
+func joinedAlike(a, b *Prepared) bool {
+	m, _, _ := strings.Cut(a.Rec.Middle, " ")
+	n := len(a.given) + len(m)
+	if len(m) < 2 || n > maxJoined || n < len(b.given)-2 || n > len(b.given)+2 {
+		return false
+	}
+	var buf [maxJoined]byte
+	j := append(append(buf[:0], a.given...), m...)
+	return jaroWinkler(j, b.given) >= jwStrong
 }
 
 // compareSecondGiven is the level of two records with the same first

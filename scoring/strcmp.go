@@ -25,7 +25,11 @@ const maxDLLen = 32
 // matchr.JaroWinkler(a, b, false) exactly (including its use of the longer
 // length for the match window and its rule that digits earn no prefix
 // bonus) so that the two are interchangeable.
-func JaroWinkler(a, b string) float64 {
+func JaroWinkler(a, b string) float64 { return jaroWinkler(a, b) }
+
+// jaroWinkler is JaroWinkler for strings or byte slices, so that a name
+// built in a stack buffer (joinedAlike) is compared without allocating.
+func jaroWinkler[A, B ~string | ~[]byte](a A, b B) float64 {
 	if len(a) > MaxCompareLen {
 		a = a[:MaxCompareLen]
 	}
@@ -36,7 +40,7 @@ func JaroWinkler(a, b string) float64 {
 	if la == 0 || lb == 0 {
 		return 0
 	}
-	if a == b {
+	if string(a) == string(b) { // no allocation: the compiler compares in place
 		return 1
 	}
 	maxLen := la
