@@ -3,7 +3,7 @@
 # labelled set of ../shared/datasets, generated sets of the given sizes
 # (default 100000 1000000) in the default household profile, and one set of
 # each other generator profile (PROFILES, default "registry:20000
-# civil:20000 names:10000 insured:20000"), deduplicated with the built-in
+# civil:20000 names:10000 insured:20000 world:20000"), deduplicated with the built-in
 # model and with a model trained on the same file without its labels
 # (patientmatch train). Prints one markdown row per set and model: P / R / F1
 # at probable and at possible, false pairs at certain, blocking pairs
@@ -22,7 +22,7 @@ set -euo pipefail
 bin=${BIN:-./bin/patientmatch}
 gen=${GEN:-$bin}
 datasets=${DATASETS:-../shared/datasets}
-profiles=${PROFILES-registry:20000 civil:20000 names:10000 insured:20000}
+profiles=${PROFILES-registry:20000 civil:20000 names:10000 insured:20000 world:20000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sizes=("$@")

@@ -3,18 +3,21 @@
 # bench/README.md (issue 13's first targets): each labelled set of
 # ../shared/datasets and one generated set of SIZE records (default 20000)
 # of every generator profile (PROFILES, default "household registry civil
-# names insured"), run through `patientmatch bench match` (ABSENT share of
+# names insured world"), run through `patientmatch bench match` (ABSENT share of
 # absent queries, default 0.2; SEED, default 1) with the built-in model and with
 # a model trained on the same file without its labels (patientmatch
 # train). Prints one markdown row per set and model, then why the right
 # patient was not graded certain (the best pair's hazard cap, or its grade).
 #
 # Run from the repository root after `make build`; uses a temporary folder.
-# BIN names the binary under test (default ./bin/patientmatch).
+# BIN names the binary under test (default ./bin/patientmatch), GEN the one
+# that generates the data (default BIN), so an older binary can be measured
+# on the newer generator's profiles.
 set -euo pipefail
 bin=${BIN:-./bin/patientmatch}
+gen=${GEN:-$bin}
 datasets=${DATASETS:-../shared/datasets}
-profiles=${PROFILES-household registry civil names insured}
+profiles=${PROFILES-household registry civil names insured world}
 absent=${ABSENT:-0.2}
 seed=${SEED:-1}
 size=${1:-20000}
@@ -57,7 +60,7 @@ for f in "$datasets"/*.truth.csv; do
 done
 for profile in $profiles; do
   g="$tmp/g-$profile"
-  $bin generate --n "$size" --seed 1 --profile "$profile" --out "$g.csv" --truth "$g.truth.csv" 2>/dev/null
+  $gen generate --n "$size" --seed 1 --profile "$profile" --out "$g.csv" --truth "$g.truth.csv" 2>/dev/null
   row "$profile $size" "$g.csv" "$g.truth.csv"
   $bin train --progress=false --out "$g.model.json" "$g.csv" >/dev/null 2>&1
   row "$profile $size" "$g.csv" "$g.truth.csv" "$g.model.json"

@@ -44,6 +44,10 @@ type Generator struct {
 	emails map[uint64]struct{}
 	// ring holds earlier people that the registry profile's namesakes copy.
 	ring []namesake
+	// comms are the world profile's communities (nil in the others), comm
+	// the current household's (nil: named from the US tables).
+	comms []*community
+	comm  *community
 }
 
 // New returns a Generator for opts.
@@ -55,7 +59,13 @@ func New(opts Options) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Generator{opts: opts, t: t, window: shuffleWindow}, nil
+	g := &Generator{opts: opts, t: t, window: shuffleWindow}
+	if opts.Profile.is(ProfileWorld) {
+		if g.comms, err = worldCommunities(); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
 }
 
 // Stats summarises a run.

@@ -76,11 +76,21 @@ type person struct {
 	// payer (insured profile), "" when none.
 	member, memberSystem string
 	hazards              Hazard
+	// The world profile's names: the person's community (nil in the
+	// other profiles and the general community), a second family name
+	// (the maternal one of Spanish naming), an adopted English name, and
+	// whether middle is the second of a compound given name.
+	comm     *community
+	family2  string
+	alias    string
+	compound bool
 }
 
 // household generates one household's people into g.people.
 func (g *Generator) household(r *rand.Rand, hh int) {
 	g.people = g.people[:0]
+	g.worldHousehold(r)
+	defer g.worldFinish(r)
 	home := g.newAddress(r, -1)
 	landline := ""
 	if r.Float64() < 0.45 {
@@ -143,7 +153,9 @@ func (g *Generator) adult(r *rand.Rand, hh int, sex byte, home address, landline
 		a = minAge + r.IntN(20)
 	}
 	family := g.surname(r)
-	if r.Float64() < 0.03 { // a double surname, Hispanic style or hyphenated
+	// A double surname, Hispanic style or hyphenated; the world profile's
+	// communities have their own (worldFinish).
+	if g.comm == nil && r.Float64() < 0.03 {
 		sep := " "
 		if r.IntN(2) == 0 {
 			sep = "-"
@@ -182,6 +194,7 @@ func (g *Generator) newPerson(r *rand.Rand, hh int, sex byte, family string, bir
 			p.middle = g.givenName(r, sex)
 		}
 	}
+	g.worldPerson(r, p)
 	p.birth = birth
 	if r.Float64() < 0.4 {
 		p.ssn = g.ssn()
@@ -204,10 +217,14 @@ func (g *Generator) couple(r *rand.Rand, hh int, home address, landline string) 
 	b.birth = randomDate(r, min(asOfYear-18, a.birth.y+r.IntN(7)-2))
 	a.hazards |= HazSpouse
 	b.hazards |= HazSpouse
+	married := 0.72 // US women taking the husband's name
+	if g.comm != nil {
+		married *= 1 - g.comm.keepName
+	}
 	switch u := r.Float64(); {
-	case u < 0.72:
+	case u < married:
 		g.marry(r, b, a.family)
-	case u < 0.80:
+	case u < married+0.08:
 		g.marry(r, b, b.family+"-"+a.family)
 		b.hazards |= HazHyphenated
 	}
@@ -378,6 +395,7 @@ func nameAfterFather(r *rand.Rand, c, dad *person) {
 		c.birth = randomDate(r, min(asOfYear, dad.birth.y+20+r.IntN(21)))
 	}
 	c.given, c.middle, c.family = dad.given, dad.middle, dad.family
+	c.compound, c.alias = dad.compound, dad.alias
 	c.suffix = "Jr"
 	if r.Float64() < 0.08 {
 		c.suffix = "II"
@@ -507,6 +525,7 @@ func fnv1a(s string) uint64 {
 
 // lowerAlpha keeps the letters of s, lower-cased ("O'Brien-Li" → "obrienli").
 func lowerAlpha(s string) string {
+	s = stripAccents(s) // "José" → "jose"; ASCII names unchanged
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]

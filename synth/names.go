@@ -24,6 +24,9 @@ const (
 )
 
 func (g *Generator) surname(r *rand.Rand) string {
+	if g.comm != nil {
+		return g.comm.family.draw(r)
+	}
 	if r.Float64() < tableShare {
 		return g.t.surnames.names[g.t.surnames.pick(r.Float64())]
 	}
@@ -32,6 +35,9 @@ func (g *Generator) surname(r *rand.Rand) string {
 }
 
 func (g *Generator) givenName(r *rand.Rand, sex byte) string {
+	if g.comm != nil {
+		return g.worldGiven(r, sex)
+	}
 	if r.Float64() < rareGivenShare {
 		return rareGiven(logUniform(r, 1, rareGivenLast), sex)
 	}
@@ -193,7 +199,7 @@ const (
 // typo applies one edit of kind k to s, keeping the result at least two
 // letters long and never identical to s when that is possible.
 func typo(r *rand.Rand, s string, k typoKind) string {
-	b := []byte(s)
+	b := []byte(stripAccents(s)) // edits by byte; the ASCII names are unchanged
 	switch {
 	case len(b) < 3:
 		k = typoInsert

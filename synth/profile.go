@@ -41,11 +41,21 @@ const (
 	// kind the matcher does not classify: a value that agrees may be one
 	// person's or a whole family's.
 	ProfileInsured Profile = "insured"
+	// ProfileWorld is the household profile as a registry of a diverse
+	// city holds it: households of several naming traditions (world.go),
+	// whose names are written differently from record to record —
+	// compound given names (twins María Lucía and María Alejandra), two
+	// family names and particles, family-first order, given and middle
+	// swapped, adopted English names and short forms, transliterations —
+	// communities with few family names (Nguyen, Kim, Lee, Wang, Patel),
+	// so namesakes are common, and adults born abroad whose unknown birth
+	// date is recorded as 1 January.
+	ProfileWorld Profile = "world"
 )
 
 // Profiles returns every profile, the default first.
 func Profiles() []Profile {
-	return []Profile{ProfileHousehold, ProfileRegistry, ProfileCivil, ProfileNames, ProfileInsured}
+	return []Profile{ProfileHousehold, ProfileRegistry, ProfileCivil, ProfileNames, ProfileInsured, ProfileWorld}
 }
 
 func profileNames() []string {

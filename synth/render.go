@@ -43,7 +43,7 @@ func (g *Generator) render(r *rand.Rand, p *person, dup bool, row *Row) {
 		case u < 0.6:
 			v.middle = p.middle
 		case u < 0.85:
-			v.middle = p.middle[:1]
+			v.middle = initial(p.middle)
 		}
 	}
 	switch v.suffix {
@@ -72,6 +72,7 @@ func (g *Generator) render(r *rand.Rand, p *person, dup bool, row *Row) {
 		v.sex = ""
 	}
 	captureMember(r, &v)
+	g.worldView(r, p, &v)
 	if dup {
 		v.hazards |= HazDuplicate
 		if r.Float64() < 0.85 {
@@ -248,6 +249,16 @@ func placeholderField(r *rand.Rand, v *view) {
 
 // typoField makes a typo, the commonest error, in the family name, given
 // name or street (the given name when the record has no address).
+// initial is the first letter of a name.
+func initial(s string) string {
+	for i := range s {
+		if i > 0 {
+			return s[:i]
+		}
+	}
+	return s
+}
+
 func typoField(r *rand.Rand, v *view) {
 	k := typoKind(r.IntN(4))
 	switch x := r.Float64(); {

@@ -149,13 +149,23 @@ const (
 	HazSwapped      // given and family swapped
 	HazPlaceholder  // a placeholder value (0000000000, 1900-01-01, unknown@)
 	HazFormatChange // same data in a different format (case, ZIP+4, phone)
+
+	// Ways of writing a name, of the world profile's records (worldView),
+	// and its people's 1 January birth dates.
+	HazCompound   // compound or two-syllable given name written otherwise (María Lucía → María L; Xiao Ming → Xiaoming)
+	HazFamilyForm // two family names or a particle written otherwise (García López → García; De la Cruz → Delacruz)
+	HazOrder      // family name written first (East Asian), or given and middle swapped (West African)
+	HazAlias      // an adopted English name or a short form as given name (Nancy for My; Tope for Temitope)
+	HazRespelled  // another transliteration (Mohammed → Muhammad; Lee → Yi)
+	HazJanFirst   // an adult born abroad whose unknown birth date is recorded as 1 January
 	hazEnd
 )
 
 var hazardNames = [...]string{"spouse", "child", "sibling", "twin", "junior", "senior",
 	"hyphenated", "maiden", "duplicate", "typo", "nickname", "phonetic", "name_change",
 	"day_month", "date_digit", "moved", "phone_change", "missing", "hyphen_drop",
-	"swapped", "placeholder", "format_change"}
+	"swapped", "placeholder", "format_change", "compound", "family_form", "order", "alias",
+	"respelled", "jan_first"}
 
 // String lists the kinds in h, joined by "|".
 func (h Hazard) String() string {

@@ -21,7 +21,7 @@ func runGenerate(ctx context.Context, env *cliEnv, args []string) error {
 	out := fs.String("out", "", "output file, .csv or .ndjson (required)")
 	truth := fs.String("truth", "", "optional truth file (id,entity CSV)")
 	profile := fs.String("profile", string(synth.ProfileHousehold),
-		"shape of the data: household (US registry of households), registry (sequential MRNs, namesakes), civil (sparse civil records), names (names and birth date only), insured (household with insurance member numbers a family may share: columns member_id, member_system)")
+		"shape of the data: household (US registry of households), registry (sequential MRNs, namesakes), civil (sparse civil records), names (names and birth date only), insured (household with insurance member numbers a family may share: columns member_id, member_system), world (a diverse city's registry: compound and double family names, particles, family-first order, adopted names, transliterations, few family names, 1 January birth dates)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
