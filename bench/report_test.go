@@ -40,6 +40,16 @@ func TestReportSections(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	// A listed pair a hazard rule holds below its score names the rule.
+	caps := regexp.MustCompile(`\(cap: ([a-z_]+)\)`).FindAllStringSubmatch(page, -1)
+	if len(caps) == 0 {
+		t.Errorf("no listed pair names the cap that lowered its grade")
+	}
+	for _, c := range caps {
+		if !isCapName(c[1]) {
+			t.Errorf("report names an unknown cap %q", c[1])
+		}
+	}
 	// Self-contained: nothing fetched from anywhere, no script.
 	for _, bad := range []string{"<script", "src=", "<link", "@import", "url(", "href="} {
 		if strings.Contains(strings.ToLower(page), bad) {
@@ -89,6 +99,17 @@ func TestReportSections(t *testing.T) {
 			t.Errorf("waterfall %s elements %v: want prior, %d comparisons and the total", names[i], elems, scoring.NumComparisons)
 		}
 	}
+}
+
+// isCapName reports whether name is a hazard rule's (scoring.Cap), "none"
+// excluded.
+func isCapName(name string) bool {
+	for c := scoring.CapNone + 1; c.String() != "none"; c++ {
+		if c.String() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // chartNames lists the data-chart names of the report's SVGs, in order.

@@ -220,8 +220,8 @@ func singleEngine(t *testing.T, pats []*fm.Patient) *matcher.Engine {
 
 // compareWithSingle queries the cluster (through each node in turn) and
 // the single engine with every patient's own demographics (its duplicates
-// are the matches) and requires the same ids, grades, probabilities and
-// weights in the same order.
+// are the matches) and requires the same ids, grades, caps, probabilities
+// and weights in the same order.
 func compareWithSingle(t *testing.T, nodes []*Node, single *matcher.Engine, pats []*fm.Patient) {
 	ctx := context.Background()
 	step := max(1, len(pats)/500)
@@ -259,14 +259,14 @@ func compareWithSingle(t *testing.T, nodes []*Node, single *matcher.Engine, pats
 
 func sameMatches(a, b []matcher.Match) bool {
 	return slices.EqualFunc(a, b, func(x, y matcher.Match) bool {
-		return x.ID == y.ID && x.Grade == y.Grade && x.Probability == y.Probability && x.Weight == y.Weight
+		return x.ID == y.ID && x.Grade == y.Grade && x.Cap == y.Cap && x.Probability == y.Probability && x.Weight == y.Weight
 	})
 }
 
 func describe(ms []matcher.Match) string {
 	s := ""
 	for _, m := range ms {
-		s += m.ID + "/" + m.Grade.String() + "/" + formatFloat(m.Weight) + " "
+		s += m.ID + "/" + m.Grade.String() + "/" + m.Cap.String() + "/" + formatFloat(m.Weight) + " "
 	}
 	return s
 }

@@ -35,6 +35,10 @@ func TestSearchsetBytes(t *testing.T) {
 			{ID: "p-2.x", Resource: p2, Probability: 0.5, Grade: scoring.GradeProbable},
 			{ID: "p3", Probability: math.NaN(), Grade: scoring.GradePossible, Explanation: expl[:1]},
 		},
+		"capped": {
+			{ID: "p1", Resource: p1, Probability: 1, Grade: scoring.GradePossible, Cap: scoring.CapTwins, Explanation: expl},
+			{ID: "p-2.x", Resource: p2, Probability: 0.9, Grade: scoring.GradeProbable, Cap: scoring.CapWeakAgreement},
+		},
 	}
 	for _, base := range []string{"http://mpi.test", "https://mpi.example.org/a&b<c>", ""} {
 		s, err := NewServer(newFakeEngine(), Options{BaseURL: base})

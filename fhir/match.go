@@ -13,6 +13,7 @@ import (
 
 	"github.com/patientmatch/patientmatch/matcher"
 	"github.com/patientmatch/patientmatch/record"
+	"github.com/patientmatch/patientmatch/scoring"
 )
 
 // Extension URLs of a $match answer.
@@ -26,8 +27,14 @@ const (
 	// "given_name", "birth_date") and which holds two nested extensions:
 	// "level" (valueString, the level reached, e.g. "exact", "jw>=0.92",
 	// "missing") and "weight" (valueDecimal, the log2 likelihood ratio that
-	// level contributed). Ask for it with the Parameters parameter "explain"
-	// (valueBoolean true) or the query parameter _explain=true.
+	// level contributed). When a hazard rule lowered the grade it also
+	// holds, after the comparisons, {"url": "cap", "valueCode": rule}: the
+	// rule's name (twins, junior, siblings, no_corroboration, conflict,
+	// weak_agreement; scoring.Cap), so a reader sees that the grade is
+	// held below what the score alone gives. An entry without that part
+	// was graded by its score alone. Ask for it with the Parameters
+	// parameter "explain" (valueBoolean true) or the query parameter
+	// _explain=true.
 	MatchExplanationURL = "http://patientmatch.dev/fhir/StructureDefinition/match-explanation"
 )
 
@@ -138,7 +145,7 @@ func (s *Server) appendSearchset(b []byte, r *http.Request, ms []matcher.Match, 
 			b = append(b, `,"search":{"extension":[{"url":"`+MatchGradeURL+`","valueCode":`...)
 			b = appendJSONString(b, m.Grade.String())
 			b = append(b, '}')
-			if explain && len(m.Explanation) > 0 {
+			if explain && explained(m) {
 				ext, err := json.Marshal(explanationExtension(m))
 				if err != nil {
 					// An Extension of strings and numbers always encodes.
@@ -196,7 +203,7 @@ func (s *Server) matchEntry(r *http.Request, m matcher.Match, explain bool) fm.B
 	score := json.Number(formatDecimal(m.Probability))
 	grade := m.Grade.String()
 	ext := []fm.Extension{{Url: MatchGradeURL, ValueCode: &grade}}
-	if explain && len(m.Explanation) > 0 {
+	if explain && explained(m) {
 		ext = append(ext, explanationExtension(m))
 	}
 	return fm.BundleEntry{
@@ -206,9 +213,17 @@ func (s *Server) matchEntry(r *http.Request, m matcher.Match, explain bool) fm.B
 	}
 }
 
-// explanationExtension is the match-explanation extension of m.
+// explained reports whether m has anything for the match-explanation
+// extension to say: its comparisons, or the cap that lowered its grade.
+func explained(m matcher.Match) bool {
+	return len(m.Explanation) > 0 || m.Cap != scoring.CapNone
+}
+
+// explanationExtension is the match-explanation extension of m: one part
+// per comparison, then the cap part when a hazard rule lowered the grade
+// (MatchExplanationURL).
 func explanationExtension(m matcher.Match) fm.Extension {
-	parts := make([]fm.Extension, 0, len(m.Explanation))
+	parts := make([]fm.Extension, 0, len(m.Explanation)+1)
 	for _, c := range m.Explanation {
 		level := c.Level
 		weight := json.Number(formatDecimal(c.Weight))
@@ -219,6 +234,10 @@ func explanationExtension(m matcher.Match) fm.Extension {
 				{Url: "weight", ValueDecimal: &weight},
 			},
 		})
+	}
+	if m.Cap != scoring.CapNone {
+		rule := m.Cap.String()
+		parts = append(parts, fm.Extension{Url: "cap", ValueCode: &rule})
 	}
 	return fm.Extension{Url: MatchExplanationURL, Extension: parts}
 }

@@ -42,7 +42,7 @@ func (s *Server) capabilityStatement(r *http.Request) fm.CapabilityStatement {
 			{
 				Name:          "match",
 				Definition:    "http://hl7.org/fhir/OperationDefinition/Patient-match",
-				Documentation: str("FHIR R4 Patient/$match and IHE PDQm ITI-119: onlyCertainMatches, onlySingleMatch, count; explain (valueBoolean) or ?_explain=true adds " + MatchExplanationURL + "."),
+				Documentation: str("FHIR R4 Patient/$match and IHE PDQm ITI-119: onlyCertainMatches, onlySingleMatch, count; explain (valueBoolean) or ?_explain=true adds " + MatchExplanationURL + " (each comparison's level and weight, and the cap that lowered the grade, if any)."),
 			},
 			{
 				Name:          "idi-match",

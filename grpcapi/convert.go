@@ -198,7 +198,10 @@ func gradeCodeToProto(code string) pb.Grade {
 	return gradeToProto(g)
 }
 
-func matchesToProto(ms []matcher.Match) *pb.MatchResponse {
+// matchesToProto is the answer of ms. With explain each match also carries
+// its comparisons and the name of the hazard rule that lowered its grade,
+// if one did (Match.cap), as the FHIR explanation extension does.
+func matchesToProto(ms []matcher.Match, explain bool) *pb.MatchResponse {
 	out := &pb.MatchResponse{Matches: make([]*pb.Match, len(ms))}
 	for i, m := range ms {
 		pm := &pb.Match{
@@ -207,6 +210,9 @@ func matchesToProto(ms []matcher.Match) *pb.MatchResponse {
 			Probability:  m.Probability,
 			Weight:       m.Weight,
 			Grade:        gradeToProto(m.Grade),
+		}
+		if explain && m.Cap != scoring.CapNone {
+			pm.Cap = m.Cap.String()
 		}
 		if len(m.Explanation) > 0 {
 			pm.Explanation = make([]*pb.Comparison, len(m.Explanation))

@@ -32,7 +32,7 @@ func TestMatchDemographics(t *testing.T) {
 		return []matcher.Match{
 			{ID: "p1", Resource: []byte(`{"resourceType":"Patient","id":"p1"}`), Probability: 0.97, Weight: 18.5, Grade: scoring.GradeCertain,
 				Explanation: []scoring.ComparisonResult{{Comparison: "family_name", Level: "exact", LevelIndex: 0, Weight: 9.25}}},
-			{ID: "p2", Resource: []byte(`{"resourceType":"Patient","id":"p2"}`), Probability: 0.4, Weight: 2, Grade: scoring.GradePossible},
+			{ID: "p2", Resource: []byte(`{"resourceType":"Patient","id":"p2"}`), Probability: 0.4, Weight: 2, Grade: scoring.GradePossible, Cap: scoring.CapTwins},
 		}, nil
 	}
 	h := newHarness(t, eng, nil, Options{})
@@ -66,6 +66,17 @@ func TestMatchDemographics(t *testing.T) {
 	}
 	if resp.Matches[1].Grade != pb.Grade_GRADE_POSSIBLE || resp.Matches[1].Explanation != nil {
 		t.Errorf("match 1 = %v", resp.Matches[1])
+	}
+	if m.Cap != "" || resp.Matches[1].Cap != "twins" {
+		t.Errorf("caps %q, %q; want none for p1 and twins for p2", m.Cap, resp.Matches[1].Cap)
+	}
+	// The cap belongs to the explanation: without explain it is not sent.
+	resp, err = h.client.Match(ctxT(t), &pb.MatchRequest{Subject: demo(&pb.Demographics{Family: "Smith"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Matches) != 2 || resp.Matches[1].Cap != "" {
+		t.Errorf("without explain: matches %v, want p2 without its cap", resp.Matches)
 	}
 }
 

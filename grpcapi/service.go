@@ -59,7 +59,7 @@ func (s *service) match(ctx context.Context, req *pb.MatchRequest, prefix string
 	if err != nil {
 		return nil, s.fail(ctx, err, toStatus(err, in.field))
 	}
-	return matchesToProto(ms), nil
+	return matchesToProto(ms, in.opts.Explain), nil
 }
 
 // MatchClaims decides which patient an OIDC identity is.

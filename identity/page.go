@@ -54,8 +54,12 @@ type taskDetail struct {
 	Weight      float64    `json:"weight"`
 	Probability float64    `json:"probability"`
 	Grade       string     `json:"grade"`
-	LeftPerson  string     `json:"leftPerson"`
-	RightPerson string     `json:"rightPerson"`
+	// Cap names the hazard rule that holds the grade below what the
+	// score alone gives (twins, junior, ...; scoring.Cap), absent when
+	// none does: a steward should know a twin-shaped pair from a weak one.
+	Cap         string `json:"cap,omitempty"`
+	LeftPerson  string `json:"leftPerson"`
+	RightPerson string `json:"rightPerson"`
 }
 
 func (h *Handler) taskDetail(ctx context.Context, taskID string) (taskDetail, error) {
@@ -97,6 +101,9 @@ func (h *Handler) taskDetail(ctx context.Context, taskID string) (taskDetail, er
 		return taskDetail{}, err
 	}
 	d.Weight, d.Probability, d.Grade = pr.Weight, pr.Probability, pr.Grade.String()
+	if pr.Cap != scoring.CapNone {
+		d.Cap = pr.Cap.String()
+	}
 	d.Steps = waterfall(pr.Prior, pr.Explanation)
 	if id, err := h.svc.PersonOf(t.Left); err == nil {
 		d.LeftPerson = id.ID

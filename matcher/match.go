@@ -142,7 +142,7 @@ func (e *Engine) score(scorer *scoring.Scorer, qp *scoring.Prepared, ids []strin
 		if res.Grade < minGrade {
 			continue
 		}
-		h.ms = append(h.ms, Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade})
+		h.ms = append(h.ms, Match{ID: id, Probability: res.Probability, Weight: res.Weight, Grade: res.Grade, Cap: res.Cap})
 		if explain {
 			kept := new(scoring.Prepared)
 			if err := e.mu.table.unpack(refs[i], kept); err != nil {

@@ -35,6 +35,12 @@ type Match struct {
 	// Weight is the total log2 likelihood ratio (match weight).
 	Weight float64
 	Grade  scoring.Grade
+	// Cap is the hazard rule that lowered Grade (twins, junior, ...;
+	// scoring.CapNone when none did), so a reader can tell a pair the
+	// rules hold back from one the score alone places (issue 13). It is
+	// set on every match: one byte, in what was the struct's padding, so
+	// it costs nothing; the surfaces show it with the explanation.
+	Cap scoring.Cap
 	// Explanation is set when MatchOptions.Explain is true.
 	Explanation []scoring.ComparisonResult
 }

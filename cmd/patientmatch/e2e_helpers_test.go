@@ -583,3 +583,80 @@ func gradeName(g pmv1.Grade) string {
 	}
 	return ""
 }
+
+// explanationCaps decodes an explained $match answer into each entry's cap
+// part (the match-explanation extension's {"url": "cap", "valueCode": rule};
+// "" when the entry has none), by patient id. It fails the test when an
+// entry has no explanation, or when a part of it is not a valid FHIR
+// Extension (a url, then a value[x] or nested extensions, never both).
+func explanationCaps(t *testing.T, r httpResult) map[string]string {
+	t.Helper()
+	wantStatus(t, "$match", r, http.StatusOK)
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				ID string `json:"id"`
+			} `json:"resource"`
+			Search struct {
+				Extension []map[string]json.RawMessage `json:"extension"`
+			} `json:"search"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(r.body, &b); err != nil {
+		t.Fatalf("$match answer is not JSON: %v\n%s", err, r.body)
+	}
+	caps := make(map[string]string, len(b.Entry))
+	for _, e := range b.Entry {
+		var parts []map[string]json.RawMessage
+		found := false
+		for _, x := range e.Search.Extension {
+			if string(x["url"]) == `"http://patientmatch.dev/fhir/StructureDefinition/match-explanation"` {
+				found = true
+				if err := json.Unmarshal(x["extension"], &parts); err != nil {
+					t.Fatalf("%s: explanation parts: %v", e.Resource.ID, err)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("%s: no match-explanation extension in an explained answer", e.Resource.ID)
+		}
+		caps[e.Resource.ID] = ""
+		for _, p := range parts {
+			wantExtension(t, e.Resource.ID, p)
+			if string(p["url"]) == `"cap"` {
+				var rule string
+				if err := json.Unmarshal(p["valueCode"], &rule); err != nil || rule == "" {
+					t.Fatalf("%s: cap part without a valueCode: %v", e.Resource.ID, p)
+				}
+				caps[e.Resource.ID] = rule
+			}
+		}
+	}
+	return caps
+}
+
+// wantExtension fails the test unless x is a FHIR Extension: a url and
+// either one value[x] or nested extensions (each one an Extension too).
+func wantExtension(t *testing.T, where string, x map[string]json.RawMessage) {
+	t.Helper()
+	values, nested := 0, x["extension"] != nil
+	for k := range x {
+		if strings.HasPrefix(k, "value") {
+			values++
+		} else if k != "url" && k != "extension" {
+			t.Errorf("%s: extension %v has an unknown key %q", where, x, k)
+		}
+	}
+	if x["url"] == nil || (values == 1) == nested || values > 1 {
+		t.Errorf("%s: extension %v: want a url and either one value[x] or nested extensions", where, x)
+	}
+	if nested {
+		var sub []map[string]json.RawMessage
+		if err := json.Unmarshal(x["extension"], &sub); err != nil {
+			t.Fatalf("%s: nested extensions: %v", where, err)
+		}
+		for _, s := range sub {
+			wantExtension(t, where, s)
+		}
+	}
+}

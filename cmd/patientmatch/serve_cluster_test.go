@@ -41,6 +41,13 @@ func TestServeClusterE2E(t *testing.T) {
 	if len(gotB) != len(got) || gotB[0].ID != got[0].ID || gotB[0].Score != got[0].Score || gotB[0].Grade != got[0].Grade {
 		t.Fatalf("$match through the other node %+v, through the writing node %+v", gotB, got)
 	}
+	// A merged answer names the cap as one engine does: Noah's twin is
+	// held at possible by the twins rule, Noah himself by none.
+	r = b.do(t, http.MethodPost, "/fhir/Patient/$match?_explain=true", matchParams(asQuery(e2eNoah).patient(), nil), "application/fhir+json", "")
+	twins := searchset(t, b.httpBase, r)
+	if caps := explanationCaps(t, r); gradeOf(twins, e2eLiam.id) != "possible" || caps[e2eLiam.id] != "twins" || gradeOf(twins, e2eNoah.id) != "certain" || caps[e2eNoah.id] != "" {
+		t.Errorf("explained $match of Noah through the other node: %+v, caps %v; want Noah certain without a cap, Liam possible capped by twins", twins, caps)
+	}
 	wantStatus(t, "DELETE", b.do(t, http.MethodDelete, "/fhir/Patient/"+e2eOscar.id, nil, "", ""), http.StatusNoContent)
 	wantStatus(t, "GET deleted", b.do(t, http.MethodGet, "/fhir/Patient/"+e2eOscar.id, nil, "", ""), http.StatusNotFound)
 

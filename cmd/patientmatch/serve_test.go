@@ -142,6 +142,7 @@ func TestServeE2E(t *testing.T) {
 	t.Run("Claims/invalid-token", func(t *testing.T) { testClaimsInvalidToken(t, srv, op) })
 	t.Run("Claims/twins", func(t *testing.T) { testClaimsTwins(t, srv, op) })
 	t.Run("GRPC/match-get", func(t *testing.T) { testGRPCMatchGet(t, srv) })
+	t.Run("GRPC/twins", func(t *testing.T) { testGRPCTwins(t, srv) })
 	t.Run("GRPC/health-reflection", func(t *testing.T) { testGRPCHealthReflection(t, srv) })
 	t.Run("GRPC/stream", func(t *testing.T) { testGRPCStream(t, srv) })
 	t.Run("GRPC/agrees-with-HTTP", func(t *testing.T) { testGRPCAgreesWithHTTP(t, srv) })
@@ -309,6 +310,57 @@ func testHTTPTwins(t *testing.T, s *e2eServer) {
 			if e.ID == tc.twin.id && e.Grade == "certain" {
 				t.Errorf("twin %s graded certain for %s (score %v)", tc.twin.id, tc.self.id, e.Score)
 			}
+		}
+		// Explained, the twin's entry names the rule that holds it at
+		// possible; the exact match's has no cap part.
+		r := s.do(t, http.MethodPost, "/fhir/Patient/$match?_explain=true", matchParams(asQuery(tc.self).patient(), nil), "", "")
+		explained := searchset(t, s.httpBase, r)
+		caps := explanationCaps(t, r)
+		if got := gradeOf(explained, tc.twin.id); got != "possible" || caps[tc.twin.id] != "twins" {
+			t.Errorf("twin %s for %s: grade %q cap %q, want possible capped by twins", tc.twin.id, tc.self.id, got, caps[tc.twin.id])
+		}
+		if got := gradeOf(explained, tc.self.id); got != "certain" || caps[tc.self.id] != "" {
+			t.Errorf("%s's own record: grade %q cap %q, want certain without a cap", tc.self.id, got, caps[tc.self.id])
+		}
+	}
+}
+
+// gradeOf is the grade of id's entry, "" when it is not in the answer.
+func gradeOf(entries []matchEntry, id string) string {
+	for _, e := range entries {
+		if e.ID == id {
+			return e.Grade
+		}
+	}
+	return ""
+}
+
+// testGRPCTwins: gRPC names the twins cap as HTTP does, and only when the
+// explanation is asked for.
+func testGRPCTwins(t *testing.T, s *e2eServer) {
+	_, c := dialGRPC(t, s.grpcAddr)
+	for _, explain := range []bool{true, false} {
+		resp, err := c.Match(rpcCtx(t, ""), &pmv1.MatchRequest{Subject: &pmv1.MatchRequest_Demographics{Demographics: asQuery(e2eNoah).demographics()}, Explain: explain})
+		if err != nil {
+			t.Fatalf("Match: %v", err)
+		}
+		byID := map[string]*pmv1.Match{}
+		for _, m := range resp.Matches {
+			byID[m.Id] = m
+		}
+		noah, liam := byID[e2eNoah.id], byID[e2eLiam.id]
+		if noah == nil || liam == nil {
+			t.Fatalf("explain %v: matches %v, want Noah and his twin Liam", explain, resp.Matches)
+		}
+		wantCap := ""
+		if explain {
+			wantCap = "twins"
+		}
+		if liam.Grade != pmv1.Grade_GRADE_POSSIBLE || liam.Cap != wantCap {
+			t.Errorf("explain %v: twin Liam graded %v cap %q, want possible, cap %q", explain, liam.Grade, liam.Cap, wantCap)
+		}
+		if noah.Grade != pmv1.Grade_GRADE_CERTAIN || noah.Cap != "" {
+			t.Errorf("explain %v: Noah graded %v cap %q, want certain without a cap", explain, noah.Grade, noah.Cap)
 		}
 	}
 }

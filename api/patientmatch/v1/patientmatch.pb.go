@@ -668,7 +668,12 @@ type Match struct {
 	Weight float64 `protobuf:"fixed64,4,opt,name=weight,proto3" json:"weight,omitempty"`
 	Grade  Grade   `protobuf:"varint,5,opt,name=grade,proto3,enum=patientmatch.v1.Grade" json:"grade,omitempty"`
 	// Set when MatchRequest.explain is true.
-	Explanation   []*Comparison `protobuf:"bytes,6,rep,name=explanation,proto3" json:"explanation,omitempty"`
+	Explanation []*Comparison `protobuf:"bytes,6,rep,name=explanation,proto3" json:"explanation,omitempty"`
+	// The hazard rule that lowered the grade below what the score alone
+	// gives: twins, junior, siblings, no_corroboration, conflict or
+	// weak_agreement. Set when MatchRequest.explain is true and a rule
+	// lowered the grade; empty otherwise (the grade is the score's).
+	Cap           string `protobuf:"bytes,7,opt,name=cap,proto3" json:"cap,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -743,6 +748,13 @@ func (x *Match) GetExplanation() []*Comparison {
 		return x.Explanation
 	}
 	return nil
+}
+
+func (x *Match) GetCap() string {
+	if x != nil {
+		return x.Cap
+	}
+	return ""
 }
 
 // Comparison explains one comparison of the scoring model.
@@ -1726,14 +1738,15 @@ const file_patientmatch_v1_patientmatch_proto_rawDesc = "" +
 	"\tmin_grade\x18\x06 \x01(\x0e2\x16.patientmatch.v1.GradeR\bminGradeB\t\n" +
 	"\asubject\"A\n" +
 	"\rMatchResponse\x120\n" +
-	"\amatches\x18\x01 \x03(\v2\x16.patientmatch.v1.MatchR\amatches\"\xe3\x01\n" +
+	"\amatches\x18\x01 \x03(\v2\x16.patientmatch.v1.MatchR\amatches\"\xf5\x01\n" +
 	"\x05Match\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rresource_json\x18\x02 \x01(\tR\fresourceJson\x12 \n" +
 	"\vprobability\x18\x03 \x01(\x01R\vprobability\x12\x16\n" +
 	"\x06weight\x18\x04 \x01(\x01R\x06weight\x12,\n" +
 	"\x05grade\x18\x05 \x01(\x0e2\x16.patientmatch.v1.GradeR\x05grade\x12=\n" +
-	"\vexplanation\x18\x06 \x03(\v2\x1b.patientmatch.v1.ComparisonR\vexplanation\"{\n" +
+	"\vexplanation\x18\x06 \x03(\v2\x1b.patientmatch.v1.ComparisonR\vexplanation\x12\x10\n" +
+	"\x03cap\x18\a \x01(\tR\x03cap\"{\n" +
 	"\n" +
 	"Comparison\x12\x1e\n" +
 	"\n" +
