@@ -363,35 +363,49 @@ func phoneticAgree(dm1a, dm2a, nya, dm1b, dm2b, nyb string) bool {
 }
 
 func compareGiven(a, b *Prepared) uint8 {
+	l, joined := straightGiven(a, b)
+	// Not beside a swap: a compound family name keyed into the given field
+	// leaves its second part as a middle name ("dest-johnson ronald" read
+	// as given dest, middle johnson: registry 20k, 6 true pairs lost
+	// certain when swaps were read too).
+	if !joined && l <= GivenJW92 && l != GivenSwapped && secondsConflict(a, b) {
+		return GivenJW80
+	}
+	return l
+}
+
+// straightGiven is the level of the first given names (or of a name
+// written joined on one record, joined then true).
+func straightGiven(a, b *Prepared) (level uint8, joined bool) {
 	if a.given == "" || b.given == "" || a.givenStandIn || b.givenStandIn {
-		return GivenMissing
+		return GivenMissing, false
 	}
 	if a.given == b.given {
-		return compareSecondGiven(a, b)
+		return GivenExact, false
 	}
 	if sharesGroup(&a.givenNick, &b.givenNick) {
-		return GivenNickname
+		return GivenNickname, false
 	}
 	if swappedNames(a, b) {
-		return GivenSwapped
+		return GivenSwapped, false
 	}
 	if joinedGiven(a, b) || joinedGiven(b, a) {
-		return GivenExact
+		return GivenExact, true
 	}
 	jw := JaroWinkler(a.given, b.given)
 	if jw >= jwPhoneticMin && phoneticAgree(a.GivenDM1, a.GivenDM2, a.GivenNYSIIS,
 		b.GivenDM1, b.GivenDM2, b.GivenNYSIIS) {
-		return GivenPhonetic
+		return GivenPhonetic, false
 	}
 	switch {
 	case jw >= jwStrong:
-		return GivenJW92
+		return GivenJW92, false
 	case joinedAlike(a, b) || joinedAlike(b, a):
-		return GivenJW92
+		return GivenJW92, true
 	case jw >= jwWeak || oneKeystroke(a.given, b.given):
-		return GivenJW80
+		return GivenJW80, false
 	}
-	return GivenElse
+	return GivenElse, false
 }
 
 // maxJoined bounds the given and middle names joinedAlike writes as one.
@@ -413,30 +427,49 @@ func joinedAlike(a, b *Prepared) bool {
 	return jaroWinkler(j, b.given) >= jwStrong
 }
 
-// compareSecondGiven is the level of two records with the same first
-// given name: exact, unless both spell out a second given name and the two
-// are two names — not equal, not one keyed wrong (jw>=0.92), not an
-// initial of the other, not a part of the other record's family name (a
-// second family name recorded as a middle name: "maría garcía lópez"
-// beside "maría lópez garcía"). A compound given name is one name:
-// "María Lucía" and "María Alejandra", "José Antonio" and "José Alberto"
-// are two people's — twins are often given such names, sharing the
-// first — so the given names are only somewhat alike (jw>=0.80), as two
-// names sharing a part are, and the twins' rule holds the pair
+// secondsConflict reports whether two records whose first given names
+// agree (exactly, as a nickname or alike) both give a second given
+// name and the two are two names: not equal, not one keyed wrong
+// (jw>=0.92), not a part of the other record's family name (a second
+// family name recorded as a middle name: "maría garcía lópez" beside
+// "maría lópez garcía"); an initial conflicts when it is neither the
+// other's first letter nor that of a part of either family name. A
+// compound given name is one name: "María Lucía" and "María Alejandra",
+// "José Antonio" and "José Alberto", "Rosa Isela" and "Rosa M." are two
+// people's — twins are often given such names, sharing the first — so
+// compareGiven reads the given names as only somewhat alike (jw>=0.80), as
+// two names sharing a part are, and the twins' rule holds the pair
 // (MATCHING-NOTES "Names from everywhere"). Not else: the middle field
 // also holds a second family name ("Juan Torres" beside "Juan Raúl" of
 // Juan Raúl García Torres), which the pair alone cannot tell from a
 // second given name; at else such pairs fell below probable (19 true
-// pairs of the world profile's 20,000 records). A middle name missing, an
-// initial, a stand-in or "nmn" says nothing.
-func compareSecondGiven(a, b *Prepared) uint8 {
+// pairs of the world profile's 20,000 records). A middle name missing, a
+// stand-in or "nmn" says nothing.
+func secondsConflict(a, b *Prepared) bool {
 	ma, mb := secondGiven(a.Rec.Middle), secondGiven(b.Rec.Middle)
-	if len(ma) < 2 || len(mb) < 2 || ma == mb || noMiddle(ma) || noMiddle(mb) ||
-		slices.Contains(a.familyParts, mb) || slices.Contains(b.familyParts, ma) || ma == b.family || mb == a.family ||
-		JaroWinkler(ma, mb) >= jwStrong {
-		return GivenExact
+	if ma == "" || mb == "" || ma == mb || noMiddle(ma) || noMiddle(mb) {
+		return false
 	}
-	return GivenJW80
+	if len(ma) == 1 || len(mb) == 1 {
+		return ma[0] != mb[0] && !familyInitial(a, ma[0]) && !familyInitial(b, ma[0]) &&
+			!familyInitial(a, mb[0]) && !familyInitial(b, mb[0])
+	}
+	return !slices.Contains(a.familyParts, mb) && !slices.Contains(b.familyParts, ma) && ma != b.family && mb != a.family &&
+		JaroWinkler(ma, mb) < jwStrong
+}
+
+// familyInitial reports whether c is the first letter of p's family name
+// or of a part of it.
+func familyInitial(p *Prepared, c byte) bool {
+	if p.family != "" && p.family[0] == c {
+		return true
+	}
+	for _, f := range p.familyParts {
+		if f != "" && f[0] == c {
+			return true
+		}
+	}
+	return false
 }
 
 // joinedGiven reports whether a's given and first middle name written as
