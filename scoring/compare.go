@@ -364,11 +364,14 @@ func phoneticAgree(dm1a, dm2a, nya, dm1b, dm2b, nyb string) bool {
 
 func compareGiven(a, b *Prepared) uint8 {
 	l, joined := straightGiven(a, b)
-	// Not beside a swap: a compound family name keyed into the given field
-	// leaves its second part as a middle name ("dest-johnson ronald" read
-	// as given dest, middle johnson: registry 20k, 6 true pairs lost
-	// certain when swaps were read too).
-	if !joined && l <= GivenJW92 && l != GivenSwapped && secondsConflict(a, b) {
+	// Beside exact or jw>=0.92 first names only. Not beside a swap: a
+	// compound family name keyed into the given field leaves its second
+	// part as a middle name ("dest-johnson ronald" read as given dest,
+	// middle johnson: registry 20k, 6 true pairs lost certain when swaps
+	// were read too). Nor beside a nickname or a phonetic agreement, whose
+	// middle names the caps read themselves (an ambiguous diminutive needs
+	// them to agree, Scorer.middleTells; the typo rules weigh them).
+	if !joined && (l == GivenExact || l == GivenJW92) && secondsConflict(a, b) {
 		return GivenJW80
 	}
 	return l
@@ -428,7 +431,7 @@ func joinedAlike(a, b *Prepared) bool {
 }
 
 // secondsConflict reports whether two records whose first given names
-// agree (exactly, as a nickname or alike) both give a second given
+// agree (exactly or within jw 0.92) both give a second given
 // name and the two are two names: not equal, not one keyed wrong
 // (jw>=0.92), not a part of the other record's family name (a second
 // family name recorded as a middle name: "maría garcía lópez" beside
