@@ -46,6 +46,23 @@ type tfCompiled struct {
 	enabled bool
 	mExact  float64
 	minU    float64
+	// uExact is the exact level's u, the chance agreement of an average
+	// value; fuzzy marks the levels (bit l) whose weight the commoner
+	// spelling's frequency lowers (fuzzyTFLevels).
+	uExact float64
+	fuzzy  uint16
+}
+
+// fuzzyTFLevels are the levels of each name comparison that say "the same
+// name, written differently" — a nickname, a phonetic or a near spelling
+// (jw>=0.92) — and so, like exact, agree by chance about as often as the
+// name is common: "Muhammad Hussain" beside "Mohammed Hussein" is a
+// namesake far more often than "Xochitl" beside "Xochtil". Levels that
+// say something else (swapped fields, one part of a compound, jw>=0.80's
+// loose resemblance) are not adjusted.
+var fuzzyTFLevels = [2]uint16{
+	1<<GivenNickname | 1<<GivenPhonetic | 1<<GivenJW92,
+	1<<FamilyPhonetic | 1<<FamilyJW92,
 }
 
 // Result is the score of one pair.
@@ -82,7 +99,8 @@ func NewScorer(m *Model) (*Scorer, error) {
 		}
 		// The missing level stays 0: absent data is neutral.
 		if cm.TF != nil && cm.TF.Enabled && (c == CompGivenName || c == CompFamilyName) {
-			s.tf[c] = tfCompiled{enabled: true, mExact: cm.Levels[0].M, minU: cm.TF.MinU}
+			s.tf[c] = tfCompiled{enabled: true, mExact: cm.Levels[0].M, minU: cm.TF.MinU,
+				uExact: cm.Levels[0].U, fuzzy: fuzzyTFLevels[c]}
 		}
 	}
 	s.prior = logit2(m.Prior)
@@ -161,17 +179,33 @@ func (s *Scorer) PrepareQuery(r record.Record) *Prepared {
 func logit2(p float64) float64 { return math.Log2(p / (1 - p)) }
 
 // levelWeight is the weight of comparison c at level l for the pair, with
-// the term-frequency adjustment on exact name agreement.
+// the term-frequency adjustments of name agreement.
+//
+// Exact agreement weighs log2(m/u) with u the value's frequency (floored at
+// MinU), as Splink does. A fuzzy level (fuzzyTFLevels) weighs its own
+// log2(m/u) plus log2(u_exact / f), f the commoner spelling's frequency
+// (Splink's adjustment of fuzzy levels), but only when that is negative:
+// a slip of a name commoner than average is a namesake's more often than
+// the level's average u says, so it weighs less; a slip of a rare name is
+// not lifted, because the rare spelling may be the slip itself (seen once)
+// and lifting it would carry twins and namesakes toward certain.
 func (s *Scorer) levelWeight(c int, l uint8, a, b *Prepared) (w float64, tfAdjusted bool) {
-	if l == 0 && c < 2 && s.tf[c].enabled {
-		fa, fb := a.GivenTF, b.GivenTF
-		if c == CompFamilyName {
-			fa, fb = a.FamilyTF, b.FamilyTF
-		}
-		if fa > 0 && fb > 0 {
-			u := max(fa, fb, s.tf[c].minU)
-			return math.Log2(s.tf[c].mExact / u), true
-		}
+	if c >= 2 || !s.tf[c].enabled || (l != 0 && s.tf[c].fuzzy&(1<<l) == 0) {
+		return s.weights[c][l], false
+	}
+	fa, fb := a.GivenTF, b.GivenTF
+	if c == CompFamilyName {
+		fa, fb = a.FamilyTF, b.FamilyTF
+	}
+	if fa <= 0 || fb <= 0 {
+		return s.weights[c][l], false
+	}
+	if l == 0 {
+		u := max(fa, fb, s.tf[c].minU)
+		return math.Log2(s.tf[c].mExact / u), true
+	}
+	if f := max(fa, fb); f > s.tf[c].uExact {
+		return s.weights[c][l] + math.Log2(s.tf[c].uExact/f), true
 	}
 	return s.weights[c][l], false
 }

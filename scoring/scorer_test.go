@@ -463,3 +463,68 @@ func TestRelativesClassWithoutCaps(t *testing.T) {
 		t.Errorf("duplicate in the household: %v p=%.7f, want certain", r.Grade, r.Probability)
 	}
 }
+
+// TestFuzzyTermFrequencies: a common name written two ways (nickname,
+// phonetic, jw>=0.92) weighs less than its level's average, by
+// log2(u_exact / f) of the commoner spelling, and so less than a rare
+// name's slip at the same level, which keeps the level's weight (it is
+// not lifted). Before the adjustment both weighed the level's weight.
+func TestFuzzyTermFrequencies(t *testing.T) {
+	var recs []*Prepared
+	add := func(n int, spec string) {
+		for i := 0; i < n; i++ {
+			recs = append(recs, PrepareWithoutTF(mustRecord(t, spec)))
+		}
+	}
+	add(40, "given=mohammed;family=hussein")
+	add(10, "given=muhammad;family=hussain")
+	add(30, "given=william;family=smith")
+	add(1, "given=zebedee;family=quartermaine")
+	add(2, "given=bartholomew;family=featherstonehaugh")
+	for i := 0; i < 917; i++ { // names nobody else carries
+		add(1, "given=qy"+letters(i)+";family=zq"+letters(i))
+	}
+	tf := BuildTermFrequencies(recs)
+	s := MustScorer(DefaultModel()).WithTermFrequencies(tf)
+	m := DefaultModel()
+	cases := []struct {
+		name       string
+		a, b       string
+		comp       int
+		level      string
+		commonFreq float64 // the commoner spelling's frequency; 0 for a rare pair
+	}{
+		{"common family phonetic", "given=ann;family=hussein", "given=ann;family=hussain", CompFamilyName, "phonetic", 40.0 / 1000},
+		{"rare family slip", "given=ann;family=quartermaine", "given=ann;family=quartermaike", CompFamilyName, "phonetic", 0},
+		{"common given phonetic", "given=mohammed;family=x", "given=muhammad;family=x", CompGivenName, "phonetic", 40.0 / 1000},
+		{"common given nickname", "given=william;family=x", "given=bill;family=x", CompGivenName, "nickname", 30.0 / 1000},
+		{"rare given slip", "given=bartholomew;family=x", "given=bartholomex;family=x", CompGivenName, "phonetic", 0},
+		{"rare given jw>=0.92", "given=bartholomew;family=x", "given=barthxlomew;family=x", CompGivenName, "jw>=0.92", 0},
+		{"common family jw>=0.92", "given=ann;family=smith", "given=ann;family=smitk", CompFamilyName, "jw>=0.92", 30.0 / 1000},
+		{"common given jw>=0.92", "given=william;family=x", "given=willixm;family=x", CompGivenName, "jw>=0.92", 30.0 / 1000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := s.Prepare(mustRecord(t, tc.a)), s.Prepare(mustRecord(t, tc.b))
+			e := s.Explain(a, b)[tc.comp]
+			if e.Level != tc.level {
+				t.Fatalf("level %q, want %q", e.Level, tc.level)
+			}
+			cm := m.Comparisons[tc.comp]
+			want := cm.Levels[e.LevelIndex].Weight()
+			if tc.commonFreq > 0 {
+				want += math.Log2(cm.Levels[0].U / tc.commonFreq)
+			}
+			if math.Abs(e.Weight-want) > 1e-9 || e.TFAdjusted != (tc.commonFreq > 0) {
+				t.Errorf("weight %v (adjusted %v), want %v", e.Weight, e.TFAdjusted, want)
+			}
+			if tc.commonFreq > 0 && e.Weight >= cm.Levels[e.LevelIndex].Weight()-0.5 {
+				t.Errorf("common name's %s weighs %v, not below the level's %v", tc.level, e.Weight, cm.Levels[e.LevelIndex].Weight())
+			}
+			ab, ba := s.Score(a, b), s.Score(b, a)
+			if ab != ba {
+				t.Errorf("not symmetric: %+v vs %+v", ab, ba)
+			}
+		})
+	}
+}
