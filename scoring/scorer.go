@@ -46,11 +46,13 @@ type tfCompiled struct {
 	enabled bool
 	mExact  float64
 	minU    float64
-	// uExact is the exact level's u, the chance agreement of an average
-	// value; fuzzy marks the levels (bit l) whose weight the commoner
-	// spelling's frequency lowers (fuzzyTFLevels).
-	uExact float64
-	fuzzy  uint16
+	// meanF is the chance that two records of the counted population
+	// agree on the name, Σ f² over its values (TermFrequencies.agreement):
+	// how common the name an average agreeing pair shares is. fuzzy marks
+	// the levels (bit l) whose weight a commoner spelling lowers
+	// (fuzzyTFLevels).
+	meanF float64
+	fuzzy uint16
 }
 
 // fuzzyTFLevels are the levels of each name comparison that say "the same
@@ -99,10 +101,10 @@ func NewScorer(m *Model) (*Scorer, error) {
 		}
 		// The missing level stays 0: absent data is neutral.
 		if cm.TF != nil && cm.TF.Enabled && (c == CompGivenName || c == CompFamilyName) {
-			s.tf[c] = tfCompiled{enabled: true, mExact: cm.Levels[0].M, minU: cm.TF.MinU,
-				uExact: cm.Levels[0].U, fuzzy: fuzzyTFLevels[c]}
+			s.tf[c] = tfCompiled{enabled: true, mExact: cm.Levels[0].M, minU: cm.TF.MinU, fuzzy: fuzzyTFLevels[c]}
 		}
 	}
+	s.compileAgreement()
 	s.prior = logit2(m.Prior)
 	s.familySlip = misspellingRate(m, CompFamilyName)
 	s.givenSlip = misspellingRate(m, CompGivenName)
@@ -131,7 +133,15 @@ func MustScorer(m *Model) *Scorer {
 func (s *Scorer) WithTermFrequencies(t *TermFrequencies) *Scorer {
 	c := *s
 	c.terms = t
+	c.compileAgreement()
 	return &c
+}
+
+// compileAgreement sets each name comparison's meanF from the scorer's
+// term frequencies (0 without them: no fuzzy adjustment).
+func (s *Scorer) compileAgreement() {
+	s.tf[CompGivenName].meanF = s.terms.agreement(CompGivenName)
+	s.tf[CompFamilyName].meanF = s.terms.agreement(CompFamilyName)
 }
 
 // TermFrequencies returns the name counts the scorer adjusts by (nil for
@@ -183,12 +193,18 @@ func logit2(p float64) float64 { return math.Log2(p / (1 - p)) }
 //
 // Exact agreement weighs log2(m/u) with u the value's frequency (floored at
 // MinU), as Splink does. A fuzzy level (fuzzyTFLevels) weighs its own
-// log2(m/u) plus log2(u_exact / f), f the commoner spelling's frequency
-// (Splink's adjustment of fuzzy levels), but only when that is negative:
-// a slip of a name commoner than average is a namesake's more often than
-// the level's average u says, so it weighs less; a slip of a rare name is
-// not lifted, because the rare spelling may be the slip itself (seen once)
-// and lifting it would carry twins and namesakes toward certain.
+// log2(m/u) plus log2(meanF / f), f the commoner spelling's frequency, but
+// only when that is negative. The level's u is an average over pairs;
+// chance agreement on a name of frequency f is f/meanF times the average
+// (meanF = Σ f² is how common the name an average agreeing pair shares
+// is), so a slip of a name commoner than that is a namesake's more often
+// than u says, and weighs less. This is Splink's adjustment of fuzzy
+// levels, with the population's own average in place of the exact level's
+// u: the built-in model's u is general experience, and in a file of
+// several records per person (each name carried by its person's own
+// records) that u would read every name as common. A slip of a rare name
+// is not lifted: the rare spelling may be the slip itself, and lifting it
+// would carry twins and namesakes toward certain.
 func (s *Scorer) levelWeight(c int, l uint8, a, b *Prepared) (w float64, tfAdjusted bool) {
 	if c >= 2 || !s.tf[c].enabled || (l != 0 && s.tf[c].fuzzy&(1<<l) == 0) {
 		return s.weights[c][l], false
@@ -204,8 +220,8 @@ func (s *Scorer) levelWeight(c int, l uint8, a, b *Prepared) (w float64, tfAdjus
 		u := max(fa, fb, s.tf[c].minU)
 		return math.Log2(s.tf[c].mExact / u), true
 	}
-	if f := max(fa, fb); f > s.tf[c].uExact {
-		return s.weights[c][l] + math.Log2(s.tf[c].uExact/f), true
+	if f := max(fa, fb); s.tf[c].meanF > 0 && f > s.tf[c].meanF {
+		return s.weights[c][l] + math.Log2(s.tf[c].meanF/f), true
 	}
 	return s.weights[c][l], false
 }

@@ -285,6 +285,29 @@ func (t *TermFrequencies) freq(m map[string]uint32, v string) float64 {
 	return float64(n) / float64(t.Records)
 }
 
+// agreement is the chance that two records of t's population, drawn at
+// random, agree on the given (c = CompGivenName) or family name: Σ f² over
+// the values counted, each value dropped by Compact (or never seen twice)
+// counted as carried once. 0 for an empty or nil table. It is how common
+// the name an average agreeing pair shares is, the yardstick of the fuzzy
+// levels' adjustment (Scorer.levelWeight).
+func (t *TermFrequencies) agreement(c int) float64 {
+	if t == nil || t.Records == 0 {
+		return 0
+	}
+	m := t.Given
+	if c == CompFamilyName {
+		m = t.Family
+	}
+	var sq, carried float64
+	for _, n := range m {
+		sq += float64(n) * float64(n)
+		carried += float64(n)
+	}
+	r := float64(t.Records)
+	return (sq + max(r-carried, 0)) / (r * r)
+}
+
 // carriersWith is the number of records carrying v among the counted ones
 // plus one not counted (Scorer.PrepareQuery); 0 when v is empty.
 func (t *TermFrequencies) carriersWith(m map[string]uint32, v string) uint32 {
