@@ -55,15 +55,24 @@ type tfCompiled struct {
 	fuzzy uint16
 }
 
-// fuzzyTFLevels are the levels of each name comparison that say "the same
-// name, written differently" — a nickname, a phonetic or a near spelling
-// (jw>=0.92) — and so, like exact, agree by chance about as often as the
-// name is common: "Muhammad Hussain" beside "Mohammed Hussein" is a
-// namesake far more often than "Xochitl" beside "Xochtil". Levels that
-// say something else (swapped fields, one part of a compound, jw>=0.80's
-// loose resemblance) are not adjusted.
+// fuzzyTFLevels are the levels of each name comparison (bit l) whose
+// weight the commoner spelling's frequency lowers (Scorer.levelWeight):
+// the family name's phonetic and jw>=0.92 levels, which say "the same
+// name, written differently" and so agree by chance about as often as the
+// name is common — "Hussain" beside "Hussein" is a namesake's far more
+// often than "Quartermaine" beside "Quartermaike". Other levels say
+// something else (swapped fields, one part of a compound, jw>=0.80's
+// loose resemblance) and are not adjusted.
+//
+// The given name's nickname, phonetic and jw>=0.92 levels are not
+// adjusted either, by measurement (bench/README "tfuzzy (session 6)"):
+// adjusting them too took world's false probable pairs a little further
+// down, but on the civil and names profiles, where the given name often
+// stands without a family name beside the birth date, it took about 90
+// true pairs out of probable for each false one (built-in model, civil
+// 20000), and the $match queries answered probable fell by 1.3 points.
 var fuzzyTFLevels = [2]uint16{
-	1<<GivenNickname | 1<<GivenPhonetic | 1<<GivenJW92,
+	0,
 	1<<FamilyPhonetic | 1<<FamilyJW92,
 }
 
