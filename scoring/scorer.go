@@ -43,16 +43,16 @@ type relCompiled struct {
 }
 
 type tfCompiled struct {
-	enabled bool
-	mExact  float64
-	minU    float64
+	mExact float64
+	minU   float64
 	// meanF is the chance that two records of the counted population
 	// agree on the name, Σ f² over its values (TermFrequencies.agreement):
-	// how common the name an average agreeing pair shares is. fuzzy marks
-	// the levels (bit l) whose weight a commoner spelling lowers
-	// (fuzzyTFLevels).
-	meanF float64
-	fuzzy uint16
+	// how common the name an average agreeing pair shares is. levels
+	// marks the levels (bit l) adjusted: exact and fuzzyTFLevels when
+	// the model enables the adjustment, none otherwise (one test on the
+	// hot path).
+	meanF  float64
+	levels uint16
 }
 
 // fuzzyTFLevels are the levels of each name comparison (bit l) whose
@@ -110,7 +110,7 @@ func NewScorer(m *Model) (*Scorer, error) {
 		}
 		// The missing level stays 0: absent data is neutral.
 		if cm.TF != nil && cm.TF.Enabled && (c == CompGivenName || c == CompFamilyName) {
-			s.tf[c] = tfCompiled{enabled: true, mExact: cm.Levels[0].M, minU: cm.TF.MinU, fuzzy: fuzzyTFLevels[c]}
+			s.tf[c] = tfCompiled{mExact: cm.Levels[0].M, minU: cm.TF.MinU, levels: 1<<0 | fuzzyTFLevels[c]}
 		}
 	}
 	s.compileAgreement()
@@ -215,9 +215,15 @@ func logit2(p float64) float64 { return math.Log2(p / (1 - p)) }
 // is not lifted: the rare spelling may be the slip itself, and lifting it
 // would carry twins and namesakes toward certain.
 func (s *Scorer) levelWeight(c int, l uint8, a, b *Prepared) (w float64, tfAdjusted bool) {
-	if c >= 2 || !s.tf[c].enabled || (l != 0 && s.tf[c].fuzzy&(1<<l) == 0) {
-		return s.weights[c][l], false
+	if c < 2 && s.tf[c].levels&(1<<l) != 0 {
+		return s.nameWeight(c, l, a, b)
 	}
+	return s.weights[c][l], false
+}
+
+// nameWeight is levelWeight for a name level the term frequencies adjust
+// (ScoreComparison calls it only for those).
+func (s *Scorer) nameWeight(c int, l uint8, a, b *Prepared) (w float64, tfAdjusted bool) {
 	fa, fb := a.GivenTF, b.GivenTF
 	if c == CompFamilyName {
 		fa, fb = a.FamilyTF, b.FamilyTF
@@ -249,7 +255,10 @@ func (s *Scorer) ScoreComparison(cmp *Comparison, a, b *Prepared) Result {
 	wr := s.rel.prior
 	for c := 0; c < NumComparisons; c++ {
 		l := cmp.Levels[c]
-		lw, _ := s.levelWeight(c, l, a, b)
+		lw := s.weights[c][l]
+		if c < 2 && s.tf[c].levels&(1<<l) != 0 { // levelWeight, without a call on the common path
+			lw, _ = s.nameWeight(c, l, a, b)
+		}
 		w += lw
 		wr += lw - s.rel.mr[c][l]
 	}
