@@ -39,7 +39,10 @@ type Match struct {
 	// scoring.CapNone when none did), so a reader can tell a pair the
 	// rules hold back from one the score alone places (issue 13). It is
 	// set on every match: one byte, in what was the struct's padding, so
-	// it costs nothing; the surfaces show it with the explanation.
+	// it costs nothing; the surfaces show it with the explanation. Like
+	// Grade it crosses the cluster wire as its number, so scoring's Cap and
+	// Grade constants may only be appended to: renumbering them would
+	// misname caps between nodes of two versions during a rolling upgrade.
 	Cap scoring.Cap
 	// Explanation is set when MatchOptions.Explain is true.
 	Explanation []scoring.ComparisonResult

@@ -5,7 +5,10 @@ import (
 )
 
 // benchPairs are typical candidate pairs: a near duplicate, a household
-// member, a stranger.
+// member, a stranger; and, for the second given names the given-name
+// comparator reads (secondsConflict, joinedAlike), brothers sharing a
+// first given name ("Juan Carlos", "Juan Pablo") and strangers with a
+// middle name of joinable length.
 func benchPairs(b *testing.B, s *Scorer) [][2]*Prepared {
 	specs := [][2]string{
 		{"given=robert;family=smith jones;birth=1970-05-12;sex=male;ssn=4227775;email=r@x.com;" + household,
@@ -14,6 +17,10 @@ func benchPairs(b *testing.B, s *Scorer) [][2]*Prepared {
 			"given=christina;family=fitzgerald;birth=1972-01-03;" + household},
 		{"given=alexandra;family=kowalczyk;birth=1981-02-03;postal=4870;city=cairns",
 			"given=margaret;family=thompson;birth=1955-11-30;postal=2600;city=canberra"},
+		{"given=juan;middle=carlos;family=garcia lopez;birth=2010-03-04;" + household,
+			"given=juan;middle=pablo;family=garcia;birth=2012-07-04;" + household},
+		{"given=alexandra;middle=jo;family=kowalczyk;birth=1981-02-03;postal=4870;city=cairns",
+			"given=margaret;middle=ann;family=thompson;birth=1955-11-30;postal=2600;city=canberra"},
 	}
 	var out [][2]*Prepared
 	for _, sp := range specs {

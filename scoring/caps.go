@@ -17,7 +17,11 @@ import (
 // The rules, in the order they are checked:
 //
 //   - CapSiblings: given name and birth date both disagree (given level
-//     jw>=0.80 or else; birth date year_month or worse), or the given name
+//     jw>=0.80 or else, or a name joined with a slip: Comparison.JoinedAlike;
+//     birth date year_month or worse), or the given names agree only
+//     through a diminutive of several names with the birth dates in
+//     different months and nothing saying which name it is
+//     (ambiguousSiblings: Alberto and "Beto", his brother Roberto), or the given name
 //     disagrees in a shared household and family with the birth date
 //     missing on a side and no identifier agreeing → possible at most,
 //     probable if an identifier agrees (exact or one off). Siblings,
@@ -80,7 +84,8 @@ import (
 //     the other name exact or such a typo too, the birth date exact,
 //     transposed or one digit off in year or month (typoDateAgrees),
 //     address or contact agreeing and no sex or identifier conflict, is
-//     lifted from CapWeakAgreement and CapTwins.
+//     lifted from CapWeakAgreement and CapTwins. A name joined with a
+//     slip (Comparison.JoinedAlike) is never such a typo.
 //     Twins share all of that but carry two established names (Kristin,
 //     Kristen), so they stay capped; without name frequencies nothing is
 //     lifted.
@@ -203,7 +208,11 @@ type capFacts struct {
 func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	lv := &cmp.Levels
 	f := capFacts{given: lv[CompGivenName], fam: lv[CompFamilyName], birth: lv[CompBirthDate], id: lv[CompIdentifier]}
-	f.givenDiffers = f.given == GivenJW80 || f.given == GivenElse
+	// A name joined with a slip ("zhi wei", "zhiwen") is as often two
+	// siblings' names sharing a generation syllable as one name keyed
+	// wrong (Comparison.JoinedAlike): the relatives' rules read it as
+	// given names that differ.
+	f.givenDiffers = f.given == GivenJW80 || f.given == GivenElse || cmp.JoinedAlike
 	f.birthAgrees = f.birth == BirthExact || f.birth == BirthTransposed || f.birth == BirthOneDigit
 	f.birthDiffers = f.birth == BirthYearMonth || f.birth == BirthYearNear || f.birth == BirthElse
 	// Twins share a family name; with the family names unrelated too
@@ -228,6 +237,20 @@ func capFactsOf(cmp *Comparison, ev nameTypos) capFacts {
 	return f
 }
 
+// ambiguousSiblings reports given names that agree only through a
+// diminutive of several names (Beto: Alberto, Roberto, Humberto; Jerry:
+// Gerald, Jeremy, Jerome) beside birth dates in different months: the
+// shape of two brothers, Alberto and "Beto" (Roberto), as much as of one
+// person — a nickname says nothing about which name it stands for, and
+// siblings are born months apart. A middle name agreeing in full on a
+// rare one (middleTells) or an identifier agreeing exactly says which;
+// and birth dates of one year and month (year_month) are one person's day
+// keyed wrong, since no siblings but twins are born in one month.
+func ambiguousSiblings(f *capFacts) bool {
+	return f.given == GivenNickname && f.ambiguous && !f.middle && !f.idExact &&
+		(f.birth == BirthYearNear || f.birth == BirthElse)
+}
+
 // capCheck is the grade as the rules lower it, and the rule that set it.
 type capCheck struct {
 	out Grade
@@ -245,7 +268,7 @@ func (c *capCheck) limit(max Grade, why Cap) {
 // familyCaps are the rules for relatives' shapes: siblings, twins, juniors.
 func (c *capCheck) familyCaps(cmp *Comparison) {
 	f := &c.f
-	if f.givenDiffers && f.birthDiffers {
+	if (f.givenDiffers || ambiguousSiblings(f)) && f.birthDiffers {
 		c.limit(f.family, CapSiblings)
 	}
 	// A different given name in a shared household and family, with the
@@ -427,6 +450,9 @@ func (s *Scorer) nameTypos(cmp *Comparison, a, b *Prepared) nameTypos {
 	var ev nameTypos
 	lv := &cmp.Levels
 	switch g := lv[CompGivenName]; {
+	case cmp.JoinedAlike:
+		// Never a slip of an established name: "zhi" is common and
+		// "zhiwen" unique, yet twins Zhi Wei and Zhiwen are two people.
 	case g >= GivenPhonetic && g <= GivenJW80:
 		slip := 0.0
 		if (g == GivenPhonetic || g == GivenJW92) && s.middleTells(a, b) {

@@ -165,6 +165,13 @@ type Comparison struct {
 	// Levels[CompHousehold], the slip counted (capFacts.mayShareHouse).
 	EmailSlip            bool
 	HouseholdWithoutSlip uint8
+	// JoinedAlike is set when the given-name level rests on a name written
+	// as two words on one record and joined with a slip on the other
+	// (joinedAlike: "zhi wei", "zhiwen"). That is as often two siblings'
+	// names sharing a generation syllable as one name keyed wrong, so the
+	// relatives' rules read it as given names that differ and the typo
+	// rule never as a slip of an established name (capFactsOf, nameTypos).
+	JoinedAlike bool
 }
 
 // capsHousehold is the household level the rules that lift a cap or
@@ -196,7 +203,7 @@ const (
 // Compare compares two prepared records, filling out. It allocates nothing
 // and is symmetric: Compare(a, b) and Compare(b, a) give the same result.
 func Compare(a, b *Prepared, out *Comparison) {
-	out.Levels[CompGivenName] = compareGiven(a, b)
+	out.Levels[CompGivenName], out.JoinedAlike = compareGiven(a, b)
 	out.Levels[CompFamilyName] = compareFamily(a, b)
 	alignSingleName(a, b, out)
 	out.Levels[CompBirthDate] = compareBirth(a, b)
@@ -271,8 +278,8 @@ func alignSingleName(a, b *Prepared, out *Comparison) {
 	if fa != namesBoth && fb != namesBoth {
 		// One holds a lone given name, the other a lone family name.
 		ga, gb := asGiven(a), asGiven(b)
-		if l := compareGiven(&ga, &gb); l <= GivenJW80 {
-			out.Levels[CompGivenName], out.Levels[CompFamilyName] = l, FamilyMissing
+		if l, joined := compareGiven(&ga, &gb); l <= GivenJW80 {
+			out.Levels[CompGivenName], out.Levels[CompFamilyName], out.JoinedAlike = l, FamilyMissing, joined
 		}
 		return
 	}
@@ -281,7 +288,7 @@ func alignSingleName(a, b *Prepared, out *Comparison) {
 		lone, full = b, a
 	}
 	ag := asGiven(lone)
-	g := compareGiven(&ag, full)
+	g, joined := compareGiven(&ag, full)
 	af := asFamily(lone)
 	f := compareFamily(&af, full)
 	if f == FamilyCrossed {
@@ -289,9 +296,9 @@ func alignSingleName(a, b *Prepared, out *Comparison) {
 	}
 	switch {
 	case g < f && g <= GivenJW80:
-		out.Levels[CompGivenName], out.Levels[CompFamilyName] = g, FamilyMissing
+		out.Levels[CompGivenName], out.Levels[CompFamilyName], out.JoinedAlike = g, FamilyMissing, joined
 	case f <= g && f <= FamilyJW80:
-		out.Levels[CompGivenName], out.Levels[CompFamilyName] = GivenMissing, f
+		out.Levels[CompGivenName], out.Levels[CompFamilyName], out.JoinedAlike = GivenMissing, f, false
 	}
 }
 
@@ -362,7 +369,9 @@ func phoneticAgree(dm1a, dm2a, nya, dm1b, dm2b, nyb string) bool {
 	return nya != "" && nya == nyb
 }
 
-func compareGiven(a, b *Prepared) uint8 {
+// compareGiven is the given-name level, and whether it rests on a name
+// written joined with a slip (Comparison.JoinedAlike).
+func compareGiven(a, b *Prepared) (level uint8, joinedAlike bool) {
 	l, joined := straightGiven(a, b)
 	// Beside exact or jw>=0.92 first names only. Not beside a swap: a
 	// compound family name keyed into the given field leaves its second
@@ -372,9 +381,9 @@ func compareGiven(a, b *Prepared) uint8 {
 	// middle names the caps read themselves (an ambiguous diminutive needs
 	// them to agree, Scorer.middleTells; the typo rules weigh them).
 	if !joined && (l == GivenExact || l == GivenJW92) && secondsConflict(a, b) {
-		return GivenJW80
+		return GivenJW80, false
 	}
-	return l
+	return l, joined && l == GivenJW92
 }
 
 // straightGiven is the level of the first given names (or of a name
@@ -420,7 +429,7 @@ const maxJoined = 32
 // joined, with a slip, on the other ("soo young", "sxooyoung"; "zhi wei",
 // "zgiwei"). Exact joins are joinedGiven's.
 func joinedAlike(a, b *Prepared) bool {
-	m, _, _ := strings.Cut(a.Rec.Middle, " ")
+	m := a.middle1
 	n := len(a.given) + len(m)
 	if len(m) < 2 || n > maxJoined || n < len(b.given)-2 || n > len(b.given)+2 {
 		return false
@@ -449,8 +458,8 @@ func joinedAlike(a, b *Prepared) bool {
 // pairs of the world profile's 20,000 records). A middle name missing, a
 // stand-in or "nmn" says nothing.
 func secondsConflict(a, b *Prepared) bool {
-	ma, mb := secondGiven(a.Rec.Middle), secondGiven(b.Rec.Middle)
-	if ma == "" || mb == "" || ma == mb || noMiddle(ma) || noMiddle(mb) {
+	ma, mb := a.second, b.second
+	if a.secondNone || b.secondNone || ma == mb {
 		return false
 	}
 	if len(ma) == 1 || len(mb) == 1 {
@@ -480,7 +489,7 @@ func familyInitial(p *Prepared, c byte) bool {
 // on one record and joined on the other ("xiao ming", "xiaoming"; "min
 // jun", "minjun"). A hyphen already splits into words, as a space does.
 func joinedGiven(a, b *Prepared) bool {
-	m, _, _ := strings.Cut(a.Rec.Middle, " ")
+	m := a.middle1
 	return len(m) >= 2 && len(b.given) == len(a.given)+len(m) &&
 		strings.HasPrefix(b.given, a.given) && strings.HasSuffix(b.given, m)
 }

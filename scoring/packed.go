@@ -97,6 +97,7 @@ const (
 	packedRecBirthValid
 	packedGivenStandIn
 	packedFamilyStandIn
+	packedSecondNone
 )
 
 // AppendPacked appends the packed form of p to b (see UnpackPrepared).
@@ -118,6 +119,9 @@ func (p *Prepared) AppendPacked(b []byte) []byte {
 	}
 	if p.familyStandIn {
 		flags |= packedFamilyStandIn
+	}
+	if p.secondNone {
+		flags |= packedSecondNone
 	}
 	w.b = append(w.b, flags, byte(r.Sex))
 	w.str(r.Family)
@@ -146,6 +150,8 @@ func (p *Prepared) AppendPacked(b []byte) []byte {
 		w.str(s)
 	}
 	w.ids(p.ids)
+	w.str(p.middle1)
+	w.str(p.second)
 	return w.b
 }
 
@@ -311,6 +317,9 @@ func UnpackPrepared(p *Prepared, b []byte) error {
 		*s = r.str()
 	}
 	p.ids = r.ids(pids)
+	p.middle1 = r.str()
+	p.second = r.str()
+	p.secondNone = flags&packedSecondNone != 0
 	p.givenStandIn = flags&packedGivenStandIn != 0
 	p.familyStandIn = flags&packedFamilyStandIn != 0
 	if r.err || len(r.b) != 0 {

@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"strings"
+
 	"github.com/antzucaro/matchr"
 
 	"github.com/patientmatch/patientmatch/record"
@@ -58,6 +60,16 @@ type Prepared struct {
 	phone7                        string // last seven digits of phone
 	email                         string
 	ids                           []record.Identifier
+
+	// middle1 is the first word of the middle name ("carlos" of "carlos
+	// alberto"), second the second given name (secondGiven: the first word
+	// after any particle, "carmen" of "del carmen"), and secondNone marks
+	// a second given name that says nothing (noMiddle: none, "nmn", a
+	// stand-in). The given-name comparators read them for every pair with
+	// a shared first name (joinedGiven, joinedAlike, secondsConflict), so
+	// they are cut and looked up here, once per record.
+	middle1, second string
+	secondNone      bool
 }
 
 // PrepareWithoutTF computes the comparison-ready form of r without term
@@ -99,6 +111,9 @@ func (p *Prepared) prepareNames(r record.Record) {
 		p.GivenSoundex = matchr.Soundex(r.Given)
 		defaultNicknames().lookup(r.Given, &p.givenNick)
 	}
+	p.middle1, _, _ = strings.Cut(r.Middle, " ")
+	p.second = secondGiven(r.Middle)
+	p.secondNone = noMiddle(p.second)
 	if r.Family != "" {
 		p.family = r.Family
 		p.familyParts = r.FamilyParts
