@@ -89,22 +89,26 @@ func TestCapsAmbiguousSiblings(t *testing.T) {
 		name     string
 		a, b     string
 		siblings bool
+		// birth, when set, is the birth-date level the case is about.
+		birth uint8
 	}{
-		{"Alberto, Beto three years apart", "given=alberto;birth=2010-03-04;", "given=beto;birth=2013-05-20;", true},
-		{"Alberto, Beto a year apart", "given=alberto;birth=2010-03-04;", "given=beto;birth=2011-05-20;", true},
-		{"Gerald, Jerry a year apart", "given=gerald;birth=2010-03-04;", "given=jerry;birth=2011-05-20;", true},
-		{"Gerald, Jerry three years apart", "given=gerald;birth=2010-03-04;", "given=jerry;birth=2013-05-20;", true},
-		{"Alberto, Beto, rare middle names agreeing", "given=alberto;middle=owen;birth=2010-03-04;", "given=beto;middle=owen;birth=2011-05-20;", false},
-		{"Alberto, Beto, SSN agreeing", "given=alberto;ssn=422777512;birth=2010-03-04;", "given=beto;ssn=422777512;birth=2011-05-20;", false},
-		{"Alberto, Beto, one month, the day keyed wrong", "given=alberto;birth=2010-03-04;", "given=beto;birth=2010-03-24;", false},
-		{"Robert, Bob a year apart", "given=robert;birth=2010-03-04;", "given=bob;birth=2011-05-20;", false},
+		{"Alberto, Beto three years apart", "given=alberto;birth=2010-03-04;", "given=beto;birth=2013-05-20;", true, 0},
+		{"Alberto, Beto a year apart", "given=alberto;birth=2010-03-04;", "given=beto;birth=2011-05-20;", true, 0},
+		{"Gerald, Jerry a year apart", "given=gerald;birth=2010-03-04;", "given=jerry;birth=2011-05-20;", true, 0},
+		{"Gerald, Jerry three years apart", "given=gerald;birth=2010-03-04;", "given=jerry;birth=2013-05-20;", true, 0},
+		{"Alberto, Beto, rare middle names agreeing", "given=alberto;middle=owen;birth=2010-03-04;", "given=beto;middle=owen;birth=2011-05-20;", false, 0},
+		{"Alberto, Beto, SSN agreeing", "given=alberto;ssn=422777512;birth=2010-03-04;", "given=beto;ssn=422777512;birth=2011-05-20;", false, 0},
+		{"Alberto, Beto, one month, the day keyed wrong", "given=alberto;birth=2010-03-04;", "given=beto;birth=2010-03-27;", false, BirthYearMonth},
+		{"Alberto, Beto, years only, three apart", "given=alberto;birth=2010;", "given=beto;birth=2013;", true, 0},
+		{"Alberto, Beto, a month missing on one side, a year apart", "given=alberto;birth=2010;", "given=beto;birth=2011-05-20;", true, 0},
+		{"Robert, Bob a year apart", "given=robert;birth=2010-03-04;", "given=bob;birth=2011-05-20;", false, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := s.Prepare(mustRecord(t, tc.a+hh)), s.Prepare(mustRecord(t, tc.b+hh))
 			var cmp Comparison
 			Compare(a, b, &cmp)
-			if cmp.Levels[CompGivenName] != GivenNickname {
+			if cmp.Levels[CompGivenName] != GivenNickname || (tc.birth != 0 && cmp.Levels[CompBirthDate] != tc.birth) {
 				t.Fatalf("levels %s: the case does not test what it says", explainString(s.Explain(a, b)))
 			}
 			r := s.Score(a, b)
