@@ -23,19 +23,12 @@ func TestAccuracyFloorCommittedSet(t *testing.T) {
 		a.Blocking.PairsCompleteness, certain.AtOrAbove.Precision, certain.AtOrAbove.Recall,
 		probable.AtOrAbove.Precision, probable.AtOrAbove.Recall, probable.AtOrAbove.F1,
 		possible.AtOrAbove.Precision, possible.AtOrAbove.Recall, possible.AtOrAbove.F1)
-	for _, f := range []struct {
-		what       string
-		got, floor float64
-	}{
+	checkFloors(t, []floor{
 		{"pairs completeness", a.Blocking.PairsCompleteness, floorCompleteness},
 		{"probable+ precision", probable.AtOrAbove.Precision, floorProbablePrecision},
 		{"probable+ recall", probable.AtOrAbove.Recall, floorProbableRecall},
 		{"possible+ recall", possible.AtOrAbove.Recall, floorPossibleRecall},
-	} {
-		if f.got < f.floor {
-			t.Errorf("%s %.4f below the floor %.4f", f.what, f.got, f.floor)
-		}
-	}
+	})
 	if fp := certain.AtOrAbove.FalsePositives; fp != 0 {
 		t.Errorf("%d false pairs graded certain, want none", fp)
 	}
@@ -82,19 +75,12 @@ func TestAccuracyFloorSparseSets(t *testing.T) {
 			t.Logf("pairs completeness %.4f; probable+ P %.4f R %.4f; possible+ P %.4f R %.4f",
 				a.Blocking.PairsCompleteness, probable.AtOrAbove.Precision, probable.AtOrAbove.Recall,
 				possible.AtOrAbove.Precision, possible.AtOrAbove.Recall)
-			for _, f := range []struct {
-				what       string
-				got, floor float64
-			}{
+			checkFloors(t, []floor{
 				{"pairs completeness", a.Blocking.PairsCompleteness, tc.completeness},
 				{"probable+ precision", probable.AtOrAbove.Precision, tc.precision},
 				{"probable+ recall", probable.AtOrAbove.Recall, tc.probable},
 				{"possible+ recall", possible.AtOrAbove.Recall, tc.possible},
-			} {
-				if f.got < f.floor {
-					t.Errorf("%s %.4f below the floor %.4f", f.what, f.got, f.floor)
-				}
-			}
+			})
 			if fp := certain.AtOrAbove.FalsePositives; fp != 0 {
 				t.Errorf("%d false pairs graded certain, want none", fp)
 			}
@@ -139,14 +125,23 @@ func TestAccuracyFloorInsuredSet(t *testing.T) {
 	if fp := certain.AtOrAbove.FalsePositives; fp != 0 {
 		t.Errorf("%d false pairs graded certain, want none", fp)
 	}
-	for _, f := range []struct {
-		what       string
-		got, floor float64
-	}{
+	checkFloors(t, []floor{
 		{"probable+ precision", probable.AtOrAbove.Precision, 0.85},
 		{"probable+ recall", probable.AtOrAbove.Recall, 0.95},
 		{"certain recall", certain.AtOrAbove.Recall, 0.75},
-	} {
+	})
+}
+
+// floor is a figure of a committed set and the least it may be.
+type floor struct {
+	what       string
+	got, floor float64
+}
+
+// checkFloors reports each figure below its floor.
+func checkFloors(t *testing.T, fs []floor) {
+	t.Helper()
+	for _, f := range fs {
 		if f.got < f.floor {
 			t.Errorf("%s %.4f below the floor %.4f", f.what, f.got, f.floor)
 		}
