@@ -82,13 +82,12 @@ func (a *Accuracy) WriteHTML(w io.Writer) error {
 	}
 	if m := a.model; m != nil {
 		d.Prior = fmt.Sprintf("%.4g (weight %+.2f)", m.Prior, math.Log2(m.Prior/(1-m.Prior)))
-		for _, c := range m.Comparisons {
-			tf := c.TF != nil && c.TF.Enabled
+		for ci, c := range m.Comparisons {
 			for i, l := range c.Levels {
 				d.Model = append(d.Model, modelRow{
 					Comparison: c.Name, First: i == 0, Rows: len(c.Levels) + 1,
 					Level: l.Label, M: fmt.Sprintf("%.6g", l.M), U: fmt.Sprintf("%.6g", l.U),
-					Wt: fmt.Sprintf("%+.2f", l.Weight()), TF: tf && i == 0, Negative: l.Weight() < 0,
+					Wt: fmt.Sprintf("%+.2f", l.Weight()), TF: m.TFAdjusts(ci, i), Negative: l.Weight() < 0,
 				})
 			}
 			d.Model = append(d.Model, modelRow{Comparison: c.Name, Level: "missing", M: "–", U: "–", Wt: "+0.00"})

@@ -115,8 +115,10 @@ type RelativesClass struct {
 // Weight is log2(m/u), the level's contribution to the match weight.
 func (l Level) Weight() float64 { return math.Log2(l.M / l.U) }
 
-// TFSettings configure the term-frequency adjustment of a name comparison's
-// exact level: u becomes max(frequency of the value, MinU).
+// TFSettings configure the term-frequency adjustment of a name comparison:
+// on the exact level u becomes max(frequency of the value, MinU); on the
+// family name's phonetic and jw>=0.92 levels a common name's weight is
+// lowered (Scorer.levelWeight; Model.TFAdjusts says which levels).
 type TFSettings struct {
 	Enabled bool `json:"enabled"`
 	// MinU floors the adjusted u so that agreeing on a value seen once does
@@ -413,10 +415,10 @@ func (m *Model) Table(w io.Writer) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "comparison\tlevel\tm\tu\tweight\t\n")
-	for _, c := range m.Comparisons {
-		for _, l := range c.Levels {
+	for ci, c := range m.Comparisons {
+		for li, l := range c.Levels {
 			tfNote := ""
-			if c.TF != nil && c.TF.Enabled && l.Label == "exact" {
+			if m.TFAdjusts(ci, li) {
 				tfNote = " (tf)"
 			}
 			fmt.Fprintf(tw, "%s\t%s%s\t%.6f\t%.6g\t%+.2f\t\n", c.Name, l.Label, tfNote, l.M, l.U, l.Weight())
@@ -443,4 +445,18 @@ func (m *Model) Table(w io.Writer) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// TFAdjusts reports whether term frequencies adjust level l of comparison
+// c: the exact level of a name comparison with TF enabled, and the fuzzy
+// levels the scorer adjusts too (fuzzyTFLevels).
+func (m *Model) TFAdjusts(c, l int) bool {
+	if c < 0 || c >= len(m.Comparisons) || c >= len(fuzzyTFLevels) {
+		return false
+	}
+	tf := m.Comparisons[c].TF
+	if tf == nil || !tf.Enabled {
+		return false
+	}
+	return l == 0 || (l >= 0 && l < 16 && fuzzyTFLevels[c]&(1<<l) != 0)
 }

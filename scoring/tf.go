@@ -288,7 +288,10 @@ func (t *TermFrequencies) freq(m map[string]uint32, v string) float64 {
 // agreement is the chance that two records of t's population, drawn at
 // random, agree on the given (c = CompGivenName) or family name: Σ f² over
 // the values counted, each value dropped by Compact (or never seen twice)
-// counted as carried once. 0 for an empty or nil table. It is how common
+// counted as carried once — and so is each record without the name, which
+// the table does not count apart: on a file with many missing family names
+// meanF comes out larger than among the records that have one, so the
+// adjustment errs small, never large. 0 for an empty or nil table. It is how common
 // the name an average agreeing pair shares is, the yardstick of the fuzzy
 // levels' adjustment (Scorer.levelWeight).
 func (t *TermFrequencies) agreement(c int) float64 {
