@@ -12,7 +12,9 @@ import (
 // the term-frequency adjustment of exact name agreement (as Splink does):
 // two records agreeing on "smith" are weaker evidence than two agreeing on a
 // rare name, because a random pair agrees on a value with probability about
-// its frequency, not the average u of the exact level.
+// its frequency, not the average u of the exact level. The same counts
+// lower a common family name's phonetic and jw>=0.92 levels
+// (Scorer.levelWeight, agreement).
 //
 // The engine builds it from its store (Add each prepared record) or the
 // model JSON carries it. It is not safe for concurrent mutation; build it,
