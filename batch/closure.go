@@ -87,7 +87,7 @@ type PromoteOptions struct {
 }
 
 // promoteCheck is how many pairs Promote judges between looks at its
-// context: a million-record dedupe's pairs take seconds to judge.
+// context: a large dedupe's pairs take a while to judge.
 const promoteCheck = 4096
 
 // ErrNoScorer is returned by Promote without PromoteOptions.Scorer.
@@ -117,7 +117,8 @@ func Promote(ctx context.Context, records []*scoring.Prepared, pairs []Pair, o P
 		if p.Grade == scoring.GradeCertain || p.Grade < scoring.GradeProbable || p.Probability < o.Threshold {
 			continue
 		}
-		if _, ok := g.commonNeighbour(p.Left, p.Right, anyRecord); !ok {
+		via, ok := g.commonNeighbour(p.Left, p.Right, anyRecord)
+		if !ok {
 			continue
 		}
 		a, b := records[p.Left], records[p.Right]
@@ -132,13 +133,21 @@ func Promote(ctx context.Context, records []*scoring.Prepared, pairs []Pair, o P
 		// shape): a third record vouches only through links that do not
 		// rest on a number alone (numberOnly).
 		shape, thin := relativesShape(o.Scorer, &c, a, b), namesakeShape(&c)
-		via, ok := g.commonNeighbour(p.Left, p.Right, func(v int32) bool {
-			x := records[v]
-			return (!shape || (!carried(o.Scorer, x, a, &l) && !carried(o.Scorer, x, b, &l))) &&
-				(!thin || (!numberOnly(x, a, &l) && !numberOnly(x, b, &l)))
-		})
-		if !ok {
-			continue
+		if shape || thin {
+			// Each link of a third record is compared once and read by
+			// both rules.
+			if via, ok = g.commonNeighbour(p.Left, p.Right, func(v int32) bool {
+				x := records[v]
+				for _, y := range [2]*scoring.Prepared{a, b} {
+					scoring.Compare(x, y, &l)
+					if (shape && carried(o.Scorer, x, y, &l)) || (thin && numberOnly(&l)) {
+						return false
+					}
+				}
+				return true
+			}); !ok {
+				continue
+			}
 		}
 		p.Grade, p.Promoted, p.LinkedBy = scoring.GradeCertain, true, via
 		promoted++
@@ -150,8 +159,7 @@ func Promote(ctx context.Context, records []*scoring.Prepared, pairs []Pair, o P
 // the shape of two relatives (any rule of Scorer.RelativesCap, not only
 // the one the pair's Cap names), or a conflict of identifiers or sex.
 func contradicts(s *scoring.Scorer, c *scoring.Comparison, a, b *scoring.Prepared) bool {
-	return c.IDConflict || c.Levels[scoring.CompIdentifier] == scoring.IDDisagree ||
-		c.Levels[scoring.CompSex] == scoring.SexDisagree || s.RelativesCap(c, a, b) != scoring.CapNone
+	return c.Conflicts() || s.RelativesCap(c, a, b) != scoring.CapNone
 }
 
 // relativesShape reports a pair whose given names are two names
@@ -170,10 +178,9 @@ func relativesShape(s *scoring.Scorer, c *scoring.Comparison, a, b *scoring.Prep
 // number joins them. That is the shape of nearly every false certain link
 // — a record carrying a twin's or a sibling's number (a common mix-up), a
 // number shared — while a link whose names agree, exactly or by a slip,
-// is not. l is scratch space.
+// is not. l is x and y compared.
 func carried(s *scoring.Scorer, x, y *scoring.Prepared, l *scoring.Comparison) bool {
-	scoring.Compare(x, y, l)
-	if id := l.Levels[scoring.CompIdentifier]; id != scoring.IDExact && id != scoring.IDOneOff {
+	if !l.IDAgrees() {
 		return false
 	}
 	g := l.Levels[scoring.CompGivenName]
@@ -185,8 +192,7 @@ func carried(s *scoring.Scorer, x, y *scoring.Prepared, l *scoring.Comparison) b
 // identifier agreeing: two people of one name and birth date, or one who
 // moved (CapCorroboration).
 func namesakeShape(c *scoring.Comparison) bool {
-	id := c.Levels[scoring.CompIdentifier]
-	return !c.SharesHousehold() && id != scoring.IDExact && id != scoring.IDOneOff
+	return !c.SharesHousehold() && !c.IDAgrees()
 }
 
 // numberOnly reports a link between x and y that an identifier agreeing
@@ -195,11 +201,9 @@ func namesakeShape(c *scoring.Comparison) bool {
 // wrong chart), which would make two namesakes one person through it. It
 // also refuses the person who moved and whose old and new records meet
 // only through a record with the number: that pair stays for a reviewer.
-// l is scratch space.
-func numberOnly(x, y *scoring.Prepared, l *scoring.Comparison) bool {
-	scoring.Compare(x, y, l)
-	id := l.Levels[scoring.CompIdentifier]
-	return (id == scoring.IDExact || id == scoring.IDOneOff) && !l.SharesHousehold()
+// l is the link's two records compared.
+func numberOnly(l *scoring.Comparison) bool {
+	return l.IDAgrees() && !l.SharesHousehold()
 }
 
 // linkGraph is the certain pairs as adjacency lists (CSR), each record's

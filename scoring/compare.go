@@ -174,6 +174,19 @@ type Comparison struct {
 	JoinedAlike bool
 }
 
+// Conflicts reports the evidence the conflict rule reads (CapConflict):
+// an identifier of one kind disagreeing, a typed one disagreeing beside
+// another agreeing (IDConflict), or the sexes disagreeing.
+func (c *Comparison) Conflicts() bool {
+	return c.Levels[CompIdentifier] == IDDisagree || c.IDConflict || c.Levels[CompSex] == SexDisagree
+}
+
+// IDAgrees reports an identifier agreeing exactly or one character off.
+func (c *Comparison) IDAgrees() bool {
+	id := c.Levels[CompIdentifier]
+	return id == IDExact || id == IDOneOff
+}
+
 // capsHousehold is the household level the rules that lift a cap or
 // corroborate a pair read (sharesHouse, marriedName, typoCorroborated):
 // without an e-mail slip (Comparison.EmailSlip).
