@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"strings"
 	"unicode/utf8"
 
 	"github.com/patientmatch/patientmatch/record"
@@ -323,7 +322,7 @@ func (c *capCheck) evidenceCaps(cmp *Comparison) {
 	if !f.idAgrees && !f.sharesHouse {
 		c.limit(GradeProbable, CapCorroboration)
 	}
-	if f.id == IDDisagree || cmp.IDConflict || cmp.Levels[CompSex] == SexDisagree {
+	if cmp.Conflicts() {
 		c.limit(GradeProbable, CapConflict)
 	}
 	if !f.idExact {
@@ -375,8 +374,7 @@ func daySlip(cmp *Comparison, f *capFacts, ev nameTypos) bool {
 // first ones disagree: different names, or an initial that is not the
 // other's first letter. A stand-in or "nmn" counts as none.
 func middleDiffers(a, b *Prepared) bool {
-	fa, _, _ := strings.Cut(a.Rec.Middle, " ")
-	fb, _, _ := strings.Cut(b.Rec.Middle, " ")
+	fa, fb := a.middle1, b.middle1
 	if noMiddle(fa) || noMiddle(fb) || fa == fb {
 		return false
 	}

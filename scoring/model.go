@@ -451,12 +451,18 @@ func (m *Model) Table(w io.Writer) error {
 // c: the exact level of a name comparison with TF enabled, and the fuzzy
 // levels the scorer adjusts too (fuzzyTFLevels).
 func (m *Model) TFAdjusts(c, l int) bool {
+	return l >= 0 && l < 16 && m.tfLevels(c)&(1<<l) != 0
+}
+
+// tfLevels is the mask (bit l) of comparison c's levels the term
+// frequencies adjust: exact and fuzzyTFLevels for a name comparison with
+// TF enabled, none otherwise.
+func (m *Model) tfLevels(c int) uint16 {
 	if c < 0 || c >= len(m.Comparisons) || c >= len(fuzzyTFLevels) {
-		return false
+		return 0
 	}
-	tf := m.Comparisons[c].TF
-	if tf == nil || !tf.Enabled {
-		return false
+	if tf := m.Comparisons[c].TF; tf == nil || !tf.Enabled {
+		return 0
 	}
-	return l == 0 || (l >= 0 && l < 16 && fuzzyTFLevels[c]&(1<<l) != 0)
+	return 1<<0 | fuzzyTFLevels[c]
 }

@@ -120,8 +120,8 @@ func NewScorer(m *Model) (*Scorer, error) {
 			s.weights[c][l] = lv.Weight()
 		}
 		// The missing level stays 0: absent data is neutral.
-		if cm.TF != nil && cm.TF.Enabled && (c == CompGivenName || c == CompFamilyName) {
-			s.tf[c] = tfCompiled{mExact: cm.Levels[0].M, minU: cm.TF.MinU, levels: 1<<0 | fuzzyTFLevels[c],
+		if levels := m.tfLevels(c); levels != 0 {
+			s.tf[c] = tfCompiled{mExact: cm.Levels[0].M, minU: cm.TF.MinU, levels: levels,
 				floor: s.weights[c][looserLevel[c]]}
 		}
 	}

@@ -262,7 +262,7 @@ func counted(p *Prepared) int {
 // letters or more, not a stand-in such as "nmn"): the one middleAgrees
 // compares.
 func spelledMiddle(p *Prepared) (string, bool) {
-	first, _, _ := strings.Cut(p.Rec.Middle, " ")
+	first := p.middle1
 	if utf8.RuneCountInString(first) < 2 || noMiddle(first) {
 		return "", false
 	}
