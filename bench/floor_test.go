@@ -19,10 +19,7 @@ func TestAccuracyFloorCommittedSet(t *testing.T) {
 	certain, _ := a.Grade("certain")
 	probable, _ := a.Grade("probable")
 	possible, _ := a.Grade("possible")
-	t.Logf("pairs completeness %.4f; certain+ P %.4f R %.4f; probable+ P %.4f R %.4f F1 %.4f; possible+ P %.4f R %.4f F1 %.4f",
-		a.Blocking.PairsCompleteness, certain.AtOrAbove.Precision, certain.AtOrAbove.Recall,
-		probable.AtOrAbove.Precision, probable.AtOrAbove.Recall, probable.AtOrAbove.F1,
-		possible.AtOrAbove.Precision, possible.AtOrAbove.Recall, possible.AtOrAbove.F1)
+	logFigures(t, a)
 	checkFloors(t, []floor{
 		{"pairs completeness", a.Blocking.PairsCompleteness, floorCompleteness},
 		{"probable+ precision", probable.AtOrAbove.Precision, floorProbablePrecision},
@@ -72,9 +69,7 @@ func TestAccuracyFloorSparseSets(t *testing.T) {
 			certain, _ := a.Grade("certain")
 			probable, _ := a.Grade("probable")
 			possible, _ := a.Grade("possible")
-			t.Logf("pairs completeness %.4f; probable+ P %.4f R %.4f; possible+ P %.4f R %.4f",
-				a.Blocking.PairsCompleteness, probable.AtOrAbove.Precision, probable.AtOrAbove.Recall,
-				possible.AtOrAbove.Precision, possible.AtOrAbove.Recall)
+			logFigures(t, a)
 			checkFloors(t, []floor{
 				{"pairs completeness", a.Blocking.PairsCompleteness, tc.completeness},
 				{"probable+ precision", probable.AtOrAbove.Precision, tc.precision},
@@ -119,9 +114,7 @@ func TestAccuracyFloorInsuredSet(t *testing.T) {
 	a := committedAccuracy(t, "insured2000")
 	certain, _ := a.Grade("certain")
 	probable, _ := a.Grade("probable")
-	t.Logf("pairs completeness %.4f; certain P %.4f R %.4f; probable+ P %.4f R %.4f",
-		a.Blocking.PairsCompleteness, certain.AtOrAbove.Precision, certain.AtOrAbove.Recall,
-		probable.AtOrAbove.Precision, probable.AtOrAbove.Recall)
+	logFigures(t, a)
 	if fp := certain.AtOrAbove.FalsePositives; fp != 0 {
 		t.Errorf("%d false pairs graded certain, want none", fp)
 	}
@@ -146,4 +139,17 @@ func checkFloors(t *testing.T, fs []floor) {
 			t.Errorf("%s %.4f below the floor %.4f", f.what, f.got, f.floor)
 		}
 	}
+}
+
+// logFigures logs a committed set's figures, the ones its floors read and
+// the ones beside them, whatever the test checks.
+func logFigures(t *testing.T, a *Accuracy) {
+	t.Helper()
+	certain, _ := a.Grade("certain")
+	probable, _ := a.Grade("probable")
+	possible, _ := a.Grade("possible")
+	t.Logf("pairs completeness %.4f; certain P %.4f R %.4f (%d false); probable+ P %.4f R %.4f F1 %.4f; possible+ P %.4f R %.4f F1 %.4f",
+		a.Blocking.PairsCompleteness, certain.AtOrAbove.Precision, certain.AtOrAbove.Recall, certain.AtOrAbove.FalsePositives,
+		probable.AtOrAbove.Precision, probable.AtOrAbove.Recall, probable.AtOrAbove.F1,
+		possible.AtOrAbove.Precision, possible.AtOrAbove.Recall, possible.AtOrAbove.F1)
 }

@@ -19,10 +19,7 @@ func TestAccuracyFloorWorldSet(t *testing.T) {
 	certain, _ := a.Grade("certain")
 	probable, _ := a.Grade("probable")
 	possible, _ := a.Grade("possible")
-	t.Logf("pairs completeness %.4f; certain P %.4f R %.4f (%d false); probable+ P %.4f R %.4f F1 %.4f; possible+ P %.4f R %.4f",
-		a.Blocking.PairsCompleteness, certain.AtOrAbove.Precision, certain.AtOrAbove.Recall, certain.AtOrAbove.FalsePositives,
-		probable.AtOrAbove.Precision, probable.AtOrAbove.Recall, probable.AtOrAbove.F1,
-		possible.AtOrAbove.Precision, possible.AtOrAbove.Recall)
+	logFigures(t, a)
 	if fp := certain.AtOrAbove.FalsePositives; fp != 0 {
 		t.Errorf("%d false pairs graded certain, want none", fp)
 	}
