@@ -239,7 +239,6 @@ func TestStoreBatchTooBig(t *testing.T) {
 	}
 }
 
-// putChunks puts entries in commits of size entries.
 // putGenerated stores n generated patients (testgen.Generate(n, seed)) in
 // s, in Puts of chunk, and returns them with their entries.
 func putGenerated(t testing.TB, s *Store, n int, seed uint64, chunk int) ([]testgen.Record, []Entry) {
@@ -272,6 +271,7 @@ func checkStored(t *testing.T, s *Store, recs []testgen.Record, deleted int, whe
 	}
 }
 
+// putChunks puts entries in commits of size entries.
 func putChunks(t testing.TB, s *Store, entries []Entry, size int) {
 	t.Helper()
 	for start := 0; start < len(entries); start += size {

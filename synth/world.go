@@ -136,10 +136,7 @@ func (g *Generator) worldHousehold(r *rand.Rand) {
 
 // worldGiven draws a given name of the household's community.
 func (g *Generator) worldGiven(r *rand.Rand, sex byte) string {
-	if sex == 'F' {
-		return g.comm.female.draw(r)
-	}
-	return g.comm.male.draw(r)
+	return g.comm.givenTable(sex).draw(r)
 }
 
 // worldPerson gives a new person of a world household the names of the
